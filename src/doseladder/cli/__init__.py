@@ -1,0 +1,1 @@
+"""The ``doseladder`` command-line interface (Typer)."""

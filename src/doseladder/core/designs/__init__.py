@@ -1,0 +1,17 @@
+"""The designs: one module per design, each a frozen, validated parameter object."""
+
+from __future__ import annotations
+
+from doseladder.core.designs.base import Design
+from doseladder.core.designs.boin import BOIN
+from doseladder.core.designs.boin12 import BOIN12
+from doseladder.core.designs.three_plus_three import ThreePlusThree
+from doseladder.core.designs.tite_boin import TITEBOIN
+from doseladder.core.designs.tite_boin12 import TITEBOIN12
+
+__all__ = ["BOIN", "BOIN12", "DESIGNS", "TITEBOIN", "TITEBOIN12", "Design", "ThreePlusThree"]
+
+#: design-file name -> class
+DESIGNS: dict[str, type[Design]] = {
+    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree)
+}

@@ -1,0 +1,137 @@
+"""What every design provides.  One module per design implements this interface.
+
+A design is a frozen, validated dataclass of parameters.  It never holds trial data: data
+arrive as a :class:`~doseladder.core.state.TrialState` and every method is a pure function of
+its arguments.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, is_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.errors import InputError
+from doseladder.core.selection import Selection
+from doseladder.core.state import TrialState
+
+__all__ = ["Design", "check_int", "check_prob"]
+
+
+def check_int(name: str, value: object, lo: int, hi: int | None = None) -> None:
+    """Raise :class:`InputError` unless ``lo <= value <= hi`` is an integer."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(name, f"must be an integer, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise InputError(name, f"must be in {rng}, got {value}")
+
+
+def check_prob(
+    name: str,
+    value: object,
+    lo: float = 0.0,
+    hi: float = 1.0,
+    *,
+    open_lo: bool = True,
+    open_hi: bool = True,
+) -> None:
+    """Raise :class:`InputError` unless ``value`` is a number in the given interval."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(name, f"must be a number, got {value!r}")
+    v = float(value)
+    bad = (v <= lo if open_lo else v < lo) or (v >= hi if open_hi else v > hi)
+    if bad or v != v:
+        left = "(" if open_lo else "["
+        right = ")" if open_hi else "]"
+        raise InputError(name, f"must be in {left}{lo:g}, {hi:g}{right}, got {value!r}")
+
+
+class Design(ABC):
+    """Base class of all designs (each concrete design is a frozen dataclass).
+
+    Common parameters (validated by :meth:`_validate_common`):
+        num_doses: number of dose levels J.
+        start_dose: dose level for the first cohort (1-based).
+        cohort_size: patients per cohort.
+        max_n: maximum sample size; the trial stops once ``max_n`` patients are treated.
+    """
+
+    #: the ``design`` key in design files
+    name: ClassVar[str]
+    #: ``"mtd"`` or ``"obd"``
+    target_kind: ClassVar[str]
+    #: whether decisions use follow-up time of pending patients (TITE designs)
+    time_to_event: ClassVar[bool] = False
+    #: whether the design uses efficacy outcomes (phase I/II)
+    uses_efficacy: ClassVar[bool] = False
+
+    if TYPE_CHECKING:  # common fields, declared by every concrete design
+        num_doses: int
+        start_dose: int
+        cohort_size: int
+        max_n: int
+
+    def _validate_common(self) -> None:
+        check_int("num_doses", self.num_doses, 1, 100)
+        check_int("start_dose", self.start_dose, 1, self.num_doses)
+        check_int("cohort_size", self.cohort_size, 1, 100)
+        check_int("max_n", self.max_n, 1, 10_000)
+
+    # ------------------------------------------------------------ interface
+    def decide(self, state: TrialState, now: float | None = None) -> Decision:
+        """Next-dose decision for ``state`` at time ``now`` (needed by TITE designs)."""
+        self.check_state(state, now)
+        if state.n_patients == 0:
+            start = self.start_dose
+            return Decision(
+                Action.STAY,
+                None,
+                start,
+                Reason(
+                    "start",
+                    f"No patient treated yet: start at dose {start}.",
+                    {"start_dose": start},
+                ),
+                eliminated=state.eliminated,
+            )
+        return self._decide(state, now)
+
+    @abstractmethod
+    def _decide(self, state: TrialState, now: float | None) -> Decision:
+        """Design-specific decision on a validated, non-empty state."""
+
+    @abstractmethod
+    def select(self, state: TrialState) -> Selection:
+        """Final dose selection (MTD or OBD) with per-dose estimates, on complete data."""
+
+    @abstractmethod
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The design's decision tables as tidy DataFrames, keyed by table name."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The design's rules as protocol text (plain English, with citations)."""
+
+    # -------------------------------------------------------------- helpers
+    def check_state(self, state: TrialState, now: float | None) -> None:
+        """Validate that ``state`` fits this design (dose range; no event after ``now``)."""
+        if not isinstance(state, TrialState):
+            raise InputError("state", "must be a TrialState")
+        if state.num_doses != self.num_doses:
+            raise InputError(
+                "num_doses",
+                f"the trial state has {state.num_doses} dose levels "
+                f"but the design has {self.num_doses}",
+            )
+        if self.time_to_event and now is None and state.any_pending(efficacy=self.uses_efficacy):
+            raise InputError("now", "a decision time is required when outcomes are pending")
+        state.validate_at(now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters as a plain dict with the ``design`` key (round-trips through files)."""
+        assert is_dataclass(self)
+        return {"design": self.name, **asdict(self)}

@@ -1,0 +1,79 @@
+"""Final dose selection results (MTD or OBD) with per-dose estimates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from doseladder.core.decision import Reason
+
+__all__ = ["DoseEstimate", "Selection"]
+
+
+@dataclass(frozen=True, slots=True)
+class DoseEstimate:
+    """Estimates for one dose level.
+
+    ``tox_*`` are isotonic (PAVA-smoothed) toxicity estimates with a 95% credible interval;
+    ``eff_*`` and ``utility`` are filled by phase I/II designs.  ``None`` = not estimable
+    (e.g. an untried dose).
+    """
+
+    dose: int
+    n: int
+    n_tox: int
+    n_eff: int | None = None
+    tox_est: float | None = None
+    tox_lower: float | None = None
+    tox_upper: float | None = None
+    p_overdose: float | None = None
+    eff_est: float | None = None
+    eff_lower: float | None = None
+    eff_upper: float | None = None
+    utility: float | None = None
+    admissible: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The selected dose at the end of a trial.
+
+    Attributes:
+        kind: ``"mtd"`` (maximum tolerated dose) or ``"obd"`` (optimal biological dose).
+        dose: the selected dose level (1-based), or ``None`` when no dose is selected.
+        reason: why (the rule and its numbers), including why nothing was selected.
+        estimates: one :class:`DoseEstimate` per dose level 1..J.
+        mtd: for OBD selection, the isotonic MTD that bounds the OBD (``None`` otherwise).
+    """
+
+    kind: Literal["mtd", "obd"]
+    dose: int | None
+    reason: Reason
+    estimates: tuple[DoseEstimate, ...]
+    mtd: int | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy per-dose table of the estimates."""
+        rows = [{k: getattr(e, k) for k in DoseEstimate.__slots__} for e in self.estimates]
+        frame = pd.DataFrame(rows)
+        frame["selected"] = frame["dose"] == self.dose
+        return frame.dropna(axis=1, how="all")
+
+    def summary(self) -> str:
+        """A printable summary (selected dose, why, and the per-dose table)."""
+        head = f"{self.kind.upper()}: {self.dose if self.dose is not None else 'none'}"
+        table = self.to_frame().round(3).to_string(index=False)
+        return f"{head}\n{self.reason.message}\n{table}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            self.kind: self.dose,
+            "reason": self.reason.to_dict(),
+            "estimates": self.to_frame().to_dict(orient="records"),
+        }
+        if self.kind == "obd":
+            out["mtd"] = self.mtd
+        return out

@@ -1,0 +1,1 @@
+"""Reading and writing files: design files, patient tables (the core never imports this)."""

@@ -1,0 +1,49 @@
+"""Scenario files (YAML/JSON) → :class:`~doseladder.simulate.scenario.Scenario` objects.
+
+A file holds one scenario (a mapping with ``p_tox`` ...) or several under ``scenarios:`` (a
+list, or a mapping of name → scenario).  Keys: ``p_tox`` (list), ``p_eff`` (list, phase I/II),
+``tox_eff_odds_ratio``, ``accrual`` (``{type: poisson|fixed, rate}``), ``tox_time`` and
+``eff_time`` (``{model: uniform|weibull, alpha1, alpha2}``), ``name``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from doseladder.core.errors import InputError
+from doseladder.io.design_file import load_mapping
+from doseladder.simulate.scenario import Scenario
+
+__all__ = ["load_scenarios", "scenarios_from_data"]
+
+
+def scenarios_from_data(data: dict[str, Any]) -> list[Scenario]:
+    if "scenarios" not in data:
+        return [Scenario.from_dict(data)]
+    if set(data) != {"scenarios"}:
+        extra = sorted(set(data) - {"scenarios"})
+        raise InputError(extra[0], "not allowed beside 'scenarios'")
+    items = data["scenarios"]
+    if isinstance(items, dict):
+        items = [{"name": str(k), **v} if isinstance(v, dict) else v for k, v in items.items()]
+    if not isinstance(items, list) or not items:
+        raise InputError("scenarios", "must be a non-empty list or mapping of scenarios")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError(f"scenarios[{i}]", "must be a mapping")
+        try:
+            sc = Scenario.from_dict(item)
+        except InputError as exc:
+            raise InputError(f"scenarios[{i}].{exc.field}", exc.reason) from None
+        out.append(sc if sc.name else sc.renamed(f"S{i + 1}"))
+    return out
+
+
+def load_scenarios(path: str | Path) -> list[Scenario]:
+    data = load_mapping(path, "scenario file")
+    try:
+        return scenarios_from_data(data)
+    except InputError as exc:
+        raise InputError(f"{Path(path).name}: {exc.field}", exc.reason) from None

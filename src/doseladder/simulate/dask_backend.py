@@ -1,0 +1,69 @@
+"""Run simulation blocks on a Dask distributed cluster (``pip install doseladder[dask]``).
+
+``scheduler`` is an address (``tcp://host:port``) of a running scheduler, or ``"local"`` to
+start a ``LocalCluster`` with ``workers`` single-threaded worker processes for this run.
+Blocks are seeded independently of where they run, so results equal the local run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from doseladder.core.errors import InputError
+
+if TYPE_CHECKING:
+    from doseladder.simulate.engine import BlockTask
+    from doseladder.simulate.results import TrialArrays
+
+__all__ = ["run_on_dask"]
+
+
+def run_on_dask(
+    tasks: Sequence[BlockTask],
+    scheduler: str,
+    *,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> list[TrialArrays]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - depends on the install
+        raise InputError(
+            "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
+        ) from None
+    from doseladder.simulate.engine import run_block
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=max(workers, 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    else:
+        if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise InputError(
+                "scheduler",
+                f"{scheduler!r} is not a scheduler address like tcp://host:8786 or 'local'",
+            )
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
+    try:
+        futures = client.map(run_block, list(tasks), pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[TrialArrays | None] = [None] * len(futures)
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            results[i] = fut.result()
+            if progress:
+                progress(tasks[i].size)
+        return [r for r in results if r is not None]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,199 @@
+"""Orchestration: split trials into seeded blocks, run kernels locally or on Dask, summarise.
+
+Reproducibility contract: for a given (design, scenario, n_trials, seed, scenario index) the
+result is bit-identical whether run in one process, in K local processes, or on a Dask cluster
+with any number of workers (see :mod:`.seeding`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from doseladder import __version__
+from doseladder.core.designs import Design
+from doseladder.core.errors import InputError
+from doseladder.simulate.kernels import kernel_for
+from doseladder.simulate.latent import PatientDraws
+from doseladder.simulate.results import SimulationResult, TrialArrays, true_obd
+from doseladder.simulate.scenario import Scenario
+from doseladder.simulate.seeding import BLOCK_SIZE, block_sizes
+
+__all__ = ["BlockTask", "compare", "run_block", "simulate"]
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTask:
+    """One unit of work: a block of trials of one design under one scenario."""
+
+    design: Design
+    scenario: Scenario
+    seed: int
+    scenario_index: int
+    block_index: int
+    size: int
+    max_n: int
+
+
+def run_block(task: BlockTask) -> TrialArrays:
+    """Simulate one block (a pure function of the task: safe to ship to any worker)."""
+    draws = PatientDraws(
+        task.scenario, task.seed, task.scenario_index, task.block_index, task.size, task.max_n
+    )
+    return kernel_for(task.design)(task.design, draws)
+
+
+def _run_blocks(
+    tasks: Sequence[BlockTask],
+    *,
+    workers: int,
+    scheduler: str | None,
+    progress: Progress | None,
+) -> list[TrialArrays]:
+    if scheduler is not None:
+        from doseladder.simulate.dask_backend import run_on_dask
+
+        return run_on_dask(tasks, scheduler, workers=workers, progress=progress)
+    if workers <= 1 or len(tasks) == 1:
+        out = []
+        for t in tasks:
+            out.append(run_block(t))
+            if progress:
+                progress(t.size)
+        return out
+    results: list[TrialArrays] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for t, r in zip(tasks, pool.map(run_block, tasks), strict=True):
+            results.append(r)
+            if progress:
+                progress(t.size)
+    return results
+
+
+def _check(design: Design, scenario: Scenario, n_trials: int, seed: int, workers: int) -> None:
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or not 1 <= n_trials <= 10**8:
+        raise InputError("trials", f"must be an integer in 1..100000000, got {n_trials!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
+    if not isinstance(workers, int) or workers < 1 or workers > (os.cpu_count() or 1) * 8:
+        raise InputError("workers", f"must be an integer in 1..{(os.cpu_count() or 1) * 8}")
+    scenario.check_for(
+        design.num_doses,
+        needs_efficacy=design.target_kind == "obd",
+    )
+    kernel_for(design)  # raises if the design cannot be simulated
+
+
+def _summarise(
+    design: Design, scenario: Scenario, arrays: TrialArrays, seed: int, keep_trials: bool
+) -> SimulationResult:
+    target = getattr(design, "target", None)
+    obd = None
+    if design.target_kind == "obd":
+        phi_t = design.phi_t  # type: ignore[attr-defined]
+        target = phi_t
+        assert scenario.p_eff is not None
+        obd, _ = true_obd(
+            scenario.p_tox,
+            scenario.p_eff,
+            phi_t,
+            design.phi_e,  # type: ignore[attr-defined]
+            tuple(design.utilities),  # type: ignore[attr-defined]
+        )
+    return SimulationResult.from_arrays(
+        arrays,
+        design=design.to_dict(),
+        scenario=scenario.to_dict(),
+        seed=seed,
+        version=__version__,
+        target=target,
+        obd=obd,
+        keep_trials=keep_trials,
+    )
+
+
+def simulate(
+    design: Design,
+    scenario: Scenario,
+    n_trials: int = 10_000,
+    seed: int = 0,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    keep_trials: bool = False,
+    scenario_index: int = 0,
+    max_n: int | None = None,
+) -> SimulationResult:
+    """Simulate ``n_trials`` trials of ``design`` under ``scenario``.
+
+    Args:
+        workers: local processes (1 = in this process).
+        scheduler: a Dask scheduler address (``tcp://host:port``) or ``"local"`` to start a
+            ``LocalCluster`` with ``workers`` workers.
+        progress: called with the number of trials finished after each block.
+        keep_trials: keep the per-trial arrays on the result (``result.trials``).
+        scenario_index, max_n: used by :func:`compare` for common random numbers (the
+            latent patients drawn per trial; default the design's maximum sample size).
+    """
+    _check(design, scenario, n_trials, seed, workers)
+    k = max_n or design.max_n
+    tasks = [
+        BlockTask(design, scenario, seed, scenario_index, b, size, k)
+        for b, size in enumerate(block_sizes(n_trials, BLOCK_SIZE))
+    ]
+    parts = _run_blocks(tasks, workers=workers, scheduler=scheduler, progress=progress)
+    return _summarise(design, scenario, TrialArrays.concat(parts), seed, keep_trials)
+
+
+def compare(
+    designs: Sequence[Design] | dict[str, Design],
+    scenarios: Sequence[Scenario] | dict[str, Scenario],
+    n_trials: int = 10_000,
+    seed: int = 0,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> Any:
+    """Simulate every design under every scenario with common random numbers.
+
+    Scenario ``s`` uses the same random blocks for every design, so designs are compared on
+    the same simulated patients.  Returns a :class:`~doseladder.simulate.compare.Comparison`.
+    """
+    from doseladder.simulate.compare import Comparison
+
+    dnames, dlist = _named(designs, "design")
+    snames, slist = _named(scenarios, "scenario")
+    k = max(d.max_n for d in dlist)
+    results: dict[tuple[str, str], SimulationResult] = {}
+    for si, (sname, sc) in enumerate(zip(snames, slist, strict=True)):
+        for dname, d in zip(dnames, dlist, strict=True):
+            results[(dname, sname)] = simulate(
+                d,
+                sc,
+                n_trials,
+                seed,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                scenario_index=si,
+                max_n=k,
+            )
+    return Comparison(results)
+
+
+def _named(items: Iterable[Any] | dict[str, Any], what: str) -> tuple[list[str], list[Any]]:
+    if isinstance(items, dict):
+        return list(items), list(items.values())
+    lst = list(items)
+    names = []
+    for i, x in enumerate(lst, start=1):
+        label = getattr(x, "name", "") if what == "scenario" else ""
+        names.append(str(label or (f"{x.name}-{i}" if what == "design" else f"S{i}")))
+    return names, lst
