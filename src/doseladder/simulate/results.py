@@ -136,10 +136,9 @@ class SimulationResult:
     ) -> SimulationResult:
         nt, num_doses = arrays.n.shape
         doses = np.arange(1, num_doses + 1)
-        sel_pct = np.array([(arrays.selected == d).mean() * 100 for d in doses])
+        sel_pct = np.bincount(arrays.selected, minlength=num_doses + 1)[1:] / nt * 100
         mean_n, se_n = _mean_se(arrays.n)
         mean_t, se_t = _mean_se(arrays.tox)
-        mean_e, se_e = _mean_se(arrays.eff)
         per_dose = pd.DataFrame(
             {
                 "dose": doses,
@@ -154,6 +153,7 @@ class SimulationResult:
         )
         if scenario.get("p_eff") is not None:
             per_dose.insert(2, "p_eff", scenario["p_eff"])
+            mean_e, se_e = _mean_se(arrays.eff)
             per_dose["mean_responses"] = mean_e
             per_dose["mean_responses_se"] = se_e
         rows: list[tuple[str, float, float]] = []

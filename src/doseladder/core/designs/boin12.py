@@ -527,6 +527,7 @@ class BOIN12(Design):
 
     name: ClassVar[str] = "boin12"
     target_kind: ClassVar[str] = "obd"
+    uses_efficacy: ClassVar[bool] = True
 
     num_doses: int
     phi_t: float = 0.35

@@ -23,6 +23,17 @@ def isotonic_minmax(est: NDArray[np.float64], weight: NDArray[np.float64]) -> ND
     meaningless); this equals PAVA on the subsequence of positive-weight positions.  O(J²)
     array operations for J columns, which is cheap for dose-finding (J ≤ ~12).
     """
+    out = est.copy()
+    pos = weight > 0
+    # rows already non-decreasing over their positive-weight positions need no pooling
+    running = np.maximum.accumulate(np.where(pos, est, -np.inf), axis=1)
+    bad = (pos & (est < running)).any(axis=1)
+    if bad.any():
+        out[bad] = _minmax(est[bad], weight[bad])
+    return out
+
+
+def _minmax(est: NDArray[np.float64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
     nrow, j = est.shape
     cw = np.concatenate([np.zeros((nrow, 1)), np.cumsum(weight, axis=1)], axis=1)
     cwx = np.concatenate([np.zeros((nrow, 1)), np.cumsum(weight * est, axis=1)], axis=1)
