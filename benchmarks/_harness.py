@@ -47,8 +47,11 @@ def scalar_complete_data_baseline(
             rows = np.array([t])
             d = np.array([dose - 1])
             cohort = tuple(
-                Patient(dose=dose, tox=bool(draws.tox(rows, i + m, d)[0]),
-                        eff=bool(draws.eff(rows, i + m, d)[0]))
+                Patient(
+                    dose=dose,
+                    tox=bool(draws.tox(rows, i + m, d)[0]),
+                    eff=bool(draws.eff(rows, i + m, d)[0]),
+                )
                 for m in range(size)
             )
             state = state.with_patients(cohort)
@@ -63,14 +66,22 @@ def scalar_complete_data_baseline(
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}"
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}"
+    )
 
 
-def report(name: str, seconds: float, target: float, baseline_per_trial: float | None,
-           n_trials: int) -> None:
-    print(f"{name}: {seconds * 1e3:.1f} ms for {n_trials:,} trials "
-          f"(target {target * 1e3:.0f} ms; ratio to target {seconds / target:.2f})")
+def report(
+    name: str, seconds: float, target: float, baseline_per_trial: float | None, n_trials: int
+) -> None:
+    print(
+        f"{name}: {seconds * 1e3:.1f} ms for {n_trials:,} trials "
+        f"(target {target * 1e3:.0f} ms; ratio to target {seconds / target:.2f})"
+    )
     if baseline_per_trial is not None:
         base = baseline_per_trial * n_trials
-        print(f"  baseline (per-trial loop through the core, measured on a sample): "
-              f"{base:.1f} s for {n_trials:,} trials -> speed-up x{base / seconds:,.0f}")
+        print(
+            f"  baseline (per-trial loop through the core, measured on a sample): "
+            f"{base:.1f} s for {n_trials:,} trials -> speed-up x{base / seconds:,.0f}"
+        )

@@ -29,8 +29,11 @@ def main() -> None:
     report("3+3 simulate() incl. OC summary", full, 0.010, base, N)
     t0 = time.perf_counter()
     exact_oc(DESIGN, S1.p_tox)
-    print(f"3+3 exact enumeration (no Monte-Carlo error): {(time.perf_counter() - t0) * 1e3:.1f} ms")
-    print(f"  UBCRM 3+3, 10,000 simulated trials (reference-results S1): 5.1 s -> x{5.1 / full:,.0f}")
+    exact_ms = (time.perf_counter() - t0) * 1e3
+    print(f"3+3 exact enumeration (no Monte-Carlo error): {exact_ms:.1f} ms")
+    print(
+        f"  UBCRM 3+3, 10,000 simulated trials (reference-results S1): 5.1 s -> x{5.1 / full:,.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -163,3 +163,36 @@ def test_compare_two_designs(tmp_path: Path) -> None:
     rows = data["per_dose"]  # type: ignore[index]
     assert {r["design"] for r in rows} == {"boin", "3+3"}
     assert {r["scenario"] for r in rows} == {"low", "high"}
+
+
+def test_sweep_grid(tmp_path: Path) -> None:
+    sc = _write(tmp_path, "s.yaml", "p_tox: [0.05, 0.1, 0.2, 0.3, 0.5]\nname: A\n")
+    data = run_json(
+        "sweep",
+        DESIGNS / "boin.yaml",
+        "--scenario",
+        sc,
+        "--grid",
+        "target=0.25,0.3",
+        "--grid",
+        "cohort_size=1,3",
+        "--trials",
+        "500",
+    )
+    labels = {r["design"] for r in data["per_dose"]}  # type: ignore[index]
+    assert labels == {
+        "target=0.25,cohort_size=1",
+        "target=0.25,cohort_size=3",
+        "target=0.3,cohort_size=1",
+        "target=0.3,cohort_size=3",
+    }
+
+
+@pytest.mark.parametrize(
+    ("grid", "needle"),
+    [("colour=1,2", "grid.colour"), ("target=0.9", "grid.target"), ("target", "parameter=value1")],
+)
+def test_sweep_bad_grid(tmp_path: Path, grid: str, needle: str) -> None:
+    sc = _write(tmp_path, "s.yaml", "p_tox: [0.05, 0.1, 0.2, 0.3, 0.5]\n")
+    code, _, err = run("sweep", DESIGNS / "boin.yaml", "--scenario", sc, "--grid", grid)
+    assert code == 2 and needle in err, err

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from doseladder.cli.output import emit_json, handle_errors
+from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_design
 from doseladder.io.scenario_file import load_scenarios
 from doseladder.simulate.engine import compare as run_compare
 from doseladder.simulate.engine import simulate as run_simulate
 from doseladder.simulate.scenario import ScenarioWarning
+from doseladder.simulate.sweep import sweep as run_sweep
 
 ScenarioOpt = Annotated[Path, typer.Option("--scenario", help="Scenario file (YAML/JSON).")]
 TrialsOpt = Annotated[
@@ -106,12 +109,57 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """Several designs on the same scenarios with common random numbers."""
-        designs = {f"{p.stem}": load_design(p) for p in design_files}
+        designs: dict[str, Any] = {}
+        for i, p in enumerate(design_files, start=1):
+            label = p.stem if p.stem not in designs else f"{p.stem}-{i}"
+            designs[label] = load_design(p)
         scenarios = {sc.name: sc for sc in load_scenarios(scenario)}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             comparison = run_compare(
                 designs, scenarios, trials, seed, workers=workers, scheduler=scheduler
+            )
+        _warn_to_stderr(caught)
+        if json_:
+            emit_json(
+                {
+                    "per_dose": comparison.per_dose().to_dict(orient="records"),
+                    "trial": comparison.trial().to_dict(orient="records"),
+                    "seed": seed,
+                    "n_trials": trials,
+                }
+            )
+            return
+        typer.echo(comparison.summary())
+
+    @app.command()
+    @handle_errors
+    def sweep(
+        design_file: Annotated[Path, typer.Argument(help="Base design file (YAML or JSON).")],
+        scenario: ScenarioOpt,
+        grid: Annotated[
+            list[str],
+            typer.Option("--grid", help="A parameter and its values, e.g. 'target=0.25,0.3'."),
+        ],
+        trials: TrialsOpt = 10_000,
+        seed: SeedOpt = 0,
+        workers: WorkersOpt = 1,
+        scheduler: SchedulerOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
+        """A grid of design parameters × scenarios, on common random numbers."""
+        base = load_design(design_file)
+        parsed: dict[str, list[Any]] = {}
+        for item in grid:
+            key, sep, values = item.partition("=")
+            if not sep or not key.strip() or not values.strip():
+                raise InputError("--grid", f"{item!r} is not 'parameter=value1,value2'")
+            parsed[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        scenarios = {sc.name: sc for sc in load_scenarios(scenario)}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScenarioWarning)
+            comparison = run_sweep(
+                base, parsed, scenarios, trials, seed, workers=workers, scheduler=scheduler
             )
         _warn_to_stderr(caught)
         if json_:

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from doseladder.core.errors import InputError
 
 if TYPE_CHECKING:
-    from doseladder.simulate.engine import BlockTask
-    from doseladder.simulate.results import TrialArrays
+    from doseladder.simulate.engine import BlockOutput, BlockTask
 
 __all__ = ["run_on_dask"]
 
@@ -25,14 +24,14 @@ def run_on_dask(
     *,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
-) -> list[TrialArrays]:
+) -> list[BlockOutput]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError(
             "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
         ) from None
-    from doseladder.simulate.engine import run_block
+    from doseladder.simulate.engine import run_block_summary
 
     cluster = None
     if scheduler == "local":
@@ -54,9 +53,9 @@ def run_on_dask(
         except OSError as exc:
             raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
     try:
-        futures = client.map(run_block, list(tasks), pure=False)
+        futures = client.map(run_block_summary, list(tasks), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        results: list[TrialArrays | None] = [None] * len(futures)
+        results: list[BlockOutput | None] = [None] * len(futures)
         for fut in as_completed(futures):
             i = index[fut.key]
             results[i] = fut.result()

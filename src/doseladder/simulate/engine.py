@@ -16,13 +16,20 @@ from typing import Any
 from doseladder import __version__
 from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
+from doseladder.simulate.compare import Comparison
 from doseladder.simulate.kernels import kernel_for
 from doseladder.simulate.latent import PatientDraws
-from doseladder.simulate.results import SimulationResult, TrialArrays, true_obd
+from doseladder.simulate.results import (
+    OCContext,
+    OCStats,
+    SimulationResult,
+    TrialArrays,
+    true_obd,
+)
 from doseladder.simulate.scenario import Scenario
 from doseladder.simulate.seeding import BLOCK_SIZE, block_sizes
 
-__all__ = ["BlockTask", "compare", "run_block", "simulate"]
+__all__ = ["BlockTask", "compare", "run_block", "run_block_summary", "simulate"]
 
 Progress = Callable[[int], None]
 
@@ -38,6 +45,8 @@ class BlockTask:
     block_index: int
     size: int
     max_n: int
+    context: OCContext | None = None
+    keep: bool = False
 
 
 def run_block(task: BlockTask) -> TrialArrays:
@@ -48,13 +57,24 @@ def run_block(task: BlockTask) -> TrialArrays:
     return kernel_for(task.design)(task.design, draws)
 
 
+BlockOutput = tuple[OCStats, TrialArrays | None]
+
+
+def run_block_summary(task: BlockTask) -> BlockOutput:
+    """Simulate one block and reduce it to sufficient statistics (on the worker)."""
+    arrays = run_block(task)
+    assert task.context is not None
+    return OCStats.from_arrays(arrays, task.context), (arrays if task.keep else None)
+
+
 def _run_blocks(
     tasks: Sequence[BlockTask],
     *,
     workers: int,
     scheduler: str | None,
     progress: Progress | None,
-) -> list[TrialArrays]:
+) -> list[BlockOutput]:
+    """Run every block; outputs are returned in block order whatever the backend."""
     if scheduler is not None:
         from doseladder.simulate.dask_backend import run_on_dask
 
@@ -62,13 +82,13 @@ def _run_blocks(
     if workers <= 1 or len(tasks) == 1:
         out = []
         for t in tasks:
-            out.append(run_block(t))
+            out.append(run_block_summary(t))
             if progress:
                 progress(t.size)
         return out
-    results: list[TrialArrays] = []
+    results: list[BlockOutput] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for t, r in zip(tasks, pool.map(run_block, tasks), strict=True):
+        for t, r in zip(tasks, pool.map(run_block_summary, tasks), strict=True):
             results.append(r)
             if progress:
                 progress(t.size)
@@ -89,14 +109,10 @@ def _check(design: Design, scenario: Scenario, n_trials: int, seed: int, workers
     kernel_for(design)  # raises if the design cannot be simulated
 
 
-def _summarise(
-    design: Design, scenario: Scenario, arrays: TrialArrays, seed: int, keep_trials: bool
-) -> SimulationResult:
-    target = getattr(design, "target", None)
-    obd = None
+def _context(design: Design, scenario: Scenario) -> OCContext:
+    """The truth the summary is measured against (true MTD / OBD)."""
     if design.target_kind == "obd":
-        phi_t = design.phi_t  # type: ignore[attr-defined]
-        target = phi_t
+        phi_t: float = design.phi_t  # type: ignore[attr-defined]
         assert scenario.p_eff is not None
         obd, _ = true_obd(
             scenario.p_tox,
@@ -105,16 +121,10 @@ def _summarise(
             design.phi_e,  # type: ignore[attr-defined]
             tuple(design.utilities),  # type: ignore[attr-defined]
         )
-    return SimulationResult.from_arrays(
-        arrays,
-        design=design.to_dict(),
-        scenario=scenario.to_dict(),
-        seed=seed,
-        version=__version__,
-        target=target,
-        obd=obd,
-        keep_trials=keep_trials,
-    )
+        return OCContext(design.num_doses, scenario.true_mtd(phi_t), obd, efficacy=True)
+    target = getattr(design, "target", None)
+    mtd = scenario.true_mtd(target) if target is not None else None
+    return OCContext(design.num_doses, mtd, None, efficacy=scenario.p_eff is not None)
 
 
 def simulate(
@@ -142,13 +152,30 @@ def simulate(
             latent patients drawn per trial; default the design's maximum sample size).
     """
     _check(design, scenario, n_trials, seed, workers)
-    k = max_n or design.max_n
+    k = max_n or _max_patients(design)
+    ctx = _context(design, scenario)
     tasks = [
-        BlockTask(design, scenario, seed, scenario_index, b, size, k)
+        BlockTask(design, scenario, seed, scenario_index, b, size, k, ctx, keep_trials)
         for b, size in enumerate(block_sizes(n_trials, BLOCK_SIZE))
     ]
     parts = _run_blocks(tasks, workers=workers, scheduler=scheduler, progress=progress)
-    return _summarise(design, scenario, TrialArrays.concat(parts), seed, keep_trials)
+    stats = OCStats.merge([p[0] for p in parts])
+    kept = [p[1] for p in parts if p[1] is not None]
+    return SimulationResult.from_stats(
+        stats,
+        ctx,
+        design=design.to_dict(),
+        scenario=scenario.to_dict(),
+        seed=seed,
+        version=__version__,
+        trials=TrialArrays.concat(kept) if kept else None,
+    )
+
+
+def _max_patients(design: Design) -> int:
+    """Maximum number of patients a trial of ``design`` can enrol."""
+    n_max = getattr(design, "n_max", None)  # 3+3 resolves its default
+    return int(n_max if n_max is not None else design.max_n)
 
 
 def compare(
@@ -160,17 +187,15 @@ def compare(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Progress | None = None,
-) -> Any:
+) -> Comparison:
     """Simulate every design under every scenario with common random numbers.
 
     Scenario ``s`` uses the same random blocks for every design, so designs are compared on
     the same simulated patients.  Returns a :class:`~doseladder.simulate.compare.Comparison`.
     """
-    from doseladder.simulate.compare import Comparison
-
     dnames, dlist = _named(designs, "design")
     snames, slist = _named(scenarios, "scenario")
-    k = max(d.max_n for d in dlist)
+    k = max(_max_patients(d) for d in dlist)
     results: dict[tuple[str, str], SimulationResult] = {}
     for si, (sname, sc) in enumerate(zip(snames, slist, strict=True)):
         for dname, d in zip(dnames, dlist, strict=True):

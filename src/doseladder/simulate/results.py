@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["SimulationResult", "TrialArrays", "true_obd"]
+__all__ = ["OCContext", "OCStats", "SimulationResult", "TrialArrays", "true_obd"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +95,108 @@ def _pct_se(p: NDArray[np.float64] | float, n: int) -> NDArray[np.float64]:
     return np.sqrt(np.asarray(p) * (100.0 - np.asarray(p)) / n)
 
 
-def _mean_se(a: NDArray[Any], axis: int = 0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    a = np.asarray(a, dtype=np.float64)
-    m = a.mean(axis=axis)
-    if a.shape[axis] < 2:
-        return m, np.full_like(m, np.nan)
-    return m, a.std(axis=axis, ddof=1) / math.sqrt(a.shape[axis])
+@dataclass(frozen=True, slots=True)
+class OCContext:
+    """What the summary needs to know about the truth (fixed for a run)."""
+
+    num_doses: int
+    true_mtd: int | None = None
+    true_obd: int | None = None
+    efficacy: bool = False
+
+
+#: per-trial quantities averaged in the trial table, in report order
+_TRIAL_MEANS = (
+    "total_n",
+    "total_dlt",
+    "total_responses",
+    "pct_patients_above_mtd",
+    "duration",
+    "suspended_time",
+)
+_TRIAL_PCTS = ("no_selection_pct", "early_stop_pct", "select_overdose_pct", "correct_obd_pct")
+
+
+@dataclass(frozen=True)
+class OCStats:
+    """Sufficient statistics of a set of simulated trials (sums and sums of squares).
+
+    Blocks are reduced to these as soon as they are simulated, so memory stays bounded however
+    many trials are run; merging in block order keeps results bit-identical for any number of
+    workers.
+    """
+
+    n_trials: int
+    sel_counts: NDArray[np.int64]
+    dose_sums: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
+    counts: dict[str, int]
+    sums: dict[str, tuple[float, float]]
+
+    @classmethod
+    def from_arrays(cls, a: TrialArrays, ctx: OCContext) -> OCStats:
+        nt = int(a.n.shape[0])
+        dose_sums = {}
+        for name, arr in (("n", a.n), ("tox", a.tox), ("eff", a.eff)):
+            x = arr.astype(np.float64)
+            dose_sums[name] = (x.sum(axis=0), (x * x).sum(axis=0))
+        counts = {
+            "no_selection_pct": int((a.selected == 0).sum()),
+            "early_stop_pct": int(a.stopped_early.sum()),
+        }
+        total_n = a.n.sum(axis=1)
+        per_trial: dict[str, NDArray[Any]] = {
+            "total_n": total_n,
+            "total_dlt": a.tox.sum(axis=1),
+        }
+        if ctx.efficacy:
+            per_trial["total_responses"] = a.eff.sum(axis=1)
+        if ctx.true_mtd is not None:
+            above = a.n[:, ctx.true_mtd :].sum(axis=1) / np.maximum(total_n, 1) * 100
+            per_trial["pct_patients_above_mtd"] = above
+            counts["select_overdose_pct"] = int((a.selected > ctx.true_mtd).sum())
+        if ctx.true_obd is not None:
+            counts["correct_obd_pct"] = int((a.selected == ctx.true_obd).sum())
+        if np.isfinite(a.duration).any():
+            per_trial["duration"] = a.duration
+            per_trial["suspended_time"] = a.suspended
+        sums = {}
+        for name, v in per_trial.items():
+            x = np.asarray(v, dtype=np.float64)
+            sums[name] = (float(x.sum()), float((x * x).sum()))
+        sel = np.bincount(a.selected, minlength=ctx.num_doses + 1).astype(np.int64)
+        return cls(nt, sel, dose_sums, counts, sums)
+
+    @staticmethod
+    def merge(parts: list[OCStats]) -> OCStats:
+        """Combine blocks, in the given (block) order."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        sel = np.sum([p.sel_counts for p in parts], axis=0)
+        dose_sums = {
+            k: (
+                np.sum([p.dose_sums[k][0] for p in parts], axis=0),
+                np.sum([p.dose_sums[k][1] for p in parts], axis=0),
+            )
+            for k in first.dose_sums
+        }
+        counts = {k: sum(p.counts[k] for p in parts) for k in first.counts}
+        sums = {
+            k: (
+                float(np.sum([p.sums[k][0] for p in parts])),
+                float(np.sum([p.sums[k][1] for p in parts])),
+            )
+            for k in first.sums
+        }
+        return OCStats(sum(p.n_trials for p in parts), sel, dose_sums, counts, sums)
+
+
+def _mean_se_from(total: Any, sumsq: Any, n: int) -> tuple[Any, Any]:
+    mean = np.asarray(total, dtype=np.float64) / n
+    if n < 2:
+        return mean, np.full_like(mean, np.nan)
+    var = np.maximum((np.asarray(sumsq, dtype=np.float64) - n * mean * mean) / (n - 1), 0.0)
+    return mean, np.sqrt(var / n)
 
 
 @dataclass(frozen=True)
@@ -108,8 +204,9 @@ class SimulationResult:
     """Operating characteristics of one design under one scenario.
 
     ``per_dose`` is a tidy DataFrame (one row per dose) and ``trial`` a one-row-per-metric
-    DataFrame (metric, value, se).  The seed, the package version and the full design and
-    scenario are kept so the run can be reproduced.
+    DataFrame (metric, value, se).  Every percentage and mean has its Monte-Carlo standard
+    error.  The seed, the package version and the full design and scenario are kept so the run
+    can be reproduced; ``trials`` holds the per-trial arrays when asked for.
     """
 
     design: dict[str, Any]
@@ -122,23 +219,22 @@ class SimulationResult:
     trials: TrialArrays | None = field(default=None, repr=False)
 
     @classmethod
-    def from_arrays(
+    def from_stats(
         cls,
-        arrays: TrialArrays,
+        stats: OCStats,
+        ctx: OCContext,
         *,
         design: dict[str, Any],
         scenario: dict[str, Any],
         seed: int,
         version: str,
-        target: float | None,
-        obd: int | None = None,
-        keep_trials: bool = False,
+        trials: TrialArrays | None = None,
     ) -> SimulationResult:
-        nt, num_doses = arrays.n.shape
-        doses = np.arange(1, num_doses + 1)
-        sel_pct = np.bincount(arrays.selected, minlength=num_doses + 1)[1:] / nt * 100
-        mean_n, se_n = _mean_se(arrays.n)
-        mean_t, se_t = _mean_se(arrays.tox)
+        nt = stats.n_trials
+        doses = np.arange(1, ctx.num_doses + 1)
+        sel_pct = stats.sel_counts[1:] / nt * 100
+        mean_n, se_n = _mean_se_from(*stats.dose_sums["n"], nt)
+        mean_t, se_t = _mean_se_from(*stats.dose_sums["tox"], nt)
         per_dose = pd.DataFrame(
             {
                 "dose": doses,
@@ -151,54 +247,48 @@ class SimulationResult:
                 "mean_dlt_se": se_t,
             }
         )
-        if scenario.get("p_eff") is not None:
+        if ctx.efficacy:
             per_dose.insert(2, "p_eff", scenario["p_eff"])
-            mean_e, se_e = _mean_se(arrays.eff)
+            mean_e, se_e = _mean_se_from(*stats.dose_sums["eff"], nt)
             per_dose["mean_responses"] = mean_e
             per_dose["mean_responses_se"] = se_e
         rows: list[tuple[str, float, float]] = []
-
-        def pct(name: str, mask: NDArray[np.bool_]) -> None:
-            p = float(mask.mean() * 100)
-            rows.append((name, p, float(_pct_se(p, nt))))
-
-        def mean(name: str, values: NDArray[Any]) -> None:
-            m, s = _mean_se(values)
-            rows.append((name, float(m), float(s)))
-
-        pct("no_selection_pct", arrays.selected == 0)
-        pct("early_stop_pct", arrays.stopped_early)
-        total_n = arrays.n.sum(axis=1)
-        mean("total_n", total_n)
-        mean("total_dlt", arrays.tox.sum(axis=1))
-        if scenario.get("p_eff") is not None:
-            mean("total_responses", arrays.eff.sum(axis=1))
-        if target is not None:
-            p_tox = scenario["p_tox"]
-            gaps = [abs(p - target) for p in p_tox]
-            mtd = gaps.index(min(gaps)) + 1
-            above = arrays.n[:, mtd:].sum(axis=1) / np.maximum(total_n, 1) * 100
-            mean("pct_patients_above_mtd", above)
-            pct("select_overdose_pct", arrays.selected > mtd)
-            rows.append(("true_mtd", float(mtd), 0.0))
-        if obd is not None:
-            pct("correct_obd_pct", arrays.selected == obd)
-            rows.append(("true_obd", float(obd), 0.0))
-        if np.isfinite(arrays.duration).any():
-            mean("duration", arrays.duration)
-            rows.append(
-                ("duration_sd", float(np.std(arrays.duration, ddof=1)) if nt > 1 else 0.0, math.nan)
-            )
-            mean("suspended_time", arrays.suspended)
+        for name in _TRIAL_PCTS:
+            if name in stats.counts:
+                p = stats.counts[name] / nt * 100
+                rows.append((name, p, float(_pct_se(p, nt))))
+        for name in _TRIAL_MEANS:
+            if name in stats.sums:
+                m, se = _mean_se_from(*stats.sums[name], nt)
+                rows.append((name, float(m), float(se)))
+                if name == "duration":
+                    rows.append(("duration_sd", float(se) * math.sqrt(nt), math.nan))
+        if ctx.true_mtd is not None:
+            rows.append(("true_mtd", float(ctx.true_mtd), 0.0))
+        if ctx.true_obd is not None:
+            rows.append(("true_obd", float(ctx.true_obd), 0.0))
         trial = pd.DataFrame(rows, columns=["metric", "value", "se"])
-        return cls(
+        return cls(design, scenario, nt, seed, version, per_dose, trial, trials)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        arrays: TrialArrays,
+        ctx: OCContext,
+        *,
+        design: dict[str, Any],
+        scenario: dict[str, Any],
+        seed: int,
+        version: str,
+        keep_trials: bool = False,
+    ) -> SimulationResult:
+        return cls.from_stats(
+            OCStats.from_arrays(arrays, ctx),
+            ctx,
             design=design,
             scenario=scenario,
-            n_trials=nt,
             seed=seed,
             version=version,
-            per_dose=per_dose,
-            trial=trial,
             trials=arrays if keep_trials else None,
         )
 
