@@ -15,6 +15,7 @@ pays for event times, and a component's values do not depend on which others wer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -24,7 +25,7 @@ from doseladder.simulate.scenario import EventTimeModel, Scenario, joint_probabi
 
 __all__ = ["PatientDraws", "event_time_fraction"]
 
-_COMPONENTS = {"u_tox": 0, "u_eff": 1, "v_tox": 2, "v_eff": 3, "gaps": 4}
+_COMPONENTS = {"u_tox": 0, "u_eff": 1, "v_tox": 2, "v_eff": 3, "gaps": 4, "waits": 5}
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -111,6 +112,21 @@ class PatientDraws:
         if acc.type == "fixed":
             return np.full((self.n_trials, self.max_n), 1.0 / acc.rate)
         return self._draw("gaps").standard_exponential((self.n_trials, self.max_n)) / acc.rate
+
+    def wait_gaps(self) -> Callable[[int], FloatArray]:
+        """A stream of extra inter-arrival gaps for patients who arrive while accrual is
+        suspended (turned away, so they never become trial patients).
+
+        Drawn from their own stream, so the enrolled patients stay identical across designs;
+        each call ``stream(k)`` returns the next ``k`` gaps.
+        """
+        acc = self.scenario.accrual
+        if acc.type == "fixed":
+            gap = 1.0 / acc.rate
+            return lambda size: np.full(size, gap)
+        rng = self._draw("waits")
+        rate = float(acc.rate)
+        return lambda size: rng.standard_exponential(size) / rate
 
     # ------------------------------------------------------------- outcomes
     def tox(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> NDArray[np.bool_]:

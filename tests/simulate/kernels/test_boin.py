@@ -64,3 +64,11 @@ def test_oc_agree_with_boin_get_oc_s1() -> None:
     assert np.all(np.abs(sel - ref_sel) <= 4 * se + 0.05)
     assert np.all(np.abs(res.per_dose["mean_patients"].to_numpy() - ref_n) < 0.15)
     assert res.metric("no_selection_pct") < 0.2
+
+
+def test_extrasafe_corner_where_zero_dlts_stop_the_trial() -> None:
+    """Pr(p > 0.05 | 0 of 3) = 0.95⁴ = 0.81 > 0.95 − 0.2: get.oc and the core stop at 0 DLTs."""
+    design = BOIN(num_doses=3, target=0.05, extrasafe=True, offset=0.2, max_n=12)
+    _check_against_core(design, Scenario(p_tox=(0.02, 0.05, 0.1)), 50, seed=3)
+    res = simulate(design, Scenario(p_tox=(0.02, 0.05, 0.1)), 200, seed=1)
+    assert res.metric("early_stop_pct") == 100.0

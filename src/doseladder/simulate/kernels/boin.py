@@ -12,8 +12,9 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import beta as beta_dist
 
-from doseladder.core.designs.boin import BOIN, b_d, b_e, b_elim, extrasafe_stop_boundary
+from doseladder.core.designs.boin import BOIN, b_d, b_e, b_elim
 from doseladder.simulate.kernels.common import isotonic_minmax
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
@@ -27,7 +28,13 @@ _NONE = 10**6  # an unreachable count, standing for R's NA boundary
 def boin_boundary_arrays(
     design: BOIN, max_n: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """b_e, b_d, b_elim and the extra-safe stop boundary for n = 0..max_n (NA → huge)."""
+    """b_e, b_d, b_elim and the extra-safe stop boundary for n = 0..max_n (NA → huge).
+
+    The extra-safe boundary is the smallest y (from 0) with Pr(p₁ > φ | y of n) >
+    ``cutoff_eli − offset`` for n ≥ 3, the same posterior comparison as ``get.oc`` and the core
+    (:func:`~doseladder.core.designs.boin.posterior_overdose`); for extreme settings y = 0 can
+    qualify, which the y ≥ 1 table of ``extrasafe_stop_boundary`` would miss.
+    """
     be = np.zeros(max_n + 1, dtype=np.int64)
     bd = np.full(max_n + 1, _NONE, dtype=np.int64)
     bel = np.full(max_n + 1, _NONE, dtype=np.int64)
@@ -39,10 +46,12 @@ def boin_boundary_arrays(
         bd[n] = b_d(n, design.lambda_d, el)
         if el is not None:
             bel[n] = el
-        if design.extrasafe:
-            s = extrasafe_stop_boundary(n, design.target, design.cutoff_eli, design.offset)
-            if s is not None:
-                bsafe[n] = s
+        if design.extrasafe and n >= 3:
+            ys = np.arange(n + 1)
+            post = 1.0 - beta_dist.cdf(design.target, ys + 1, n - ys + 1)
+            hit = np.nonzero(post > design.cutoff_eli - design.offset)[0]
+            if hit.size:
+                bsafe[n] = hit[0]
     return be, bd, bel, bsafe
 
 

@@ -1,0 +1,317 @@
+"""Vectorised TITE-BOIN trials (spec ``dose-finding.md`` §2; both the imputation and ESS forms).
+
+Decisions are exactly those of :meth:`doseladder.core.designs.tite_boin.TITEBOIN.decide` (tested
+in ``tests/simulate/kernels/test_tite_boin.py`` by rebuilding the state at every decision time):
+the integer boundaries b_e, b_d, b_elim come from the core
+(:func:`~doseladder.simulate.kernels.boin.boin_boundary_arrays`), the continuous comparisons use
+the formulas of :func:`~doseladder.core.designs.tite_boin.imputation_decision` /
+:func:`~doseladder.core.designs.tite_boin.ess_decision`, and the rule order is that of
+:func:`~doseladder.core.designs.boin.boin_framework_decision`: elimination on every dose (all
+treated patients, observed DLTs) -> dose 1 eliminated or extra-safe -> stop for safety ->
+current dose eliminated -> highest non-eliminated dose -> the TITE move (escalate / stay /
+de-escalate / suspend; blocked at the dose range and eliminated doses) -> ``n_earlystop``.
+
+Trial conduct and timing follow TITEgBOIN 0.4.0 ``R/get_oc_TITE_QuasiBOIN.R`` (Takeda et al.
+2022; the simulator behind the reference-results S1 row "TITEgBOIN TITE-BOIN, ESS form"):
+
+* Time unit = that of ``tox_window`` (T); patients arrive as the scenario's accrual process
+  (``draws.gaps``; R: ``rexp(1, rate = accrual)``).  The first patient enters at ``gaps[:, 0]``
+  (R: time 0); durations are measured from that entry.
+* A cohort's dose is decided when its *first* patient arrives; the cohort's other patients
+  arrive ``gaps`` apart and receive that dose without a new decision (R: ``t.enter`` of patient
+  j > 1 = previous entry + ``rexp``).
+* The decision for cohort k + 1 is taken at the arrival of the next patient, ``gaps`` after the
+  last entry of cohort k (R: ``t.decision <- t.decision + rexp(1, accrual)``), on the data
+  known at that instant: a DLT is observed once ``entry + tox_time <= now``; a patient without
+  DLT is complete once ``entry + T <= now`` (R: ``delta = (t.enter + t.event) <= t.decision``).
+* Suspension: when the decision is SUSPEND the arriving patient is not enrolled; the decision is
+  re-taken at the next arrival (another inter-arrival gap later; R: the ``while (pending == 1)``
+  loop drawing a new ``rexp`` each time), until it is not SUSPEND.  These extra gaps come from a
+  separate random stream of the block (``PatientDraws.wait_gaps``),
+  so the enrolled patients' latent variables stay common to every design.  ``suspended`` is the
+  time from the first suspended arrival to the arrival that was enrolled, summed over cohorts.
+* The cohort that reaches ``max_n`` ends enrolment.  The trial's end, as in R, is
+  ``last entry + max(event time of the patients at the last cohort's dose)`` where the event
+  time is the DLT time, or T for a patient without DLT (R: ``t.decision + min(max(t.event[dv ==
+  d]), maxt)``); ``duration`` = end − first entry.  A trial stopped early (safety, or
+  ``n_earlystop``) ends at the decision time of the stop (R: ``break`` keeps ``t.decision``).
+* Final selection: BOIN ``select.mtd`` on the complete data of every treated patient
+  (:func:`~doseladder.simulate.kernels.boin.select_mtd_vectorised`; spec §2.2 step 7); no dose
+  after a safety stop.  ``tox`` counts every DLT within the window, pending or not at the end.
+
+Where TITEgBOIN's own conduct differs from the core (the kernel follows the core): TITEgBOIN
+checks the extra-safe rule only while the current dose is dose 1; with ``n.earlystop`` reached
+it also stops when a de-escalation from dose 1 suspends accrual; its complete-data comparison
+``y/n >= λd`` has no exact-integer guard (BOIN's b_d does).  None of these matter for the S1
+reference settings (no extra-safe rule, ``n_earlystop`` = 100, irrational λd·n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from doseladder.core.designs.boin import BOIN
+from doseladder.core.designs.tite_boin import TITEBOIN
+from doseladder.simulate.kernels.boin import boin_boundary_arrays, select_mtd_vectorised
+from doseladder.simulate.latent import PatientDraws
+from doseladder.simulate.results import TrialArrays
+
+__all__ = [
+    "DEESCALATE",
+    "ESCALATE",
+    "STAY",
+    "STOP",
+    "STOP_SAFETY",
+    "SUSPEND",
+    "Trace",
+    "TraceEntry",
+    "as_boin",
+    "simulate_tite_boin",
+]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+# action codes of one decision (recorded in the optional trace)
+STAY, ESCALATE, DEESCALATE, SUSPEND, STOP, STOP_SAFETY = 0, 1, 2, 3, 4, 5
+
+_NONE = 10**6  # an unreachable count, as in kernels/boin.py
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEntry:
+    """One decision time of a block: the trials decided, when, and what was decided.
+
+    ``rows`` are trial indices, ``time`` the decision times, ``enrolled`` the number of patients
+    enrolled in each of those trials before the decision, ``action`` the action codes and
+    ``next_dose`` the 1-based dose of the next cohort (the current dose for SUSPEND / STOP,
+    0 after a safety stop).
+    """
+
+    rows: IntArray
+    time: FloatArray
+    enrolled: int
+    action: IntArray
+    next_dose: IntArray
+
+
+Trace = list[TraceEntry]
+
+
+def as_boin(design: TITEBOIN) -> BOIN:
+    """The BOIN design with TITE-BOIN's parameters (same boundaries and ``select.mtd``)."""
+    return BOIN(
+        num_doses=design.num_doses,
+        target=design.target,
+        cohort_size=design.cohort_size,
+        max_n=design.max_n,
+        start_dose=design.start_dose,
+        p_saf=design.p_saf,
+        p_tox=design.p_tox,
+        cutoff_eli=design.cutoff_eli,
+        extrasafe=design.extrasafe,
+        offset=design.offset,
+        n_earlystop=design.n_earlystop,
+        bound_mtd=design.bound_mtd,
+    )
+
+
+def simulate_tite_boin(
+    design: TITEBOIN, draws: PatientDraws, *, trace: Trace | None = None
+) -> TrialArrays:
+    """Simulate a block of TITE-BOIN trials (timing of TITEgBOIN, decisions of the core).
+
+    Args:
+        design: the TITE-BOIN design.
+        draws: the block's latent patients (toxicity, DLT times, inter-arrival gaps).
+        trace: if a list is given, one :class:`TraceEntry` is appended per decision step (for
+            the equivalence tests).
+    """
+    nt, j = draws.n_trials, design.num_doses
+    csize, max_n = design.cohort_size, design.max_n
+    big_t = float(design.tox_window)
+    boin = as_boin(design)
+    be, bd, bel, bsafe = boin_boundary_arrays(boin, max_n)
+    lam_e, lam_d = design.lambda_e, design.lambda_d
+    target, max_pending = design.target, design.max_pending
+    imputation = design.form == "imputation"
+    block_few = design.block_escalation_few_complete
+    wait = draws.wait_gaps()
+    gaps = draws.gaps
+
+    rows = np.arange(nt)
+    n = np.zeros((nt, j), dtype=np.int64)  # treated per dose
+    y = np.zeros((nt, j), dtype=np.int64)  # every DLT (observed by the end) per dose
+    cur = np.full(nt, design.start_dose - 1, dtype=np.int64)
+    elim_lo = np.full(nt, j, dtype=np.int64)  # lowest eliminated dose (j = none)
+    active = np.ones(nt, dtype=bool)
+    early = np.zeros(nt, dtype=bool)
+    end = np.zeros(nt)
+    suspended = np.zeros(nt)
+    dose_seq = np.zeros((nt, max_n), dtype=np.int64)
+    dose0 = np.full((nt, max_n), j, dtype=np.int64)  # 0-based dose, j = no patient
+    entry = np.full((nt, max_n), np.nan)
+    known_at = np.full((nt, max_n), np.inf)  # when the DLT outcome becomes known
+    event = np.zeros((nt, max_n))  # DLT time, or T without DLT (R's t.event)
+    is_tox = np.zeros((nt, max_n), dtype=bool)
+
+    def enrol(idx: IntArray, dd: IntArray, start: FloatArray, total: int, size: int) -> None:
+        t = start
+        for m in range(size):
+            i = total + m
+            if m:
+                t = t + gaps[idx, i]
+            frac = draws.tox_time(idx, i, dd)  # inf exactly when there is no DLT
+            tx = np.isfinite(frac)
+            ev = np.where(tx, frac * big_t, big_t)
+            entry[idx, i] = t
+            known_at[idx, i] = np.where(tx, t + frac * big_t, t + big_t)
+            event[idx, i] = ev
+            is_tox[idx, i] = tx
+            dose0[idx, i] = dd
+            dose_seq[idx, i] = dd + 1
+            y[idx, dd] += tx
+        n[idx, dd] += size
+
+    def decide(idx: IntArray, t: FloatArray, k: int) -> tuple[IntArray, IntArray, IntArray]:
+        """Action, next dose (0-based) and lowest eliminated dose at times ``t``."""
+        m = idx.size
+        loc = np.arange(m)
+        d = cur[idx]
+        dz = dose0[idx, :k]
+        pend = known_at[idx, :k] > t[:, None]
+        # observed DLTs per dose = all DLTs minus those not yet known
+        yobs = y[idx]
+        ptox = pend & is_tox[idx, :k]
+        if ptox.any():
+            rr, cc = np.nonzero(ptox)
+            yobs = yobs - np.bincount(rr * j + dz[rr, cc], minlength=m * j).reshape(m, j)
+        nn = n[idx]
+        # 1. elimination on every dose (n >= 3 is built into bel)
+        hit = yobs >= bel[nn]
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), j)
+        elo = np.minimum(elim_lo[idx], first)
+        safety = elo == 0
+        # 2. extra-safe stop
+        if design.extrasafe:
+            safety |= yobs[:, 0] >= bsafe[nn[:, 0]]
+        # 3. current dose eliminated
+        cur_elim = d >= elo
+        # 4. the move at the current dose
+        nd = nn[loc, d]
+        yd = yobs[loc, d]
+        at_d = pend & (dz == d[:, None])
+        c = at_d.sum(axis=1)
+        stft = np.where(at_d, (t[:, None] - entry[idx, :k]) / big_t, 0.0).sum(axis=1)
+        complete = c == 0
+        b_up = yd <= be[nd]
+        b_down = yd >= bd[nd]
+        sus = c > max_pending * nd
+        r = nd - c
+        ndf = nd.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if imputation:
+                pi_hat = (yd + target / 2) / (r + 1)
+                p_tilde = (yd + pi_hat / (1 - pi_hat) * (c - stft)) / ndf
+                below = yd / ndf < target
+                t_down = b_down | (~sus & ~below & (p_tilde >= lam_d))
+                t_up = ~b_down & ~sus & below & (p_tilde <= lam_e)
+                t_sus = ~b_down & sus
+            else:
+                mu = yd / ((nd - c) + stft)
+                t_up = ~sus & (mu <= lam_e)
+                t_down = ~sus & ~t_up & (mu >= lam_d)
+                t_sus = sus | (t_down & (d == 0))
+                t_down &= d != 0
+        if block_few:
+            few = t_up & (r <= 2)
+            t_sus |= few
+            t_up &= ~few
+        up = np.where(complete, b_up, t_up)
+        down = np.where(complete, ~b_up & b_down, t_down)
+        wait_ = ~complete & t_sus
+        # dose range and eliminated doses block the move (-> stay)
+        up &= (d < j - 1) & (d + 1 < elo)
+        down &= d > 0
+        action = np.full(m, STAY, dtype=np.int64)
+        action[up] = ESCALATE
+        action[down] = DEESCALATE
+        action[wait_] = SUSPEND
+        nxt = d + up - down
+        # 5. n_earlystop: stop when the rule keeps the dose
+        action[(action == STAY) & (nd >= design.n_earlystop)] = STOP
+        # precedence: safety stop > current dose eliminated > move
+        action[cur_elim] = DEESCALATE
+        nxt = np.where(cur_elim, elo - 1, nxt)
+        action[safety] = STOP_SAFETY
+        nxt = np.where(safety, -1, nxt)
+        return action, nxt, elo
+
+    # first cohort at the start dose
+    total = min(csize, max_n)
+    enrol(rows, cur.copy(), gaps[:, 0], 0, total)
+    while total < max_n:
+        idx = rows[active]
+        if idx.size == 0:
+            break
+        size = min(csize, max_n - total)
+        t = entry[idx, total - 1] + gaps[idx, total]
+        first_t = t.copy()
+        todo = np.arange(idx.size)  # positions in idx still waiting for a decision
+        go_pos: list[IntArray] = []
+        go_time: list[FloatArray] = []
+        while todo.size:
+            sub = idx[todo]
+            tt = t[todo]
+            action, nxt, elo = decide(sub, tt, total)
+            elim_lo[sub] = elo
+            if trace is not None:
+                shown = np.where(action == SUSPEND, cur[sub], nxt) + 1
+                trace.append(TraceEntry(sub, tt, total, action, shown))
+            wait_mask = action == SUSPEND
+            stop = (action == STOP) | (action == STOP_SAFETY)
+            if stop.any():
+                srows = sub[stop]
+                active[srows] = False
+                early[srows] = action[stop] == STOP_SAFETY
+                end[srows] = tt[stop]
+                suspended[srows] += tt[stop] - first_t[todo[stop]]
+            move = ~wait_mask & ~stop
+            if move.any():
+                cur[sub[move]] = nxt[move]
+                go_pos.append(todo[move])
+                go_time.append(tt[move])
+            todo = todo[wait_mask]
+            if todo.size:
+                t[todo] = t[todo] + wait(todo.size)
+        if go_pos:
+            pos = np.concatenate(go_pos)
+            tacc = np.concatenate(go_time)
+            grow = idx[pos]
+            suspended[grow] += tacc - first_t[pos]
+            enrol(grow, cur[grow], tacc, total, size)
+        total += size
+
+    # trials that reached max_n: last entry + max event time at the last cohort's dose
+    full = rows[active]
+    if full.size:
+        last = entry[full, max_n - 1]
+        same = dose0[full] == cur[full][:, None]
+        end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
+    # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
+    selected = select_mtd_vectorised(n, y, boin, bel, bsafe)
+    selected[early] = 0
+    return TrialArrays(
+        n=n,
+        tox=y,
+        eff=np.zeros_like(n),
+        selected=selected,
+        stopped_early=early,
+        duration=end - entry[:, 0],
+        suspended=suspended,
+        dose_seq=dose_seq,
+        entry=entry,
+    )
