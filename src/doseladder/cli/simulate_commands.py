@@ -16,6 +16,7 @@ from doseladder.cli.output import emit_json, handle_errors
 from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_design
 from doseladder.io.scenario_file import load_scenarios
+from doseladder.simulate.compare import Comparison
 from doseladder.simulate.engine import compare as run_compare
 from doseladder.simulate.engine import simulate as run_simulate
 from doseladder.simulate.scenario import ScenarioWarning
@@ -55,6 +56,20 @@ def _warn_to_stderr(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         if issubclass(w.category, ScenarioWarning):
             typer.echo(f"warning: {w.message}", err=True)
+
+
+def _emit_comparison(comparison: Comparison, seed: int, trials: int, as_json: bool) -> None:
+    if not as_json:
+        typer.echo(comparison.summary())
+        return
+    emit_json(
+        {
+            "per_dose": comparison.per_dose().to_dict(orient="records"),
+            "trial": comparison.trial().to_dict(orient="records"),
+            "seed": seed,
+            "n_trials": trials,
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -120,17 +135,7 @@ def register(app: typer.Typer) -> None:
                 designs, scenarios, trials, seed, workers=workers, scheduler=scheduler
             )
         _warn_to_stderr(caught)
-        if json_:
-            emit_json(
-                {
-                    "per_dose": comparison.per_dose().to_dict(orient="records"),
-                    "trial": comparison.trial().to_dict(orient="records"),
-                    "seed": seed,
-                    "n_trials": trials,
-                }
-            )
-            return
-        typer.echo(comparison.summary())
+        _emit_comparison(comparison, seed, trials, json_)
 
     @app.command()
     @handle_errors
@@ -162,14 +167,4 @@ def register(app: typer.Typer) -> None:
                 base, parsed, scenarios, trials, seed, workers=workers, scheduler=scheduler
             )
         _warn_to_stderr(caught)
-        if json_:
-            emit_json(
-                {
-                    "per_dose": comparison.per_dose().to_dict(orient="records"),
-                    "trial": comparison.trial().to_dict(orient="records"),
-                    "seed": seed,
-                    "n_trials": trials,
-                }
-            )
-            return
-        typer.echo(comparison.summary())
+        _emit_comparison(comparison, seed, trials, json_)

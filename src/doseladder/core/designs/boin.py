@@ -163,7 +163,8 @@ def boundary_table(
 
 # ------------------------------------------------------------------ shared framework
 class BoinParameters(Protocol):
-    """What :func:`boin_framework_decision` reads from a design (BOIN or TITE-BOIN)."""
+    """What :func:`boin_framework_decision` and :func:`select_boin_mtd` read from a design
+    (BOIN or TITE-BOIN)."""
 
     @property
     def num_doses(self) -> int: ...
@@ -183,6 +184,10 @@ class BoinParameters(Protocol):
     def lambda_e(self) -> float: ...
     @property
     def lambda_d(self) -> float: ...
+    @property
+    def phi_2(self) -> float: ...
+    @property
+    def bound_mtd(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,31 +544,7 @@ class BOIN(Design):
 
     def select(self, state: TrialState) -> Selection:
         """MTD selection by BOIN ``select.mtd`` (spec §1.4) on complete data."""
-        if not isinstance(state, TrialState):
-            raise InputError("state", "must be a TrialState")
-        if state.num_doses != self.num_doses:
-            raise InputError(
-                "num_doses",
-                f"the trial state has {state.num_doses} dose levels but the design has "
-                f"{self.num_doses}",
-            )
-        if state.any_pending():
-            raise InputError(
-                "state",
-                "DLT outcomes are pending: the MTD is selected once every outcome is known",
-            )
-        counts = state.counts()
-        return select_mtd(
-            counts.n,
-            counts.tox,
-            self.target,
-            cutoff_eli=self.cutoff_eli,
-            extrasafe=self.extrasafe,
-            offset=self.offset,
-            bound_mtd=self.bound_mtd,
-            p_tox=self.phi_2,
-            eliminated=state.eliminated,
-        )
+        return select_boin_mtd(self, state)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``get.boundary`` tables: ``boundaries`` (n = 1..max_n), ``boundaries_by_cohort``
@@ -579,6 +560,34 @@ class BOIN(Design):
 
 
 # --------------------------------------------------------------------------- helpers
+def select_boin_mtd(p: BoinParameters, state: TrialState) -> Selection:
+    """BOIN ``select.mtd`` (spec §1.4) on a complete-data state, for BOIN and TITE-BOIN."""
+    if not isinstance(state, TrialState):
+        raise InputError("state", "must be a TrialState")
+    if state.num_doses != p.num_doses:
+        raise InputError(
+            "num_doses",
+            f"the trial state has {state.num_doses} dose levels but the design has {p.num_doses}",
+        )
+    if state.any_pending():
+        raise InputError(
+            "state",
+            "DLT outcomes are pending: the MTD is selected once every outcome is known",
+        )
+    counts = state.counts()
+    return select_mtd(
+        counts.n,
+        counts.tox,
+        p.target,
+        cutoff_eli=p.cutoff_eli,
+        extrasafe=p.extrasafe,
+        offset=p.offset,
+        bound_mtd=p.bound_mtd,
+        p_tox=p.phi_2,
+        eliminated=state.eliminated,
+    )
+
+
 def validate_boin_parameters(p: BoinParameters) -> None:
     """The checks of ``get.boundary.R`` / ``get.oc.R`` (spec §1.1), raising :class:`InputError`."""
     check_prob("target", p.target, 0.05, 0.6, open_lo=False, open_hi=False)

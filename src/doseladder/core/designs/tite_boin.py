@@ -70,10 +70,10 @@ from doseladder.core.designs.boin import (
     boin_tables,
     boundary_values,
     describe_boin,
+    select_boin_mtd,
     validate_boin_parameters,
 )
 from doseladder.core.errors import InputError
-from doseladder.core.select_mtd import select_mtd
 from doseladder.core.selection import Selection
 from doseladder.core.state import TrialState
 
@@ -546,31 +546,7 @@ class TITEBOIN(Design):
 
     def select(self, state: TrialState) -> Selection:
         """BOIN ``select.mtd`` once every DLT outcome is known (spec §2.2 step 7)."""
-        if not isinstance(state, TrialState):
-            raise InputError("state", "must be a TrialState")
-        if state.num_doses != self.num_doses:
-            raise InputError(
-                "num_doses",
-                f"the trial state has {state.num_doses} dose levels but the design has "
-                f"{self.num_doses}",
-            )
-        if state.any_pending():
-            raise InputError(
-                "state",
-                "DLT outcomes are pending: the MTD is selected once every outcome is known",
-            )
-        counts = state.counts()
-        return select_mtd(
-            counts.n,
-            counts.tox,
-            self.target,
-            cutoff_eli=self.cutoff_eli,
-            extrasafe=self.extrasafe,
-            offset=self.offset,
-            bound_mtd=self.bound_mtd,
-            p_tox=self.phi_2,
-            eliminated=state.eliminated,
-        )
+        return select_boin_mtd(self, state)
 
     def tables(self, n_max: int | None = None) -> dict[str, pd.DataFrame]:
         """BOIN boundary tables plus ``decision_table`` (:func:`tite_decision_table`) for
