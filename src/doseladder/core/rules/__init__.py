@@ -1,0 +1,58 @@
+"""Protocol-level rules on top of the designs (spec ``dose-finding.md`` §5, issue #4).
+
+* :mod:`~doseladder.core.rules.backup_fallback` -- start at DL1, fall back to DL-1 after early
+  DLTs (seed 000);
+* :mod:`~doseladder.core.rules.driving_indication` -- one indication drives dose finding, the
+  others enrol at confirmed-safe doses (seed 000);
+* :mod:`~doseladder.core.rules.safety_monitor` -- pooled toxicity monitoring across indications;
+* :mod:`~doseladder.core.rules.staggering` -- sentinel staggering;
+* :mod:`~doseladder.core.rules.plan` -- the :class:`EscalationPlan` that combines a design with
+  these rules, and :func:`recommend`, the per-indication recommendation a conduct service calls.
+
+Everything is pure: no I/O, no clock (``now`` is an argument), frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from doseladder.core.rules.backup_fallback import BackupFallback, FallbackPhase, FallbackStatus
+from doseladder.core.rules.driving_indication import (
+    DoseSafety,
+    DrivingIndication,
+    OtherIndicationPolicy,
+    dose_safety,
+)
+from doseladder.core.rules.plan import (
+    EnrolStatus,
+    EscalationPlan,
+    IndicationRecommendation,
+    IndicationRole,
+    PlanRecommendation,
+    recommend,
+)
+from doseladder.core.rules.safety_monitor import (
+    DoseToxicity,
+    PooledSafetyMonitor,
+    SafetyMonitorResult,
+)
+from doseladder.core.rules.staggering import SentinelStaggering, StaggerCheck
+
+__all__ = [
+    "BackupFallback",
+    "DoseSafety",
+    "DoseToxicity",
+    "DrivingIndication",
+    "EnrolStatus",
+    "EscalationPlan",
+    "FallbackPhase",
+    "FallbackStatus",
+    "IndicationRecommendation",
+    "IndicationRole",
+    "OtherIndicationPolicy",
+    "PlanRecommendation",
+    "PooledSafetyMonitor",
+    "SafetyMonitorResult",
+    "SentinelStaggering",
+    "StaggerCheck",
+    "dose_safety",
+    "recommend",
+]
