@@ -196,3 +196,13 @@ def test_sweep_bad_grid(tmp_path: Path, grid: str, needle: str) -> None:
     sc = _write(tmp_path, "s.yaml", "p_tox: [0.05, 0.1, 0.2, 0.3, 0.5]\n")
     code, _, err = run("sweep", DESIGNS / "boin.yaml", "--scenario", sc, "--grid", grid)
     assert code == 2 and needle in err, err
+
+
+def test_patient_table_without_efficacy_column(tmp_path: Path) -> None:
+    """No eff column: efficacy unknown (not 'no'), fine for a toxicity-only TITE design."""
+    csv = _write(tmp_path, "p.csv", "dose,entry_day,tox,tox_day\n1,0,0,\n1,5,,\n1,10,,\n")
+    data = run_json("decide", DESIGNS / "tite-boin.yaml", "--patients", csv, "--now", "40")
+    assert data["current_dose"] == 1  # type: ignore[index]
+    # for TITE-BOIN12 the unknown responses are pending, so efficacy is not counted as "no"
+    data = run_json("decide", DESIGNS / "tite-boin12.yaml", "--patients", csv, "--now", "60")
+    assert data["action"] == "suspend"  # type: ignore[index]

@@ -8,7 +8,8 @@ dose        dose level, 1-based integer
 entry_day   day of treatment (number)
 tox         DLT: 1/yes/y/true, 0/no/n/false, or empty = pending
 tox_day     day after entry on which the DLT occurred (empty if none/unknown)
-eff         response, as ``tox``
+eff         response, as ``tox`` (optional column: when absent, efficacy is unknown, which
+            only matters to the phase I/II designs)
 eff_day     day after entry of the response
 ==========  ===============================================================
 
@@ -104,7 +105,9 @@ def parse_patients_csv(
             )
         fields: dict[str, bool | float | None] = {}
         for ep, window in (("tox", tox_window), ("eff", eff_window)):
-            flag = _flag(cell(ep), f"row {i}, {ep}") if ep in header else False
+            # a missing column means the endpoint is not recorded at all: unknown (pending),
+            # never "no" -- designs that do not use efficacy ignore it
+            flag = _flag(cell(ep), f"row {i}, {ep}") if ep in header else None
             day = _number(cell(f"{ep}_day"), f"row {i}, {ep}_day")
             if day is not None:
                 if flag is not True:
