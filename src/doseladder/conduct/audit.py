@@ -1,0 +1,606 @@
+"""The append-only, hash-chained audit trail.
+
+Every insert or update of a mapped row is captured automatically when the session flushes
+(who, what, old → new value, reason) and appended to the chain in the same transaction, just
+before it commits: if the transaction rolls back, neither the change nor its audit record
+exists.  Deleting rows through a session is refused.
+
+Chain format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
+
+    payload = canonical_json({"seq", "ts", "actor": {"user_id", "username", "role"},
+                              "trial_id", "entity_type", "entity_id", "action",
+                              "reason", "old", "new"})
+    hash    = sha256_hex(prev_hash + "\\n" + payload)        # prev_hash of seq 1 = "0" * 64
+
+``canonical_json`` is JSON with sorted keys, no insignificant whitespace, UTF-8, no NaN.  The
+single-row ``audit_head`` holds the last ``seq`` and ``hash``; appending locks it (``SELECT …
+FOR UPDATE`` on PostgreSQL; SQLite write transactions are serialised anyway), so the chain is a
+total order even with many concurrent writers.  The head is taken last in a transaction, after
+any trial lock, so lock order is always trial → head (no deadlocks).
+
+:func:`verify` walks the chain and reports the first broken link (a changed, removed, inserted
+or reordered event) and then compares every table with the state the trail says it should have
+(catching changes made behind the application's back).  :func:`certified_copy` exports the
+whole trail with its head and a digest; :func:`verify_copy` checks such a file on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from doseladder import __version__
+from doseladder.conduct.models import AuditEvent, AuditHead, Base
+from doseladder.conduct.security import SYSTEM, Actor
+
+__all__ = [
+    "GENESIS_HASH",
+    "VerifyResult",
+    "canonical_json",
+    "certified_copy",
+    "chain_hash",
+    "history",
+    "install",
+    "log_event",
+    "reason",
+    "snapshot",
+    "verify",
+    "verify_copy",
+]
+
+GENESIS_HASH = "0" * 64
+COPY_FORMAT = "doseladder-audit-certified-copy"
+_PENDING = "audit_pending"
+_REASON = "audit_reason"
+_SKIP_TABLES = frozenset({"audit_events", "audit_head"})
+
+
+# ------------------------------------------------------------------ encoding
+def jsonable(value: Any) -> Any:
+    """A JSON-compatible form of a column value (UTC ISO timestamps, ISO dates)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return [jsonable(v) for v in items]
+    raise TypeError(f"cannot record a {type(value).__name__} in the audit trail")
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, compact separators, UTF-8 text, NaN/Infinity refused."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    """``sha256_hex(prev_hash + "\\n" + payload)``."""
+    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+def _redacted(value: Any) -> str | None:
+    if value is None:
+        return None
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _column_value(column: Any, value: Any) -> Any:
+    if column.info.get("redact"):
+        return _redacted(value)
+    return jsonable(value)
+
+
+def snapshot(obj: Base) -> dict[str, Any]:
+    """Every column of a mapped object as recorded in the trail (secrets as digests)."""
+    table = obj.__table__
+    mapper = inspect(type(obj))
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        attr = mapper.get_property_by_column(column).key
+        out[column.name] = _column_value(column, getattr(obj, attr))
+    return out
+
+
+def row_snapshot(table: Any, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """:func:`snapshot` of a row read with a Core ``select`` of ``table``."""
+    return {c.name: _column_value(c, row[c.name]) for c in table.columns}
+
+
+# ------------------------------------------------------------------- capture
+def _actor(session: Session) -> Actor:
+    actor = session.info.get("actor")
+    if not isinstance(actor, Actor):
+        raise RuntimeError("unattributed change: no actor set on the session")
+    return actor
+
+
+def _pk(obj: Base) -> str:
+    ident = inspect(type(obj)).primary_key_from_instance(obj)
+    if any(v is None for v in ident):
+        raise RuntimeError("object without primary key after flush")
+    return ",".join(str(v) for v in ident)
+
+
+def _trial_id(obj: Base) -> int | None:
+    if obj.__tablename__ == "trials":
+        value: Any = getattr(obj, "id", None)
+    else:
+        value = getattr(obj, "trial_id", None)
+    return value if isinstance(value, int) else None
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        raise RuntimeError(
+            f"records are never deleted: refusing to delete {type(obj).__name__} (void or "
+            "supersede it instead)"
+        )
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    why = session.info.get(_REASON)
+    for obj in session.new:
+        if not isinstance(obj, Base) or obj.__tablename__ in _SKIP_TABLES:
+            continue
+        actor = _actor(session)
+        pending.append(
+            {
+                "actor": actor,
+                "trial_id": _trial_id(obj),
+                "entity_type": obj.__tablename__,
+                "entity_id": _pk(obj),
+                "action": "create",
+                "reason": why,
+                "old": None,
+                "new": snapshot(obj),
+            }
+        )
+    for obj in session.dirty:
+        if not isinstance(obj, Base) or obj.__tablename__ in _SKIP_TABLES:
+            continue
+        state = inspect(obj)
+        mapper = state.mapper
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        for column in obj.__table__.columns:
+            attr = mapper.get_property_by_column(column).key
+            hist = state.attrs[attr].history
+            if not hist.has_changes():
+                continue
+            before = hist.deleted[0] if hist.deleted else None
+            after = hist.added[0] if hist.added else None
+            if _column_value(column, before) == _column_value(column, after):
+                continue
+            old[column.name] = _column_value(column, before)
+            new[column.name] = _column_value(column, after)
+        if not new:
+            continue
+        actor = _actor(session)
+        pending.append(
+            {
+                "actor": actor,
+                "trial_id": _trial_id(obj),
+                "entity_type": obj.__tablename__,
+                "entity_id": _pk(obj),
+                "action": "update",
+                "reason": why,
+                "old": old,
+                "new": new,
+            }
+        )
+
+
+def _clock(session: Session) -> datetime:
+    clock: Callable[[], datetime] | None = session.info.get("clock")
+    now = clock() if clock is not None else datetime.now(UTC)
+    return now.astimezone(UTC)
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
+    if pending:
+        append(session, pending)
+
+
+def _discard(session: Session, *args: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install(session_class: type[Session]) -> None:
+    """Attach the capture and append hooks to a session class (done by :mod:`.db`)."""
+    event.listen(session_class, "before_flush", _before_flush)
+    event.listen(session_class, "after_flush", _after_flush)
+    event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_rollback", _discard)
+    event.listen(session_class, "after_soft_rollback", _discard)
+
+
+@contextmanager
+def reason(session: Session, text: str | None) -> Iterator[None]:
+    """Attribute the changes flushed inside the block to ``text`` (flushes at the end)."""
+    previous = session.info.get(_REASON)
+    session.info[_REASON] = text
+    try:
+        yield
+        session.flush()
+    finally:
+        session.info[_REASON] = previous
+
+
+def log_event(
+    session: Session,
+    action: str,
+    *,
+    entity_type: str = "event",
+    entity_id: str | None = None,
+    trial_id: int | None = None,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Record an event that is not a row change (e.g. a replay or an export)."""
+    session.info.setdefault(_PENDING, []).append(
+        {
+            "actor": _actor(session),
+            "trial_id": trial_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "reason": reason,
+            "old": None,
+            "new": jsonable(dict(data or {})),
+        }
+    )
+
+
+def append(session: Session, events: list[dict[str, Any]]) -> None:
+    """Chain ``events`` onto the head (locking it) and insert them; updates the head."""
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise RuntimeError("audit_head row missing: is the database migrated?")
+    seq, prev = int(head.seq), str(head.hash)
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        seq += 1
+        ts = _clock(session)
+        actor: Actor = ev["actor"]
+        body = {
+            "seq": seq,
+            "ts": jsonable(ts),
+            "actor": {
+                "user_id": actor.user_id,
+                "username": actor.username,
+                "role": actor.role.value,
+            },
+            "trial_id": ev["trial_id"],
+            "entity_type": ev["entity_type"],
+            "entity_id": ev["entity_id"],
+            "action": ev["action"],
+            "reason": ev["reason"],
+            "old": ev["old"],
+            "new": ev["new"],
+        }
+        payload = canonical_json(body)
+        digest = chain_hash(prev, payload)
+        rows.append(
+            {
+                "seq": seq,
+                "ts": ts,
+                "actor_user_id": actor.user_id,
+                "actor_username": actor.username,
+                "trial_id": ev["trial_id"],
+                "entity_type": ev["entity_type"],
+                "entity_id": ev["entity_id"],
+                "action": ev["action"],
+                "reason": ev["reason"],
+                "payload": payload,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=seq, hash=prev, updated_at=_clock(session))
+    )
+
+
+# -------------------------------------------------------------------- verify
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Outcome of :func:`verify`.
+
+    Attributes:
+        ok: the chain is intact and every table matches the trail.
+        events: number of events checked.
+        head_seq / head_hash: the chain head (last event) as found.
+        first_bad_seq: sequence number of the first broken link (``None`` if intact).
+        problem: what is wrong at ``first_bad_seq`` (or with the head).
+        data_problems: rows that differ from what the trail recorded (first 100).
+    """
+
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    data_problems: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+            "data_problems": list(self.data_problems),
+        }
+
+    def summary(self) -> str:
+        """One or more lines of plain text."""
+        if self.ok:
+            return (
+                f"audit trail intact: {self.events} events, head #{self.head_seq} {self.head_hash}"
+            )
+        lines = []
+        if self.problem is not None:
+            where = f" at event #{self.first_bad_seq}" if self.first_bad_seq is not None else ""
+            lines.append(f"audit trail BROKEN{where}: {self.problem}")
+        if self.data_problems:
+            lines.append(f"{len(self.data_problems)} row(s) differ from the audit trail:")
+            lines.extend(f"  {p}" for p in self.data_problems)
+        return "\n".join(lines)
+
+
+_COLUMN_FIELDS = (
+    ("actor_user_id", ("actor", "user_id")),
+    ("actor_username", ("actor", "username")),
+    ("trial_id", ("trial_id",)),
+    ("entity_type", ("entity_type",)),
+    ("entity_id", ("entity_id",)),
+    ("action", ("action",)),
+    ("reason", ("reason",)),
+)
+
+
+def _check_event(
+    row: Mapping[Any, Any], expected_seq: int, prev: str
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Problem with one event (or ``None``) and its parsed payload."""
+    seq = row["seq"]
+    if seq != expected_seq:
+        if seq > expected_seq:
+            return f"expected event #{expected_seq}, found #{seq}: event(s) missing", None
+        return f"duplicate or out-of-order event #{seq}", None
+    if row["prev_hash"] != prev:
+        return "prev_hash does not match the previous event's hash (link broken)", None
+    if chain_hash(prev, row["payload"]) != row["hash"]:
+        return "hash does not match the recorded content (event altered)", None
+    try:
+        body = json.loads(row["payload"])
+    except json.JSONDecodeError:
+        return "payload is not valid JSON", None
+    if not isinstance(body, dict):
+        return "payload is not an object", None
+    if body.get("seq") != seq:
+        return f"payload belongs to event #{body.get('seq')} (events reordered)", body
+    if body.get("ts") != jsonable(row["ts"]):
+        return "timestamp column differs from the recorded content", body
+    for column, path in _COLUMN_FIELDS:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value != row[column]:
+            return f"column {column} differs from the recorded content", body
+    return None, body
+
+
+def _walk(
+    rows: Iterable[Mapping[Any, Any]],
+) -> tuple[int, str, int | None, str | None, list[dict[str, Any]]]:
+    """Check a sequence of event rows; returns (count, last hash, bad seq, problem, bodies)."""
+    prev = GENESIS_HASH
+    count = 0
+    bodies: list[dict[str, Any]] = []
+    for row in rows:
+        problem, body = _check_event(row, count + 1, prev)
+        if problem is not None:
+            return count, prev, count + 1, problem, bodies
+        assert body is not None
+        bodies.append(body)
+        prev = row["hash"]
+        count += 1
+    return count, prev, None, None, bodies
+
+
+def _data_problems(session: Session, bodies: list[dict[str, Any]]) -> list[str]:
+    """Rows whose current values differ from the state reconstructed from the trail."""
+    expected: dict[tuple[str, str], dict[str, Any]] = {}
+    for body in bodies:
+        key = (str(body.get("entity_type")), str(body.get("entity_id")))
+        if body.get("action") == "create" and isinstance(body.get("new"), dict):
+            expected[key] = dict(body["new"])
+        elif body.get("action") == "update" and isinstance(body.get("new"), dict):
+            expected.setdefault(key, {}).update(body["new"])
+    problems: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in _SKIP_TABLES:
+            continue
+        pk = list(table.primary_key.columns)
+        seen: set[str] = set()
+        for row in session.execute(select(table).order_by(*pk)).mappings():
+            ident = ",".join(str(row[c.name]) for c in pk)
+            seen.add(ident)
+            want = expected.get((table.name, ident))
+            if want is None:
+                problems.append(f"{table.name} #{ident}: row has no audit record")
+                continue
+            have = row_snapshot(table, row)
+            for name, value in have.items():
+                if want.get(name) != value:
+                    problems.append(
+                        f"{table.name} #{ident}: {name} is {value!r} but the audit trail "
+                        f"says {want.get(name)!r}"
+                    )
+        for etype, eid in expected:
+            if etype == table.name and eid not in seen:
+                problems.append(f"{table.name} #{eid}: row recorded in the audit trail is missing")
+    return problems
+
+
+def verify(session: Session, *, check_data: bool = True) -> VerifyResult:
+    """Walk the chain and (with ``check_data``) compare every table with the trail."""
+    rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
+    count, last, bad, problem, bodies = _walk(rows)
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    if problem is None and (head.seq != count or head.hash != last):
+        bad = count + 1 if head.seq > count else head.seq
+        problem = (
+            f"chain head says event #{head.seq} ({head.hash[:12]}…) but the trail ends at "
+            f"#{count}: events removed or head altered"
+        )
+    data: list[str] = []
+    if problem is None and check_data:
+        data = _data_problems(session, bodies)
+    return VerifyResult(
+        ok=problem is None and not data,
+        events=count,
+        head_seq=int(head.seq),
+        head_hash=str(head.hash),
+        first_bad_seq=bad,
+        problem=problem,
+        data_problems=tuple(data[:100]),
+    )
+
+
+def history(session: Session, entity_type: str, entity_id: int | str) -> list[dict[str, Any]]:
+    """The audit records of one row, oldest first (parsed payloads)."""
+    rows = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
+        .order_by(AuditEvent.seq)
+    )
+    out: list[dict[str, Any]] = []
+    for ev in rows:
+        body = json.loads(ev.payload)
+        body["hash"] = ev.hash
+        out.append(body)
+    return out
+
+
+# ------------------------------------------------------------ certified copy
+_EVENT_FIELDS = (
+    "seq",
+    "ts",
+    "actor_user_id",
+    "actor_username",
+    "trial_id",
+    "entity_type",
+    "entity_id",
+    "action",
+    "reason",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def certified_copy(
+    session: Session,
+    *,
+    actor: Actor = SYSTEM,
+    database: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The whole trail as a JSON-ready mapping, with its head, verification and a digest.
+
+    ``certificate.sha256`` is the SHA-256 of the canonical JSON of everything except the
+    certificate itself; :func:`verify_copy` recomputes it and re-walks the chain.
+    """
+    result = verify(session)
+    events = [
+        {k: jsonable(v) for k, v in row.items() if k in _EVENT_FIELDS}
+        for row in session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
+    ]
+    generated = (now or datetime.now(UTC)).astimezone(UTC)
+    body: dict[str, Any] = {
+        "format": COPY_FORMAT,
+        "format_version": 1,
+        "generated_at": jsonable(generated),
+        "generated_by": actor.username,
+        "software": f"doseladder {__version__}",
+        "database": database,
+        "hash_algorithm": "sha256(prev_hash + '\\n' + payload); genesis prev_hash = 64 zeros",
+        "head": {"seq": result.head_seq, "hash": result.head_hash},
+        "verification": result.to_dict(),
+        "events": events,
+    }
+    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    body["certificate"] = {
+        "statement": (
+            f"Certified copy of the complete audit trail ({len(events)} events) generated by "
+            f"{actor.username} at {body['generated_at']}; the chain "
+            f"{'was verified intact' if result.ok else 'FAILED verification'} at export. "
+            "sha256 is the digest of the canonical JSON of this document without this "
+            "certificate."
+        ),
+        "sha256": digest,
+    }
+    return body
+
+
+def verify_copy(data: Mapping[str, Any]) -> VerifyResult:
+    """Check a certified copy on its own: digest, chain links, and head."""
+    if data.get("format") != COPY_FORMAT:
+        return VerifyResult(False, 0, 0, "", None, "not a doseladder certified audit copy")
+    body = {k: v for k, v in data.items() if k != "certificate"}
+    cert = data.get("certificate")
+    events = data.get("events")
+    head = data.get("head")
+    if (
+        not isinstance(cert, Mapping)
+        or not isinstance(events, list)
+        or not isinstance(head, Mapping)
+    ):
+        return VerifyResult(False, 0, 0, "", None, "certificate, head or events missing")
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        if not isinstance(ev, dict):
+            return VerifyResult(False, 0, 0, "", None, "malformed event entry")
+        row = dict(ev)
+        rows.append(row)
+    count, last, bad, problem, _ = _walk(rows)
+    head_seq = int(head.get("seq", -1))
+    head_hash = str(head.get("hash", ""))
+    if problem is None and (head_seq != count or head_hash != last):
+        bad = count + 1 if head_seq > count else head_seq
+        problem = f"head says event #{head_seq} but the copy ends at #{count}"
+    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    if problem is None and digest != cert.get("sha256"):
+        problem = "certificate digest does not match the document (copy altered)"
+    return VerifyResult(problem is None, count, head_seq, head_hash, bad, problem)

@@ -1,0 +1,223 @@
+"""Engines, sessions, transactions and migrations.
+
+* SQLite (default, a file): WAL journal, foreign keys on, a 30 s busy timeout, and every
+  transaction starts with ``BEGIN IMMEDIATE`` so write transactions are serialised by the
+  database (no lost updates, no "upgrade" deadlocks).
+* PostgreSQL (psycopg 3): ``READ COMMITTED`` with explicit row locks taken by the services
+  (``SELECT … FOR NO KEY UPDATE`` on the trial row; the audit head row last).  Transient
+  failures (deadlock, serialisation failure, lock timeout) are retried by :meth:`Database.run`.
+
+The schema is created and upgraded only by the Alembic migrations in ``migrations/``
+(:func:`upgrade`), never by ``create_all``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from doseladder.conduct import audit
+from doseladder.conduct.errors import Conflict
+from doseladder.conduct.settings import database_url
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "AuditedSession",
+    "Database",
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "is_transient",
+    "make_engine",
+    "upgrade",
+    "utcnow",
+]
+
+T = TypeVar("T")
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock not available
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class AuditedSession(Session):
+    """A session whose changes are captured and chained into the audit trail on commit."""
+
+
+audit.install(AuditedSession)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # let SQLAlchemy (below) emit BEGIN itself instead of the sqlite3 module
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(
+    url: str | None = None,
+    *,
+    pool_size: int | None = None,
+    null_pool: bool = False,
+    echo: bool = False,
+) -> Engine:
+    """An engine for ``url`` (see :func:`~doseladder.conduct.settings.database_url`)."""
+    url = database_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if pool_size is not None and not null_pool:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs["pool_pre_ping"] = True
+    if not null_pool:
+        size = pool_size if pool_size is not None else 5
+        kwargs.update(pool_size=size, max_overflow=max(10, size))
+    return create_engine(url, **kwargs)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error is worth retrying (deadlock, serialisation, busy)."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None)
+    if state in TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig).lower()
+
+
+class Database:
+    """A database handle: engine, session factory, clock, and transaction helpers.
+
+    Args:
+        url: database URL (default: ``$DOSELADDER_DATABASE_URL`` or ``sqlite:///./doseladder.db``).
+        clock: source of "now" (timezone-aware UTC) for every timestamp the services write;
+            tests inject a controllable clock.
+        pool_size: connection pool size (PostgreSQL; raise it for many concurrent clients).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        pool_size: int | None = None,
+        echo: bool = False,
+    ) -> None:
+        self.url = database_url(url)
+        self.engine = make_engine(self.url, pool_size=pool_size, echo=echo)
+        self.clock: Callable[[], datetime] = clock or utcnow
+        self._factory = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """A new session (the caller commits or rolls back and closes it)."""
+        session = self._factory()
+        session.info["clock"] = self.clock
+        return session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed (with its audit records) at the end of the
+        block, rolled back entirely if the block raises.  A database constraint violation (the
+        backstop behind the services' checks) becomes :class:`Conflict`."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(
+                "the change conflicts with a concurrent or existing record (a database "
+                "constraint refused it); reload and try again"
+            ) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def run(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
+        """``fn(session)`` in a transaction, retried on transient database errors."""
+        delay = 0.02
+        for attempt in range(retries + 1):
+            try:
+                with self.transaction() as session:
+                    return fn(session)
+            except DBAPIError as exc:
+                if attempt >= retries or not is_transient(exc):
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the migrations up to ``revision``."""
+        upgrade(self.url, revision)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+# ---------------------------------------------------------------- migrations
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration for the packaged migrations (no ``alembic.ini``)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["url"] = database_url(url)
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Create or upgrade the schema of the database at ``url``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | None, revision: str) -> None:
+    """Downgrade the schema to ``revision`` (``"base"`` removes every table)."""
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The schema revision of the database (``None`` if never migrated)."""
+    engine = make_engine(url, null_pool=True)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

@@ -1,0 +1,477 @@
+"""The trial-conduct data model (SQLAlchemy 2 typed ORM).
+
+Clinical records are never changed in place.  :class:`Versioned` records (screening results,
+enrolments, adverse events, efficacy assessments, DLT adjudications) are corrected by inserting
+a new version that ``supersedes`` the old one (``root_id`` names the first version of the
+lineage, ``version`` counts 1, 2, ...); ``voided`` marks a version that withdraws the record.
+The current state of a lineage is its unsuperseded version.  ``supersedes_id`` is unique, so two
+concurrent corrections of the same version cannot both succeed.
+
+Dose decisions, committee sign-offs and protocol versions are immutable rows; a protocol
+amendment is a new :class:`ProtocolVersion` with a reason.  The few mutable rows (trial status,
+user activity/password, token revocation) are updated in place with the old and new values in
+the audit trail (``audit_events``), which is appended in the same transaction as every change.
+
+Times are timezone-aware UTC (:class:`UTCDateTime`); calendar dates (infusion, onset,
+assessment) are plain dates.  Patients carry pseudonymous study IDs only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "AdverseEvent",
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "CommitteeSignoff",
+    "DLTAdjudication",
+    "DoseDecision",
+    "EfficacyAssessment",
+    "Enrolment",
+    "Patient",
+    "ProtocolVersion",
+    "ScreeningResult",
+    "Site",
+    "Trial",
+    "TrialSite",
+    "UTCDateTime",
+    "User",
+    "Versioned",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    Naive datetimes are refused; aware ones are converted to UTC.  SQLite stores the naive UTC
+    value and gets the UTC zone back on load; PostgreSQL uses ``timestamp with time zone``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamps must be timezone-aware (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (identical on every backend)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+# ---------------------------------------------------------------- people/sites
+class Site(Base):
+    """A participating hospital."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    """A person who uses the system (staff; never a patient)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255), info={"redact": True})
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ApiToken(Base):
+    """An opaque API token; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, info={"redact": True})
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+# ----------------------------------------------------------------------- trials
+class Trial(Base):
+    """A trial.  ``status``: draft → open ⇄ suspended → closed (see :mod:`.services.trials`).
+
+    ``epoch`` is day 0 of the trial clock: entry and decision times given to the core are days
+    since the epoch.
+    """
+
+    __tablename__ = "trials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    epoch: Mapped[date] = mapped_column(Date)
+    require_signoff_for_escalation: Mapped[bool] = mapped_column(Boolean)
+    dlt_window_days: Mapped[float | None] = mapped_column(Float)
+    efficacy_window_days: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class TrialSite(Base):
+    """A site activated for a trial (only activated sites may register patients)."""
+
+    __tablename__ = "trial_sites"
+    __table_args__ = (UniqueConstraint("trial_id", "site_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    activated_at: Mapped[datetime]
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ProtocolVersion(Base):
+    """One version of a trial's protocol (a design file or a full protocol file).
+
+    ``content`` is the canonical JSON of the parsed file (hashed in ``content_sha256``);
+    ``source_text`` keeps the file as uploaded.  Version 1 is the original; every later version
+    needs a ``reason`` and is an ``amendment`` when the trial had already opened.
+    """
+
+    __tablename__ = "protocol_versions"
+    __table_args__ = (UniqueConstraint("trial_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str | None] = mapped_column(String(255))
+    source_text: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    amendment: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Patient(Base):
+    """A patient, known only by a pseudonymous study ID."""
+
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("trial_id", "study_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    study_id: Mapped[str] = mapped_column(String(32))
+    indication: Mapped[str | None] = mapped_column(String(64))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    age: Mapped[int | None] = mapped_column(Integer)
+    registered_at: Mapped[datetime]
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# ------------------------------------------------------------ versioned records
+class Versioned(Base):
+    """Columns shared by correctable clinical records (see the module docstring)."""
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-10)
+    version: Mapped[int] = mapped_column(Integer, sort_order=-5)
+    voided: Mapped[bool] = mapped_column(Boolean, sort_order=-4)
+    change_reason: Mapped[str | None] = mapped_column(Text, sort_order=-3)
+    entered_at: Mapped[datetime] = mapped_column(sort_order=-2)
+
+    @declared_attr
+    def trial_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("trials.id"), index=True, sort_order=-9)
+
+    @declared_attr
+    def patient_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("patients.id"), index=True, sort_order=-8)
+
+    @declared_attr
+    def root_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), index=True, sort_order=-7)
+
+    @declared_attr
+    def supersedes_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey(f"{cls.__tablename__}.id"), unique=True, sort_order=-6)
+
+    @declared_attr
+    def entered_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id"), sort_order=-1)
+
+    @property
+    def lineage_id(self) -> int:
+        """The id of the first version (stable across corrections)."""
+        return self.root_id if self.root_id is not None else self.id
+
+
+class ScreeningResult(Versioned):
+    """Eligibility screening of a patient (``criteria``: criterion → met)."""
+
+    __tablename__ = "screening_results"
+
+    screened_on: Mapped[date] = mapped_column(Date)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    criteria: Mapped[dict[str, Any] | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Enrolment(Versioned):
+    """A patient's enrolment at a dose level, taken from one slot of a dose decision.
+
+    ``infusion_date`` may be recorded later (a correction version); until then the patient is
+    treated by the core as entering at the decision time with every outcome pending.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "version"),
+        UniqueConstraint("decision_id", "slot", "version"),
+    )
+
+    decision_id: Mapped[int] = mapped_column(ForeignKey("dose_decisions.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    indication: Mapped[str | None] = mapped_column(String(64))
+    dose_level: Mapped[int] = mapped_column(Integer)
+    enrolled_at: Mapped[datetime]
+    infusion_date: Mapped[date | None] = mapped_column(Date)
+
+
+class AdverseEvent(Versioned):
+    """A graded adverse event (CTCAE/ASTCT grade 1-5).
+
+    ``dlt_candidate``: the investigator flags a possible DLT; it keeps the patient's DLT outcome
+    pending until adjudicated.
+    """
+
+    __tablename__ = "adverse_events"
+
+    term: Mapped[str] = mapped_column(String(200))
+    grade: Mapped[int] = mapped_column(Integer)
+    onset_date: Mapped[date] = mapped_column(Date)
+    resolved_date: Mapped[date | None] = mapped_column(Date)
+    serious: Mapped[bool] = mapped_column(Boolean)
+    relatedness: Mapped[str | None] = mapped_column(String(20))
+    dlt_candidate: Mapped[bool] = mapped_column(Boolean)
+
+
+class EfficacyAssessment(Versioned):
+    """An efficacy assessment: ``responder`` per the protocol's response criterion.
+
+    ``final`` marks the end-of-window assessment (a final non-response resolves the efficacy
+    outcome as "no response").
+    """
+
+    __tablename__ = "efficacy_assessments"
+
+    assessed_on: Mapped[date] = mapped_column(Date)
+    instrument: Mapped[str] = mapped_column(String(64))
+    responder: Mapped[bool] = mapped_column(Boolean)
+    final: Mapped[bool] = mapped_column(Boolean)
+    measures: Mapped[dict[str, Any] | None]
+
+
+class DLTAdjudication(Versioned):
+    """Whether an adverse event (or, without one, the patient's completed DLT window) is a DLT.
+
+    ``adverse_event_id`` names the adverse event's lineage (its first version).
+    """
+
+    __tablename__ = "dlt_adjudications"
+    __table_args__ = (UniqueConstraint("adverse_event_id", "version"),)
+
+    adverse_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("adverse_events.id"), index=True
+    )
+    is_dlt: Mapped[bool] = mapped_column(Boolean)
+    onset_date: Mapped[date | None] = mapped_column(Date)
+    rationale: Mapped[str] = mapped_column(Text)
+
+
+# -------------------------------------------------------------------- decisions
+class DoseDecision(Base):
+    """A recorded next-dose decision for one indication (immutable).
+
+    ``status`` is the enrolment status the decision gives (``enrol`` at ``next_dose``,
+    ``wait``, or ``closed``); ``rule`` and ``message`` are the core's reason and ``result`` its
+    full answer (steps, evidence).  ``inputs`` is the canonical JSON of everything the core saw
+    (trial state, decision time, protocol version), hashed in ``inputs_sha256``; together they
+    make the decision replayable
+    (:func:`doseladder.conduct.services.decisions.replay_decision`).
+
+    An ``enrol`` decision opens ``slots`` enrolment slots at ``next_dose`` (one cohort).
+    ``source`` is ``design`` or ``override``: an authorised user chose ``next_dose`` with an
+    ``override_reason``; ``recommended_status``/``recommended_dose`` keep what the design said.
+    ``eliminated`` carries the doses eliminated so far (permanent) into the next decision.
+    """
+
+    __tablename__ = "dose_decisions"
+    __table_args__ = (UniqueConstraint("trial_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    indication: Mapped[str | None] = mapped_column(String(64))
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
+    source: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    current_dose: Mapped[int | None] = mapped_column(Integer)
+    next_dose: Mapped[int | None] = mapped_column(Integer)
+    dose_label: Mapped[str | None] = mapped_column(String(64))
+    recommended_status: Mapped[str] = mapped_column(String(16))
+    recommended_dose: Mapped[int | None] = mapped_column(Integer)
+    eliminated: Mapped[list[Any]]
+    slots: Mapped[int] = mapped_column(Integer)
+    requires_signoff: Mapped[bool] = mapped_column(Boolean)
+    decision_time: Mapped[datetime]
+    decision_day: Mapped[float] = mapped_column(Float)
+    rule: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[str] = mapped_column(Text)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime]
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CommitteeSignoff(Base):
+    """The safety review committee's sign-off (approval or rejection) of one decision."""
+
+    __tablename__ = "committee_signoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("dose_decisions.id"), unique=True)
+    approved: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# ------------------------------------------------------------------------ audit
+class AuditEvent(Base):
+    """One link of the append-only, hash-chained audit trail (see :mod:`.audit`).
+
+    ``payload`` is the canonical JSON that is hashed: ``hash = sha256(prev_hash + "\\n" +
+    payload)``; the other columns repeat payload fields for querying and are checked against it.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "entity_type", "entity_id"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[datetime]
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor_username: Mapped[str] = mapped_column(String(64))
+    trial_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The chain head (a single row, id 1): last sequence number and hash.
+
+    Appending locks this row, which serialises appends; it also lets verification detect
+    events removed from the end of the chain.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None]
+
+
+#: tables whose rows are never updated (enforced by database triggers)
+IMMUTABLE_TABLES = (
+    "protocol_versions",
+    "screening_results",
+    "enrolments",
+    "adverse_events",
+    "efficacy_assessments",
+    "dlt_adjudications",
+    "dose_decisions",
+    "committee_signoffs",
+    "audit_events",
+)
+#: tables whose rows are never deleted (every table but the chain head)
+UNDELETABLE_TABLES = (
+    "sites",
+    "users",
+    "api_tokens",
+    "trials",
+    "trial_sites",
+    "patients",
+    *IMMUTABLE_TABLES,
+)

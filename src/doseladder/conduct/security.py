@@ -1,0 +1,255 @@
+"""Authentication primitives, roles and the permission matrix.
+
+* Passwords are hashed with ``hashlib.scrypt`` and a random 16-byte salt; the stored string
+  ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (base64) carries its own cost parameters, so the cost can
+  be raised later without invalidating old hashes.  Comparison is constant-time.
+* API tokens are opaque random strings (``dl_`` + 43 URL-safe characters, 256 bits); only their
+  SHA-256 digest is stored, so a database leak does not leak usable tokens.
+* :data:`PERMISSIONS` is the role → permission matrix.  Users bound to a site (every site
+  investigator, optionally a data manager or monitor) see only that site's patients' details
+  (:func:`check_site`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from doseladder.conduct.errors import Forbidden, ValidationError
+
+__all__ = [
+    "PERMISSIONS",
+    "SYSTEM",
+    "Actor",
+    "Permission",
+    "Role",
+    "check_site",
+    "hash_password",
+    "new_token",
+    "require",
+    "token_digest",
+    "validate_password",
+    "verify_password",
+]
+
+
+class Role(StrEnum):
+    """The roles of trial-conduct users."""
+
+    ADMIN = "admin"
+    STATISTICIAN = "statistician"
+    INVESTIGATOR = "investigator"
+    DATA_MANAGER = "data_manager"
+    MONITOR = "monitor"
+
+    @classmethod
+    def parse(cls, value: object, field: str = "role") -> Role:
+        """The role named ``value``; :class:`ValidationError` listing the roles otherwise."""
+        if isinstance(value, Role):
+            return value
+        if isinstance(value, str):
+            for role in cls:
+                if role.value == value.strip().lower():
+                    return role
+        allowed = ", ".join(r.value for r in cls)
+        raise ValidationError(field, f"unknown role {value!r}; one of {allowed}")
+
+
+class Permission(StrEnum):
+    """Operations guarded by the permission matrix."""
+
+    VIEW_TRIAL = "view_trial"  # trials, protocol versions, decisions, recommendations
+    VIEW_PATIENTS = "view_patients"  # patient-level records (site isolation applies)
+    MANAGE_TRIAL = "manage_trial"  # create trials, protocol versions/amendments, open/close
+    SUSPEND_ACCRUAL = "suspend_accrual"  # suspend/resume accrual
+    MANAGE_SITES = "manage_sites"  # create sites
+    MANAGE_USERS = "manage_users"  # create/deactivate users, reset passwords
+    REGISTER_PATIENT = "register_patient"  # register patients, record screening
+    ENROL = "enrol"  # enrol a screened patient at the decided dose
+    ENTER_OUTCOMES = "enter_outcomes"  # infusions, AEs, efficacy, and their corrections
+    ADJUDICATE_DLT = "adjudicate_dlt"  # DLT adjudication
+    RECORD_DECISION = "record_decision"  # compute and record the next-dose decision
+    OVERRIDE_DOSE = "override_dose"  # record a dose different from the design's, with reason
+    SIGN_OFF = "sign_off"  # committee sign-off of a dose decision
+    EXPORT = "export"  # CSV / Dataset-JSON exports of every table
+    AUDIT = "audit"  # verify the audit chain, export the certified copy
+
+
+_P = Permission
+#: role → permissions.  The administrator runs the system (trials, sites, users) but enters no
+#: clinical data; the statistician (for the safety review committee) adjudicates DLTs, records
+#: and overrides decisions and signs them off; investigators register, enrol and report for
+#: their own site; data managers enter and correct data for every site; monitors read.
+PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {
+            _P.VIEW_TRIAL,
+            _P.VIEW_PATIENTS,
+            _P.MANAGE_TRIAL,
+            _P.SUSPEND_ACCRUAL,
+            _P.MANAGE_SITES,
+            _P.MANAGE_USERS,
+            _P.SIGN_OFF,
+            _P.EXPORT,
+            _P.AUDIT,
+        }
+    ),
+    Role.STATISTICIAN: frozenset(
+        {
+            _P.VIEW_TRIAL,
+            _P.VIEW_PATIENTS,
+            _P.MANAGE_TRIAL,
+            _P.SUSPEND_ACCRUAL,
+            _P.ADJUDICATE_DLT,
+            _P.RECORD_DECISION,
+            _P.OVERRIDE_DOSE,
+            _P.SIGN_OFF,
+            _P.EXPORT,
+            _P.AUDIT,
+        }
+    ),
+    Role.INVESTIGATOR: frozenset(
+        {
+            _P.VIEW_TRIAL,
+            _P.VIEW_PATIENTS,
+            _P.REGISTER_PATIENT,
+            _P.ENROL,
+            _P.ENTER_OUTCOMES,
+            _P.RECORD_DECISION,
+        }
+    ),
+    Role.DATA_MANAGER: frozenset(
+        {_P.VIEW_TRIAL, _P.VIEW_PATIENTS, _P.REGISTER_PATIENT, _P.ENTER_OUTCOMES, _P.EXPORT}
+    ),
+    Role.MONITOR: frozenset({_P.VIEW_TRIAL, _P.VIEW_PATIENTS, _P.EXPORT, _P.AUDIT}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated user on whose behalf a service operation runs.
+
+    Attributes:
+        user_id: database id of the user (``None`` only for :data:`SYSTEM`).
+        username: login name (recorded in the audit trail).
+        role: the user's role.
+        site_id: the site the user is bound to; such users see only that site's patients.
+    """
+
+    user_id: int | None
+    username: str
+    role: Role
+    site_id: int | None = None
+
+    def can(self, permission: Permission) -> bool:
+        """Whether the role grants ``permission``."""
+        return permission in PERMISSIONS[self.role]
+
+    @property
+    def site_restricted(self) -> bool:
+        """Whether the user sees only one site's patients."""
+        return self.site_id is not None
+
+    def may_see_site(self, site_id: int) -> bool:
+        """Whether patient-level details of ``site_id`` are visible to this user."""
+        return self.site_id is None or self.site_id == site_id
+
+
+#: the actor of operations without a user (bootstrap of the first administrator, migrations)
+SYSTEM = Actor(user_id=None, username="system", role=Role.ADMIN)
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Raise :class:`Forbidden` unless ``actor``'s role grants ``permission``."""
+    if not isinstance(actor, Actor):
+        raise Forbidden("not authenticated")
+    if not actor.can(permission):
+        raise Forbidden(f"role {actor.role.value!r} may not {permission.value.replace('_', ' ')}")
+
+
+def check_site(actor: Actor, site_id: int, what: str = "patient") -> None:
+    """Raise :class:`Forbidden` if ``actor`` is bound to another site than ``site_id``."""
+    if not actor.may_see_site(site_id):
+        raise Forbidden(f"this {what} belongs to another site")
+
+
+# ------------------------------------------------------------------- passwords
+#: scrypt cost for new hashes (n, r, p); stored with each hash
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+_DKLEN = 32
+MIN_PASSWORD_LENGTH = 10
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def validate_password(password: object, field: str = "password") -> str:
+    """Check the password policy (a string of at least 10 characters, not all blank)."""
+    if not isinstance(password, str):
+        raise ValidationError(field, "must be a string")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(field, f"must have at least {MIN_PASSWORD_LENGTH} characters")
+    if not password.strip():
+        raise ValidationError(field, "must not be blank")
+    if len(password) > 1024:
+        raise ValidationError(field, "must have at most 1024 characters")
+    return password
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$n$r$p$salt$hash`` for ``password`` with a fresh random salt."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=_DKLEN,
+        maxmem=256 * 1024 * 1024,
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches the stored hash (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt = base64.b64decode(salt_b64)
+        expected = base64.b64decode(hash_b64)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt,
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=256 * 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+# ---------------------------------------------------------------------- tokens
+TOKEN_PREFIX = "dl_"
+
+
+def new_token() -> str:
+    """A new opaque API token (shown to the user once; only its digest is stored)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 hex digest under which a token is stored and looked up."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

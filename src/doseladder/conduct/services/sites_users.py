@@ -1,0 +1,347 @@
+"""Sites, users, passwords and API tokens.
+
+Authentication: :func:`login` (username + password → a new opaque token, shown once) and
+:func:`actor_from_token` (token → :class:`~doseladder.conduct.security.Actor`, for every API
+request).  Wrong passwords, unknown users, deactivated users and expired or revoked tokens all
+raise :class:`~doseladder.conduct.errors.AuthenticationError` with the same message (no user
+enumeration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doseladder.conduct import audit
+from doseladder.conduct.errors import AuthenticationError, Conflict, Forbidden, ValidationError
+from doseladder.conduct.models import ApiToken, Site, User
+from doseladder.conduct.security import (
+    SYSTEM,
+    Actor,
+    Permission,
+    Role,
+    hash_password,
+    new_token,
+    token_digest,
+    validate_password,
+    verify_password,
+)
+from doseladder.conduct.services import _common as c
+
+__all__ = [
+    "IssuedToken",
+    "actor_for",
+    "actor_from_token",
+    "authenticate",
+    "bootstrap_admin",
+    "change_password",
+    "create_site",
+    "create_user",
+    "deactivate_site",
+    "deactivate_user",
+    "issue_token",
+    "list_sites",
+    "list_tokens",
+    "list_users",
+    "login",
+    "revoke_token",
+]
+
+#: default API token lifetime
+DEFAULT_TOKEN_TTL = timedelta(hours=12)
+_BAD_LOGIN = "unknown user or wrong password"
+_BAD_TOKEN = "invalid, expired or revoked token"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A newly issued token: ``token`` is shown once and never stored."""
+
+    token: str
+    token_id: int
+    user_id: int
+    expires_at: datetime | None
+
+
+def actor_for(user: User) -> Actor:
+    """The :class:`Actor` of a user row."""
+    return Actor(
+        user_id=user.id, username=user.username, role=Role(user.role), site_id=user.site_id
+    )
+
+
+# ------------------------------------------------------------------------ sites
+def create_site(session: Session, actor: Actor, *, code: str, name: str) -> Site:
+    """Register a site (code unique)."""
+    c.begin(session, actor, Permission.MANAGE_SITES)
+    site_code = c.code("code", code).upper()
+    site_name = c.required_text("name", name, max_len=200)
+    if session.scalars(select(Site.id).where(Site.code == site_code)).first() is not None:
+        raise Conflict(f"a site with code {site_code!r} already exists", field="code")
+    site = Site(code=site_code, name=site_name, active=True, created_at=c.now(session))
+    session.add(site)
+    session.flush()
+    return site
+
+
+def deactivate_site(session: Session, actor: Actor, site_id: int, *, reason: str) -> Site:
+    """Deactivate a site (no new registrations; its data stay)."""
+    c.begin(session, actor, Permission.MANAGE_SITES)
+    why = c.reason_text(reason)
+    site = c.get(session, Site, site_id)
+    if not site.active:
+        raise Conflict(f"site {site.code} is already inactive")
+    with audit.reason(session, why):
+        site.active = False
+    return site
+
+
+def list_sites(session: Session, actor: Actor) -> list[Site]:
+    """All sites (site-bound users: their own)."""
+    c.begin(session, actor, Permission.VIEW_TRIAL)
+    stmt = select(Site).order_by(Site.code)
+    if actor.site_id is not None:
+        stmt = stmt.where(Site.id == actor.site_id)
+    return list(session.scalars(stmt))
+
+
+# ------------------------------------------------------------------------ users
+def _username(value: object) -> str:
+    name = c.code("username", value).lower()
+    if len(name) < 3:
+        raise ValidationError("username", "must have at least 3 characters")
+    return name
+
+
+def _new_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    site_id: int | None,
+    display_name: str | None,
+) -> User:
+    name = _username(username)
+    validate_password(password)
+    user_role = Role.parse(role)
+    label = c.text("display_name", display_name, max_len=200, required=False)
+    if site_id is not None:
+        site = c.ref(session, Site, site_id, "site_id")
+        if not site.active:
+            raise ValidationError("site_id", f"site {site.code} is inactive")
+    if user_role is Role.INVESTIGATOR and site_id is None:
+        raise ValidationError("site_id", "a site investigator must belong to a site")
+    if user_role in (Role.ADMIN, Role.STATISTICIAN) and site_id is not None:
+        raise ValidationError("site_id", f"a {user_role.value} works for every site; leave empty")
+    if session.scalars(select(User.id).where(User.username == name)).first() is not None:
+        raise Conflict(f"username {name!r} is taken", field="username")
+    user = User(
+        username=name,
+        display_name=label,
+        role=user_role.value,
+        site_id=site_id,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=c.now(session),
+        created_by_id=actor.user_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def bootstrap_admin(
+    session: Session, *, username: str, password: str, display_name: str | None = None
+) -> User:
+    """Create the first administrator; refused once any user exists."""
+    session.info["actor"] = SYSTEM
+    if session.scalar(select(func.count()).select_from(User)):
+        raise Conflict("users already exist; ask an administrator for an account")
+    return _new_user(
+        session,
+        SYSTEM,
+        username=username,
+        password=password,
+        role=Role.ADMIN,
+        site_id=None,
+        display_name=display_name,
+    )
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    site_id: int | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create a user.  Site investigators need a site; data managers and monitors may be bound
+    to one (then they see only its patients); administrators and statisticians may not."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    return _new_user(
+        session,
+        actor,
+        username=username,
+        password=password,
+        role=role,
+        site_id=site_id,
+        display_name=display_name,
+    )
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    """All users (administrators only)."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def deactivate_user(session: Session, actor: Actor, user_id: int, *, reason: str) -> User:
+    """Deactivate a user: they can no longer log in and their tokens stop working."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    why = c.reason_text(reason)
+    user = c.get(session, User, user_id)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot deactivate yourself")
+    if not user.active:
+        raise Conflict(f"user {user.username} is already inactive")
+    with audit.reason(session, why):
+        user.active = False
+    return user
+
+
+def change_password(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    new_password: str,
+    old_password: str | None = None,
+) -> User:
+    """Change a password: one's own (with the old password) or anyone's (administrators)."""
+    if actor.user_id != user_id:
+        c.begin(session, actor, Permission.MANAGE_USERS)
+    else:
+        session.info["actor"] = actor
+    user = c.get(session, User, user_id)
+    if actor.user_id == user_id and (
+        old_password is None or not verify_password(old_password, user.password_hash)
+    ):
+        raise ValidationError("old_password", "does not match the current password")
+    validate_password(new_password, "new_password")
+    with audit.reason(session, "password changed"):
+        user.password_hash = hash_password(new_password)
+    return user
+
+
+# ----------------------------------------------------------------------- tokens
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with this username and password (:class:`AuthenticationError`)."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise AuthenticationError(_BAD_LOGIN)
+    user = session.scalars(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        verify_password(password, _dummy_hash())  # same work as a real check
+        raise AuthenticationError(_BAD_LOGIN)
+    if not verify_password(password, user.password_hash) or not user.active:
+        raise AuthenticationError(_BAD_LOGIN)
+    return user
+
+
+def issue_token(
+    session: Session,
+    actor: Actor,
+    *,
+    label: str = "api",
+    ttl: timedelta | None = DEFAULT_TOKEN_TTL,
+) -> IssuedToken:
+    """A new API token for the acting user (``ttl=None``: no expiry)."""
+    if actor.user_id is None:
+        raise Forbidden("the system actor has no tokens")
+    session.info["actor"] = actor
+    name = c.required_text("label", label, max_len=100)
+    if ttl is not None and ttl <= timedelta(0):
+        raise ValidationError("ttl", "must be positive")
+    token = new_token()
+    stamp = c.now(session)
+    row = ApiToken(
+        user_id=actor.user_id,
+        token_digest=token_digest(token),
+        label=name,
+        created_at=stamp,
+        expires_at=stamp + ttl if ttl is not None else None,
+        revoked_at=None,
+    )
+    session.add(row)
+    session.flush()
+    return IssuedToken(token, row.id, actor.user_id, row.expires_at)
+
+
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    label: str = "login",
+    ttl: timedelta | None = DEFAULT_TOKEN_TTL,
+) -> IssuedToken:
+    """Check the password and issue a token."""
+    user = authenticate(session, username, password)
+    return issue_token(session, actor_for(user), label=label, ttl=ttl)
+
+
+def actor_from_token(session: Session, token: str) -> Actor:
+    """The actor a bearer token stands for (:class:`AuthenticationError` if unusable)."""
+    if not isinstance(token, str) or not token.startswith("dl_") or len(token) > 200:
+        raise AuthenticationError(_BAD_TOKEN)
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_digest == token_digest(token))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError(_BAD_TOKEN)
+    if row.expires_at is not None and row.expires_at <= c.now(session):
+        raise AuthenticationError(_BAD_TOKEN)
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise AuthenticationError(_BAD_TOKEN)
+    return actor_for(user)
+
+
+def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
+    """The acting user's tokens (digests only)."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)
+        )
+    )
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """Revoke a token: one's own, or anyone's for administrators."""
+    row = c.get(session, ApiToken, token_id, "token")
+    if row.user_id != actor.user_id:
+        c.begin(session, actor, Permission.MANAGE_USERS)
+    else:
+        session.info["actor"] = actor
+    if row.revoked_at is not None:
+        raise Conflict(f"token #{token_id} is already revoked")
+    with audit.reason(session, "token revoked"):
+        row.revoked_at = c.now(session)
+    return row
+
+
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A real hash at the current cost (verifying it costs as much as a real login)."""
+    if not _dummy:
+        _dummy.append(hash_password("not a password"))
+    return _dummy[0]

@@ -1,0 +1,374 @@
+"""Fixtures of the trial-conduct tests: a migrated database on SQLite *and* PostgreSQL.
+
+``db_url`` is parametrised over ``sqlite`` (a copy of a migrated template file per test) and
+``postgresql`` (one fresh database ``doseladder_test_<random>`` per test session, created with
+psycopg on 127.0.0.1:5432 as user ``postgres``, migrated once, emptied before each test, and
+dropped at the end).  PostgreSQL tests are skipped only when the server is unreachable *and*
+the ``CI`` environment variable is unset; in CI an unreachable server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import func, select, text
+
+from doseladder.conduct import Database, security
+from doseladder.conduct.db import upgrade
+from doseladder.conduct.models import AuditEvent, Base, DoseDecision, Enrolment, Patient, Trial
+from doseladder.conduct.security import Actor, Role
+from doseladder.conduct.services import decisions, patients, sites_users, trials
+
+PG_HOST = os.environ.get("DOSELADDER_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("DOSELADDER_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("DOSELADDER_TEST_PG_USER", "postgres")
+PASSWORD = "correct horse battery"
+BOIN = {"design": "boin", "num_doses": 4, "target": 0.3, "cohort_size": 3, "max_n": 12}
+TITE_BOIN = {
+    "design": "tite-boin",
+    "num_doses": 4,
+    "target": 0.3,
+    "cohort_size": 3,
+    "max_n": 12,
+    "tox_window": 28,
+}
+START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+DAY0 = START.date()
+
+
+def pg_admin_conninfo(dbname: str = "postgres") -> str:
+    return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=3"
+
+
+def pg_url(dbname: str) -> str:
+    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+
+
+def pg_available() -> bool:
+    try:
+        with psycopg.connect(pg_admin_conninfo()):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def require_pg() -> None:
+    """Skip (locally) or fail (in CI) when PostgreSQL is unreachable."""
+    if pg_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is unreachable on {PG_HOST}:{PG_PORT} but CI is set")
+    pytest.skip(f"PostgreSQL is unreachable on {PG_HOST}:{PG_PORT} (set CI to make this fail)")
+
+
+class PgDatabases:
+    """Creates and drops throw-away PostgreSQL databases."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"doseladder_test_{secrets.token_hex(6)}"
+        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return name
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(pg_admin_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.created:
+            self.created.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(self.created):
+            self.drop(name)
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    dbs = PgDatabases()
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_session_url(pg_databases: PgDatabases) -> str:
+    """The session's migrated PostgreSQL database."""
+    require_pg()
+    url = pg_url(pg_databases.create())
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _reset_pg(url: str) -> None:
+    """Empty every table (fast: DELETE with triggers off, no TRUNCATE) and reset the head."""
+    dbname = url.rsplit("/", 1)[-1]
+    with psycopg.connect(pg_admin_conninfo(dbname)) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for t in reversed(Base.metadata.sorted_tables):
+            if t.name != "audit_head":
+                conn.execute(f'DELETE FROM "{t.name}"')
+        conn.execute("UPDATE audit_head SET seq = 0, hash = %s, updated_at = NULL", ("0" * 64,))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database (SQLite file or PostgreSQL)."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "conduct.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_session_url")
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests do not need slow password hashing (production keeps n = 2**14)."""
+    monkeypatch.setattr(security, "SCRYPT_N", 2**8)
+
+
+class Clock:
+    """A controllable service clock: ticks 1 ms per reading, ``advance`` jumps ahead."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.t = start
+
+    def __call__(self) -> datetime:
+        self.t += timedelta(milliseconds=1)
+        return self.t
+
+    def advance(self, days: float = 0.0, **kw: float) -> None:
+        self.t += timedelta(days=days, **kw)
+
+    def today(self) -> date:
+        return self.t.date()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db(db_url: str, clock: Clock) -> Iterator[Database]:
+    database = Database(db_url, clock=clock, pool_size=8)
+    yield database
+    database.dispose()
+
+
+@dataclass
+class World:
+    """A populated system: two sites, one user per role (investigators at each site)."""
+
+    db: Database
+    clock: Clock
+    admin: Actor
+    stat: Actor
+    inv_a: Actor
+    inv_b: Actor
+    dm: Actor
+    dm_a: Actor
+    monitor: Actor
+    site_a: int
+    site_b: int
+
+    @property
+    def actors(self) -> dict[str, Actor]:
+        return {
+            "admin": self.admin,
+            "statistician": self.stat,
+            "investigator": self.inv_a,
+            "data_manager": self.dm,
+            "monitor": self.monitor,
+        }
+
+    def run(self, fn: Callable[[Any], Any]) -> Any:
+        return self.db.run(fn)
+
+    def trial(
+        self,
+        protocol: dict[str, Any] | None = None,
+        *,
+        code: str | None = None,
+        open_: bool = True,
+        **kw: Any,
+    ) -> int:
+        design = protocol if protocol is not None else BOIN
+        name = code or f"T{secrets.token_hex(3).upper()}"
+
+        def make(s: Any) -> int:
+            t = trials.create_trial(
+                s, self.stat, code=name, title="A test trial", protocol=design, **kw
+            )
+            trials.activate_site(s, self.stat, t.id, self.site_a)
+            trials.activate_site(s, self.stat, t.id, self.site_b)
+            if open_:
+                trials.open_trial(s, self.stat, t.id)
+            return t.id
+
+        trial_id: int = self.run(make)
+        return trial_id
+
+    def patient(
+        self,
+        trial_id: int,
+        inv: Actor | None = None,
+        *,
+        eligible: bool = True,
+        indication: str | None = None,
+    ) -> int:
+        who = inv or self.inv_a
+
+        def make(s: Any) -> int:
+            p = patients.register_patient(s, who, trial_id, indication=indication)
+            patients.record_screening(
+                s, who, p.id, screened_on=self.clock.today(), eligible=eligible
+            )
+            return p.id
+
+        patient_id: int = self.run(make)
+        return patient_id
+
+    def decide(self, trial_id: int, indication: str | None = None) -> DoseDecision:
+        d: DoseDecision = self.run(
+            lambda s: decisions.record_decision(s, self.stat, trial_id, indication=indication)
+        )
+        return d
+
+    def enrol(
+        self,
+        patient_id: int,
+        dose: int,
+        *,
+        inv: Actor | None = None,
+        infused: bool = True,
+        decision_id: int | None = None,
+    ) -> Enrolment:
+        who = inv or self.inv_a
+        e: Enrolment = self.run(
+            lambda s: patients.enrol(
+                s,
+                who,
+                patient_id,
+                dose_level=dose,
+                decision_id=decision_id,
+                infusion_date=self.clock.today() if infused else None,
+            )
+        )
+        return e
+
+    def cohort(self, trial_id: int, dose: int, n: int = 3, inv: Actor | None = None) -> list[int]:
+        """Record a decision and enrol ``n`` patients at ``dose`` (infused today)."""
+        d = self.decide(trial_id)
+        assert d.status == "enrol" and d.next_dose == dose, (d.status, d.next_dose, d.message)
+        ids = []
+        for _ in range(n):
+            pid = self.patient(trial_id, inv)
+            self.enrol(pid, dose, inv=inv)
+            ids.append(pid)
+        return ids
+
+    def audit_count(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+    def count(self, model: Any) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+    def snapshot_counts(self) -> dict[str, int]:
+        """Row counts of every table (to prove that nothing changed)."""
+        with self.db.session() as s:
+            return {
+                t.name: int(s.scalar(select(func.count()).select_from(t)) or 0)
+                for t in Base.metadata.sorted_tables
+            }
+
+    def sql(self, statement: str, **params: Any) -> Any:
+        """Raw SQL outside the services (to simulate tampering)."""
+        with self.db.engine.begin() as conn:
+            return conn.execute(text(statement), params)
+
+    def tamper(self, statement: str, **params: Any) -> None:
+        """Raw SQL with the append-only triggers out of the way, as an attacker with direct
+        database access could do (PostgreSQL: triggers off for this transaction only; SQLite:
+        the per-test file's triggers are dropped)."""
+        with self.db.engine.begin() as conn:
+            if self.db.dialect == "postgresql":
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+            else:
+                names = conn.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                ).fetchall()
+                for (name,) in names:
+                    conn.execute(text(f'DROP TRIGGER "{name}"'))
+            conn.execute(text(statement), params)
+
+
+def make_world(db: Database, clock: Clock) -> World:
+    def setup(s: Any) -> dict[str, Any]:
+        admin = sites_users.actor_for(
+            sites_users.bootstrap_admin(s, username="admin", password=PASSWORD)
+        )
+        a = sites_users.create_site(s, admin, code="SA", name="Site A")
+        b = sites_users.create_site(s, admin, code="SB", name="Site B")
+
+        def user(name: str, role: Role, site: int | None = None) -> Actor:
+            u = sites_users.create_user(
+                s, admin, username=name, password=PASSWORD, role=role, site_id=site
+            )
+            return sites_users.actor_for(u)
+
+        return {
+            "admin": admin,
+            "stat": user("stat", Role.STATISTICIAN),
+            "inv_a": user("inv_a", Role.INVESTIGATOR, a.id),
+            "inv_b": user("inv_b", Role.INVESTIGATOR, b.id),
+            "dm": user("datamgr", Role.DATA_MANAGER),
+            "dm_a": user("dm_a", Role.DATA_MANAGER, a.id),
+            "monitor": user("monitor", Role.MONITOR),
+            "site_a": a.id,
+            "site_b": b.id,
+        }
+
+    return World(db=db, clock=clock, **db.run(setup))
+
+
+@pytest.fixture
+def world(db: Database, clock: Clock) -> World:
+    return make_world(db, clock)
+
+
+__all__ = [
+    "BOIN",
+    "DAY0",
+    "PASSWORD",
+    "TITE_BOIN",
+    "Clock",
+    "Patient",
+    "Trial",
+    "World",
+    "make_world",
+    "pg_url",
+    "require_pg",
+]

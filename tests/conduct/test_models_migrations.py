@@ -1,0 +1,187 @@
+"""Schema: created by the Alembic migrations only, identical to the models, guarded by
+append-only triggers; settings and engine behaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from doseladder.conduct import Database, ValidationError, current_revision, downgrade, upgrade
+from doseladder.conduct.db import make_engine
+from doseladder.conduct.models import (
+    AdverseEvent,
+    AuditHead,
+    Base,
+    Site,
+    UTCDateTime,
+)
+from doseladder.conduct.services import outcomes
+from doseladder.conduct.settings import DEFAULT_DATABASE_URL, ENV_VAR, database_url, redact_url
+
+from .conftest import PgDatabases, World, pg_url, require_pg
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_databases: PgDatabases
+) -> Iterator[str]:
+    """An empty, never-migrated database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    require_pg()
+    name = pg_databases.create()
+    yield pg_url(name)
+    pg_databases.drop(name)
+
+
+def test_migrated_database_matches_the_models(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_migrations_create_upgrade_and_downgrade(empty_url: str) -> None:
+    assert current_revision(empty_url) is None
+    upgrade(empty_url)
+    assert current_revision(empty_url) == "0001"
+    upgrade(empty_url)  # idempotent
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            assert {t.name for t in Base.metadata.sorted_tables} <= tables
+            head = conn.execute(select(AuditHead.seq, AuditHead.hash)).one()
+            assert (head.seq, head.hash) == (0, "0" * 64)
+        downgrade(empty_url, "base")
+        with engine.connect() as conn:
+            assert not set(inspect(conn).get_table_names()) & {"trials", "audit_events"}
+        upgrade(empty_url)
+        assert current_revision(empty_url) == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_no_alembic_ini_at_repo_root() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert not (root / "alembic.ini").exists()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE adverse_events SET grade = 1",
+        "DELETE FROM adverse_events",
+        "DELETE FROM patients",
+        "UPDATE audit_events SET reason = 'x'",
+        "DELETE FROM audit_events",
+        "DELETE FROM sites",
+    ],
+)
+def test_database_triggers_refuse_in_place_changes(world: World, statement: str) -> None:
+    trial = world.trial()
+    pid = world.patient(trial)
+    world.run(
+        lambda s: outcomes.record_adverse_event(
+            s, world.inv_a, pid, term="Headache", grade=2, onset_date=world.clock.today()
+        )
+    )
+    before = world.snapshot_counts()
+    with pytest.raises((DatabaseError, IntegrityError)) as info:
+        world.sql(statement)
+    assert "append-only" in str(info.value)
+    assert world.snapshot_counts() == before
+
+
+def test_orm_delete_is_refused(world: World) -> None:
+    before = world.snapshot_counts()
+    with pytest.raises(RuntimeError, match="never deleted"), world.db.transaction() as s:
+        s.info["actor"] = world.admin
+        site = s.get(Site, world.site_a)
+        s.delete(site)
+        s.flush()
+    assert world.snapshot_counts() == before
+
+
+def test_naive_timestamps_are_refused(db: Database) -> None:
+    col = UTCDateTime()
+    with pytest.raises(ValueError, match="naive"):
+        col.process_bind_param(datetime(2025, 1, 1), db.engine.dialect)
+
+
+def test_timestamps_come_back_as_utc(world: World) -> None:
+    trial = world.trial()
+    pid = world.patient(trial)
+    world.run(
+        lambda s: outcomes.record_adverse_event(
+            s, world.inv_a, pid, term="Rash", grade=1, onset_date=world.clock.today()
+        )
+    )
+    with world.db.session() as s:
+        ae = s.scalars(select(AdverseEvent)).one()
+        assert ae.entered_at.utcoffset() is not None
+        assert ae.entered_at.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------- settings
+def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert database_url() == DEFAULT_DATABASE_URL == "sqlite:///./doseladder.db"
+    monkeypatch.setenv(ENV_VAR, "postgresql://u@h/db")
+    assert database_url() == "postgresql+psycopg://u@h/db"
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert database_url("postgres://u:pw@h:5433/d") == "postgresql+psycopg://u:pw@h:5433/d"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql://u@h/db", "unsupported database"),
+        ("sqlite://", "file path"),
+        ("sqlite:///:memory:", "file path"),
+        ("not a url", "not a database URL"),
+        ("postgresql+psycopg2://u@h/db", "psycopg 3"),
+    ],
+)
+def test_database_url_errors(url: str, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason) as info:
+        database_url(url)
+    assert info.value.field == "database"
+
+
+def test_redact_url_hides_password() -> None:
+    assert "secret" not in redact_url("postgresql+psycopg://u:secret@h/db")
+
+
+def test_constraint_violations_become_conflicts(world: World) -> None:
+    from doseladder.conduct.errors import Conflict
+
+    before = world.snapshot_counts()
+    with pytest.raises(Conflict, match="constraint"), world.db.transaction() as s:
+        s.info["actor"] = world.admin
+        stamp = world.clock()
+        s.add(Site(code="DUP", name="one", active=True, created_at=stamp))
+        s.add(Site(code="DUP", name="two", active=True, created_at=stamp))
+    assert world.snapshot_counts() == before
