@@ -137,8 +137,11 @@ class OCStats:
         nt = int(a.n.shape[0])
         dose_sums = {}
         for name, arr in (("n", a.n), ("tox", a.tox), ("eff", a.eff)):
-            x = arr.astype(np.float64)
-            dose_sums[name] = (x.sum(axis=0), (x * x).sum(axis=0))
+            # integer counts: exact sums and sums of squares
+            dose_sums[name] = (
+                arr.sum(axis=0).astype(np.float64),
+                np.einsum("ij,ij->j", arr, arr).astype(np.float64),
+            )
         counts = {
             "no_selection_pct": int((a.selected == 0).sum()),
             "early_stop_pct": int(a.stopped_early.sum()),
@@ -161,8 +164,7 @@ class OCStats:
             per_trial["suspended_time"] = a.suspended
         sums = {}
         for name, v in per_trial.items():
-            x = np.asarray(v, dtype=np.float64)
-            sums[name] = (float(x.sum()), float((x * x).sum()))
+            sums[name] = (float(v.sum()), float(np.dot(v, v)))
         sel = np.bincount(a.selected, minlength=ctx.num_doses + 1).astype(np.int64)
         return cls(nt, sel, dose_sums, counts, sums)
 
