@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from doseladder import __version__
-from doseladder.cli import audit_commands, protocol_commands, simulate_commands
+from doseladder.cli import audit_commands, protocol_commands, screen_commands, simulate_commands
 from doseladder.cli.output import emit_json, frame_records, handle_errors
 from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
@@ -213,6 +213,7 @@ def select(
 simulate_commands.register(app)
 audit_commands.register(app)
 protocol_commands.register(app)
+screen_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

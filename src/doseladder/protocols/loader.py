@@ -15,6 +15,10 @@ Semantic checks beyond the schema (:mod:`doseladder.protocols.schema`):
   is one source of truth;
 * exactly one or no driving indication; indication ids unique; criteria ids unique and their
   ``indications`` known;
+* each criterion's ``logic`` parses (:func:`doseladder.core.eligibility.parse.parse_logic`,
+  errors at ``criteria[i].logic...``); the criteria and indications it refers to exist, the
+  references form no cycle, and ``review`` nodes appear only in criteria flagged
+  ``needs_review``;
 * the safety monitor's target defaults to the design's toxicity target (φT / target);
 * every core object validates its own values, and its error is re-labelled with the file path.
 """
@@ -36,6 +40,14 @@ from doseladder.core.dosing import (
     LymphodepletionAgent,
     LymphodepletionRegimen,
 )
+from doseladder.core.eligibility.logic import (
+    Attest,
+    CriterionRef,
+    IndicationIs,
+    Review,
+    walk,
+)
+from doseladder.core.eligibility.parse import parse_logic
 from doseladder.core.errors import InputError
 from doseladder.core.rules.backup_fallback import BackupFallback
 from doseladder.core.rules.driving_indication import OtherIndicationPolicy
@@ -306,6 +318,56 @@ def _schedule(sm: ScheduleModel) -> VisitSchedule:
         raise InputError(exc.field, exc.reason) from None
 
 
+def _check_logic(criteria: list[Criterion], indication_ids: tuple[str, ...]) -> None:
+    """Cross-criterion checks of the logic: references to criteria and indications exist,
+    criterion references form no cycle, ``review`` nodes only in criteria flagged
+    ``needs_review``, attestation items unique within a criterion."""
+    index = {c.id: i for i, c in enumerate(criteria)}
+    refs: dict[str, list[str]] = {}
+    for i, c in enumerate(criteria):
+        where = f"criteria[{i}].logic"
+        if c.logic is None:
+            continue
+        items: set[str] = set()
+        for node in walk(c.logic):
+            if isinstance(node, CriterionRef):
+                if node.criterion_id not in index:
+                    raise InputError(where, f"refers to unknown criterion {node.criterion_id!r}")
+                if node.criterion_id == c.id:
+                    raise InputError(where, "a criterion cannot refer to itself")
+                refs.setdefault(c.id, []).append(node.criterion_id)
+            elif isinstance(node, IndicationIs):
+                for ind in node.ids:
+                    if ind not in indication_ids:
+                        raise InputError(
+                            where,
+                            f"unknown indication {ind!r}; known: {', '.join(indication_ids)}",
+                        )
+            elif isinstance(node, Review) and not c.needs_review:
+                raise InputError(
+                    where, "has a review node: set needs_review: true with a review_note"
+                )
+            elif isinstance(node, Attest) and node.item is not None:
+                if node.item in items:
+                    raise InputError(where, f"attestation item {node.item!r} is used twice")
+                items.add(node.item)
+
+    state: dict[str, int] = {}
+
+    def visit(cid: str) -> None:
+        if state.get(cid) == 2:
+            return
+        if state.get(cid) == 1:
+            raise InputError(f"criteria[{index[cid]}].logic", "criterion references form a cycle")
+        state[cid] = 1
+        for nxt in refs.get(cid, []):
+            visit(nxt)
+        state[cid] = 2
+
+    for cid in refs:
+        visit(cid)
+
+
 def _dump(model: BaseModel | None) -> dict[str, Any]:
     return model.model_dump() if model is not None else {}
 
@@ -417,6 +479,7 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
                     f"criteria[{i}].indications[{j}]",
                     f"unknown indication {name!r}; known: {', '.join(ids)}",
                 )
+        logic = parse_logic(c.logic, f"criteria[{i}].logic") if c.logic is not None else None
         criteria.append(
             Criterion(
                 c.id,
@@ -425,8 +488,11 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
                 tuple(c.indications),
                 c.needs_review,
                 c.review_note,
+                logic,
+                c.attests,
             )
         )
+    _check_logic(criteria, tuple(ids))
 
     review_ids: dict[str, int] = {}
     for i, r in enumerate(pf.review):

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from doseladder.core.dosing import DoseLevel, LymphodepletionRegimen
+from doseladder.core.eligibility.logic import Node
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.core.schedule import VisitSchedule
@@ -32,7 +33,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    """One eligibility criterion, kept as source text until it is structured.
+    """One eligibility criterion: the source text verbatim, and its computable rule.
 
     Attributes:
         id: stable identifier, e.g. ``000-INC-03.2`` (seed, category, the record's numbering).
@@ -41,6 +42,9 @@ class Criterion:
         source_text: the registry wording, verbatim (typos and lost signs included).
         needs_review: the text is ambiguous or wrong in the source (spec ``clinical.md`` §0.1).
         review_note: what is wrong and the suggested reading -- never applied silently.
+        logic: the computable rule (:mod:`doseladder.core.eligibility.logic`); screened by
+            :func:`doseladder.core.eligibility.screen`.
+        attests: the investigator attests the criterion (the text does not allow computation).
     """
 
     id: str
@@ -49,6 +53,23 @@ class Criterion:
     indications: tuple[str, ...] = ()
     needs_review: bool = False
     review_note: str | None = None
+    logic: Node | None = None
+    attests: bool = False
+
+    @property
+    def structured(self) -> str:
+        """``"logic"``, ``"attests"`` or ``"unstructured"``."""
+        if self.logic is not None:
+            return "logic"
+        return "attests" if self.attests else "unstructured"
+
+    def rule_text(self) -> str:
+        """The computable rule, or who decides, as one line."""
+        if self.logic is not None:
+            return self.logic.describe()
+        if self.attests:
+            return "investigator attests"
+        return "not structured (read as an investigator attestation)"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +79,8 @@ class Criterion:
             "source_text": self.source_text,
             "needs_review": self.needs_review,
             "review_note": self.review_note,
+            "logic": None if self.logic is None else self.logic.to_dict(),
+            "attests": self.attests,
         }
 
 
@@ -293,6 +316,7 @@ class Protocol:
             for c in group:
                 scope = f" [{', '.join(c.indications)}]" if c.indications else ""
                 lines.append(f"- {c.id}{scope}: {c.source_text}")
+                lines.append(f"  RULE: {c.rule_text()}")
                 if c.needs_review:
                     lines.append(f"  REVIEW: {c.review_note}")
         return "\n".join(lines)

@@ -238,10 +238,22 @@ class RulesModel(_Model):
 
 
 class CriterionModel(_Reviewable):
+    """One criterion.  ``logic`` is its computable rule (syntax: ``docs/eligibility.md``,
+    parsed and checked by :func:`doseladder.core.eligibility.parse.parse_logic` in the loader);
+    ``attests: true`` marks a criterion the investigator attests.  At most one of the two."""
+
     id: str = Field(min_length=1)
     category: Literal["inclusion", "exclusion"]
     indications: list[str] = []
     source_text: str = Field(min_length=1)
+    logic: dict[str, Any] | None = None
+    attests: bool = False
+
+    @model_validator(mode="after")
+    def _logic_or_attests(self) -> CriterionModel:
+        if self.logic is not None and self.attests:
+            raise ValueError("give logic or attests: true, not both")
+        return self
 
 
 class TimingModel(_Model):

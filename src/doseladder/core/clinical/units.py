@@ -30,6 +30,15 @@ Conversion factors (spec ``clinical.md`` §4.1):
 * Enzyme activity (ALT/AST): 1 µkat/L = 60 U/L (1 U = 1 µmol/min); IU/L = U/L.
 * Immunoglobulin (IgG/IgA) mass concentration: 1 g/L = 100 mg/dL = 1000 mg/L.
 * Drug mass: 1 g = 1000 mg = 10⁶ µg.
+* Percentages (LVEF, SpO₂, FVC/DLCO % predicted): ``%`` only -- a fraction (0.55) is never
+  read as a percentage.
+* Dimensionless ratios (INR): ``ratio`` (UCUM ``1``, ``{INR}``).
+* Coagulation times (APTT): 1 min = 60 s.
+* Protein excretion (24-hour urine): 1 g/24 h = 1000 mg/24 h (UCUM ``g/(24.h)``, ``g/d``).
+* Complement (C3/C4) mass concentration: 1 g/L = 100 mg/dL = 1000 mg/L.
+* Creatinine clearance: mL/min (1 mL/s = 60 mL/min); BSA-normalised GFR: mL/min/1.73 m²
+  (UCUM ``mL/min/{1.73_m2}``).  The two are different dimensions: a CrCl is never compared
+  with an eGFR threshold.
 """
 
 from __future__ import annotations
@@ -53,14 +62,21 @@ __all__ = [
     "bilirubin",
     "body_mass",
     "cell_count",
+    "clearance",
+    "coagulation_time",
     "compare",
+    "complement",
     "creatinine",
     "drug_mass",
     "enzyme_activity",
+    "gfr",
     "hemoglobin",
     "immunoglobulin",
     "length",
     "parse_unit",
+    "percent",
+    "protein_excretion",
+    "ratio",
     "require_quantity",
     "temperature",
     "to_fraction",
@@ -119,6 +135,13 @@ class Dimension(StrEnum):
     ENZYME_ACTIVITY = "enzyme activity (ALT/AST)"
     IMMUNOGLOBULIN = "immunoglobulin concentration"
     DRUG_MASS = "drug mass"
+    PERCENT = "percentage"
+    RATIO = "dimensionless ratio (INR)"
+    COAGULATION_TIME = "coagulation time (APTT)"
+    PROTEIN_EXCRETION = "protein excretion rate (24-hour urine)"
+    COMPLEMENT = "complement concentration (C3/C4)"
+    CLEARANCE = "creatinine clearance"
+    GFR = "glomerular filtration rate (per 1.73 m²)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +189,13 @@ _UNITS: dict[Dimension, tuple[Unit, ...]] = {
         _u("mmol/L", _D.HEMOGLOBIN, None),
     ),
     _D.CELL_COUNT: (
-        _u("10^9/L", _D.CELL_COUNT, 1, ("x10^9/l", "10*9/l", "10e9/l", "x10e9/l")),
-        _u("10^3/µL", _D.CELL_COUNT, 1, ("x10^3/ul", "10*3/ul", "10e3/ul", "k/ul", "thou/ul")),
+        _u("10^9/L", _D.CELL_COUNT, 1, ("x10^9/l", "10*9/l", "10e9/l", "x10e9/l", "x10*9/l")),
+        _u(
+            "10^3/µL",
+            _D.CELL_COUNT,
+            1,
+            ("x10^3/ul", "10*3/ul", "10e3/ul", "x10e3/ul", "x10*3/ul", "k/ul", "thou/ul", "/nl"),
+        ),
         _u("10^3/mm³", _D.CELL_COUNT, 1, ("x10^3/mm^3", "10^3/mm3", "x10^3/mm3", "10*3/mm3")),
         _u("/µL", _D.CELL_COUNT, "1/1000", ("cells/ul", "1/ul")),
         _u("/mm³", _D.CELL_COUNT, "1/1000", ("/mm3", "cells/mm^3", "cells/mm3", "1/mm3")),
@@ -205,6 +233,33 @@ _UNITS: dict[Dimension, tuple[Unit, ...]] = {
         _u("mg", _D.DRUG_MASS, 1),
         _u("g", _D.DRUG_MASS, 1000),
         _u("µg", _D.DRUG_MASS, "1/1000", ("mcg",)),
+    ),
+    _D.PERCENT: (_u("%", _D.PERCENT, 1, ("percent", "pct")),),
+    _D.RATIO: (_u("ratio", _D.RATIO, 1, ("1", "{ratio}", "{inr}", "inr", "{index}")),),
+    _D.COAGULATION_TIME: (
+        _u("s", _D.COAGULATION_TIME, 1, ("sec", "second", "seconds")),
+        _u("min", _D.COAGULATION_TIME, 60, ("minute", "minutes")),
+    ),
+    _D.PROTEIN_EXCRETION: (
+        _u("g/24h", _D.PROTEIN_EXCRETION, 1, ("g/(24.h)", "g/d", "g/day", "g/24hr")),
+        _u("mg/24h", _D.PROTEIN_EXCRETION, "1/1000", ("mg/(24.h)", "mg/d", "mg/day", "mg/24hr")),
+    ),
+    _D.COMPLEMENT: (
+        _u("mg/dL", _D.COMPLEMENT, 1),
+        _u("g/L", _D.COMPLEMENT, 100),
+        _u("mg/L", _D.COMPLEMENT, "1/10"),
+    ),
+    _D.CLEARANCE: (
+        _u("mL/min", _D.CLEARANCE, 1),
+        _u("mL/s", _D.CLEARANCE, 60),
+    ),
+    _D.GFR: (
+        _u(
+            "mL/min/1.73m²",
+            _D.GFR,
+            1,
+            ("ml/min/1.73m2", "ml/min/1.73m^2", "ml/min/{1.73_m2}"),
+        ),
     ),
 }
 
@@ -510,3 +565,38 @@ def immunoglobulin(value: NumberLike, unit: str | Unit) -> Quantity:
 def drug_mass(value: NumberLike, unit: str | Unit) -> Quantity:
     """A drug amount, ``"mg"``, ``"g"`` or ``"µg"``."""
     return _make(Dimension.DRUG_MASS, value, unit)
+
+
+def percent(value: NumberLike, unit: str | Unit = "%") -> Quantity:
+    """A percentage (LVEF, SpO₂, % predicted), ``"%"``."""
+    return _make(Dimension.PERCENT, value, unit)
+
+
+def ratio(value: NumberLike, unit: str | Unit = "ratio") -> Quantity:
+    """A dimensionless ratio such as the INR (``"ratio"``; UCUM ``"1"``, ``"{INR}"``)."""
+    return _make(Dimension.RATIO, value, unit)
+
+
+def coagulation_time(value: NumberLike, unit: str | Unit) -> Quantity:
+    """A clotting time such as the APTT, ``"s"`` or ``"min"``."""
+    return _make(Dimension.COAGULATION_TIME, value, unit)
+
+
+def protein_excretion(value: NumberLike, unit: str | Unit) -> Quantity:
+    """24-hour urine protein, ``"g/24h"`` or ``"mg/24h"`` (UCUM ``g/(24.h)``, ``g/d``)."""
+    return _make(Dimension.PROTEIN_EXCRETION, value, unit)
+
+
+def complement(value: NumberLike, unit: str | Unit) -> Quantity:
+    """Serum complement C3/C4, ``"mg/dL"``, ``"g/L"`` or ``"mg/L"``."""
+    return _make(Dimension.COMPLEMENT, value, unit)
+
+
+def clearance(value: NumberLike, unit: str | Unit = "mL/min") -> Quantity:
+    """A creatinine clearance, ``"mL/min"`` or ``"mL/s"``."""
+    return _make(Dimension.CLEARANCE, value, unit)
+
+
+def gfr(value: NumberLike, unit: str | Unit = "mL/min/1.73m²") -> Quantity:
+    """A BSA-normalised GFR, ``"mL/min/1.73m²"`` (UCUM ``mL/min/{1.73_m2}``)."""
+    return _make(Dimension.GFR, value, unit)
