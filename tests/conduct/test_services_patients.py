@@ -117,7 +117,7 @@ def test_screening_and_its_corrections(world: World) -> None:
     tid = world.trial()
     p = world.run(lambda s: patients.register_patient(s, world.inv_a, tid))
     today = world.clock.today()
-    with pytest.raises(ValidationError, match="criterion 'age' is not met") as info:
+    with pytest.raises(ValidationError, match="criterion 'age' is not satisfied") as info:
         world.run(
             lambda s: patients.record_screening(
                 s, world.inv_a, p.id, screened_on=today, eligible=True, criteria={"age": False}

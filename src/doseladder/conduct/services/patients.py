@@ -154,10 +154,14 @@ def _screening_values(
                     f"criteria.{key}", "is not one of the protocol's eligibility criteria"
                 )
             if not isinstance(met, bool):
-                raise ValidationError(f"criteria.{key}", "must be true (met) or false (not met)")
+                raise ValidationError(
+                    f"criteria.{key}", "must be true (satisfied) or false (not satisfied)"
+                )
         unmet = sorted(k for k, met in criteria.items() if not met)
         if eligible and unmet:
-            raise ValidationError("eligible", f"cannot be true: criterion {unmet[0]!r} is not met")
+            raise ValidationError(
+                "eligible", f"cannot be true: criterion {unmet[0]!r} is not satisfied"
+            )
     notes = c.text("notes", values.get("notes"), max_len=2000, required=False)
     return {"screened_on": screened_on, "eligible": eligible, "criteria": criteria, "notes": notes}
 
@@ -178,8 +182,13 @@ def record_screening(
     criteria: Mapping[str, bool] | None = None,
     notes: str | None = None,
 ) -> ScreeningResult:
-    """Record a screening result (``criteria``: criterion → met; all must be met if
-    ``eligible``)."""
+    """Record a screening result.
+
+    ``criteria`` maps criterion id → *satisfied*: an inclusion criterion that is met or an
+    exclusion criterion that is absent is ``True`` (as
+    :meth:`doseladder.core.eligibility.ScreeningReport.satisfied` reports them); a patient
+    can only be ``eligible`` when every recorded criterion is satisfied.
+    """
     c.begin(session, actor, Permission.REGISTER_PATIENT)
     patient = c.patient_for(session, actor, patient_id, lock=True)
     engine = engine_for(current_protocol(session, patient.trial_id))
