@@ -1,6 +1,6 @@
 """The README's main job: a tour of the shipped example designs, run through the real CLI.
 
-``python -m doseladder.demo [OUTDIR]`` prints decision tables, replays published worked
+``python -m doseladder.demo [OUTDIR] [--no-serve]`` prints decision tables, replays published worked
 examples cohort by cohort, makes a time-to-event decision from a patient table, and selects the
 final dose; with ``OUTDIR`` it also writes every result as JSON there.
 """
@@ -31,8 +31,8 @@ STEPS: list[tuple[str, list[str]]] = [
         ["select", "{designs}/boin.yaml", "--outcomes", "1NNN 2NNN 3TTTTNNNNNNNNNNN 4TTTTNNNNN"],
     ),
     (
-        "TITE-BOIN decision table (target 0.30, 28-day window)",
-        ["table", "{designs}/tite-boin.yaml"],
+        "TITE-BOIN decision table (target 0.30, 28-day window), states with up to 6 patients",
+        ["table", "{designs}/tite-boin.yaml", "--n-max", "6"],
     ),
     (
         "BOIN12: the published example (Lin et al. 2020, p.1396)",
@@ -68,17 +68,52 @@ STEPS: list[tuple[str, list[str]]] = [
         "3+3: a trial that stops",
         ["decide", "{designs}/3+3.yaml", "--outcomes", "1NNN 2NTN 2NNN 3TNT"],
     ),
+    (
+        "Simulation: BOIN, 10,000 trials of scenario S1 (compare BOIN::get.oc)",
+        ["simulate", "{designs}/boin-s1.yaml", "--scenario", "{scenarios}/s1.yaml",
+         "--trials", "10000", "--seed", "6"],
+    ),
+    (
+        "Simulation: BOIN12, 10,000 trials of scenario S2 (true OBD = dose 3)",
+        ["simulate", "{designs}/boin12.yaml", "--scenario", "{scenarios}/s2.yaml",
+         "--trials", "10000", "--seed", "6"],
+    ),
+    ("The seed protocols shipped with doseladder", ["protocol", "list"]),
+    (
+        "Seed 000 (STR-P004): its escalation rules as protocol text",
+        ["protocol", "show", "str-p004-nct07143617"],
+    ),
+    (
+        "Eligibility screening of an example patient against seed 004 (HN2301)",
+        ["screen", "hn2301-nct06801119", "{patients}/hn2301-eligible-sle.json"],
+    ),
 ]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    serve = "--no-serve" not in args
+    args = [a for a in args if a != "--no-serve"]
     outdir = Path(args[0]) if args else None
+    code = tour(outdir)
+    if code != 0 or not serve:
+        return code
+    print("\n### The trial-conduct service (Ctrl-C to stop)\n$ doseladder serve", flush=True)
+    app(["serve"], standalone_mode=False)
+    return 0
+
+
+def tour(outdir: Path | None) -> int:
+    """Run every step of the tour through the real CLI; write JSON copies to ``outdir``."""
     if outdir is not None:
         outdir.mkdir(parents=True, exist_ok=True)
     runner = CliRunner()
     with as_file(files("doseladder.examples")) as root:
-        paths = {"designs": str(root / "designs"), "patients": str(root / "patients")}
+        paths = {
+            "designs": str(root / "designs"),
+            "patients": str(root / "patients"),
+            "scenarios": str(root / "scenarios"),
+        }
         for i, (title, cmd) in enumerate(STEPS, start=1):
             argv_ = [c.format(**paths) for c in cmd]
             shown = " ".join(argv_).replace(str(root), "<examples>")

@@ -206,3 +206,11 @@ def test_patient_table_without_efficacy_column(tmp_path: Path) -> None:
     # for TITE-BOIN12 the unknown responses are pending, so efficacy is not counted as "no"
     data = run_json("decide", DESIGNS / "tite-boin12.yaml", "--patients", csv, "--now", "60")
     assert data["action"] == "suspend"  # type: ignore[index]
+
+
+def test_table_n_max_limits_tite_boin_states() -> None:
+    data = run_json("table", DESIGNS / "tite-boin.yaml", "--n-max", "6")
+    rows = data["tables"]["decision_table"]  # type: ignore[index]
+    assert {r["n"] for r in rows} == {3, 6}
+    code, _, err = run("table", DESIGNS / "boin.yaml", "--n-max", "6")
+    assert code == 2 and "--n-max" in err

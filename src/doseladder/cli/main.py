@@ -6,6 +6,7 @@ Every command accepts ``--json`` for machine-readable output.  Bad input gives a
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -143,10 +144,22 @@ def _state_from_inputs(
 
 @app.command()
 @handle_errors
-def table(design_file: DesignArg, json_: JsonOpt = False) -> None:
+def table(
+    design_file: DesignArg,
+    n_max: Annotated[
+        int | None,
+        typer.Option(
+            "--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."
+        ),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
     """Print the design's decision table(s)."""
     design = load_design(design_file)
-    tables = design.tables()
+    if n_max is not None and "n_max" not in inspect.signature(design.tables).parameters:
+        raise InputError("--n-max", f"not used by design {design.name!r}")
+    kwargs: dict[str, Any] = {} if n_max is None else {"n_max": n_max}
+    tables = design.tables(**kwargs)
     if json_:
         emit_json(
             {
