@@ -70,13 +70,29 @@ STEPS: list[tuple[str, list[str]]] = [
     ),
     (
         "Simulation: BOIN, 10,000 trials of scenario S1 (compare BOIN::get.oc)",
-        ["simulate", "{designs}/boin-s1.yaml", "--scenario", "{scenarios}/s1.yaml",
-         "--trials", "10000", "--seed", "6"],
+        [
+            "simulate",
+            "{designs}/boin-s1.yaml",
+            "--scenario",
+            "{scenarios}/s1.yaml",
+            "--trials",
+            "10000",
+            "--seed",
+            "6",
+        ],
     ),
     (
         "Simulation: BOIN12, 10,000 trials of scenario S2 (true OBD = dose 3)",
-        ["simulate", "{designs}/boin12.yaml", "--scenario", "{scenarios}/s2.yaml",
-         "--trials", "10000", "--seed", "6"],
+        [
+            "simulate",
+            "{designs}/boin12.yaml",
+            "--scenario",
+            "{scenarios}/s2.yaml",
+            "--trials",
+            "10000",
+            "--seed",
+            "6",
+        ],
     ),
     ("The seed protocols shipped with doseladder", ["protocol", "list"]),
     (

@@ -13,7 +13,13 @@ from typing import Annotated, Any
 import typer
 
 from doseladder import __version__
-from doseladder.cli import audit_commands, protocol_commands, screen_commands, simulate_commands
+from doseladder.cli import (
+    audit_commands,
+    protocol_commands,
+    screen_commands,
+    simulate_commands,
+    simulate_protocol_commands,
+)
 from doseladder.cli.output import emit_json, frame_records, handle_errors
 from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
@@ -148,9 +154,7 @@ def table(
     design_file: DesignArg,
     n_max: Annotated[
         int | None,
-        typer.Option(
-            "--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."
-        ),
+        typer.Option("--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -227,6 +231,7 @@ simulate_commands.register(app)
 audit_commands.register(app)
 protocol_commands.register(app)
 screen_commands.register(app)
+simulate_protocol_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

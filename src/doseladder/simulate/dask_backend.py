@@ -8,14 +8,23 @@ Blocks are seeded independently of where they run, so results equal the local ru
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from doseladder.core.errors import InputError
 
 if TYPE_CHECKING:
     from doseladder.simulate.engine import BlockOutput, BlockTask
 
-__all__ = ["run_on_dask"]
+__all__ = ["run_on_dask", "run_tasks_on_dask"]
+
+
+class _Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+T = TypeVar("T", bound=_Sized)
+R = TypeVar("R")
 
 
 def run_on_dask(
@@ -25,14 +34,30 @@ def run_on_dask(
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> list[BlockOutput]:
+    """Every design-simulation block (``engine.run_block_summary``), in block order."""
+    from doseladder.simulate.engine import run_block_summary
+
+    return run_tasks_on_dask(
+        tasks, run_block_summary, scheduler, workers=workers, progress=progress
+    )
+
+
+def run_tasks_on_dask(
+    tasks: Sequence[T],
+    fn: Callable[[T], R],
+    scheduler: str,
+    *,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> list[R]:
+    """``[fn(t) for t in tasks]`` on a Dask cluster, in task order (``fn`` must be a
+    module-level function, ``tasks`` picklable; each task has a ``size`` in trials)."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError(
             "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
         ) from None
-    from doseladder.simulate.engine import run_block_summary
-
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(
@@ -53,15 +78,16 @@ def run_on_dask(
         except OSError as exc:
             raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
     try:
-        futures = client.map(run_block_summary, list(tasks), pure=False)
+        futures = client.map(fn, list(tasks), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        results: list[BlockOutput | None] = [None] * len(futures)
+        results: list[Any] = [None] * len(futures)
         for fut in as_completed(futures):
             i = index[fut.key]
             results[i] = fut.result()
             if progress:
                 progress(tasks[i].size)
-        return [r for r in results if r is not None]
+        out: list[R] = [r for r in results if r is not None]
+        return out
     finally:
         client.close()
         if cluster is not None:

@@ -61,11 +61,18 @@ def select_mtd_vectorised(
     design: BOIN,
     bel: NDArray[np.int64],
     bsafe: NDArray[np.int64],
+    eliminated: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.int64]:
-    """``select.mtd`` for every row at once (spec §1.4); 0 = no MTD."""
+    """``select.mtd`` for every row at once (spec §1.4); 0 = no MTD.
+
+    ``eliminated`` (rows, doses), optional: doses eliminated during the trial (the core's
+    ``select_mtd(..., eliminated=...)``: carried forward and closed upwards).
+    """
     rows = np.arange(n.shape[0])
     # 1. elimination recomputed from final data: first dose meeting the rule eliminates the rest
     hit = (n >= 3) & (y >= bel[n])
+    if eliminated is not None:
+        hit = hit | eliminated
     elim = np.cumsum(hit, axis=1) > 0
     if design.extrasafe:
         elim |= ((n[:, 0] >= 3) & (y[:, 0] >= bsafe[n[:, 0]]))[:, None]

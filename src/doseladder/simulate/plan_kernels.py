@@ -1,0 +1,859 @@
+"""Vectorised protocol rules: the core's ``decide`` and ``recommend`` at any time, for many trials.
+
+Protocol simulation (:mod:`doseladder.simulate.protocol`) must take exactly the decisions of
+:func:`doseladder.core.rules.plan.recommend` (architecture rule: simulate never re-implements
+decision rules by hand unless the vectorised code is proven equal to the core by tests on
+random histories -- ``tests/simulate/test_protocol.py`` rebuilds the
+:class:`~doseladder.core.state.TrialState` at every simulated decision and arrival and compares).
+Here each function is the array form of one core function, for R trials at once, each at its
+own time ``now``:
+
+* :func:`design_decisions` -- ``design.decide(state, now)`` for BOIN, 3+3, BOIN12 and
+  TITE-BOIN12 (:mod:`doseladder.core.designs`), on the driving cohort's patients; it returns
+  what :func:`~doseladder.core.rules.plan.recommend` reads from a
+  :class:`~doseladder.core.decision.Decision`: the action, the next dose, ``eliminated`` and
+  whether ``reason.rule`` is a toxicity de-escalation
+  (:data:`~doseladder.core.rules.driving_indication.TOXICITY_DEESCALATION_RULES`).  The
+  BOIN12-family statistics are the TITE-BOIN12 kernel's
+  (:mod:`doseladder.simulate.kernels.tite_boin12`, spec ``dose-finding.md`` §4.2: ESS, MLE,
+  imputation, desirability with exact tie handling) and its rule code
+  (:mod:`doseladder.simulate.kernels.boin12`); the BOIN boundaries are the BOIN kernel's tables.
+* :func:`fallback_status` -- :meth:`~doseladder.core.rules.backup_fallback.BackupFallback.
+  evaluate` (seed 000's run-in at DL1 and fallback to DL-1).
+* :func:`driving_recommendation` -- the driving (or pooled) cohort's entry of ``recommend``:
+  fallback, design, cohort completion, and the guard against closed doses.
+* :func:`other_recommendation` -- the entry of a non-driving indication: confirmed-safe doses
+  (:func:`~doseladder.core.rules.driving_indication.dose_safety`), the dose cap, the pooled
+  safety monitor (:class:`~doseladder.core.rules.safety_monitor.PooledSafetyMonitor`), the
+  caps and the driving cohort's stop.
+
+Patients are given as a :class:`PatientView`: (R, W) arrays in order of entry; columns of a
+trial that are not (yet) part of its state carry the phantom dose level J (0-based), which every
+per-dose tally drops.  Per-dose arrays are dose-major, shape (J, R), as in the kernels.
+
+Not vectorised (the caller raises :class:`~doseladder.core.errors.InputError`): TITE-BOIN,
+sentinel staggering and the ``close_all`` safety-monitor action (both make the driving
+cohort depend on the other indications).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import special
+from scipy.stats import beta as beta_dist
+
+from doseladder.core.designs.boin import BOIN
+from doseladder.core.designs.boin12 import BOIN12
+from doseladder.core.designs.three_plus_three import ThreePlusThree
+from doseladder.core.designs.tite_boin12 import TITEBOIN12
+from doseladder.core.errors import InputError
+from doseladder.core.rules.driving_indication import deescalation_boundary
+from doseladder.core.rules.plan import EscalationPlan
+from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
+from doseladder.simulate.kernels.boin import boin_boundary_arrays
+from doseladder.simulate.kernels.boin12 import (
+    _branches,
+    boin12_constants,
+    boin12_next_doses,
+    desirability_needed,
+    desirability_table,
+    inadmissible_doses_vectorised,
+    neighbours,
+    pick,
+    quasi_events_rows,
+)
+from doseladder.simulate.kernels.tite_boin12 import (
+    _TIE,
+    _fill_pending,
+    _fsum_bins,
+    _split_scale,
+    _Summary,
+    allowed_pending,
+)
+
+__all__ = [
+    "CLOSED",
+    "DEESCALATE",
+    "ENROL",
+    "ESCALATE",
+    "STAY",
+    "STOP",
+    "SUSPEND",
+    "WAIT",
+    "DesignStep",
+    "DrivingStep",
+    "FallbackArrays",
+    "OtherStep",
+    "PatientView",
+    "check_supported",
+    "design_decisions",
+    "driving_recommendation",
+    "fallback_status",
+    "monitor_boundaries",
+    "other_recommendation",
+    "provisional_mtd_vectorised",
+]
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+#: action codes (as :class:`~doseladder.core.decision.Action`)
+STAY, ESCALATE, DEESCALATE, SUSPEND, STOP = 0, 1, 2, 3, 4
+#: enrolment status codes (as :class:`~doseladder.core.rules.plan.EnrolStatus`)
+ENROL, WAIT, CLOSED = 0, 1, 2
+#: fallback phases (as :class:`~doseladder.core.rules.backup_fallback.FallbackPhase`)
+RUN_IN, AWAITING, PASSED, TRIGGERED, APPLIED = 0, 1, 2, 3, 4
+
+_NONE = 10**6  # "no boundary", as in the kernels
+
+SUPPORTED = ("boin", "3+3", "boin12", "tite-boin12")
+
+
+def check_supported(plan: EscalationPlan) -> None:
+    """Raise :class:`InputError` for plans the protocol simulator cannot vectorise."""
+    name = plan.design.name
+    if name not in SUPPORTED:
+        raise InputError(
+            "design",
+            f"protocol simulation supports the designs {', '.join(SUPPORTED)}; "
+            f"{name!r} is not supported yet",
+        )
+    if name == "3+3" and plan.fallback is not None:
+        raise InputError(
+            "rules.fallback",
+            "the 3+3 cannot continue from a fallback run-in (the run-in patients can make more "
+            "than 6 at a dose, which the 3+3 rules do not define)",
+        )
+    if plan.staggering is not None:
+        raise InputError(
+            "rules.staggering",
+            "protocol simulation does not support sentinel staggering yet (it lets the other "
+            "indications delay the driving cohort)",
+        )
+    mon = plan.safety_monitor
+    if mon is not None and mon.action == "close_all":
+        raise InputError(
+            "rules.safety_monitor.action",
+            "protocol simulation supports the 'close_others' and 'flag' actions; 'close_all' "
+            "lets other indications' DLTs change the driving decisions, which cannot be "
+            "simulated indication by indication",
+        )
+
+
+# ------------------------------------------------------------------------------ patients
+@dataclass(frozen=True, slots=True)
+class PatientView:
+    """The driving (or pooled) cohort of R trials as seen at their decision times.
+
+    Attributes:
+        dose: (R, W) 0-based dose levels in order of entry; J = not part of the state.
+        entry: (R, W) entry times.
+        rt, re: (R, W) times at which the DLT / efficacy outcome is ascertained (the event
+            time, or entry + window without event).
+        tb, eb: (R, W) whether a DLT / response occurs (within the window).
+        count: (R,) patients in the state (the first ``count`` columns).
+        current: (R,) dose of the latest patient (0-based; meaningless where count = 0).
+        run_len: (R,) length of the trailing run of patients at ``current`` (cohort
+            completion; only :func:`driving_recommendation` reads it).
+    """
+
+    dose: IntArray
+    entry: FloatArray
+    rt: FloatArray
+    re: FloatArray
+    tb: BoolArray
+    eb: BoolArray
+    count: IntArray
+    current: IntArray
+    run_len: IntArray
+
+    @property
+    def rows(self) -> int:
+        return int(self.dose.shape[0])
+
+    def take(self, sel: NDArray[np.bool_] | IntArray) -> PatientView:
+        """The view of a subset of trials."""
+        return PatientView(
+            self.dose[sel],
+            self.entry[sel],
+            self.rt[sel],
+            self.re[sel],
+            self.tb[sel],
+            self.eb[sel],
+            self.count[sel],
+            self.current[sel],
+            self.run_len[sel],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """Per-dose counts (J, R) at the decision times."""
+
+    n: IntArray
+    obs_t: IntArray  # known DLT outcome
+    y_t: IntArray  # observed DLTs
+    obs_e: IntArray
+    y_e: IntArray
+    f_n: IntArray  # both endpoints known
+    f_t: IntArray
+    f_e: IntArray
+    f_te: IntArray
+    kt: BoolArray  # (R, W) DLT outcome known
+    ke: BoolArray
+    key: IntArray  # (R*W,) bincount keys dose*R + row (phantom dose J)
+    size: int
+
+
+def _tally(view: PatientView, now: FloatArray, num: int) -> _Tally:
+    r = view.rows
+    size = r * (num + 1)
+    key = np.asarray((view.dose * r + np.arange(r)[:, None]).ravel(), dtype=np.int64)
+    nowc = now[:, None]
+    kt = view.rt <= nowc
+    ke = view.re <= nowc
+    ts = kt.view(np.int8) + (kt & view.tb).view(np.int8)
+    es = ke.view(np.int8) + (ke & view.eb).view(np.int8)
+    code = (3 * ts + es).ravel().astype(np.int64)
+    t9 = np.bincount(code * size + key, minlength=9 * size).astype(np.int64)
+    t9 = t9.reshape(3, 3, num + 1, r)[:, :, :num, :]
+    by_t, by_e = t9.sum(axis=1), t9.sum(axis=0)
+    f_te = t9[2, 2]
+    return _Tally(
+        n=by_t.sum(axis=0),
+        obs_t=by_t[1] + by_t[2],
+        y_t=by_t[2],
+        obs_e=by_e[1] + by_e[2],
+        y_e=by_e[2],
+        f_n=t9[1, 1] + t9[1, 2] + t9[2, 1] + f_te,
+        f_t=t9[2, 1] + f_te,
+        f_e=t9[1, 2] + f_te,
+        f_te=f_te,
+        kt=kt,
+        ke=ke,
+        key=key,
+        size=size,
+    )
+
+
+# ------------------------------------------------------------------------------ designs
+@dataclass(frozen=True, slots=True)
+class DesignStep:
+    """What ``recommend`` reads from the design's :class:`~doseladder.core.decision.Decision`.
+
+    Attributes:
+        action: action codes (``STAY`` ... ``STOP``).
+        next_dose: 0-based next dose; -1 = ``None`` (a stop without a dose).
+        eliminated: (J, R) ``decision.eliminated``.
+        tox_deesc: ``decision.reason.rule`` is a toxicity de-escalation rule.
+    """
+
+    action: IntArray
+    next_dose: IntArray
+    eliminated: BoolArray
+    tox_deesc: BoolArray
+
+    @staticmethod
+    def empty(num: int, rows: int) -> DesignStep:
+        return DesignStep(
+            np.zeros(rows, dtype=np.int64),
+            np.full(rows, -1, dtype=np.int64),
+            np.zeros((num, rows), dtype=np.bool_),
+            np.zeros(rows, dtype=np.bool_),
+        )
+
+    def put(self, sel: NDArray[np.bool_], part: DesignStep) -> None:
+        self.action[sel] = part.action
+        self.next_dose[sel] = part.next_dose
+        self.eliminated[:, sel] = part.eliminated
+        self.tox_deesc[sel] = part.tox_deesc
+
+
+def design_decisions(
+    design: BOIN | ThreePlusThree | BOIN12,
+    view: PatientView,
+    now: FloatArray,
+    prior: BoolArray,
+) -> DesignStep:
+    """``design.decide(TrialState(J, patients, eliminated=prior), now)`` for every trial.
+
+    ``prior`` (J, R) is the state's ``eliminated``; trials without patients get the start
+    decision (``Design.decide``: stay at the start dose).
+    """
+    num = design.num_doses
+    out = DesignStep.empty(num, view.rows)
+    if view.rows == 0:
+        return out
+    empty = view.count == 0
+    if empty.any():
+        out.action[empty] = STAY
+        out.next_dose[empty] = design.start_dose - 1
+        out.eliminated[:, empty] = prior[:, empty]
+    some = ~empty
+    if not some.any():
+        return out
+    sub = view.take(some)
+    if isinstance(design, BOIN12):
+        part = _boin12_decisions(design, sub, now[some], prior[:, some])
+    elif isinstance(design, BOIN):
+        part = _boin_decisions(design, sub, now[some], prior[:, some])
+    elif isinstance(design, ThreePlusThree):
+        part = _three_plus_three_decisions(design, sub, now[some], prior[:, some])
+    else:  # pragma: no cover - check_supported guards
+        raise InputError("design", f"no protocol kernel for {design.name!r}")
+    out.put(some, part)
+    return out
+
+
+def _upward(mask: BoolArray) -> BoolArray:
+    """Upward closure along the dose axis (eliminating j eliminates j..J)."""
+    return np.asarray(np.logical_or.accumulate(mask, axis=0), dtype=np.bool_)
+
+
+def _boin12_decisions(
+    design: BOIN12, view: PatientView, now: FloatArray, prior: BoolArray
+) -> DesignStep:
+    """BOIN12 (complete data) / TITE-BOIN12 (AL method) ``_decide`` for every trial."""
+    num = design.num_doses
+    rows = view.rows
+    tite = isinstance(design, TITEBOIN12)
+    consts = boin12_constants(design, design.max_n)
+    tal = _tally(view, now, num)
+    n = tal.n
+    d = view.current
+    total = n.sum(axis=0)
+    pend_t, pend_e = n - tal.obs_t, n - tal.obs_e
+    shape = (num + 1, rows)
+
+    # pending patients (flat) and the effective sample sizes (spec §4.2)
+    w_cols = view.dose.shape[1]
+    pmask = ((~tal.kt) | (~tal.ke)) & (view.dose < num)
+    pend = np.flatnonzero(pmask.ravel())
+    p_row = pend // max(w_cols, 1)
+    p_key = tal.key[pend]
+    p_dose = view.dose.reshape(-1)[pend]
+    kt_p, ke_p = tal.kt.reshape(-1)[pend], tal.ke.reshape(-1)[pend]
+    if tite:
+        assert isinstance(design, TITEBOIN12)
+        scale = _split_scale(design.max_n)
+        t_win, e_win = float(design.tox_window), float(design.eff_window)
+        follow = np.maximum(now[p_row] - view.entry.reshape(-1)[pend], 0.0)
+        w_t = np.where(kt_p, 0.0, np.minimum(follow, t_win) / t_win)
+        w_e = np.where(ke_p, 0.0, np.minimum(follow, e_win) / e_win)
+        ess_t = tal.obs_t + _fsum_bins(p_key, w_t, tal.size, scale).reshape(shape)[:num]
+        ess_e = tal.obs_e + _fsum_bins(p_key, w_e, tal.size, scale).reshape(shape)[:num]
+    else:
+        ess_t = tal.obs_t.astype(np.float64)
+        ess_e = tal.obs_e.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_t = tal.y_t / ess_t
+        p_e = tal.y_e / ess_e
+
+    # suspension (TITE: > max_pending at the current dose, or zero information; BOIN12: any
+    # pending outcome)
+    n_d = pick(n, d)
+    if tite:
+        assert isinstance(design, TITEBOIN12)
+        allowed = allowed_pending(float(design.max_pending), design.max_n)
+        live = (n_d > 0) & (total < design.max_n)
+        cap = allowed[np.minimum(n_d, design.max_n)]
+        susp = live & ((pick(pend_t, d) > cap) | (pick(pend_e, d) > cap))
+        susp |= live & ((pick(ess_t, d) == 0) | (pick(ess_e, d) == 0))
+    else:
+        susp = (pend_t.sum(axis=0) + pend_e.sum(axis=0)) > 0
+
+    # desirability: the complete-data table where nothing is pending, else x with imputations
+    table = desirability_table(design, design.max_n)
+    desir = table(n, tal.y_t, tal.y_e, tal.f_te)
+    has_pend = (n - tal.f_n) > 0
+    x = np.zeros((num, rows))
+    if tite and pend.size:
+        assert isinstance(design, TITEBOIN12)
+        pt_imp = np.where(ess_t > 0, p_t, design.phi_t / 2.0)
+        pe_imp = np.where(ess_e > 0, p_e, design.phi_e)
+        ptp = pt_imp[p_dose, p_row]
+        pep = pe_imp[p_dose, p_row]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            imp_t = ptp * (1.0 - w_t) / (1.0 - ptp * w_t)
+            imp_e = pep * (1.0 - w_e) / (1.0 - pep * w_e)
+        pi_t = np.where(kt_p, view.tb.reshape(-1)[pend].astype(np.float64), imp_t)
+        pi_e = np.where(ke_p, view.eb.reshape(-1)[pend].astype(np.float64), imp_e)
+        u1, u2, u3, u4 = design.utilities
+        eu = (
+            u1 * (1 - pi_t) * pi_e
+            + u2 * (1 - pi_t) * (1 - pi_e)
+            + u3 * pi_t * pi_e
+            + u4 * pi_t * (1 - pi_e)
+        )
+        f_n, f_t, f_e, f_te = tal.f_n, tal.f_t, tal.f_e, tal.f_te
+        base = quasi_events_rows(
+            design.utilities, f_e - f_te, f_n - f_t - f_e + f_te, f_te, f_t - f_te
+        )
+        x = base + _fsum_bins(p_key, eu / 100.0, tal.size, scale).reshape(shape)[:num]
+        desir[has_pend] = np.nan
+
+    # admissibility on the current data (BOIN12: the integer boundaries on complete data)
+    pending_adm = design.pending_admissibility if isinstance(design, TITEBOIN12) else "scaled"
+    if pending_adm == "scaled":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            st = np.where(ess_t > 0, (tal.y_t * n) / ess_t, 0.0)
+            se = np.where(ess_e > 0, (tal.y_e * n) / ess_e, np.inf)
+        tox_fail = st >= consts.tox_bound[n]
+        eff_fail = se <= consts.eff_bound[n]
+    else:
+        tox_fail, eff_fail = _ess_admissibility(design, n, tal.y_t, tal.y_e, ess_t, ess_e)
+
+    # the rules (BOIN12._conclude / _finish)
+    inadm = inadmissible_doses_vectorised(prior, tox_fail, eff_fail)
+    adm = ~inadm
+    p_d = pick(p_t, d)
+    nodata = ~np.isfinite(p_d)
+    p_rule = np.where(nodata, 0.0, p_d)
+    near = neighbours(d, n, adm)
+    need = desirability_needed(design, consts, d, n, p_rule, near)
+    if tite:
+        assert isinstance(design, TITEBOIN12)
+        summ = _Summary(p_t, desir, tox_fail, eff_fail, x, has_pend)
+        desir = _fill_pending(design, summ, n, need)
+    res = boin12_next_doses(design, consts, d, n, p_rule, desir, adm, near)
+    _, deesc, _, _ = _branches(design, consts, d, n, p_rule, near)
+    nxt = res.next_dose.copy()
+    no_adm = res.no_admissible.copy()
+    tox_rule = deesc & ~no_adm
+    # no estimate at the current dose (zero ESS; only reachable once max_n is reached)
+    if nodata.any():
+        here = pick(adm, d)
+        nxt = np.where(nodata & here, d, np.where(nodata, near.below, nxt))
+        no_adm = np.where(nodata, ~here & ~near.has_below, no_adm)
+        tox_rule = np.where(nodata, ~here & near.has_below, tox_rule)
+    stop_max = (total >= design.max_n) & ~no_adm
+    if design.n_stop is None:
+        stop_n = np.zeros(rows, dtype=np.bool_)
+    else:
+        safe_next = np.where(no_adm, 0, nxt)
+        if design.n_stop_dose == "recommended":
+            count = pick(n, safe_next)
+        elif design.n_stop_dose == "current":
+            count = n_d
+        else:
+            count = n.max(axis=0)
+        stop_n = (count >= design.n_stop) & ~no_adm & ~stop_max
+    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
+    action = np.where(no_adm | stop_max | stop_n, STOP, action)
+    recorded = inadm if design.admissibility == "permanent" else prior
+    out = DesignStep(
+        np.where(susp, SUSPEND, action).astype(np.int64),
+        np.where(susp, d, np.where(no_adm, -1, nxt)).astype(np.int64),
+        np.where(susp[None, :], prior, recorded),
+        ~susp & tox_rule & ~no_adm & ~stop_max & ~stop_n,
+    )
+    return out
+
+
+def _ess_admissibility(
+    design: BOIN12,
+    n: IntArray,
+    y_t: IntArray,
+    y_e: IntArray,
+    ess_t: FloatArray,
+    ess_e: FloatArray,
+) -> tuple[BoolArray, BoolArray]:
+    """``pending_admissibility="ess"``: Beta(1 + y, 1 + ESS − y) posteriors (as the kernel)."""
+    tox_fail = np.zeros(n.shape, dtype=np.bool_)
+    eff_fail = np.zeros(n.shape, dtype=np.bool_)
+    sel = (n >= 3) & (y_t >= 3) & (ess_t > 0)
+    if sel.any():
+        yy, ee = y_t[sel], ess_t[sel]
+        prob = special.betainc(1.0 + ee - yy, 1.0 + yy, 1.0 - design.phi_t)
+        near = np.abs(prob - design.c_t) <= _TIE
+        if near.any():
+            prob[near] = beta_dist.sf(design.phi_t, 1.0 + yy[near], 1.0 + ee[near] - yy[near])
+        tox_fail[sel] = prob >= design.c_t
+    sel = (n >= 3) & (ess_e > 0)
+    if sel.any():
+        yy, ee = y_e[sel], ess_e[sel]
+        prob = beta_dist.cdf(design.phi_e, 1.0 + yy, 1.0 + ee - yy)
+        eff_fail[sel] = prob >= design.c_e
+    return tox_fail, eff_fail
+
+
+def _boin_decisions(
+    design: BOIN, view: PatientView, now: FloatArray, prior: BoolArray
+) -> DesignStep:
+    """``BOIN._decide`` / ``boin_framework_decision`` (spec §1.3) for every trial."""
+    num = design.num_doses
+    rows = view.rows
+    tal = _tally(view, now, num)
+    n, y = tal.n, tal.y_t
+    d = view.current
+    total = n.sum(axis=0)
+    be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(n.max(initial=0))))
+    pending = (n - tal.obs_t).sum(axis=0) > 0
+    prior_c = _upward(prior)
+
+    # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose
+    hit = y >= bel[n]
+    elim = prior_c | _upward(hit)
+    stop_elim = elim[0]
+    # 2. extra-safe stop at the lowest dose
+    if design.extrasafe:
+        stop_safe = ~stop_elim & (n[0] >= 3) & (y[0] >= bsafe[n[0]])
+    else:
+        stop_safe = np.zeros(rows, dtype=np.bool_)
+    nd, yd = pick(n, d), pick(y, d)
+    # 3. the current dose eliminated: to the highest dose not eliminated
+    cur_elim = pick(elim, d)
+    lowest_elim = np.argmax(elim, axis=0)
+    # 4. the move, blocked at the range and at eliminated doses
+    up_ok = (d < num - 1) & ~pick(elim, np.minimum(d + 1, num - 1))
+    esc = (nd > 0) & (yd <= be[nd])
+    dsc = (nd > 0) & ~esc & (yd >= bd[nd])
+    nxt = np.where(esc & up_ok, d + 1, np.where(dsc & (d > 0), d - 1, d))
+    tox_rule = dsc & (d > 0)
+    nxt = np.where(cur_elim, lowest_elim - 1, nxt)
+    tox_rule = np.where(cur_elim, True, tox_rule)
+    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
+    # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size
+    early = (action == STAY) & (nd >= design.n_earlystop)
+    stop_max = ~early & (total >= design.max_n)
+    tox_rule = tox_rule & ~early & ~stop_max
+    action = np.where(early | stop_max, STOP, action)
+    # the safety stops come first
+    safety = stop_elim | stop_safe
+    action = np.where(safety, STOP, action)
+    nxt = np.where(safety, -1, nxt)
+    tox_rule = np.where(safety, True, tox_rule)  # boin.eliminate / boin.extrasafe_stop
+    elim_out = np.where(stop_safe[None, :], True, elim)
+    return DesignStep(
+        np.where(pending, SUSPEND, action).astype(np.int64),
+        np.where(pending, d, nxt).astype(np.int64),
+        np.where(pending[None, :], prior_c, elim_out),
+        ~pending & tox_rule,
+    )
+
+
+def provisional_mtd_vectorised(n: IntArray, y: IntArray, eliminated: BoolArray) -> IntArray:
+    """:func:`~doseladder.core.designs.three_plus_three.provisional_mtd` (dose-major counts):
+    1-based, 0 = none."""
+    num = n.shape[0]
+    limit = _upward((y >= 2) | eliminated)
+    cleared = ((n == 3) & (y == 0)) | ((n >= 6) & (y <= 1))
+    ok = cleared & ~limit
+    dose = np.arange(1, num + 1)[:, None]
+    return np.asarray(np.where(ok, dose, 0).max(axis=0, initial=0), dtype=np.int64)
+
+
+def _three_plus_three_decisions(
+    design: ThreePlusThree, view: PatientView, now: FloatArray, prior: BoolArray
+) -> DesignStep:
+    """``ThreePlusThree._decide`` / ``decide_counts`` for every trial."""
+    num = design.num_doses
+    rows = view.rows
+    n_max = design.n_max
+    tal = _tally(view, now, num)
+    n, y = tal.n, tal.y_t
+    d = view.current
+    total = n.sum(axis=0)
+    nd, yd = pick(n, d), pick(y, d)
+    pending = (n - tal.obs_t).sum(axis=0) > 0
+    partial = (nd % 3 != 0) | (nd == 0)
+
+    elim = _upward((y >= 2) | prior)  # too_toxic_from: >= 2 DLTs or eliminated, upwards
+    up = np.minimum(d + 1, num - 1)
+    clear = ((nd == 3) & (yd == 0)) | ((nd == 6) & (yd <= 1))
+    expand = (nd == 3) & (yd == 1)
+    blocked = (d == num - 1) | (pick(n, up) >= 6) | (pick(y, up) >= 2) | pick(elim, up)
+    action = np.full(rows, STAY, dtype=np.int64)
+    nxt = d.copy()
+    tox_rule = np.zeros(rows, dtype=np.bool_)
+    out_elim = np.where(partial[None, :], prior, elim)
+    # escalate or stop with MTD = d
+    action = np.where(~partial & clear & blocked, STOP, action)
+    go = ~partial & clear & ~blocked
+    action = np.where(go, ESCALATE, action)
+    nxt = np.where(go, d + 1, nxt)
+    # too toxic
+    toxic = ~partial & ~clear & ~expand
+    if design.allow_deescalate:
+        below = np.maximum(d - 1, 0)
+        down = toxic & (d > 0) & (pick(n, below) < 6)
+        korn = toxic & (d > 0) & ~down
+        ok = (n >= 6) & (y <= 1) & ~elim
+        dose = np.arange(num)[:, None]
+        korn_mtd = np.where(ok, dose, -1).max(axis=0, initial=-1)
+        action = np.where(down, DEESCALATE, action)
+        nxt = np.where(down, d - 1, nxt)
+        stop_tt = toxic & ~down
+        nxt = np.where(korn, korn_mtd, nxt)
+        nxt = np.where(stop_tt & (d == 0), -1, nxt)
+        tox_rule = toxic
+    else:
+        stop_tt = toxic
+        nxt = np.where(toxic, d - 1, nxt)  # -1 (None) at dose 1
+        tox_rule = toxic
+    action = np.where(stop_tt, STOP, action)
+    # maximum sample size: stop with the provisional MTD
+    stop_max = (action != STOP) & (total >= n_max)
+    prov = provisional_mtd_vectorised(n, y, elim) - 1
+    action = np.where(stop_max, STOP, action)
+    nxt = np.where(stop_max, prov, nxt)
+    tox_rule = tox_rule & ~stop_max
+    out_elim = np.where(stop_max[None, :], elim, out_elim)
+    # pending outcomes: complete the cohort, else suspend
+    pend_cohort = pending & (nd % 3 != 0) & (total < n_max)
+    action = np.where(pending, np.where(pend_cohort, STAY, SUSPEND), action)
+    nxt = np.where(pending, d, nxt)
+    out_elim = np.where(pending[None, :], prior, out_elim)
+    return DesignStep(action.astype(np.int64), nxt.astype(np.int64), out_elim, ~pending & tox_rule)
+
+
+# ------------------------------------------------------------------------------ fallback
+@dataclass(frozen=True, slots=True)
+class FallbackArrays:
+    """:class:`~doseladder.core.rules.backup_fallback.FallbackStatus` for every trial."""
+
+    phase: IntArray
+    fired: BoolArray
+    blocked: BoolArray  # (J, R) doses closed by the rule (reescalation = "blocked")
+
+
+def fallback_status(plan: EscalationPlan, view: PatientView, now: FloatArray) -> FallbackArrays:
+    """``BackupFallback.evaluate`` on the driving patients of every trial."""
+    fb = plan.fallback
+    assert fb is not None
+    num = plan.num_doses
+    run, back = fb.run_in_dose - 1, fb.backup_dose - 1
+    at_run = view.dose == run
+    run_in = at_run & (np.cumsum(at_run, axis=1) <= fb.first_k)
+    known = view.rt <= now[:, None]
+    n = run_in.sum(axis=1)
+    dlts = (run_in & known & view.tb).sum(axis=1)
+    pending = (run_in & ~known).sum(axis=1)
+    fired = dlts >= fb.min_dlts
+    used_backup = ((view.dose <= back) & (view.dose < num)).any(axis=1)
+    possible = dlts + pending + (fb.first_k - n)
+    phase = np.where(
+        n < fb.first_k,
+        RUN_IN,
+        PASSED if fb.zero_dlt_branch == "tite" else AWAITING,
+    )
+    phase = np.where(possible < fb.min_dlts, PASSED, phase)
+    phase = np.where(fired, np.where(used_backup, APPLIED, TRIGGERED), phase)
+    blocked = np.zeros((num, view.rows), dtype=np.bool_)
+    if fb.reescalation == "blocked":
+        blocked[run:] = fired[None, :]
+    return FallbackArrays(phase.astype(np.int64), fired, blocked)
+
+
+# ------------------------------------------------------------------------------ driving
+@dataclass(frozen=True, slots=True)
+class DrivingStep:
+    """The driving (or pooled) entry of ``recommend`` for every trial.
+
+    Attributes:
+        status: ``ENROL`` / ``WAIT`` / ``CLOSED``.
+        dose: 0-based dose (enrol at, resume at), -1 = ``None``.
+        eliminated: (J, R) ``PlanRecommendation.eliminated`` (what the conduct carries forward).
+        design: the design's decision (rows where it was not consulted hold zeros).
+        consulted: the design was consulted (not in the fallback's run-in / wait / move).
+        fired: the fallback rule has fired.
+        safety_stop: the design stopped without a dose.
+    """
+
+    status: IntArray
+    dose: IntArray
+    eliminated: BoolArray
+    design: DesignStep
+    consulted: BoolArray
+    fired: BoolArray
+    safety_stop: BoolArray
+
+
+def _plan_design(
+    plan: EscalationPlan, view: PatientView, now: FloatArray, carried: BoolArray
+) -> tuple[DesignStep, BoolArray, BoolArray, FallbackArrays | None]:
+    """The design decision as ``recommend`` takes it: (decision, consulted, closed, fallback)."""
+    num, rows = plan.num_doses, view.rows
+    fb = fallback_status(plan, view, now) if plan.fallback is not None else None
+    closed = carried | fb.blocked if fb is not None else carried.copy()
+    consulted = (
+        np.ones(rows, dtype=np.bool_)
+        if fb is None
+        else (fb.phase == PASSED) | (fb.phase == APPLIED)
+    )
+    dec = DesignStep.empty(num, rows)
+    if consulted.any():
+        design = plan.design
+        assert isinstance(design, BOIN | ThreePlusThree | BOIN12)
+        part = design_decisions(design, view.take(consulted), now[consulted], closed[:, consulted])
+        dec.put(consulted, part)
+    return dec, consulted, closed, fb
+
+
+def driving_recommendation(
+    plan: EscalationPlan, view: PatientView, now: FloatArray, carried: BoolArray
+) -> DrivingStep:
+    """``recommend(plan, state, now).driving`` (without the trial-wide cap, which the caller
+    applies) for every trial; ``carried`` (J, R) is the state's ``eliminated``."""
+    num, rows = plan.num_doses, view.rows
+    dec, consulted, closed, fb = _plan_design(plan, view, now, carried)
+    status = np.full(rows, ENROL, dtype=np.int64)
+    dose = np.full(rows, -1, dtype=np.int64)
+    # the design's outcome
+    stop = dec.action == STOP
+    status = np.where(stop, CLOSED, np.where(dec.action == SUSPEND, WAIT, ENROL))
+    dose = np.where(stop, -1, dec.next_dose)
+    # cohort completion
+    if plan.complete_cohorts:
+        d = view.current
+        size = plan.design.cohort_size
+        ok = (
+            consulted
+            & (view.count > 0)
+            & ~stop
+            & (view.run_len % size != 0)
+            & (dec.action != DEESCALATE)
+            & ~pick(dec.eliminated, np.where(view.count > 0, d, 0))
+            & ~pick(closed, np.where(view.count > 0, d, 0))
+            & ((dec.next_dose < 0) | (dec.next_dose >= d))
+        )
+        status = np.where(ok, ENROL, status)
+        dose = np.where(ok, d, dose)
+    fired = np.zeros(rows, dtype=np.bool_)
+    if fb is not None:
+        fallback = plan.fallback
+        assert fallback is not None
+        run, back = fallback.run_in_dose - 1, fallback.backup_dose - 1
+        for phase, st, dd in (
+            (RUN_IN, ENROL, run),
+            (AWAITING, WAIT, run),
+            (TRIGGERED, ENROL, back),
+        ):
+            sel = fb.phase == phase
+            status = np.where(sel, st, status)
+            dose = np.where(sel, dd, dose)
+        fired = fb.fired
+    eliminated = np.where(consulted[None, :], closed | dec.eliminated, closed)
+    # the guard: never a closed dose
+    live = (status != CLOSED) & (dose >= 0)
+    bad = live & pick(eliminated, np.maximum(dose, 0))
+    if bad.any():
+        below = np.arange(num)[:, None] < dose[None, :]
+        open_below = np.where(below & ~eliminated, np.arange(num)[:, None], -1).max(axis=0)
+        status = np.where(bad & (open_below < 0), CLOSED, status)
+        dose = np.where(bad, open_below, dose)
+    safety_stop = consulted & stop & (dec.next_dose < 0)
+    return DrivingStep(
+        status.astype(np.int64),
+        np.where(status == CLOSED, -1, dose).astype(np.int64),
+        eliminated,
+        dec,
+        consulted,
+        fired,
+        safety_stop,
+    )
+
+
+# ------------------------------------------------------------------------------ others
+@lru_cache(maxsize=64)
+def _monitor_table(monitor: PooledSafetyMonitor, size: int) -> IntArray:
+    out = np.full(size + 1, _NONE, dtype=np.int64)
+    for n in range(size + 1):
+        b = monitor.boundary(n)
+        if b is not None:
+            out[n] = b
+    return out
+
+
+def monitor_boundaries(monitor: PooledSafetyMonitor, max_n: int) -> IntArray:
+    """Smallest number of DLTs that flags a dose, for n = 0..max_n known outcomes (``_NONE``
+    = never): ``PooledSafetyMonitor.boundary`` (Pr(p > target | y, n) is increasing in y)."""
+    size = 64
+    while size < max_n:
+        size *= 2
+    return _monitor_table(monitor, size)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherStep:
+    """The entry of a non-driving indication of ``recommend`` (status, 0-based dose)."""
+
+    status: IntArray
+    dose: IntArray
+
+
+def other_recommendation(
+    plan: EscalationPlan,
+    view: PatientView,
+    now: FloatArray,
+    carried: BoolArray,
+    pooled_n: IntArray,
+    pooled_y: IntArray,
+    total: IntArray,
+    n_indication: IntArray,
+) -> OtherStep:
+    """``recommend(plan, state, now).for_indication(name)`` of a non-driving indication.
+
+    Args:
+        view: the driving cohort at ``now`` (the state's driving patients).
+        carried: (J, R) the state's ``eliminated``.
+        pooled_n, pooled_y: (J, R) patients with a known DLT outcome and DLTs among them, over
+            the safety monitor's scope (every indication, or the others), at ``now``.
+        total: patients of every indication in the state (trial-wide cap).
+        n_indication: patients of this indication in the state.
+    """
+    num, rows = plan.num_doses, view.rows
+    policy = plan.other_indications
+    dec, consulted, closed, fb = _plan_design(plan, view, now, carried)
+    eliminated = np.where(consulted[None, :], closed | dec.eliminated, closed)
+    excluded = eliminated.copy()
+    mon = plan.safety_monitor
+    if mon is not None and mon.action != "flag":
+        bound = monitor_boundaries(mon, int(pooled_n.max(initial=0)))
+        flag = (pooled_n >= mon.min_n) & (pooled_y >= bound[pooled_n])
+        excluded |= _upward(flag)
+    has = view.count > 0
+    current = np.where(has, view.current, -1)
+    dose_ix = np.arange(num)[:, None]
+    # the design's decision at the current dose is a toxicity de-escalation
+    excluded |= (dose_ix == current[None, :]) & (consulted & dec.tox_deesc & has)[None, :]
+    if fb is not None:
+        fallback = plan.fallback
+        assert fallback is not None
+        run = fallback.run_in_dose - 1
+        below = ~has | (current < run)
+        hit = fb.fired & ((fb.phase == TRIGGERED) | below)
+        excluded |= (dose_ix >= run) & hit[None, :]
+    # confirmed safe (dose_safety) on the driving data known at now
+    known = view.rt <= now[:, None]
+    r = view.rows
+    key = np.asarray((view.dose * r + np.arange(r)[:, None]).ravel(), dtype=np.int64)
+    size = (num + 1) * r
+    n_known = np.bincount(key, known.ravel(), size).reshape(num + 1, r)[:num]
+    y_known = np.bincount(key, (known & view.tb).ravel(), size).reshape(num + 1, r)[:num]
+    lam, _ = deescalation_boundary(plan.design)
+    if lam is None:
+        rate_ok = y_known < 2
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate_ok = (y_known / n_known) < lam
+    confirmed = (n_known >= policy.min_complete) & rate_ok & ~excluded
+    cap = np.full(rows, num - 1) if policy.dose_cap == "any_confirmed" else current
+    cands = confirmed & (dose_ix <= cap[None, :])
+    best = np.where(cands, dose_ix, -1).max(axis=0, initial=-1)
+    status = np.where(best >= 0, ENROL, WAIT)
+    stopped = consulted & (dec.action == STOP)
+    safety_stop = stopped & (dec.next_dose < 0)
+    close = safety_stop | (stopped & (not policy.continue_after_driving_stop))
+    if policy.max_n_per_indication is not None:
+        close |= n_indication >= policy.max_n_per_indication
+    if plan.max_total is not None:
+        close |= total >= plan.max_total
+    status = np.where(close, CLOSED, status)
+    dose = np.where(status == ENROL, best, -1)
+    return OtherStep(status.astype(np.int64), dose.astype(np.int64))
