@@ -1,5 +1,6 @@
 """The five seed trials as shipped protocols: each loads, validates, and its rules read back as
-text match the registry record (issue #4).  Simulation of the protocols comes later.
+text match the registry record (issue #4).  Their simulation is tested in
+test_shipped_simulate.py.
 
 Key facts per seed (seed files in /work/shared/seeds, provenance in each YAML file):
 
