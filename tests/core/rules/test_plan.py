@@ -126,3 +126,17 @@ def test_describe_lists_every_rule() -> None:
         "cohorts of 3",
     ):
         assert piece in text
+
+
+def test_fallback_with_three_plus_three_is_refused() -> None:
+    from doseladder.core.designs import ThreePlusThree
+    from doseladder.core.errors import InputError
+    from doseladder.core.rules.backup_fallback import BackupFallback
+
+    with pytest.raises(InputError) as err:
+        EscalationPlan(
+            design=ThreePlusThree(num_doses=3, start_dose=2),
+            dose_labels=("DL-1", "DL1", "DL2"),
+            fallback=BackupFallback(run_in_dose=2, backup_dose=1),
+        )
+    assert err.value.field == "fallback"

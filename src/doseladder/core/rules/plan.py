@@ -255,6 +255,12 @@ class EscalationPlan:
         if self.fallback is not None:
             if not isinstance(self.fallback, BackupFallback):
                 raise InputError("fallback", "must be a BackupFallback")
+            if self.design.name == "3+3":
+                # the run-in plus the 3+3's own cohorts can put more than 6 patients on one
+                # dose, which is not a 3+3 history
+                raise InputError(
+                    "fallback", "a backup-dose fallback cannot be combined with the 3+3 design"
+                )
             self.fallback.check_doses(J)
             if self.design.start_dose != self.fallback.run_in_dose:
                 raise InputError(
