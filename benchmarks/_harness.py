@@ -21,7 +21,7 @@ from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.scenario import Scenario
 
 
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+def best_of(fn: Callable[[], object], repeat: int = 20) -> float:
     """Best wall time of ``repeat`` calls, after one warm-up call."""
     fn()
     times = []
