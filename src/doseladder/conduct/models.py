@@ -365,7 +365,9 @@ class DoseDecision(Base):
     An ``enrol`` decision opens ``slots`` enrolment slots at ``next_dose`` (one cohort).
     ``source`` is ``design`` or ``override``: an authorised user chose ``next_dose`` with an
     ``override_reason``; ``recommended_status``/``recommended_dose`` keep what the design said.
-    ``eliminated`` carries the doses eliminated so far (permanent) into the next decision.
+    ``eliminated`` holds the doses closed to the driving (or pooled) cohort at this decision; the
+    latest such decision of the driving (or pooled) cohort carries them into the next one
+    (permanent eliminations; see docs/conduct.md).
     """
 
     __tablename__ = "dose_decisions"

@@ -18,13 +18,23 @@ Every current (not superseded, not void) enrolment becomes one core
 * ``indication`` as registered (``None`` for protocols without named indications).
 
 Doses eliminated by earlier decisions are carried from the latest recorded decision of the
-trial.  The decision time ``now`` is the service clock, in (fractional) days since the epoch.
+driving indication (or of the pooled cohort when there is no driving indication); decisions of
+other indications never add eliminations to the driving design.  The decision time ``now`` is
+the service clock, in (fractional) days since the epoch.
 
 The core's :func:`~doseladder.core.rules.plan.recommend` then gives, per indication, ``enrol``
 at a dose, ``wait`` or ``closed`` with its reasons (TITE designs use the pending outcomes'
 follow-up; the protocol's fallback, driving-indication, staggering and cohort-completion rules
 apply).  :func:`record_decision` stores it with the exact inputs and result; a recorded
-``enrol`` decision opens one cohort of ``slots`` enrolment slots.  :func:`replay_decision`
+``enrol`` decision opens one cohort of ``slots`` enrolment slots.
+
+Stops are sticky: once a design decision with status ``closed`` (the design or the plan ended
+accrual -- see :func:`recorded_stops`) has been recorded for an indication, its later
+recommendations stay ``closed`` (rule :data:`STOPPED_RULE`, citing the recorded decision) until
+an authorised user records an override for it; a driving indication's stop also closes the
+other indications when the protocol's policy says so, and a recorded trial-wide cap closes
+every indication.  ``wait`` decisions (suspension, pending outcomes, staggering) are never
+sticky.  The stops applied are part of the recorded inputs.  :func:`replay_decision`
 recomputes a stored decision from its stored inputs, and rebuilds the inputs from the database
 as it stood then, and reports any difference.
 """
@@ -42,7 +52,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from doseladder import __version__
 from doseladder.conduct import audit
@@ -69,6 +79,7 @@ from doseladder.core.state import Patient as CorePatient
 from doseladder.core.state import TrialState
 
 __all__ = [
+    "STOPPED_RULE",
     "BuiltState",
     "IndicationView",
     "ReplayResult",
@@ -83,6 +94,7 @@ __all__ = [
     "override_decision",
     "recommend",
     "record_decision",
+    "recorded_stops",
     "replay_decision",
     "sign_off",
     "signoff_of",
@@ -440,13 +452,198 @@ def _slots(
 
 
 def _eliminated_carried(
-    session: Session, trial_id: int, before_seq: int | None = None
+    session: Session, trial_id: int, engine: Engine, before_seq: int | None = None
 ) -> frozenset[int]:
-    stmt = select(DoseDecision.eliminated).where(DoseDecision.trial_id == trial_id)
+    """Doses eliminated by earlier decisions of the cohort that drives the design.
+
+    Only decisions recorded for the driving indication (or, without one, the pooled cohort's
+    decisions, key ``NULL``) count: an other indication's decision stores the doses closed to
+    the driving cohort *as computed at that moment* (possibly on data the driving cohort never
+    decided on, e.g. a TITE design's inadmissibility on pending outcomes), which must not
+    become permanent eliminations of the driving design.  Each recorded decision's
+    ``eliminated`` includes what it carried, so the latest one is enough.
+    """
+    driving = engine.plan.driving_indication
+    cond = (
+        DoseDecision.indication.is_(None) if driving is None else DoseDecision.indication == driving
+    )
+    stmt = select(DoseDecision.eliminated).where(DoseDecision.trial_id == trial_id, cond)
     if before_seq is not None:
         stmt = stmt.where(DoseDecision.seq < before_seq)
     row = session.scalars(stmt.order_by(DoseDecision.seq.desc()).limit(1)).first()
     return frozenset(int(d) for d in row) if row else frozenset()
+
+
+# ------------------------------------------------------------------ sticky stops
+#: rule of a recommendation kept ``closed`` by a recorded stopping decision
+STOPPED_RULE = "conduct.stopped"
+#: plan rule that closes every indication (trial-wide cap)
+_TRIAL_WIDE_RULES = frozenset({"plan.max_total_reached"})
+
+
+def _view_key(view: IndicationView) -> str | None:
+    """The decision key of a view (``None`` for the pooled cohort)."""
+    return None if view.role == "pooled" else view.indication
+
+
+def _driving_stop_closes_others(decision: DoseDecision, engine: Engine) -> bool:
+    """Whether a recorded driving stop closes the other indications (the core's policy:
+    a stop with no acceptable dose always does; a stop for the sample size only when
+    ``continue_after_driving_stop`` is false)."""
+    try:
+        drv = json.loads(decision.result).get("plan", {}).get("driving_decision")
+    except (ValueError, AttributeError):  # pragma: no cover - results are canonical JSON
+        return False
+    if not isinstance(drv, dict) or drv.get("action") != "stop":
+        return False
+    return drv.get("next_dose") is None or not (
+        engine.plan.other_indications.continue_after_driving_stop
+    )
+
+
+def recorded_stops(
+    session: Session, trial_id: int, engine: Engine, *, before_seq: int | None = None
+) -> tuple[dict[str, Any], ...]:
+    """The recorded stopping decisions in force, one per indication they close.
+
+    A *stop* is a recorded ``design`` decision with status ``closed`` -- the design or the
+    plan ended accrual: the design's stop (``max_n_reached``, ``n_stop_reached``,
+    ``boin.n_earlystop``, ``boin.eliminate`` / ``boin.extrasafe_stop``,
+    ``*.no_admissible_dose``, ``three_plus_three.stop_*`` / ``too_toxic``, ...),
+    ``plan.max_total_reached``, ``plan.closed_dose`` (no open dose left),
+    ``driving_indication.driving_stopped`` and ``driving_indication.max_n_reached``.  A
+    ``wait`` decision is never a stop, nor is a decision that only restates a stop
+    (rule :data:`STOPPED_RULE`).
+
+    A stop applies to:
+
+    * its own decision key (indication, or the pooled cohort);
+    * every indication, when it is the trial-wide cap (``plan.max_total_reached``);
+    * the other indications, when it is the driving indication's and the design stopped with
+      no acceptable dose, or ``other_indications.continue_after_driving_stop`` is false;
+
+    unless an override was recorded for the indication after it (and, for a stop of another
+    key, unless that key's own later override lifted it).  The earliest stop in force is
+    cited.  ``before_seq`` limits the decisions to those recorded before (replay).
+    """
+    stmt = (
+        select(DoseDecision)
+        .where(DoseDecision.trial_id == trial_id)
+        .options(  # the large inputs/result texts are loaded only where needed
+            load_only(
+                DoseDecision.id,
+                DoseDecision.seq,
+                DoseDecision.indication,
+                DoseDecision.source,
+                DoseDecision.status,
+                DoseDecision.rule,
+                DoseDecision.message,
+                DoseDecision.decision_time,
+            )
+        )
+    )
+    if before_seq is not None:
+        stmt = stmt.where(DoseDecision.seq < before_seq)
+    rows = list(session.scalars(stmt.order_by(DoseDecision.seq)))
+    lifted: dict[str | None, int] = {}
+    for d in rows:
+        if d.source == "override":
+            lifted[d.indication] = d.seq
+    stops = [
+        d
+        for d in rows
+        if d.source == "design" and d.status == EnrolStatus.CLOSED.value and d.rule != STOPPED_RULE
+    ]
+    driving = engine.plan.driving_indication
+    keys: tuple[str | None, ...] = engine.indications if driving is not None else (None,)
+    out: list[dict[str, Any]] = []
+    for key in keys:
+        for d in stops:
+            if d.seq <= lifted.get(key, 0):
+                continue
+            if d.indication == key:
+                scope = "own"
+            elif d.seq <= lifted.get(d.indication, 0):
+                continue  # lifted by an override of its own key
+            elif d.rule in _TRIAL_WIDE_RULES:
+                scope = "trial"
+            elif (
+                driving is not None
+                and key != driving
+                and d.indication == driving
+                and _driving_stop_closes_others(d, engine)
+            ):
+                scope = "driving"
+            else:
+                continue
+            out.append(
+                {
+                    "applies_to": key,
+                    "scope": scope,
+                    "decision_id": d.id,
+                    "seq": d.seq,
+                    "indication": d.indication,
+                    "rule": d.rule,
+                    "message": d.message,
+                    "decision_time": audit.jsonable(d.decision_time),
+                }
+            )
+            break
+    return tuple(out)
+
+
+def _apply_stops(
+    views: tuple[IndicationView, ...], stops: Sequence[Mapping[str, Any]]
+) -> tuple[IndicationView, ...]:
+    """Keep the indications closed by a recorded stop closed (see :func:`recorded_stops`);
+    the design's current recommendation is kept as the last step and in the numbers."""
+    if not stops:
+        return views
+    by_key = {s["applies_to"]: s for s in stops}
+    out = []
+    for view in views:
+        stop = by_key.get(_view_key(view))
+        if stop is None:
+            out.append(view)
+            continue
+        where = f" ({stop['indication']})" if stop["indication"] is not None else ""
+        lead = {
+            "own": "Enrolment was stopped by",
+            "trial": "The trial-wide enrolment cap was reached at",
+            "driving": "The driving indication's cohort stopped at",
+        }[stop["scope"]]
+        now_txt = view.status + (f" at {view.dose_label}" if view.dose_label else "")
+        message = (
+            f"{lead} recorded decision #{stop['decision_id']} (seq {stop['seq']}{where}, "
+            f"{stop['rule']}: {stop['message']}) -- enrolment stays closed until an authorised "
+            f"user records an override. With the data now the rules would give {now_txt} "
+            f"({view.rule})."
+        )
+        current = {"rule": view.rule, "message": view.message, "values": view.reason_values}
+        out.append(
+            IndicationView(
+                indication=view.indication,
+                role=view.role,
+                status=EnrolStatus.CLOSED.value,
+                next_dose=None,
+                dose_label=None,
+                current_dose=view.current_dose,
+                rule=STOPPED_RULE,
+                message=message,
+                steps=(*view.steps, current),
+                reason_values={
+                    "stop": dict(stop),
+                    "design_status": view.status,
+                    "design_next_dose": view.next_dose,
+                    "design_dose_label": view.dose_label,
+                    "design_rule": view.rule,
+                },
+                available_at=None,
+                requires_signoff=False,
+                slots=0,
+            )
+        )
+    return tuple(out)
 
 
 def _views(
@@ -487,8 +684,13 @@ def _views(
     return tuple(views)
 
 
-def _inputs(trial: Trial, pv: ProtocolVersion, built: BuiltState) -> dict[str, Any]:
-    return {
+def _inputs(
+    trial: Trial,
+    pv: ProtocolVersion,
+    built: BuiltState,
+    stops: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    out = {
         "trial_id": trial.id,
         "protocol_version_id": pv.id,
         "protocol_version": pv.version,
@@ -501,6 +703,9 @@ def _inputs(trial: Trial, pv: ProtocolVersion, built: BuiltState) -> dict[str, A
         "require_signoff_for_escalation": trial.require_signoff_for_escalation,
         "state": built.to_dict(),
     }
+    if stops:  # only when a stop is in force (decisions recorded before keep their inputs)
+        out["recorded_stops"] = [dict(x) for x in stops]
+    return out
 
 
 def _run_plan(engine: Engine, state: TrialState, now_day: float) -> PlanRecommendation:
@@ -519,22 +724,30 @@ def compute(
     protocol: ProtocolVersion | None = None,
     eliminated: frozenset[int] | None = None,
 ) -> TrialRecommendation:
-    """The recommendation from the stored data (no permission check, nothing recorded)."""
+    """The recommendation from the stored data (no permission check, nothing recorded).
+
+    Eliminations are carried from the driving (or pooled) cohort's latest recorded decision
+    (:func:`_eliminated_carried`, unless ``eliminated`` is given) and the recorded stops in
+    force keep their indications closed (:func:`recorded_stops`).
+    """
     when = now if now is not None else c.now(session)
     pv = protocol if protocol is not None else current_protocol(session, trial.id)
     engine = engine_for(pv)
-    carried = eliminated if eliminated is not None else _eliminated_carried(session, trial.id)
+    carried = (
+        eliminated if eliminated is not None else _eliminated_carried(session, trial.id, engine)
+    )
     built = build_state(session, trial, engine, now=when, eliminated=carried, as_of=as_of)
     rec = _run_plan(engine, built.state, built.now_day)
+    stops = recorded_stops(session, trial.id, engine)
     return TrialRecommendation(
         trial_id=trial.id,
         protocol_version_id=pv.id,
         protocol_version=pv.version,
         decision_time=when,
         decision_day=built.now_day,
-        indications=_views(engine, trial, built.state, rec),
+        indications=_apply_stops(_views(engine, trial, built.state, rec), stops),
         plan=plain(rec.to_dict()),
-        inputs=_inputs(trial, pv, built),
+        inputs=_inputs(trial, pv, built, stops),
         eliminated=tuple(sorted(rec.eliminated | carried)),
         refs=built.refs,
     )
@@ -971,7 +1184,9 @@ def replay_decision(session: Session, actor: Actor, decision_id: int) -> ReplayR
     engine = engine_for(pv)
     state = state_from_inputs(stored_inputs)
     rec = _run_plan(engine, state, float(stored_inputs["now"]))
-    views = _views(engine, trial, state, rec)
+    views = _apply_stops(
+        _views(engine, trial, state, rec), stored_inputs.get("recorded_stops") or ()
+    )
     view = next(
         (v for v in views if v.indication == decision.indication and decision.indication),
         views[0],
@@ -981,7 +1196,7 @@ def replay_decision(session: Session, actor: Actor, decision_id: int) -> ReplayR
     _diff(stored_result, recomputed, "", result_diffs)
     differences.extend(f"result {d}" for d in result_diffs)
     # rebuild the inputs from the database as it stood at recording time
-    carried = _eliminated_carried(session, trial.id, before_seq=decision.seq)
+    carried = _eliminated_carried(session, trial.id, engine, before_seq=decision.seq)
     built = build_state(
         session,
         trial,
@@ -990,7 +1205,8 @@ def replay_decision(session: Session, actor: Actor, decision_id: int) -> ReplayR
         eliminated=carried,
         as_of=decision.recorded_at,
     )
-    rebuilt = {**_inputs(trial, pv, built), "indication": decision.indication}
+    stops = recorded_stops(session, trial.id, engine, before_seq=decision.seq)
+    rebuilt = {**_inputs(trial, pv, built, stops), "indication": decision.indication}
     data_diffs: list[str] = []
     _diff(stored_inputs, json.loads(audit.canonical_json(rebuilt)), "", data_diffs)
     differences.extend(f"inputs {d}" for d in data_diffs)
