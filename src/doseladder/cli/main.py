@@ -17,6 +17,7 @@ from doseladder.cli import (
     audit_commands,
     protocol_commands,
     screen_commands,
+    serve_commands,
     simulate_commands,
     simulate_protocol_commands,
 )
@@ -232,6 +233,7 @@ audit_commands.register(app)
 protocol_commands.register(app)
 screen_commands.register(app)
 simulate_protocol_commands.register(app)
+serve_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,133 @@
+"""Dose decisions: the recommendation now, recorded decisions, overrides, committee sign-off,
+the decision history and replay.  Every dose comes from the core through the services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from doseladder.conduct.security import Actor
+from doseladder.conduct.services import decisions
+from doseladder.web.api.common import ERRORS, PathId
+from doseladder.web.api.schemas import (
+    CLEAN,
+    DecisionIn,
+    DecisionOut,
+    OverrideIn,
+    RecommendationOut,
+    ReplayOut,
+    SignoffIn,
+    SignoffOut,
+    Text,
+)
+from doseladder.web.deps import ApiCaller
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["decisions"], responses=ERRORS)
+IndicationName = Annotated[str, Text(64), CLEAN]
+
+
+@router.get(
+    "/trials/{trial_id}/recommendation",
+    response_model=RecommendationOut,
+    summary="The next dose for every indication now, with the reasoning (not recorded)",
+)
+def recommendation(trial_id: PathId, caller: ApiCaller) -> RecommendationOut:
+    return caller.run(
+        lambda s, a: RecommendationOut.model_validate(decisions.recommend(s, a, trial_id).to_dict())
+    )
+
+
+@router.get(
+    "/trials/{trial_id}/decisions",
+    response_model=list[DecisionOut],
+    summary="The decision history, oldest first",
+)
+def history(
+    trial_id: PathId,
+    caller: ApiCaller,
+    indication: Annotated[
+        Annotated[str, Text(64), CLEAN] | None,
+        Query(description="Only this indication's decisions."),
+    ] = None,
+) -> list[DecisionOut]:
+    def run(s: Session, a: Actor) -> list[DecisionOut]:
+        rows = decisions.list_decisions(s, a, trial_id, indication=indication)
+        return [DecisionOut.model_validate(decisions.decision_view(s, a, d)) for d in rows]
+
+    return caller.run(run)
+
+
+@router.post(
+    "/trials/{trial_id}/decisions",
+    response_model=DecisionOut,
+    status_code=201,
+    summary="Compute and record the decision for one indication (opens a cohort)",
+)
+def record(trial_id: PathId, body: DecisionIn, caller: ApiCaller) -> DecisionOut:
+    def run(s: Session, a: Actor) -> DecisionOut:
+        d = decisions.record_decision(s, a, trial_id, indication=body.indication)
+        return DecisionOut.model_validate(decisions.decision_view(s, a, d))
+
+    return caller.run(run)
+
+
+@router.post(
+    "/trials/{trial_id}/decisions/override",
+    response_model=DecisionOut,
+    status_code=201,
+    summary="Record a decision at another dose than the design's, with the reason",
+)
+def override(trial_id: PathId, body: OverrideIn, caller: ApiCaller) -> DecisionOut:
+    def run(s: Session, a: Actor) -> DecisionOut:
+        d = decisions.override_decision(
+            s,
+            a,
+            trial_id,
+            dose_level=body.dose_level,
+            reason=body.reason,
+            indication=body.indication,
+            slots=body.slots,
+        )
+        return DecisionOut.model_validate(decisions.decision_view(s, a, d))
+
+    return caller.run(run)
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionOut, summary="One decision")
+def get_decision(decision_id: PathId, caller: ApiCaller) -> DecisionOut:
+    def run(s: Session, a: Actor) -> DecisionOut:
+        d = decisions.get_decision(s, a, decision_id)
+        return DecisionOut.model_validate(decisions.decision_view(s, a, d))
+
+    return caller.run(run)
+
+
+@router.post(
+    "/decisions/{decision_id}/signoff",
+    response_model=SignoffOut,
+    status_code=201,
+    summary="The safety review committee's approval or rejection",
+)
+def sign_off(decision_id: PathId, body: SignoffIn, caller: ApiCaller) -> SignoffOut:
+    return caller.run(
+        lambda s, a: SignoffOut.model_validate(
+            decisions.sign_off(s, a, decision_id, approve=body.approve, comment=body.comment)
+        )
+    )
+
+
+@router.get(
+    "/decisions/{decision_id}/replay",
+    response_model=ReplayOut,
+    summary="Recompute a decision from its stored inputs and the data as they stood",
+)
+def replay(decision_id: PathId, caller: ApiCaller) -> ReplayOut:
+    return caller.run(
+        lambda s, a: ReplayOut.model_validate(
+            decisions.replay_decision(s, a, decision_id).to_dict()
+        )
+    )

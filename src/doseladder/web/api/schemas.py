@@ -1,0 +1,633 @@
+"""Request and response models of the JSON API.
+
+Requests are validated strictly before any service is called: integers are integers (``true``
+or ``"3"`` are refused), booleans are booleans, dates are ``YYYY-MM-DD``, identifiers are in
+``1..2147483647``, text has a maximum length and no NUL or other control characters, and
+unknown fields are refused.  The services then apply the clinical rules (dates not in the
+future, criteria consistent with eligibility, the decided dose, ...), so every refusal names
+the field and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+
+from doseladder.conduct.security import Role
+
+__all__ = [
+    "MAX_ID",
+    "ErrorOut",
+    "Text",
+]
+
+#: largest id accepted (PostgreSQL ``integer``)
+MAX_ID = 2_147_483_647
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+def _clean_json(value: Any, depth: int = 0) -> Any:
+    """Refuse control characters/surrogates anywhere in a JSON value (keys too)."""
+    if depth > 20:
+        raise ValueError("is nested too deeply")
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _clean_text(str(k))
+            _clean_json(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _clean_json(v, depth + 1)
+    return value
+
+
+def _date_only(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise ValueError("must be a date YYYY-MM-DD, not a timestamp")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value
+    raise ValueError("must be a date YYYY-MM-DD")
+
+
+def Text(max_length: int, min_length: int = 1) -> StringConstraints:
+    """Length limits of a (strict) string; use with :data:`CLEAN`:
+    ``Annotated[str, Text(64), CLEAN]``."""
+    return StringConstraints(min_length=min_length, max_length=max_length, strict=True)
+
+
+#: refuses control characters and lone surrogates (PostgreSQL cannot store NUL)
+CLEAN = AfterValidator(_clean_text)
+
+
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+IsoDate = Annotated[date, BeforeValidator(_date_only)]
+StrictBool = Annotated[bool, Strict()]
+Reason = Annotated[str, Text(2000, 3), CLEAN]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+Code = Annotated[
+    str,
+    Strict(),
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+]
+Relatedness = Literal["related", "possibly_related", "unlikely_related", "unrelated"]
+Sex = Literal["F", "M", "U"]
+Domain = Literal["DM", "EX", "AE"]
+RoleName = Literal["admin", "statistician", "investigator", "data_manager", "monitor"]
+assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
+
+
+class In(BaseModel):
+    """Base of request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """Base of responses (built from ORM rows or service dicts)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---------------------------------------------------------------------- errors
+class ErrorDetail(BaseModel):
+    """One problem with the request."""
+
+    field: str
+    reason: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response.
+
+    ``error`` is a stable code (``invalid``, ``unauthenticated``, ``forbidden``,
+    ``not_found``, ``conflict``, ``internal``); ``field`` and ``reason`` say what was wrong with
+    the input (``field`` is a dotted path such as ``body.grade`` for request validation).
+    """
+
+    error: str
+    message: str
+    field: str | None = None
+    reason: str | None = None
+    errors: list[ErrorDetail] | None = None
+
+
+# ------------------------------------------------------------------------ auth
+class LoginIn(In):
+    username: Annotated[str, Text(64), CLEAN]
+    password: Annotated[str, Text(1024), CLEAN]
+    label: Annotated[str, Text(100), CLEAN] = "api"
+
+
+class MeOut(Out):
+    user_id: int | None
+    username: str
+    role: str
+    site_id: int | None
+    permissions: list[str]
+
+
+class TokenOut(BaseModel):
+    token: str
+    token_id: int
+    expires_at: datetime | None
+    user: MeOut
+
+
+class LogoutOut(BaseModel):
+    revoked_token_id: int
+
+
+# ------------------------------------------------------------------ sites/users
+class SiteIn(In):
+    code: Code
+    name: Annotated[str, Text(200), CLEAN]
+
+
+class SiteOut(Out):
+    id: int
+    code: str
+    name: str
+    active: bool
+    created_at: datetime
+
+
+class ReasonIn(In):
+    reason: Reason
+
+
+class UserIn(In):
+    username: Code
+    password: Annotated[str, Text(1024, 10), CLEAN]
+    role: RoleName
+    site_id: Id | None = None
+    display_name: Annotated[str, Text(200), CLEAN] | None = None
+
+
+class PasswordIn(In):
+    new_password: Annotated[str, Text(1024, 10), CLEAN]
+    old_password: Annotated[str, Text(1024), CLEAN] | None = None
+
+
+class UserOut(Out):
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    site_id: int | None
+    active: bool
+    created_at: datetime
+
+
+# ---------------------------------------------------------------------- trials
+class _ProtocolSource(In):
+    protocol: JsonObject | None = Field(
+        default=None,
+        description="The design or protocol file as a JSON object (give this or shipped_protocol).",
+    )
+    shipped_protocol: Annotated[str, Text(100), CLEAN] | None = Field(
+        default=None, description="Name of a protocol shipped with doseladder (GET /protocols)."
+    )
+    source_text: Annotated[str, Text(1_000_000, 0), CLEAN] | None = None
+    source_name: Annotated[str, Text(255), CLEAN] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> _ProtocolSource:
+        if (self.protocol is None) == (self.shipped_protocol is None):
+            raise ValueError("give exactly one of protocol and shipped_protocol")
+        return self
+
+
+class TrialIn(_ProtocolSource):
+    code: Code
+    title: Annotated[str, Text(300), CLEAN]
+    epoch: IsoDate | None = None
+    require_signoff_for_escalation: StrictBool | None = None
+    dlt_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
+    efficacy_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
+
+
+class AmendIn(_ProtocolSource):
+    reason: Reason
+
+
+class OpenIn(In):
+    reason: Reason | None = None
+
+
+class TrialSiteIn(In):
+    site_id: Id
+
+
+class TrialOut(Out):
+    id: int
+    code: str
+    title: str
+    status: str
+    status_reason: str | None
+    epoch: date
+    require_signoff_for_escalation: bool
+    dlt_window_days: float | None
+    efficacy_window_days: float | None
+    created_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+class TrialSiteOut(Out):
+    id: int
+    trial_id: int
+    site_id: int
+    activated_at: datetime
+
+
+class ProtocolVersionOut(Out):
+    id: int
+    trial_id: int
+    version: int
+    kind: str
+    content_sha256: str
+    source_name: str | None
+    reason: str | None
+    amendment: bool
+    created_at: datetime
+
+
+class ShippedProtocolOut(BaseModel):
+    name: str
+    title: str
+    design: str
+    indications: list[str]
+
+
+# -------------------------------------------------------------------- patients
+class ScreeningIn(In):
+    screened_on: IsoDate
+    eligible: StrictBool
+    criteria: dict[Annotated[str, Text(64), CLEAN], StrictBool] | None = Field(
+        default=None, description="Criterion id → met (every one must be met if eligible)."
+    )
+    notes: Annotated[str, Text(2000, 0), CLEAN] | None = None
+
+
+class PatientIn(In):
+    site_id: Id | None = None
+    indication: Annotated[str, Text(64), CLEAN] | None = None
+    study_id: Annotated[str, Text(32), CLEAN] | None = None
+    sex: Sex | None = None
+    age: Annotated[int, Strict(), Field(ge=0, le=120)] | None = None
+    screening: ScreeningIn | None = Field(
+        default=None, description="Record the screening result in the same transaction."
+    )
+
+
+class ScreeningReportIn(In):
+    record: JsonObject = Field(
+        description="A patient record: doseladder patient JSON or a FHIR R4 Bundle."
+    )
+    screening_date: IsoDate | None = Field(
+        default=None, description="Reference date of the look-backs (default: the record's)."
+    )
+    indication: Annotated[str, Text(64), CLEAN] | None = None
+
+
+class ScreeningChanges(In):
+    screened_on: IsoDate | None = None
+    eligible: StrictBool | None = None
+    criteria: dict[Annotated[str, Text(64), CLEAN], StrictBool] | None = None
+    notes: Annotated[str, Text(2000, 0), CLEAN] | None = None
+
+
+class ScreeningCorrectionIn(In):
+    changes: ScreeningChanges
+    reason: Reason
+
+
+DoseLevel = Annotated[int, Strict(), Field(ge=1, le=100)]
+
+
+class EnrolIn(In):
+    dose_level: DoseLevel
+    decision_id: Id | None = None
+    infusion_date: IsoDate | None = None
+
+
+class InfusionIn(In):
+    infusion_date: IsoDate
+
+
+class EnrolmentChanges(In):
+    infusion_date: IsoDate | None = None
+    dose_level: DoseLevel | None = None
+
+
+class EnrolmentCorrectionIn(In):
+    changes: EnrolmentChanges
+    reason: Reason
+
+
+class PatientOut(Out):
+    id: int
+    trial_id: int
+    site_id: int
+    study_id: str
+    indication: str | None
+    sex: str | None
+    age: int | None
+    registered_at: datetime
+
+
+class VersionedOut(Out):
+    id: int
+    trial_id: int
+    patient_id: int
+    root_id: int | None
+    supersedes_id: int | None
+    version: int
+    voided: bool
+    change_reason: str | None
+    entered_at: datetime
+    entered_by_id: int | None
+
+
+class ScreeningOut(VersionedOut):
+    screened_on: date
+    eligible: bool
+    criteria: dict[str, Any] | None
+    notes: str | None
+
+
+class EnrolmentOut(VersionedOut):
+    decision_id: int
+    slot: int
+    indication: str | None
+    dose_level: int
+    enrolled_at: datetime
+    infusion_date: date | None
+
+
+class AdverseEventOut(VersionedOut):
+    term: str
+    grade: int
+    onset_date: date
+    resolved_date: date | None
+    serious: bool
+    relatedness: str | None
+    dlt_candidate: bool
+
+
+class EfficacyOut(VersionedOut):
+    assessed_on: date
+    instrument: str
+    responder: bool
+    final: bool
+    measures: dict[str, Any] | None
+
+
+class AdjudicationOut(VersionedOut):
+    adverse_event_id: int | None
+    is_dlt: bool
+    onset_date: date | None
+    rationale: str
+
+
+class PatientRecordOut(BaseModel):
+    patient: PatientOut
+    screening: list[ScreeningOut]
+    enrolment: list[EnrolmentOut]
+    adverse_events: list[AdverseEventOut]
+    efficacy: list[EfficacyOut]
+    dlt_adjudications: list[AdjudicationOut]
+
+
+class RegisteredOut(BaseModel):
+    patient: PatientOut
+    screening: ScreeningOut | None
+
+
+# -------------------------------------------------------------------- outcomes
+Grade = Annotated[int, Strict(), Field(ge=1, le=5)]
+
+
+class AdverseEventIn(In):
+    term: Annotated[str, Text(200), CLEAN]
+    grade: Grade
+    onset_date: IsoDate
+    serious: StrictBool = False
+    resolved_date: IsoDate | None = None
+    relatedness: Relatedness | None = None
+    dlt_candidate: StrictBool = False
+
+
+class AdverseEventChanges(In):
+    term: Annotated[str, Text(200), CLEAN] | None = None
+    grade: Grade | None = None
+    onset_date: IsoDate | None = None
+    resolved_date: IsoDate | None = None
+    serious: StrictBool | None = None
+    relatedness: Relatedness | None = None
+    dlt_candidate: StrictBool | None = None
+
+
+class AdverseEventCorrectionIn(In):
+    changes: AdverseEventChanges
+    reason: Reason
+
+
+class EfficacyIn(In):
+    assessed_on: IsoDate
+    instrument: Annotated[str, Text(64), CLEAN]
+    responder: StrictBool
+    final: StrictBool = False
+    measures: JsonObject | None = None
+
+
+class EfficacyChanges(In):
+    assessed_on: IsoDate | None = None
+    instrument: Annotated[str, Text(64), CLEAN] | None = None
+    responder: StrictBool | None = None
+    final: StrictBool | None = None
+    measures: JsonObject | None = None
+
+
+class EfficacyCorrectionIn(In):
+    changes: EfficacyChanges
+    reason: Reason
+
+
+class AdjudicationIn(In):
+    is_dlt: StrictBool
+    rationale: Annotated[str, Text(4000, 3), CLEAN]
+    adverse_event_id: Id | None = None
+    onset_date: IsoDate | None = None
+
+
+class AdjudicationChanges(In):
+    is_dlt: StrictBool | None = None
+    onset_date: IsoDate | None = None
+    rationale: Annotated[str, Text(4000, 3), CLEAN] | None = None
+
+
+class AdjudicationCorrectionIn(In):
+    changes: AdjudicationChanges
+    reason: Reason
+
+
+# ------------------------------------------------------------------- decisions
+class IndicationOut(BaseModel):
+    indication: str | None
+    role: str
+    status: str
+    next_dose: int | None
+    dose_label: str | None
+    current_dose: int | None
+    rule: str
+    message: str
+    reason_values: dict[str, Any]
+    steps: list[dict[str, Any]]
+    available_at: float | str | None
+    requires_signoff: bool
+    slots: int
+
+
+class RecommendationOut(BaseModel):
+    trial_id: int
+    protocol_version_id: int
+    protocol_version: int
+    decision_time: datetime
+    decision_day: float
+    eliminated: list[int]
+    indications: list[IndicationOut]
+    plan: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+class DecisionIn(In):
+    indication: Annotated[str, Text(64), CLEAN] | None = None
+
+
+class OverrideIn(In):
+    dose_level: DoseLevel
+    reason: Reason
+    indication: Annotated[str, Text(64), CLEAN] | None = None
+    slots: Annotated[int, Strict(), Field(ge=1, le=100)] | None = None
+
+
+class SignoffIn(In):
+    approve: StrictBool
+    comment: Reason
+
+
+class SignoffInfo(BaseModel):
+    approved: bool
+    comment: str
+    signed_at: datetime
+    signed_by_id: int | None
+
+
+class DecisionOut(BaseModel):
+    id: int
+    trial_id: int
+    seq: int
+    indication: str | None
+    source: str
+    status: str
+    current_dose: int | None
+    next_dose: int | None
+    dose_label: str | None
+    recommended_status: str
+    recommended_dose: int | None
+    rule: str
+    message: str
+    override_reason: str | None
+    eliminated: list[int]
+    slots: int
+    slots_used: int
+    slots_open: int
+    requires_signoff: bool
+    signoff: SignoffInfo | None
+    latest: bool
+    decision_time: datetime
+    decision_day: float
+    protocol_version_id: int
+    engine_version: str
+    inputs_sha256: str
+    recorded_at: datetime
+    recorded_by_id: int | None
+    result: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+class SignoffOut(Out):
+    id: int
+    trial_id: int
+    decision_id: int
+    approved: bool
+    comment: str
+    signed_at: datetime
+    signed_by_id: int | None
+
+
+class ReplayOut(BaseModel):
+    decision_id: int
+    ok: bool
+    matches: bool
+    inputs_intact: bool
+    data_matches: bool
+    stored: dict[str, Any]
+    recomputed: dict[str, Any]
+    differences: list[str]
+    engine_version: str
+    current_version: str
+
+
+# ----------------------------------------------------------------------- audit
+class VerifyOut(BaseModel):
+    ok: bool
+    events: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    problem: str | None
+    data_problems: list[str]
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    ts: datetime
+    actor_user_id: int | None
+    actor_username: str
+    actor_role: str | None
+    trial_id: int | None
+    entity_type: str
+    entity_id: str | None
+    action: str
+    reason: str | None
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    hash: str

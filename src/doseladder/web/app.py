@@ -1,0 +1,244 @@
+"""The FastAPI application: the JSON API under ``/api/v1`` and the web interface under ``/``.
+
+``create_app(database)`` builds an app around a :class:`~doseladder.conduct.db.Database` (or a
+database URL).  Routes only call the services (``doseladder.conduct.services``), which check
+permissions, validate, call the core and write in one transaction with the audit trail.
+
+Errors never leak as 500 for bad input:
+
+* service errors answer with their status (``ValidationError`` 422, ``NotFound`` 404,
+  ``Forbidden`` 403, ``AuthenticationError`` 401, ``Conflict`` 409) and a JSON body
+  ``{"error", "message", "field", "reason"}``;
+* request validation (types, ranges, enums, dates, unknown fields) answers 422 with the field
+  path (``body.grade``) and the reason, before any service runs;
+* anything else is a 500 ``{"error": "internal"}`` -- and, because every request's change runs
+  in one transaction, a crash mid-request leaves no partial record.
+
+The web interface answers the same errors as an HTML page (a 401 there redirects to the login
+page).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from doseladder import __version__
+from doseladder.conduct.db import Database
+from doseladder.conduct.errors import AuthenticationError, ConductError
+from doseladder.core.errors import InputError
+from doseladder.web.deps import WebSettings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).with_name("ui") / "static"
+log = logging.getLogger("doseladder.web")
+
+_DESCRIPTION = """
+The trial-conduct API of doseladder: trials and their protocol versions, sites and users,
+patient registration, screening and enrolment, adverse events, efficacy assessments, DLT
+adjudication, dose decisions (recommend, record, override, committee sign-off, replay), the
+audit trail (verification, certified copy, log) and exports (CSV of every table, CDISC-style
+Dataset-JSON DM/EX/AE).
+
+Authenticate with `POST /api/v1/auth/login` and send the token as
+`Authorization: Bearer <token>`.  Every error has the body
+`{"error": code, "message": text, "field": name, "reason": text}`; bad input is a 4xx that
+names the field and changes nothing.
+"""
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX) or request.url.path == "/openapi.json"
+
+
+def _error_body(
+    code: str, message: str, field: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    return {"error": code, "message": message, "field": field, "reason": reason}
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc) or "request"
+
+
+def _conduct_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConductError)
+    if not _is_api(request):
+        from doseladder.web.ui.routes import error_page
+
+        if isinstance(exc, AuthenticationError):
+            return RedirectResponse("/login", status_code=303)
+        return error_page(request, exc.status, exc.message)
+    body = exc.to_dict()
+    body.setdefault("field", None)
+    body.setdefault("reason", getattr(exc, "reason", exc.message))
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _input_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputError)
+    if not _is_api(request):
+        from doseladder.web.ui.routes import error_page
+
+        return error_page(request, 422, str(exc))
+    return JSONResponse(_error_body("invalid", str(exc), exc.field, exc.reason), status_code=422)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    details = []
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        reason = str(err.get("msg", "invalid"))
+        if err.get("type") == "extra_forbidden":
+            reason = "unknown field (not allowed)"
+        elif err.get("type") == "missing":
+            reason = "is required"
+        details.append({"field": _loc(loc), "reason": reason})
+    if not details:
+        details.append({"field": "request", "reason": "invalid request"})
+    first = details[0]
+    if not _is_api(request):
+        from doseladder.web.ui.routes import error_page
+
+        return error_page(request, 422, f"{first['field']}: {first['reason']}")
+    body = _error_body("invalid", f"{first['field']}: {first['reason']}", **first)
+    body["errors"] = details[:50]
+    return JSONResponse(body, status_code=422)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {
+        400: "invalid",
+        401: "unauthenticated",
+        404: "not_found",
+        405: "method_not_allowed",
+    }.get(exc.status_code, "error")
+    if not _is_api(request):
+        from doseladder.web.ui.routes import error_page
+
+        return error_page(request, exc.status_code, str(exc.detail))
+    if exc.status_code == 400:  # an unparsable body: answered like every other bad input
+        reason = f"not valid JSON ({exc.detail})"
+        return JSONResponse(_error_body(code, f"body: {reason}", "body", reason), status_code=422)
+    return JSONResponse(
+        _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    message = "internal error: nothing was recorded; try again or contact the administrator"
+    if not _is_api(request):
+        from doseladder.web.ui.routes import error_page
+
+        return error_page(request, 500, message)
+    return JSONResponse(_error_body("internal", message), status_code=500)
+
+
+def create_app(
+    database: Database | str | None = None,
+    *,
+    secret: bytes | None = None,
+    secure_cookies: bool = False,
+    session_hours: float = 12.0,
+    migrate: bool = False,
+) -> FastAPI:
+    """The doseladder web application.
+
+    Args:
+        database: a :class:`Database` (shared; the caller disposes it) or a database URL
+            (default ``$DOSELADDER_DATABASE_URL`` or ``sqlite:///./doseladder.db``; the app
+            disposes its engine at shutdown).
+        secret: key for the CSRF tokens of the web forms (random per app by default).
+        secure_cookies: always mark the session cookie ``Secure`` (it is marked anyway when
+            the request came over HTTPS); set it behind a TLS-terminating proxy.
+        session_hours: lifetime of a web-interface login.
+        migrate: apply the schema migrations first (URL only).
+    """
+    owned = not isinstance(database, Database)
+    if isinstance(database, Database):
+        db = database
+    else:
+        db = Database(database)
+        if migrate:
+            db.upgrade()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            db.dispose()
+
+    app = FastAPI(
+        title="doseladder trial conduct",
+        version=__version__,
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "auth", "description": "Log in and out (bearer tokens)."},
+            {"name": "sites", "description": "Participating hospitals (administrators)."},
+            {"name": "users", "description": "Staff accounts and roles (administrators)."},
+            {"name": "trials", "description": "Trials, protocol versions, status, sites."},
+            {"name": "patients", "description": "Registration, screening, enrolment."},
+            {"name": "outcomes", "description": "Adverse events, efficacy, DLT adjudication."},
+            {"name": "decisions", "description": "Recommend, record, override, sign off."},
+            {"name": "audit", "description": "The hash-chained audit trail."},
+            {"name": "exports", "description": "CSV of every table; Dataset-JSON DM/EX/AE."},
+        ],
+    )
+    app.state.db = db
+    app.state.settings = WebSettings(
+        secret=secret or secrets.token_bytes(32),
+        secure_cookies=secure_cookies,
+        session_hours=session_hours,
+    )
+
+    app.add_exception_handler(ConductError, _conduct_error)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html") and not (
+            request.url.path.startswith(("/docs", "/redoc"))
+        ):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'",
+            )
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    from doseladder.web.api import api_router
+    from doseladder.web.ui.routes import router as ui_router
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(ui_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,156 @@
+"""Request-scoped dependencies: the database, the authenticated caller, UI sessions and CSRF.
+
+* API requests authenticate with ``Authorization: Bearer <token>`` (a token from
+  ``POST /api/v1/auth/login``); :func:`api_caller` turns it into a :class:`Caller`.
+* The web interface keeps the same opaque token in an ``HttpOnly``, ``SameSite=Lax`` session
+  cookie (``Secure`` over HTTPS or when the app is created with ``secure_cookies=True``); the
+  server stores only the token's SHA-256, so logging out revokes it for good.
+* Every UI form carries a CSRF token: an HMAC of the session token under the app's secret
+  (before login, a random double-submit cookie).
+
+A :class:`Caller` runs service functions in one transaction with its actor:
+``caller.run(lambda s, a: patients.enrol(s, a, ...))``.  The routes never compute anything
+themselves; they call the services, which call the core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from doseladder.conduct.db import Database
+from doseladder.conduct.errors import AuthenticationError
+from doseladder.conduct.security import Actor
+from doseladder.conduct.services import sites_users
+
+__all__ = [
+    "SESSION_COOKIE",
+    "ApiCaller",
+    "Caller",
+    "DbDep",
+    "WebSettings",
+    "api_caller",
+    "csrf_token",
+    "get_db",
+    "get_settings",
+    "session_caller",
+]
+
+T = TypeVar("T")
+
+#: name of the UI session cookie (holds the opaque login token)
+SESSION_COOKIE = "doseladder_session"
+#: name of the pre-login CSRF cookie (double submit)
+LOGIN_CSRF_COOKIE = "doseladder_login_csrf"
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """Settings of one app instance.
+
+    Attributes:
+        secret: key of the CSRF HMAC (random per app unless given).
+        secure_cookies: always mark cookies ``Secure`` (they are also marked on HTTPS requests).
+        session_hours: lifetime of a UI login (the token's expiry).
+    """
+
+    secret: bytes
+    secure_cookies: bool = False
+    session_hours: float = 12.0
+
+
+def get_db(request: Request) -> Database:
+    """The app's :class:`~doseladder.conduct.db.Database`."""
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> WebSettings:
+    """The app's :class:`WebSettings`."""
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated user and the database: runs service calls in one transaction.
+
+    Attributes:
+        db: the database.
+        actor: who is calling (permission and site checks happen in the services).
+        token: the bearer/session token the caller authenticated with.
+    """
+
+    db: Database
+    actor: Actor
+    token: str
+
+    def run(self, fn: Callable[[Session, Actor], T]) -> T:
+        """``fn(session, actor)`` in one transaction (all or nothing, retried if transient)."""
+        actor = self.actor
+        return self.db.run(lambda s: fn(s, actor))
+
+
+def resolve(db: Database, token: str) -> Caller:
+    """The caller a token stands for (:class:`AuthenticationError` otherwise)."""
+    actor = db.run(lambda s: sites_users.actor_from_token(s, token))
+    return Caller(db=db, actor=actor, token=token)
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API token from POST /api/v1/auth/login (opaque, starts with dl_).",
+)
+
+
+def api_caller(
+    db: DbDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The caller of an API request (``Authorization: Bearer <token>``)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("missing bearer token (Authorization: Bearer <token>)")
+    return resolve(db, credentials.credentials)
+
+
+ApiCaller = Annotated[Caller, Depends(api_caller)]
+
+
+def session_caller(request: Request) -> Caller | None:
+    """The caller of a UI request from its session cookie (``None`` when not logged in)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return resolve(get_db(request), token)
+    except AuthenticationError:
+        return None
+
+
+def csrf_token(settings: WebSettings, session_token: str) -> str:
+    """The CSRF token of a UI session: HMAC-SHA256 of the session token."""
+    return hmac.new(settings.secret, session_token.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(settings: WebSettings, session_token: str, given: object) -> bool:
+    """Whether ``given`` is the session's CSRF token (constant-time comparison)."""
+    if not isinstance(given, str):
+        return False
+    return hmac.compare_digest(csrf_token(settings, session_token), given)
+
+
+def new_login_csrf() -> str:
+    """A random pre-login CSRF value (set as a cookie and echoed by the login form)."""
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,51 @@
+"""Screening a patient record against the trial's protocol (a preview: nothing is recorded).
+
+The investigator uploads a patient record (doseladder patient JSON or a FHIR R4 bundle); the
+core's :func:`doseladder.core.eligibility.screen` evaluates every criterion (met / not met /
+not evaluable / needs review, with reasons).  The web form is then pre-filled with the
+criteria the report found satisfied, for the investigator to confirm; the screening result is
+recorded only when the form is submitted (``patients.record_screening``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from doseladder.conduct.errors import ValidationError
+from doseladder.conduct.security import Actor, Permission, require
+from doseladder.conduct.services import trials
+from doseladder.core.eligibility import ScreeningReport, screen
+from doseladder.core.errors import InputError
+from doseladder.io.patient_record import patient_record_from_data
+
+__all__ = ["screening_report"]
+
+
+def screening_report(
+    session: Session,
+    actor: Actor,
+    trial_id: int,
+    record: Any,
+    *,
+    screening_date: date | None = None,
+    indication: str | None = None,
+) -> ScreeningReport:
+    """Screen ``record`` (parsed JSON) against the trial's current protocol."""
+    require(actor, Permission.REGISTER_PATIENT)
+    trials.get_trial(session, actor, trial_id)
+    engine = trials.engine_for(trials.current_protocol(session, trial_id))
+    if engine.protocol is None or not engine.protocol.criteria:
+        raise ValidationError("record", "the trial's protocol has no eligibility criteria")
+    if indication is not None:
+        engine.check_indication(indication)
+    try:
+        patient = patient_record_from_data(record)
+        when = screening_date or patient.screening_date
+        if when is None:
+            raise ValidationError("screening_date", "give the screening date (the record has none)")
+        return screen(engine.protocol, patient, screening_date=when, indication=indication)
+    except InputError as exc:
+        raise ValidationError(f"record.{exc.field}", exc.reason) from None

@@ -1,0 +1,212 @@
+"""The web interface in a real headless browser (Debian's chromium via Selenium) against a real
+uvicorn server on 127.0.0.1 with the demo trial: log in, read the dashboard's current dose and
+reason, register/screen/enrol a patient, record a possible DLT, adjudicate it, record the next
+decision, and see the timeline and the audit log update.  Screenshots go to a tmp directory.
+
+Skipped only when chromium is absent *and* ``CI`` is unset; in CI a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("DOSELADDER_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("DOSELADDER_CHROMEDRIVER", "/usr/bin/chromedriver")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1600",
+)
+
+
+def _require_browser() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(p))]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"chromium/chromedriver missing ({', '.join(missing)}) but CI is set")
+    pytest.skip(f"chromium/chromedriver missing ({', '.join(missing)}); set CI to make this fail")
+
+
+class ServerThread:
+    """uvicorn serving an app on 127.0.0.1 (a free port) in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[ServerThread]:
+    from doseladder.conduct import upgrade
+    from doseladder.web import create_app
+    from doseladder.web.demo import seed_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    upgrade(url)
+    seed_demo(url)
+    with ServerThread(create_app(url)) as server:
+        yield server
+
+
+@pytest.fixture
+def driver() -> Iterator[Any]:
+    _require_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    drv.set_page_load_timeout(30)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+
+
+def test_daily_work_in_a_real_browser(
+    demo_server: ServerThread, driver: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    shots = tmp_path_factory.mktemp("screenshots")
+    print("screenshots:", shots)
+    base = demo_server.url
+
+    def shot(name: str) -> None:
+        assert driver.save_screenshot(str(shots / f"{name}.png"))
+
+    def find(css: str) -> Any:
+        return driver.find_element(By.CSS_SELECTOR, css)
+
+    def go(css: str) -> None:
+        """Click something that loads a new page and wait for it."""
+        old = find("html")
+        find(css).click()
+        WebDriverWait(driver, 20).until(staleness_of(old))
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+
+    def login(user: str) -> None:
+        driver.get(base + "/login")
+        find("#username").send_keys(user)
+        find("#password").send_keys("doseladder-demo")
+        go("#login-submit")
+        assert find("#whoami").text == user
+
+    # ---- the investigator at BJGB: the dashboard's current dose and why
+    login("inv_bj")
+    assert "STR-P004-DEMO" in find("#trial-code").text
+    card = find("#rec-SLE-ITP")
+    assert "DL1 (level 2)" in card.find_element(By.CSS_SELECTOR, ".current-dose").text
+    assert "ENROL" in card.find_element(By.CSS_SELECTOR, ".recommendation").text.upper()
+    assert card.find_element(By.CSS_SELECTOR, ".next-dose").text == "DL2 (level 3)"
+    why = card.find_element(By.CSS_SELECTOR, ".reason").text
+    assert "desirability" in why and card.find_element(By.CSS_SELECTOR, ".rule").text
+    assert "You work for site BJGB" in find("#site-notice").text
+    assert "USTC-" not in find("#patients").text  # site isolation
+    shot("1-dashboard-investigator")
+
+    # ---- register and screen a patient (vanilla JS ticks the shown criteria), then enrol
+    go("#link-register")
+    Select(find("#indication")).select_by_value("SLE-ITP")
+    find("#age").send_keys("44")
+    find("#mark-all").click()
+    go("#register-submit")
+    assert "registered and screened: eligible" in find("#flash").text
+    study_id = find("#study-id").text
+    assert study_id.startswith("BJGB-")
+    assert find("#enrol-dose").text == "DL2 (level 3)"
+    shot("2-patient-before-enrolment")
+    go("#enrol-submit")
+    assert "Enrolled at dose level 3" in find("#flash").text
+    assert find(".enrolled-dose").text == "DL2 (level 3)"
+
+    # ---- record a possible DLT
+    find("#ae-form").find_element(By.XPATH, "..").find_element(By.TAG_NAME, "summary").click()
+    find("#ae-term").send_keys("cytokine release syndrome")
+    Select(find("#ae-grade")).select_by_visible_text("3")
+    find("#ae-dlt").click()
+    go("#ae-submit")
+    assert "Adverse event #" in find("#flash").text
+    assert "awaiting adjudication" in find("#adverse-events").text
+    patient_url = driver.current_url
+    shot("3-possible-dlt")
+    go("#logout")
+
+    # ---- the statistician adjudicates the DLT and records the next decision
+    login("stat")
+    driver.get(patient_url)
+    Select(find("#dlt-verdict")).select_by_value("yes")
+    find("#dlt-rationale").send_keys("Grade 3 CRS in the DLT window (SRC)")
+    go("#dlt-submit")
+    assert "DLT adjudication #" in find("#flash").text
+    assert "DLT" in find("#adjudications").text
+    driver.get(base + "/")
+    before = find("#rec-SLE-ITP .reason").text
+    go("#record-SLE-ITP")
+    assert "Decision #6 recorded" in find("#flash").text
+    assert find("#rec-SLE-ITP .reason").text  # the reasoning is shown after the DLT too
+    shot("4-dashboard-after-dlt")
+    _ = before
+
+    # ---- the decision timeline and the audit log show it
+    go("#link-timeline")
+    first = find("#timeline li")
+    assert "#6 SLE-ITP" in first.text and "latest" in first.text
+    shot("5-timeline")
+    go("#nav-audit")
+    assert "Chain intact" in find("#verify-status").text
+    log = find("#audit-events").text
+    assert "dose_decisions#6 create" in log and "dlt_adjudications#2 create" in log
+    assert "stat" in log and "inv_bj" in log
+    shot("6-audit-log")
+    assert len(list(shots.glob("*.png"))) == 6
