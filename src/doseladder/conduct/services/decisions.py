@@ -178,8 +178,20 @@ class BuiltState:
         }
 
 
-def _rows(session: Session, model: Any, trial_id: int) -> list[Any]:
-    return list(session.scalars(select(model).where(model.trial_id == trial_id).order_by(model.id)))
+def _rows(session: Session, model: Any, trial_id: int, *, lineages_where: Any = None) -> list[Any]:
+    """Every version of a trial's rows; with ``lineages_where``, only the versions of the
+    lineages (a record and its corrections) of which some version meets that condition.
+
+    Filtering whole lineages (not single versions) keeps the "current version" logic exact: a
+    record whose latest correction no longer meets the condition still supersedes the older
+    version that did.
+    """
+    query = select(model).where(model.trial_id == trial_id)
+    if lineages_where is not None:
+        lineage = func.coalesce(model.root_id, model.id)
+        wanted = select(lineage).where(model.trial_id == trial_id, lineages_where)
+        query = query.where(lineage.in_(wanted))
+    return list(session.scalars(query.order_by(model.id)))
 
 
 def build_state(
@@ -203,9 +215,21 @@ def build_state(
         c.as_of(_rows(session, Enrolment, trial.id), as_of),
         key=lambda e: (e.enrolled_at, e.lineage_id),
     )
-    aes = c.as_of(_rows(session, AdverseEvent, trial.id), as_of)
+    # only adverse events ever flagged as possible DLTs matter (awaiting adjudication), and only
+    # efficacy records ever marked responder or final: load just those lineages
+    aes = c.as_of(
+        _rows(session, AdverseEvent, trial.id, lineages_where=AdverseEvent.dlt_candidate), as_of
+    )
     adjs = c.as_of(_rows(session, DLTAdjudication, trial.id), as_of)
-    effs = c.as_of(_rows(session, EfficacyAssessment, trial.id), as_of)
+    effs = c.as_of(
+        _rows(
+            session,
+            EfficacyAssessment,
+            trial.id,
+            lineages_where=EfficacyAssessment.responder | EfficacyAssessment.final,
+        ),
+        as_of,
+    )
     ae_by_patient: dict[int, list[AdverseEvent]] = {}
     for ae in aes:
         ae_by_patient.setdefault(ae.patient_id, []).append(ae)
