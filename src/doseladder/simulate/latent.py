@@ -133,6 +133,12 @@ class PatientDraws:
         """Whether these patients have a DLT (within the window) at these doses."""
         return np.asarray(self.u_tox[rows, i] < self.p_tox[dose], dtype=np.bool_)
 
+    def tox_count(self, rows: IntArray, start: int, size: int, dose: IntArray) -> IntArray:
+        """Number of DLTs among patients ``start .. start+size-1`` of each row, all treated at
+        that row's ``dose`` (a cohort)."""
+        u = self.u_tox[rows, start : start + size]
+        return np.asarray((u < self.p_tox[dose][:, None]).sum(axis=1), dtype=np.int64)
+
     def eff(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> NDArray[np.bool_]:
         """Whether these patients respond (within the window) at these doses."""
         t = self.tox(rows, i, dose)

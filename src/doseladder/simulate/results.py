@@ -25,7 +25,8 @@ class TrialArrays:
             the design does not model time).
         suspended: (trials,) total time accrual was suspended waiting for outcomes.
         dose_seq: (trials, max_n) dose of the i-th patient (0 = no patient).
-        entry: (trials, max_n) entry time of the i-th patient (NaN when not modelled).
+        entry: (trials, max_n) entry time of the i-th patient; (trials, 0) for designs that
+            do not model time.
     """
 
     n: NDArray[np.int64]
@@ -136,7 +137,13 @@ class OCStats:
     def from_arrays(cls, a: TrialArrays, ctx: OCContext) -> OCStats:
         nt = int(a.n.shape[0])
         dose_sums = {}
-        for name, arr in (("n", a.n), ("tox", a.tox), ("eff", a.eff)):
+        per_dose = [("n", a.n), ("tox", a.tox)]
+        if ctx.efficacy:
+            per_dose.append(("eff", a.eff))
+        else:
+            zero = np.zeros(ctx.num_doses)
+            dose_sums["eff"] = (zero, zero)
+        for name, arr in per_dose:
             # integer counts: exact sums and sums of squares
             dose_sums[name] = (
                 arr.sum(axis=0).astype(np.float64),

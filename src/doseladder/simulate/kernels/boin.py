@@ -114,9 +114,7 @@ def simulate_boin(design: BOIN, draws: PatientDraws) -> TrialArrays:
         size = min(csize, max_n - total)
         idx = rows[active]
         dd = d[idx]
-        tox_new = np.zeros(idx.size, dtype=np.int64)
-        for m in range(size):
-            tox_new += draws.tox(idx, total + m, dd)
+        tox_new = draws.tox_count(idx, total, size, dd)
         n[idx, dd] += size
         y[idx, dd] += tox_new
         dose_seq[idx, total : total + size] = (dd + 1)[:, None]
@@ -159,5 +157,5 @@ def simulate_boin(design: BOIN, draws: PatientDraws) -> TrialArrays:
         duration=np.full(nt, np.nan),
         suspended=np.zeros(nt),
         dose_seq=dose_seq,
-        entry=np.full((nt, max_n), np.nan),
+        entry=np.empty((nt, 0)),  # no time in complete-data trials
     )

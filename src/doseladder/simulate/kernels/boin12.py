@@ -586,5 +586,5 @@ def simulate_boin12(design: BOIN12, draws: PatientDraws) -> TrialArrays:
         duration=np.full(nt, np.nan),
         suspended=np.zeros(nt),
         dose_seq=np.repeat(cohort_dose.T, csize, axis=1)[:, :max_n],
-        entry=np.full((nt, max_n), np.nan),
+        entry=np.empty((nt, 0)),  # no time in complete-data trials
     )

@@ -46,9 +46,7 @@ def simulate_three_plus_three(design: ThreePlusThree, draws: PatientDraws) -> Tr
     while active.any() and total + 3 <= max_n:
         idx = rows[active]
         dd = d[idx]
-        new = np.zeros(idx.size, dtype=np.int64)
-        for m in range(3):
-            new += draws.tox(idx, total + m, dd)
+        new = draws.tox_count(idx, total, 3, dd)
         n[idx, dd] += 3
         y[idx, dd] += new
         dose_seq[idx, total : total + 3] = (dd + 1)[:, None]
@@ -93,5 +91,5 @@ def simulate_three_plus_three(design: ThreePlusThree, draws: PatientDraws) -> Tr
         duration=np.full(nt, np.nan),
         suspended=np.zeros(nt),
         dose_seq=dose_seq,
-        entry=np.full((nt, max_n), np.nan),
+        entry=np.empty((nt, 0)),  # no time in complete-data trials
     )
