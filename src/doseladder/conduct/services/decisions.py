@@ -44,7 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import Enum
@@ -178,20 +178,37 @@ class BuiltState:
         }
 
 
-def _rows(session: Session, model: Any, trial_id: int, *, lineages_where: Any = None) -> list[Any]:
-    """Every version of a trial's rows; with ``lineages_where``, only the versions of the
-    lineages (a record and its corrections) of which some version meets that condition.
+def _rows(
+    session: Session,
+    model: Any,
+    trial_id: int,
+    *,
+    columns: tuple[str, ...] | None = None,
+    lineages_where: Callable[[Any], bool] | None = None,
+) -> list[Any]:
+    """Every version of a trial's rows, in id order.
 
-    Filtering whole lineages (not single versions) keeps the "current version" logic exact: a
-    record whose latest correction no longer meets the condition still supersedes the older
-    version that did.
+    ``columns``: load only these columns (plus the versioning ones and ``lineage_id``) as
+    light rows with attribute access instead of ORM objects -- much faster for the many
+    outcome records a recommendation reads.  ``lineages_where``: keep only the versions of the
+    lineages (a record and its corrections) of which some version meets that condition;
+    filtering whole lineages (not single versions) keeps the "current version" logic exact,
+    since a record whose latest correction no longer meets the condition still supersedes the
+    older version that did.
     """
-    query = select(model).where(model.trial_id == trial_id)
+    if columns is None:
+        query = select(model)
+    else:
+        versioning = ("id", "supersedes_id", "voided", "entered_at")
+        names = dict.fromkeys((*versioning, *columns))
+        lineage = func.coalesce(model.root_id, model.id).label("lineage_id")
+        query = select(*(getattr(model, n) for n in names), lineage)
+    query = query.where(model.trial_id == trial_id).order_by(model.id)
+    rows = list(session.scalars(query)) if columns is None else list(session.execute(query).all())
     if lineages_where is not None:
-        lineage = func.coalesce(model.root_id, model.id)
-        wanted = select(lineage).where(model.trial_id == trial_id, lineages_where)
-        query = query.where(lineage.in_(wanted))
-    return list(session.scalars(query.order_by(model.id)))
+        wanted = {r.lineage_id for r in rows if lineages_where(r)}
+        rows = [r for r in rows if r.lineage_id in wanted]
+    return rows
 
 
 def build_state(
@@ -218,25 +235,41 @@ def build_state(
     # only adverse events ever flagged as possible DLTs matter (awaiting adjudication), and only
     # efficacy records ever marked responder or final: load just those lineages
     aes = c.as_of(
-        _rows(session, AdverseEvent, trial.id, lineages_where=AdverseEvent.dlt_candidate), as_of
+        _rows(
+            session,
+            AdverseEvent,
+            trial.id,
+            columns=("patient_id", "dlt_candidate"),
+            lineages_where=lambda r: bool(r.dlt_candidate),
+        ),
+        as_of,
     )
-    adjs = c.as_of(_rows(session, DLTAdjudication, trial.id), as_of)
+    adjs = c.as_of(
+        _rows(
+            session,
+            DLTAdjudication,
+            trial.id,
+            columns=("patient_id", "is_dlt", "onset_date", "adverse_event_id"),
+        ),
+        as_of,
+    )
     effs = c.as_of(
         _rows(
             session,
             EfficacyAssessment,
             trial.id,
-            lineages_where=EfficacyAssessment.responder | EfficacyAssessment.final,
+            columns=("patient_id", "responder", "final", "assessed_on"),
+            lineages_where=lambda r: bool(r.responder or r.final),
         ),
         as_of,
     )
-    ae_by_patient: dict[int, list[AdverseEvent]] = {}
+    ae_by_patient: dict[int, list[Any]] = {}
     for ae in aes:
         ae_by_patient.setdefault(ae.patient_id, []).append(ae)
-    adj_by_patient: dict[int, list[DLTAdjudication]] = {}
+    adj_by_patient: dict[int, list[Any]] = {}
     for adj in adjs:
         adj_by_patient.setdefault(adj.patient_id, []).append(adj)
-    eff_by_patient: dict[int, list[EfficacyAssessment]] = {}
+    eff_by_patient: dict[int, list[Any]] = {}
     for ea in effs:
         eff_by_patient.setdefault(ea.patient_id, []).append(ea)
 
