@@ -18,6 +18,8 @@ import resource
 import sys
 import time
 
+from _harness import best_of
+
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.simulate.engine import BlockTask, run_block, simulate
 from doseladder.simulate.scenario import Accrual, Scenario
@@ -33,16 +35,10 @@ S2 = Scenario(
 )
 
 
-def best_of(design: TITEBOIN12, trials: int, repeats: int) -> float:
-    """Best wall time (s) of ``repeats`` runs of one block of ``trials`` trials."""
+def time_block(design: TITEBOIN12, trials: int, repeats: int) -> float:
+    """Best wall time (s) of one block of ``trials`` trials (latent draws + kernel)."""
     task = BlockTask(design, S2, 2024, 0, 0, trials, design.max_n)
-    run_block(task)  # warm-up: lazily built tables, imports
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run_block(task)
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return best_of(lambda: run_block(task), repeat=repeats)
 
 
 def peak_rss_gb() -> float:
@@ -66,7 +62,7 @@ def main() -> None:
         ),
     }
     for label, design in cases.items():
-        t = best_of(design, args.trials, args.repeats)
+        t = time_block(design, args.trials, args.repeats)
         print(
             f"TITE-BOIN12 {args.trials} trials, {label}: {t * 1e3:.0f} ms "
             f"(target {TARGET_S * 1e3:.0f} ms, ratio {t / TARGET_S:.2f})"
