@@ -43,8 +43,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
-from scipy.stats import beta as beta_dist
 
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
@@ -64,12 +62,13 @@ from doseladder.simulate.kernels.boin12 import (
     inadmissible_doses_vectorised,
     neighbours,
     pick,
-    quasi_events_rows,
 )
 from doseladder.simulate.kernels.tite_boin12 import (
-    _TIE,
+    _complete_quasi_events,
+    _ess_admissibility,
     _fill_pending,
     _fsum_bins,
+    _pending_utility,
     _split_scale,
     _Summary,
     allowed_pending,
@@ -374,26 +373,16 @@ def _boin12_decisions(
     x = np.zeros((num, rows))
     if tite and pend.size:
         assert isinstance(design, TITEBOIN12)
-        pt_imp = np.where(ess_t > 0, p_t, design.phi_t / 2.0)
-        pe_imp = np.where(ess_e > 0, p_e, design.phi_e)
-        ptp = pt_imp[p_dose, p_row]
-        pep = pe_imp[p_dose, p_row]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            imp_t = ptp * (1.0 - w_t) / (1.0 - ptp * w_t)
-            imp_e = pep * (1.0 - w_e) / (1.0 - pep * w_e)
-        pi_t = np.where(kt_p, view.tb.reshape(-1)[pend].astype(np.float64), imp_t)
-        pi_e = np.where(ke_p, view.eb.reshape(-1)[pend].astype(np.float64), imp_e)
-        u1, u2, u3, u4 = design.utilities
-        eu = (
-            u1 * (1 - pi_t) * pi_e
-            + u2 * (1 - pi_t) * (1 - pi_e)
-            + u3 * pi_t * pi_e
-            + u4 * pi_t * (1 - pi_e)
+        eu = _pending_utility(
+            design,
+            (p_t, p_e),
+            (ess_t, ess_e),
+            (p_dose, p_row),
+            (w_t, w_e),
+            (kt_p, ke_p),
+            (view.tb.reshape(-1)[pend], view.eb.reshape(-1)[pend]),
         )
-        f_n, f_t, f_e, f_te = tal.f_n, tal.f_t, tal.f_e, tal.f_te
-        base = quasi_events_rows(
-            design.utilities, f_e - f_te, f_n - f_t - f_e + f_te, f_te, f_t - f_te
-        )
+        base = _complete_quasi_events(design, tal.f_n, tal.f_t, tal.f_e, tal.f_te)
         x = base + _fsum_bins(p_key, eu / 100.0, tal.size, scale).reshape(shape)[:num]
         desir[has_pend] = np.nan
 
@@ -453,33 +442,6 @@ def _boin12_decisions(
         ~susp & tox_rule & ~no_adm & ~stop_max & ~stop_n,
     )
     return out
-
-
-def _ess_admissibility(
-    design: BOIN12,
-    n: IntArray,
-    y_t: IntArray,
-    y_e: IntArray,
-    ess_t: FloatArray,
-    ess_e: FloatArray,
-) -> tuple[BoolArray, BoolArray]:
-    """``pending_admissibility="ess"``: Beta(1 + y, 1 + ESS − y) posteriors (as the kernel)."""
-    tox_fail = np.zeros(n.shape, dtype=np.bool_)
-    eff_fail = np.zeros(n.shape, dtype=np.bool_)
-    sel = (n >= 3) & (y_t >= 3) & (ess_t > 0)
-    if sel.any():
-        yy, ee = y_t[sel], ess_t[sel]
-        prob = special.betainc(1.0 + ee - yy, 1.0 + yy, 1.0 - design.phi_t)
-        near = np.abs(prob - design.c_t) <= _TIE
-        if near.any():
-            prob[near] = beta_dist.sf(design.phi_t, 1.0 + yy[near], 1.0 + ee[near] - yy[near])
-        tox_fail[sel] = prob >= design.c_t
-    sel = (n >= 3) & (ess_e > 0)
-    if sel.any():
-        yy, ee = y_e[sel], ess_e[sel]
-        prob = beta_dist.cdf(design.phi_e, 1.0 + yy, 1.0 + ee - yy)
-        eff_fail[sel] = prob >= design.c_e
-    return tox_fail, eff_fail
 
 
 def _boin_decisions(

@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from doseladder import __version__
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.simulate.protocol_scenario import ALL
-from doseladder.simulate.results import true_obd
+from doseladder.simulate.results import mean_se_from, merge_dose_sums, true_obd
 from doseladder.simulate.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -142,13 +142,7 @@ class ProtocolStats:
         if len(parts) == 1:
             return first
         sel = np.sum([p.sel_counts for p in parts], axis=0)
-        dose_sums = {
-            k: (
-                np.sum([p.dose_sums[k][0] for p in parts], axis=0),
-                np.sum([p.dose_sums[k][1] for p in parts], axis=0),
-            )
-            for k in first.dose_sums
-        }
+        dose_sums = merge_dose_sums([p.dose_sums for p in parts])
         sums = {
             k: (
                 float(np.sum([p.sums[k][0] for p in parts])),
@@ -276,14 +270,6 @@ def _mean_se(total: float, sumsq: float, n: int) -> tuple[float, float]:
     return mean, math.sqrt(var / n)
 
 
-def _mean_se_arrays(total: FloatArray, sumsq: FloatArray, n: int) -> tuple[FloatArray, FloatArray]:
-    mean = total / n
-    if n < 2:
-        return mean, np.full_like(mean, np.nan)
-    var = np.maximum((sumsq - n * mean * mean) / (n - 1), 0.0)
-    return mean, np.sqrt(var / n)
-
-
 _METRIC_ORDER = (
     "fallback_fired_pct",
     "no_selection_pct",
@@ -371,7 +357,7 @@ class ProtocolSimulationResult:
                 ("tox", "mean_dlt"),
                 ("eff", "mean_responses"),
             ):
-                m, se = _mean_se_arrays(*stats.dose_sums[f"{name}|{metric}"], nt)
+                m, se = mean_se_from(*stats.dose_sums[f"{name}|{metric}"], nt)
                 row[col] = m
                 row[f"{col}_se"] = se
             frames.append(pd.DataFrame(row))

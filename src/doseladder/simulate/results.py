@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["OCContext", "OCStats", "SimulationResult", "TrialArrays", "true_obd"]
+__all__ = [
+    "OCContext",
+    "OCStats",
+    "SimulationResult",
+    "TrialArrays",
+    "mean_se_from",
+    "merge_dose_sums",
+    "true_obd",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,13 +191,7 @@ class OCStats:
         if len(parts) == 1:
             return first
         sel = np.sum([p.sel_counts for p in parts], axis=0)
-        dose_sums = {
-            k: (
-                np.sum([p.dose_sums[k][0] for p in parts], axis=0),
-                np.sum([p.dose_sums[k][1] for p in parts], axis=0),
-            )
-            for k in first.dose_sums
-        }
+        dose_sums = merge_dose_sums([p.dose_sums for p in parts])
         counts = {k: sum(p.counts[k] for p in parts) for k in first.counts}
         sums = {
             k: (
@@ -200,7 +203,22 @@ class OCStats:
         return OCStats(sum(p.n_trials for p in parts), sel, dose_sums, counts, sums)
 
 
-def _mean_se_from(total: Any, sumsq: Any, n: int) -> tuple[Any, Any]:
+def merge_dose_sums(
+    parts: Sequence[Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]]],
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Add per-dose (sum, sum of squares) arrays of blocks key by key, in block order."""
+    return {
+        k: (
+            np.sum([p[k][0] for p in parts], axis=0),
+            np.sum([p[k][1] for p in parts], axis=0),
+        )
+        for k in parts[0]
+    }
+
+
+def mean_se_from(total: Any, sumsq: Any, n: int) -> tuple[Any, Any]:
+    """Mean and Monte-Carlo SE of ``n`` values from their sum and sum of squares (NaN SE for
+    fewer than two values); element-wise for arrays."""
     mean = np.asarray(total, dtype=np.float64) / n
     if n < 2:
         return mean, np.full_like(mean, np.nan)
@@ -242,8 +260,8 @@ class SimulationResult:
         nt = stats.n_trials
         doses = np.arange(1, ctx.num_doses + 1)
         sel_pct = stats.sel_counts[1:] / nt * 100
-        mean_n, se_n = _mean_se_from(*stats.dose_sums["n"], nt)
-        mean_t, se_t = _mean_se_from(*stats.dose_sums["tox"], nt)
+        mean_n, se_n = mean_se_from(*stats.dose_sums["n"], nt)
+        mean_t, se_t = mean_se_from(*stats.dose_sums["tox"], nt)
         per_dose = pd.DataFrame(
             {
                 "dose": doses,
@@ -258,7 +276,7 @@ class SimulationResult:
         )
         if ctx.efficacy:
             per_dose.insert(2, "p_eff", scenario["p_eff"])
-            mean_e, se_e = _mean_se_from(*stats.dose_sums["eff"], nt)
+            mean_e, se_e = mean_se_from(*stats.dose_sums["eff"], nt)
             per_dose["mean_responses"] = mean_e
             per_dose["mean_responses_se"] = se_e
         rows: list[tuple[str, float, float]] = []
@@ -268,7 +286,7 @@ class SimulationResult:
                 rows.append((name, p, float(_pct_se(p, nt))))
         for name in _TRIAL_MEANS:
             if name in stats.sums:
-                m, se = _mean_se_from(*stats.sums[name], nt)
+                m, se = mean_se_from(*stats.sums[name], nt)
                 rows.append((name, float(m), float(se)))
                 if name == "duration":
                     rows.append(("duration_sd", float(se) * math.sqrt(nt), math.nan))

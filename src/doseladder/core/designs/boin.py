@@ -46,6 +46,7 @@ from doseladder.core.state import TrialState
 
 __all__ = [
     "BOIN",
+    "BoinBoundaries",
     "BoinParameters",
     "Move",
     "b_d",
@@ -445,8 +446,40 @@ def boin_framework_decision(
 
 
 # ------------------------------------------------------------------------- the design
+class BoinBoundaries:
+    """φ1, φ2, λe and λd derived from ``target``, ``p_saf`` and ``p_tox`` (spec §1.2).
+
+    Shared by :class:`BOIN` and :class:`~doseladder.core.designs.tite_boin.TITEBOIN`, which
+    declare those three fields.
+    """
+
+    target: float
+    p_saf: float | None
+    p_tox: float | None
+
+    @property
+    def phi_1(self) -> float:
+        """φ1 = ``p_saf`` (default 0.6·φ)."""
+        return 0.6 * self.target if self.p_saf is None else float(self.p_saf)
+
+    @property
+    def phi_2(self) -> float:
+        """φ2 = ``p_tox`` (default 1.4·φ)."""
+        return 1.4 * self.target if self.p_tox is None else float(self.p_tox)
+
+    @property
+    def lambda_e(self) -> float:
+        """Escalation boundary λe (spec §1.2)."""
+        return boin_lambdas(self.target, self.phi_1, self.phi_2)[0]
+
+    @property
+    def lambda_d(self) -> float:
+        """De-escalation boundary λd (spec §1.2)."""
+        return boin_lambdas(self.target, self.phi_1, self.phi_2)[1]
+
+
 @dataclass(frozen=True)
-class BOIN(Design):
+class BOIN(BoinBoundaries, Design):
     """BOIN design for a single agent (Liu & Yuan 2015; BOIN 2.7.2 defaults, spec §1.1).
 
     Attributes:
@@ -483,27 +516,6 @@ class BOIN(Design):
     def __post_init__(self) -> None:
         self._validate_common()
         validate_boin_parameters(self)
-
-    # ------------------------------------------------------------------ derived
-    @property
-    def phi_1(self) -> float:
-        """φ1 = ``p_saf`` (default 0.6·φ)."""
-        return 0.6 * self.target if self.p_saf is None else float(self.p_saf)
-
-    @property
-    def phi_2(self) -> float:
-        """φ2 = ``p_tox`` (default 1.4·φ)."""
-        return 1.4 * self.target if self.p_tox is None else float(self.p_tox)
-
-    @property
-    def lambda_e(self) -> float:
-        """Escalation boundary λe (spec §1.2)."""
-        return boin_lambdas(self.target, self.phi_1, self.phi_2)[0]
-
-    @property
-    def lambda_d(self) -> float:
-        """De-escalation boundary λd (spec §1.2)."""
-        return boin_lambdas(self.target, self.phi_1, self.phi_2)[1]
 
     # ---------------------------------------------------------------- interface
     def _decide(self, state: TrialState, now: float | None) -> Decision:

@@ -60,6 +60,7 @@ import pandas as pd
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.boin import (
+    BoinBoundaries,
     Move,
     b_d,
     b_e,
@@ -345,7 +346,7 @@ def tite_decision_table(
 
 # ------------------------------------------------------------------------- the design
 @dataclass(frozen=True)
-class TITEBOIN(Design):
+class TITEBOIN(BoinBoundaries, Design):
     """TITE-BOIN design (Yuan et al. 2018); BOIN's parameters plus the TITE ones.
 
     Attributes (beyond :class:`~doseladder.core.designs.boin.BOIN`'s):
@@ -389,27 +390,6 @@ class TITEBOIN(Design):
                 "block_escalation_few_complete",
                 f"must be true or false, got {self.block_escalation_few_complete!r}",
             )
-
-    # ------------------------------------------------------------------ derived
-    @property
-    def phi_1(self) -> float:
-        """φ1 = ``p_saf`` (default 0.6·φ)."""
-        return 0.6 * self.target if self.p_saf is None else float(self.p_saf)
-
-    @property
-    def phi_2(self) -> float:
-        """φ2 = ``p_tox`` (default 1.4·φ)."""
-        return 1.4 * self.target if self.p_tox is None else float(self.p_tox)
-
-    @property
-    def lambda_e(self) -> float:
-        """Escalation boundary λe (spec §1.2)."""
-        return boin_lambdas(self.target, self.phi_1, self.phi_2)[0]
-
-    @property
-    def lambda_d(self) -> float:
-        """De-escalation boundary λd (spec §1.2)."""
-        return boin_lambdas(self.target, self.phi_1, self.phi_2)[1]
 
     # ---------------------------------------------------------------- interface
     def _decide(self, state: TrialState, now: float | None) -> Decision:

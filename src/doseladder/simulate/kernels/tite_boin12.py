@@ -72,6 +72,7 @@ from numpy.typing import NDArray
 from scipy import special
 from scipy.stats import beta as beta_dist
 
+from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.simulate.kernels.boin12 import (
     Boin12Constants,
@@ -181,6 +182,78 @@ def _desirability_exact(design: TITEBOIN12, x: FloatArray, n: IntArray) -> Float
     un, ux = uniq
     vals = beta_dist.sf(design.u_b / 100.0, design.prior_alpha + ux, design.prior_beta + un - ux)
     return np.asarray(vals, dtype=np.float64)[inverse.ravel()]
+
+
+def _pending_utility(
+    design: TITEBOIN12,
+    p: tuple[FloatArray, FloatArray],
+    ess: tuple[FloatArray, FloatArray],
+    at: tuple[IntArray, IntArray],
+    w: tuple[FloatArray, FloatArray],
+    known: tuple[BoolArray, BoolArray],
+    event: tuple[BoolArray, BoolArray],
+) -> FloatArray:
+    """Expected utility of each pending patient (spec §4.2), pairs as (toxicity, efficacy).
+
+    ``p``, ``ess``: (J, R) estimates y/ESS and effective sample sizes; ``at``: each pending
+    patient's (dose, row); ``w``: follow-up weights; ``known``, ``event``: the endpoint is
+    ascertained, and with an event.  A known endpoint counts as observed; a pending one is
+    imputed from its dose's estimate (φT/2 and φE where the ESS is zero) and its weight.
+    """
+    (p_t, p_e), (ess_t, ess_e), (p_dose, p_row) = p, ess, at
+    (w_t, w_e), (kt_p, ke_p), (tb_p, eb_p) = w, known, event
+    pt_imp = np.where(ess_t > 0, p_t, design.phi_t / 2.0)
+    pe_imp = np.where(ess_e > 0, p_e, design.phi_e)
+    ptp = pt_imp[p_dose, p_row]
+    pep = pe_imp[p_dose, p_row]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        imp_t = ptp * (1.0 - w_t) / (1.0 - ptp * w_t)
+        imp_e = pep * (1.0 - w_e) / (1.0 - pep * w_e)
+    pi_t = np.where(kt_p, tb_p.astype(np.float64), imp_t)
+    pi_e = np.where(ke_p, eb_p.astype(np.float64), imp_e)
+    u1, u2, u3, u4 = design.utilities
+    eu: FloatArray = (
+        u1 * (1 - pi_t) * pi_e
+        + u2 * (1 - pi_t) * (1 - pi_e)
+        + u3 * pi_t * pi_e
+        + u4 * pi_t * (1 - pi_e)
+    )
+    return eu
+
+
+def _complete_quasi_events(
+    design: BOIN12, f_n: IntArray, f_t: IntArray, f_e: IntArray, f_te: IntArray
+) -> FloatArray:
+    """Quasi-events of the patients with both endpoints known (``f_*``: their counts, with
+    DLT, with response, with both)."""
+    return quasi_events_rows(design.utilities, f_e - f_te, f_n - f_t - f_e + f_te, f_te, f_t - f_te)
+
+
+def _ess_admissibility(
+    design: BOIN12,
+    n: IntArray,
+    y_t: IntArray,
+    y_e: IntArray,
+    ess_t: FloatArray,
+    ess_e: FloatArray,
+) -> tuple[BoolArray, BoolArray]:
+    """``pending_admissibility="ess"``: Beta(1 + y, 1 + ESS − y) posteriors."""
+    tox_fail = np.zeros(n.shape, dtype=np.bool_)
+    eff_fail = np.zeros(n.shape, dtype=np.bool_)
+    sel = (n >= 3) & (y_t >= 3) & (ess_t > 0)
+    if sel.any():
+        yy, ee = y_t[sel], ess_t[sel]
+        prob = special.betainc(1.0 + ee - yy, 1.0 + yy, 1.0 - design.phi_t)
+        near = np.abs(prob - design.c_t) <= _TIE
+        if near.any():
+            prob[near] = beta_dist.sf(design.phi_t, 1.0 + yy[near], 1.0 + ee[near] - yy[near])
+        tox_fail[sel] = prob >= design.c_t
+    sel = (n >= 3) & (ess_e > 0)
+    if sel.any():
+        yy, ee = y_e[sel], ess_e[sel]
+        prob = beta_dist.cdf(design.phi_e, 1.0 + yy, 1.0 + ee - yy)
+        eff_fail[sel] = prob >= design.c_e
+    return tox_fail, eff_fail
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,25 +493,16 @@ class _Block:
         has_pend = c_pend > 0
         if pend.size:
             f_n, f_t, f_e, f_te = s_n + c_f_n, s_t + c_f_t, s_e + c_f_e, s_te + c_f_te
-            pt_imp = np.where(ess_t > 0, p_t, design.phi_t / 2.0)
-            pe_imp = np.where(ess_e > 0, p_e, design.phi_e)
-            ptp = pt_imp[p_dose, p_row]
-            pep = pe_imp[p_dose, p_row]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                imp_t = ptp * (1.0 - w_t) / (1.0 - ptp * w_t)
-                imp_e = pep * (1.0 - w_e) / (1.0 - pep * w_e)
-            pi_t = np.where(kt_p, win.tb.reshape(-1)[pend].astype(np.float64), imp_t)
-            pi_e = np.where(ke_p, win.eb.reshape(-1)[pend].astype(np.float64), imp_e)
-            u1, u2, u3, u4 = design.utilities
-            eu = (
-                u1 * (1 - pi_t) * pi_e
-                + u2 * (1 - pi_t) * (1 - pi_e)
-                + u3 * pi_t * pi_e
-                + u4 * pi_t * (1 - pi_e)
+            eu = _pending_utility(
+                design,
+                (p_t, p_e),
+                (ess_t, ess_e),
+                (p_dose, p_row),
+                (w_t, w_e),
+                (kt_p, ke_p),
+                (win.tb.reshape(-1)[pend], win.eb.reshape(-1)[pend]),
             )
-            base = quasi_events_rows(
-                design.utilities, f_e - f_te, f_n - f_t - f_e + f_te, f_te, f_t - f_te
-            )
+            base = _complete_quasi_events(design, f_n, f_t, f_e, f_te)
             x = base + _fsum_bins(p_key, eu / 100.0, size, scale).reshape(shape)
             desir[has_pend] = np.nan  # filled for the candidate doses by _fill_pending
         else:
@@ -452,23 +516,7 @@ class _Block:
             tox_fail = st >= consts.tox_bound[n]
             eff_fail = se <= consts.eff_bound[n]
         else:
-            tox_fail = np.zeros(shape, dtype=np.bool_)
-            eff_fail = np.zeros(shape, dtype=np.bool_)
-            sel = (n >= 3) & (y_t >= 3) & (ess_t > 0)
-            if sel.any():
-                yy, ee = y_t[sel], ess_t[sel]
-                prob = special.betainc(1.0 + ee - yy, 1.0 + yy, 1.0 - design.phi_t)
-                near = np.abs(prob - design.c_t) <= _TIE
-                if near.any():
-                    prob[near] = beta_dist.sf(
-                        design.phi_t, 1.0 + yy[near], 1.0 + ee[near] - yy[near]
-                    )
-                tox_fail[sel] = prob >= design.c_t
-            sel = (n >= 3) & (ess_e > 0)
-            if sel.any():
-                yy, ee = y_e[sel], ess_e[sel]
-                prob = beta_dist.cdf(design.phi_e, 1.0 + yy, 1.0 + ee - yy)
-                eff_fail[sel] = prob >= design.c_e
+            tox_fail, eff_fail = _ess_admissibility(design, n, y_t, y_e, ess_t, ess_e)
         return n, _Summary(p_t, desir, tox_fail, eff_fail, x, has_pend)
 
 

@@ -86,6 +86,14 @@ def form_caller(request: Request, caller: UiCaller, csrf: Annotated[str, Form()]
 FormCaller = Annotated[Caller, Depends(form_caller)]
 
 
+def _posted_form_caller(request: Request, form: dict[str, Any]) -> Caller:
+    """The logged-in user of a form the route reads itself, whose CSRF token checks out."""
+    caller = ui_caller(request)
+    if not csrf_ok(get_settings(request), caller.token, form.get("csrf")):
+        raise Forbidden("the form has expired (CSRF check failed); reload the page and try again")
+    return caller
+
+
 def _secure(request: Request) -> bool:
     return get_settings(request).secure_cookies or request.url.scheme == "https"
 
@@ -510,9 +518,7 @@ async def screen_record(request: Request, trial_id: int) -> Response:
 def _screen_record(
     request: Request, trial_id: int, form: dict[str, Any], data: bytes | None
 ) -> Response:
-    caller = ui_caller(request)
-    if not csrf_ok(get_settings(request), caller.token, form.get("csrf")):
-        raise Forbidden("the form has expired (CSRF check failed); reload the page and try again")
+    caller = _posted_form_caller(request, form)
 
     def fail(message: str, status: int = 422) -> Response:
         return _new_patient(request, caller, trial_id, form=form, error=message, status=status)
@@ -552,9 +558,7 @@ def _screen_record(
 
 
 def _register(request: Request, trial_id: int, form: dict[str, Any]) -> Response:
-    caller = ui_caller(request)
-    if not csrf_ok(get_settings(request), caller.token, form.get("csrf")):
-        raise Forbidden("the form has expired (CSRF check failed); reload the page and try again")
+    caller = _posted_form_caller(request, form)
 
     def val(name: str) -> str:
         v = form.get(name, "")
