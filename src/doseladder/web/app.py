@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -157,6 +158,7 @@ def create_app(
     secure_cookies: bool = False,
     session_hours: float = 12.0,
     migrate: bool = False,
+    worker_threads: int = 100,
 ) -> FastAPI:
     """The doseladder web application.
 
@@ -169,7 +171,13 @@ def create_app(
             the request came over HTTPS); set it behind a TLS-terminating proxy.
         session_hours: lifetime of a web-interface login.
         migrate: apply the schema migrations first (URL only).
+        worker_threads: threads serving the (synchronous) endpoints.  Writers to one trial
+            queue on its row lock while holding a thread; with more threads than concurrent
+            writers, a read such as the dose recommendation never waits behind them (anyio's
+            default is 40).
     """
+    if not 1 <= worker_threads <= 1000:
+        raise ValueError("worker_threads must be in 1..1000")
     owned = not isinstance(database, Database)
     if isinstance(database, Database):
         db = database
@@ -180,6 +188,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
         yield
         if owned:
             db.dispose()
