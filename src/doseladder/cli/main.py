@@ -113,10 +113,7 @@ def _state_from_inputs(
                     "rule": d.reason.rule,
                 }
             )
-        state = rep.state
-        for p in state.patients:
-            if p.dose > num_doses:
-                raise InputError("outcomes", f"dose level {p.dose} is outside 1..{num_doses}")
+        state = rep.state  # TrialState already refused doses outside 1..num_doses
         extra = _parse_doses(eliminated, num_doses)
         if extra or current_dose is not None:
             state = TrialState(

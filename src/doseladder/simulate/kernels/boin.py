@@ -12,9 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import beta as beta_dist
 
-from doseladder.core.designs.boin import BOIN, b_d, b_e, b_elim
+from doseladder.core.designs.boin import BOIN, b_d, b_e, b_elim, posterior_overdose
 from doseladder.simulate.kernels.common import isotonic_minmax
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
@@ -47,10 +46,9 @@ def boin_boundary_arrays(
         if el is not None:
             bel[n] = el
         if design.extrasafe and n >= 3:
-            ys = np.arange(n + 1)
-            post = 1.0 - beta_dist.cdf(design.target, ys + 1, n - ys + 1)
-            hit = np.nonzero(post > design.cutoff_eli - design.offset)[0]
-            if hit.size:
+            cutoff = design.cutoff_eli - design.offset
+            hit = [y for y in range(n + 1) if posterior_overdose(n, y, design.target) > cutoff]
+            if hit:
                 bsafe[n] = hit[0]
     return be, bd, bel, bsafe
 
