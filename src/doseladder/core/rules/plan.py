@@ -50,6 +50,7 @@ from doseladder.core.designs.base import Design, check_int
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.errors import InputError
 from doseladder.core.rules.backup_fallback import BackupFallback, FallbackPhase, FallbackStatus
+from doseladder.core.rules.cohort_slots import trailing_run
 from doseladder.core.rules.driving_indication import (
     TOXICITY_DEESCALATION_RULES,
     DoseSafety,
@@ -381,15 +382,6 @@ class _Outcome:
     steps: tuple[Reason, ...] = ()
 
 
-def _trailing_run(patients: Sequence[Patient], dose: int) -> int:
-    run = 0
-    for p in reversed(patients):
-        if p.dose != dose:
-            break
-        run += 1
-    return run
-
-
 def _from_decision(decision: Decision) -> _Outcome:
     if decision.action is Action.STOP:
         return _Outcome(EnrolStatus.CLOSED, None, decision.reason, steps=decision.steps)
@@ -570,7 +562,7 @@ def _driving(
     if plan.complete_cohorts and driving_pts and decision.action not in (Action.STOP,):
         d = driving_pts[-1].dose
         size: int = plan.design.cohort_size
-        run_len = _trailing_run(driving_pts, d)
+        run_len = trailing_run(driving_pts, d)
         if (
             run_len % size != 0
             and decision.action is not Action.DEESCALATE
