@@ -191,6 +191,8 @@ class World:
     monitor: Actor
     site_a: int
     site_b: int
+    com1: Actor
+    com2: Actor
 
     @property
     def actors(self) -> dict[str, Actor]:
@@ -254,6 +256,28 @@ class World:
             lambda s: decisions.record_decision(s, self.stat, trial_id, indication=indication)
         )
         return d
+
+    def sign(self, decision_id: int, who: Actor | None = None, *, approve: bool = True) -> Any:
+        """An electronic signature of a decision (by the admin unless ``who``)."""
+        signer = who or self.admin
+        return self.run(
+            lambda s: decisions.sign_off(
+                s,
+                signer,
+                decision_id,
+                approve=approve,
+                comment="SRC minutes",
+                password=PASSWORD,
+                printed_name=f"Dr {signer.username}",
+            )
+        )
+
+    def approve(self, decision_id: int) -> Any:
+        """Sign a decision off by as many committee members as it needs (four eyes)."""
+        result = self.sign(decision_id, self.com1)
+        if not result.complete:
+            result = self.sign(decision_id, self.com2)
+        return result
 
     def enrol(
         self,
@@ -349,6 +373,8 @@ def make_world(db: Database, clock: Clock) -> World:
             "monitor": user("monitor", Role.MONITOR),
             "site_a": a.id,
             "site_b": b.id,
+            "com1": user("com1", Role.COMMITTEE),
+            "com2": user("com2", Role.COMMITTEE),
         }
 
     return World(db=db, clock=clock, **db.run(setup))

@@ -122,7 +122,12 @@ def test_enrolment_never_uses_a_decision_superseded_concurrently(cworld: World) 
             if i == 0:
                 return w.run(
                     lambda s: decisions.override_decision(
-                        s, w.stat, tid, dose_level=2, reason="SRC chose DL2"
+                        s,
+                        w.stat,
+                        tid,
+                        dose_level=2,
+                        reason="SRC chose DL2",
+                        justification="SRC chose DL2 on the prior phase I data",
                     )
                 )
             return w.run(

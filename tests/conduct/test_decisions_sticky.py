@@ -135,9 +135,15 @@ def test_a_recorded_stop_stays_closed_until_an_override(world: World) -> None:
         )
     ov = world.run(
         lambda s: decisions.override_decision(
-            s, world.stat, tid, dose_level=3, reason="SRC: continue the escalation to DL3"
+            s,
+            world.stat,
+            tid,
+            dose_level=3,
+            reason="SRC: continue the escalation to DL3",
+            justification="SRC reviewed the full data: 1/6 DLT at DL2, escalation is justified",
         )
     )
+    world.approve(ov.id)
     assert (ov.source, ov.status, ov.next_dose, ov.recommended_status) == (
         "override",
         "enrol",
@@ -380,10 +386,17 @@ def test_a_recorded_driving_stop_keeps_the_others_closed(world: World) -> None:
     assert rec.for_indication("IIM").reason_values["stop"]["scope"] == "driving"
     ov = world.run(
         lambda s: decisions.override_decision(
-            s, world.stat, tid, dose_level=2, reason="SRC: IIM may continue", indication="IIM"
+            s,
+            world.stat,
+            tid,
+            dose_level=2,
+            reason="SRC: IIM may continue",
+            indication="IIM",
+            justification="SRC: the IIM cohort may continue at DL1 after review of all data",
         )
     )
     assert ov.indication == "IIM"
+    world.approve(ov.id)
     rec = world.run(lambda s: decisions.recommend(s, world.stat, tid))
     assert rec.for_indication("IIM").status == "enrol"
     assert rec.for_indication("SLE-ITP").rule == decisions.STOPPED_RULE
@@ -393,7 +406,12 @@ def test_a_recorded_driving_stop_keeps_the_others_closed(world: World) -> None:
     # an override of the driving indication lifts its stop for the indications it closed
     world.run(
         lambda s: decisions.override_decision(
-            s, world.stat, tid, dose_level=3, reason="SRC: escalate to DL2"
+            s,
+            world.stat,
+            tid,
+            dose_level=3,
+            reason="SRC: escalate to DL2",
+            justification="SRC: escalation to DL2 after review of all the cohort's data",
         )
     )
     rec = world.run(lambda s: decisions.recommend(s, world.stat, tid))

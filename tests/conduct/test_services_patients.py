@@ -299,21 +299,18 @@ def test_signoff_gate_before_escalation(world: World) -> None:
         world.enrol(pid, 2)
     with pytest.raises(Forbidden):
         world.run(lambda s: decisions.sign_off(s, world.inv_a, d1.id, approve=True, comment="ok"))
-    world.run(
-        lambda s: decisions.sign_off(s, world.stat, d1.id, approve=False, comment="need PK data")
-    )
+    # four eyes: the statistician who recorded the escalation cannot sign it
+    with pytest.raises(Forbidden, match="second person"):
+        world.sign(d1.id, world.stat)
+    world.sign(d1.id, world.admin, approve=False)
     with pytest.raises(Conflict, match="already signed off"):
-        world.run(
-            lambda s: decisions.sign_off(s, world.admin, d1.id, approve=True, comment="ok ok")
-        )
+        world.sign(d1.id, world.com1)
     with pytest.raises(Conflict, match="rejected"):
         world.enrol(pid, 2)
     d2 = world.decide(tid)
     with pytest.raises(Conflict, match="superseded"):
-        world.run(lambda s: decisions.sign_off(s, world.stat, d1.id, approve=True, comment="late"))
-    so = world.run(
-        lambda s: decisions.sign_off(s, world.admin, d2.id, approve=True, comment="SRC minutes 4")
-    )
+        world.sign(d1.id, world.com1)
+    so = world.sign(d2.id, world.admin)
     assert so.approved and so.signed_by_id == world.admin.user_id
     world.enrol(pid, 2)
 
@@ -340,11 +337,20 @@ def test_override_decision_allows_another_dose_with_a_reason(world: World) -> No
     assert info.value.field == "dose_level"
     o = world.run(
         lambda s: decisions.override_decision(
-            s, world.stat, tid, dose_level=2, reason="prior phase I data support DL2", slots=2
+            s,
+            world.stat,
+            tid,
+            dose_level=2,
+            reason="prior phase I data support DL2",
+            slots=2,
+            justification="DL2 was well tolerated in the prior phase I study (n = 12)",
         )
     )
     assert (o.source, o.next_dose, o.recommended_dose, o.slots) == ("override", 2, 1, 2)
     assert o.override_reason == "prior phase I data support DL2"
+    assert o.requires_signoff and o.signatures_required == 2
+    world.sign(o.id, world.com1)
+    world.sign(o.id, world.com2)
     e = world.enrol(pid, 2)
     with world.db.session() as s:
         ev = s.scalars(

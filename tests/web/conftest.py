@@ -38,7 +38,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 API = "/api/v1"
-USERS = ("admin", "stat", "inv_a", "inv_b", "datamgr", "dm_a", "monitor")
+USERS = ("admin", "stat", "inv_a", "inv_b", "datamgr", "dm_a", "monitor", "com1", "com2")
 #: role name → the world's user of that role (site A for the investigator)
 ROLE_USERS = {
     "admin": "admin",

@@ -9,7 +9,7 @@ from typing import Any
 
 from doseladder.conduct.models import Base
 
-from .conftest import TITE_BOIN, Api, World
+from .conftest import PASSWORD, TITE_BOIN, Api, World
 
 
 def ok(r: Any, status: int = 200) -> Any:
@@ -256,7 +256,11 @@ def test_a_trial_conducted_through_the_api(api: Api, world: World) -> None:
     r = api.post("inv_a", f"/patients/{p4}/enrol", {"dose_level": 2})
     assert r.status_code == 409 and "sign-off" in r.json()["message"]
     so = ok(
-        api.post("admin", f"/decisions/{d2['id']}/signoff", {"approve": True, "comment": "SRC ok"}),
+        api.post(
+            "admin",
+            f"/decisions/{d2['id']}/signoff",
+            {"approve": True, "comment": "SRC ok", "password": PASSWORD, "printed_name": "A D Min"},
+        ),
         201,
     )
     assert so["approved"] is True
@@ -304,6 +308,21 @@ def test_a_trial_conducted_through_the_api(api: Api, world: World) -> None:
         201,
     )
     assert ov["source"] == "override" and ov["next_dose"] == 1 and ov["slots"] == 1
+    assert ov["requires_signoff"]  # every override is signed by a second person
+    for member in ("com1", "com2")[: ov["signatures_required"]]:
+        ok(
+            api.post(
+                member,
+                f"/decisions/{ov['id']}/signoff",
+                {
+                    "approve": True,
+                    "comment": "SRC ok",
+                    "password": PASSWORD,
+                    "printed_name": member,
+                },
+            ),
+            201,
+        )
     e5 = ok(
         api.post("inv_b", f"/patients/{p5}/enrol", {"dose_level": 1, "infusion_date": today()}), 201
     )

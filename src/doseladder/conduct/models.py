@@ -49,7 +49,10 @@ __all__ = [
     "DLTAdjudication",
     "DoseDecision",
     "EfficacyAssessment",
+    "ElectronicSignature",
     "Enrolment",
+    "FinalSelection",
+    "OpeningAcknowledgement",
     "Patient",
     "ProtocolVersion",
     "ScreeningResult",
@@ -399,6 +402,12 @@ class DoseDecision(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime]
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: approving e-signatures needed before the decision can be used (``None``: one, as
+    #: recorded before four-eyes governance; 2 for an override into an untried or not
+    #: confirmed-safe dose, by committee members)
+    signatures_required: Mapped[int | None] = mapped_column(Integer)
+    #: written justification of a high-risk override
+    justification: Mapped[str | None] = mapped_column(Text)
 
 
 class CommitteeSignoff(Base):
@@ -413,6 +422,68 @@ class CommitteeSignoff(Base):
     comment: Mapped[str] = mapped_column(Text)
     signed_at: Mapped[datetime]
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ElectronicSignature(Base):
+    """An electronic signature (21 CFR 11.50 / 11.70): who (printed name, user, role), when
+    (UTC), what it means (``reviewed`` / ``approved`` / ``rejected``), bound to the SHA-256 of
+    the canonical JSON of what was signed (``content`` is that JSON)."""
+
+    __tablename__ = "electronic_signatures"
+    __table_args__ = (UniqueConstraint("subject_type", "subject_id", "signed_by_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    meaning: Mapped[str] = mapped_column(String(16))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class FinalSelection(Base):
+    """The final MTD / OBD of one driving cohort, computed by the core's selection when the
+    design stopped (``result``: estimates and credible intervals, canonical JSON)."""
+
+    __tablename__ = "final_selections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    indication: Mapped[str | None] = mapped_column(String(64))
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    dose_level: Mapped[int | None] = mapped_column(Integer)
+    dose_label: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    inputs: Mapped[str] = mapped_column(Text)
+    inputs_sha256: Mapped[str] = mapped_column(String(64))
+    engine_version: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[datetime]
+    computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class OpeningAcknowledgement(Base):
+    """An admin's or statistician's acknowledgement, with a reason, of one protocol item that
+    would otherwise keep the trial from opening (a placeholder dose, an unresolved review
+    item)."""
+
+    __tablename__ = "opening_acknowledgements"
+    __table_args__ = (UniqueConstraint("protocol_version_id", "item", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
+    item: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime]
+    acknowledged_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
 # ------------------------------------------------------------------------ audit

@@ -46,6 +46,7 @@ class Role(StrEnum):
     INVESTIGATOR = "investigator"
     DATA_MANAGER = "data_manager"
     MONITOR = "monitor"
+    COMMITTEE = "committee"  # safety review / data monitoring committee member
 
     @classmethod
     def parse(cls, value: object, field: str = "role") -> Role:
@@ -127,6 +128,8 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         {_P.VIEW_TRIAL, _P.VIEW_PATIENTS, _P.REGISTER_PATIENT, _P.ENTER_OUTCOMES, _P.EXPORT}
     ),
     Role.MONITOR: frozenset({_P.VIEW_TRIAL, _P.VIEW_PATIENTS, _P.EXPORT, _P.AUDIT}),
+    # committee members review and sign (four eyes: never what they proposed themselves)
+    Role.COMMITTEE: frozenset({_P.VIEW_TRIAL, _P.VIEW_PATIENTS, _P.SIGN_OFF, _P.AUDIT}),
 }
 
 

@@ -45,6 +45,8 @@ DEMO_USERS: dict[str, tuple[Role, str | None, str]] = {
     "inv_hf": (Role.INVESTIGATOR, "USTC", "investigator at USTC Hefei (sees only USTC)"),
     "datamgr": (Role.DATA_MANAGER, None, "enters and corrects data for every site"),
     "monitor": (Role.MONITOR, None, "reads everything, verifies the audit trail, exports"),
+    "src_chair": (Role.COMMITTEE, None, "safety review committee: signs escalations, overrides"),
+    "src_member": (Role.COMMITTEE, None, "safety review committee: the second signature"),
 }
 EPOCH_DAYS_AGO = 150
 
@@ -305,10 +307,12 @@ def _seed(db: Database, clock: _DemoClock, epoch: date) -> DemoInfo:
         run(
             lambda s: decisions.sign_off(
                 s,
-                stat,
+                actors["src_chair"],
                 escalation.id,
                 approve=True,
                 comment="SRC meeting: escalation approved after review of the CRS case",
+                password=DEMO_PASSWORD,
+                printed_name="SRC chair",
             )
         )
     decide("IIM")

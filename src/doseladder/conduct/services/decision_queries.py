@@ -13,6 +13,7 @@ from doseladder.conduct.errors import NotFound
 from doseladder.conduct.models import CommitteeSignoff, DoseDecision, Enrolment, Trial, TrialSite
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
+from doseladder.conduct.services import esignatures as es
 
 __all__ = [
     "ALL_KEY",
@@ -159,6 +160,13 @@ def decision_view(session: Session, actor: Actor, decision: DoseDecision) -> dic
         "slots_used": used,
         "slots_open": max(0, decision.slots - used),
         "requires_signoff": decision.requires_signoff,
+        "signatures_required": decision.signatures_required
+        or (1 if decision.requires_signoff else 0),
+        "justification": decision.justification,
+        "signatures": [
+            es.signature_view(sig)
+            for sig in es.signatures_of(session, "dose_decision", decision.id)
+        ],
         "signoff": None
         if so is None
         else {

@@ -54,19 +54,20 @@ from doseladder.conduct.services.decision_state import (
     trial_day,
 )
 from doseladder.conduct.services.enrolment_gate import check_enrolment_gate
+from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.conduct.services.recommendation import (
     STOPPED_RULE,
     IndicationView,
     TrialRecommendation,
-    cohort_of,
     compute,
     recommend,
     recorded_stops,
 )
-from doseladder.conduct.services.signoff import sign_off
+from doseladder.conduct.services.signoff import SignoffResult, decision_content, sign_off
 from doseladder.conduct.services.trials import TrialStatus, engine_for
-from doseladder.core.rules.cohort_slots import escalates
+from doseladder.core.rules.driving_indication import dose_safety
 from doseladder.core.rules.plan import EnrolStatus
+from doseladder.core.state import TrialState
 
 __all__ = [
     "ALL_KEY",
@@ -74,11 +75,13 @@ __all__ = [
     "BuiltState",
     "IndicationView",
     "ReplayResult",
+    "SignoffResult",
     "TrialRecommendation",
     "build_state",
     "check_enrolment_gate",
     "compute",
     "date_day",
+    "decision_content",
     "decision_view",
     "enrolments_on",
     "ensure_visible",
@@ -86,6 +89,7 @@ __all__ = [
     "latest_decision",
     "list_decisions",
     "override_decision",
+    "override_risk",
     "plain",
     "recommend",
     "recompute",
@@ -130,6 +134,8 @@ def _store(
     slots: int,
     requires_signoff: bool,
     override_reason: str | None,
+    signatures_required: int | None = None,
+    justification: str | None = None,
 ) -> DoseDecision:
     key = view.indication if view.role != "pooled" else None
     inputs_text = audit.canonical_json({**rec.inputs, "indication": key})
@@ -158,6 +164,8 @@ def _store(
         inputs_sha256=sha256_text(inputs_text),
         engine_version=__version__,
         override_reason=override_reason,
+        signatures_required=signatures_required,
+        justification=justification,
         recorded_at=c.now(session),
         recorded_by_id=actor.user_id,
     )
@@ -198,6 +206,7 @@ def record_decision(
         slots=view.slots,
         requires_signoff=view.requires_signoff,
         override_reason=None,
+        signatures_required=1 if view.requires_signoff else None,
     )
 
 
@@ -210,11 +219,15 @@ def override_decision(
     reason: str,
     indication: str | None = None,
     slots: int | None = None,
+    justification: str | None = None,
 ) -> DoseDecision:
     """Record a decision at a dose the design did not recommend (authorised users, with reason).
 
     The design's recommendation at that moment is recorded alongside (``recommended_*``).
-    Eliminated doses cannot be chosen.  Committee sign-off applies as for any escalation.
+    Eliminated doses cannot be chosen.  Every override needs sign-off by a second person
+    (:func:`~.signoff.sign_off`); an override into a dose that was never given in the trial or
+    is not confirmed safe (:func:`override_risk`) also needs a written ``justification`` (at
+    least 20 characters) and two committee members' signatures.
     """
     c.begin(session, actor, Permission.OVERRIDE_DOSE)
     why = c.reason_text(reason)
@@ -232,8 +245,15 @@ def override_decision(
         )
     n_slots = c.integer("slots", slots, 1, 100) if slots is not None else engine.cohort_size
     view = rec.for_indication(key)
-    mine = cohort_of(engine, state_from_inputs(rec.inputs), key, view.role)
-    signoff = bool(trial.require_signoff_for_escalation and escalates(mine, dose))
+    state = state_from_inputs(rec.inputs)
+    risk = override_risk(engine, state, rec, dose)
+    text = c.text("justification", justification, max_len=4000, required=False)
+    if risk is not None and (text is None or len(text) < 20):
+        raise ValidationError(
+            "justification",
+            f"an override into {engine.label(dose)}, which {risk}, needs a written "
+            "justification of at least 20 characters (and two committee signatures)",
+        )
     return _store(
         session,
         actor,
@@ -245,6 +265,32 @@ def override_decision(
         next_dose=dose,
         dose_label=engine.label(dose),
         slots=n_slots,
-        requires_signoff=signoff,
+        requires_signoff=True,
         override_reason=why,
+        signatures_required=2 if risk is not None else 1,
+        justification=text,
     )
+
+
+def override_risk(
+    engine: Engine, state: TrialState, rec: TrialRecommendation, dose: int
+) -> str | None:
+    """Why an override into ``dose`` is high-risk (``None`` if it is not): the dose was never
+    given in the trial, or is not confirmed safe on the driving (or pooled) cohort's data by
+    the core's :func:`~doseladder.core.rules.driving_indication.dose_safety`."""
+    if not any(p.dose == dose for p in state.patients):
+        return "was never tried"
+    verdicts = rec.plan.get("dose_safety") or []
+    verdict = next((v for v in verdicts if v.get("dose") == dose), None)
+    if verdict is None:
+        plan = engine.plan
+        computed = dose_safety(
+            plan.design,
+            plan.dose_labels,
+            [p for p in state.patients if plan.is_driving(p)],
+            plan.other_indications,
+        )
+        verdict = computed[dose - 1].to_dict()
+    if not verdict.get("confirmed"):
+        return f"is not confirmed safe ({verdict.get('why')})"
+    return None

@@ -91,6 +91,7 @@ def override(trial_id: PathId, body: OverrideIn, caller: ApiCaller) -> DecisionO
             reason=body.reason,
             indication=body.indication,
             slots=body.slots,
+            justification=body.justification,
         )
         return DecisionOut.model_validate(decisions.decision_view(s, a, d))
 
@@ -115,7 +116,15 @@ def get_decision(decision_id: PathId, caller: ApiCaller) -> DecisionOut:
 def sign_off(decision_id: PathId, body: SignoffIn, caller: ApiCaller) -> SignoffOut:
     return caller.run(
         lambda s, a: SignoffOut.model_validate(
-            decisions.sign_off(s, a, decision_id, approve=body.approve, comment=body.comment)
+            decisions.sign_off(
+                s,
+                a,
+                decision_id,
+                approve=body.approve,
+                comment=body.comment,
+                password=body.password,
+                printed_name=body.printed_name,
+            )
         )
     )
 

@@ -98,7 +98,7 @@ Code = Annotated[
 Relatedness = Literal["related", "possibly_related", "unlikely_related", "unrelated"]
 Sex = Literal["F", "M", "U"]
 Domain = Literal["DM", "EX", "AE"]
-RoleName = Literal["admin", "statistician", "investigator", "data_manager", "monitor"]
+RoleName = Literal["admin", "statistician", "investigator", "data_manager", "monitor", "committee"]
 assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
 
 
@@ -536,11 +536,34 @@ class OverrideIn(In):
     reason: Reason
     indication: Annotated[str, Text(64), CLEAN] | None = None
     slots: Annotated[int, Strict(), Field(ge=1, le=100)] | None = None
+    justification: Annotated[str, Text(4000)] | None = None
 
 
-class SignoffIn(In):
+class ESignatureIn(In):
+    """An electronic signature: the signer re-enters their password and prints their name."""
+
+    password: Annotated[str, Text(200)] | None = None
+    printed_name: Annotated[str, Text(200), CLEAN] | None = None
+
+
+class SignoffIn(ESignatureIn):
     approve: StrictBool
     comment: Reason
+
+
+class SignatureOut(BaseModel):
+    id: int
+    subject_type: str
+    subject_id: int
+    meaning: str
+    printed_name: str
+    username: str
+    role: str
+    comment: str | None
+    signed_at: datetime
+    signed_by_id: int
+    content_sha256: str
+    valid: bool | None = None
 
 
 class SignoffInfo(BaseModel):
@@ -570,6 +593,9 @@ class DecisionOut(BaseModel):
     slots_used: int
     slots_open: int
     requires_signoff: bool
+    signatures_required: int = 0
+    justification: str | None = None
+    signatures: list[SignatureOut] = []
     signoff: SignoffInfo | None
     latest: bool
     decision_time: datetime
@@ -587,10 +613,13 @@ class SignoffOut(Out):
     id: int
     trial_id: int
     decision_id: int
-    approved: bool
+    approved: bool | None
     comment: str
     signed_at: datetime
     signed_by_id: int | None
+    complete: bool = True
+    signatures_required: int = 1
+    signatures: list[SignatureOut] = []
 
 
 class ReplayOut(BaseModel):

@@ -429,16 +429,29 @@ def signoff(
     caller: FormCaller,
     approve: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    printed_name: Annotated[str, Form()] = "",
 ) -> Response:
     did = _id(decision_id)
     trial_id = caller.run(lambda s, a: decisions.get_decision(s, a, did).trial_id)
     return act(
         request,
         caller,
-        lambda s, a: decisions.sign_off(s, a, did, approve=approve == "yes", comment=comment),
+        lambda s, a: decisions.sign_off(
+            s,
+            a,
+            did,
+            approve=approve == "yes",
+            comment=comment,
+            password=password,
+            printed_name=printed_name,
+        ),
         done=f"/trials/{trial_id}",
         message=lambda so: (
             f"Decision #{did} {'approved' if so.approved else 'rejected'} by the committee"
+            if so.complete
+            else f"Decision #{did}: signature {len(so.signatures)} of {so.signatures_required} "
+            "recorded"
         ),
         on_error=lambda e: _dashboard(request, caller, trial_id, error=e.message, status=e.status),
     )
