@@ -1,4 +1,4 @@
-"""``doseladder audit verify`` and ``doseladder audit export``."""
+"""``doseladder audit verify``, ``doseladder audit export`` and ``doseladder audit replay``."""
 
 from __future__ import annotations
 
@@ -134,3 +134,37 @@ def register(app: typer.Typer) -> None:
                 f"wrote {out}: {summary['events']} events, head #{data['head']['seq']} "
                 f"{data['head']['hash']}, certificate sha256 {summary['sha256']}"
             )
+
+    @audit_app.command("replay")
+    @handle_errors
+    def replay(
+        copy: Annotated[
+            Path, typer.Argument(help="A certified copy (JSON file).", show_default=False)
+        ],
+        json_: JsonOpt = False,
+    ) -> None:
+        """Recompute every decision and final selection from a certified copy alone (no
+        database): one line per record, exit 1 on any mismatch."""
+        from doseladder.conduct.replay import replay_copy
+
+        try:
+            data = json.loads(copy.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(str(copy), "file not found") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(str(copy), f"cannot read a JSON copy: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+            raise InputError(str(copy), "not a certified copy (no events)")
+        result = replay_copy(data)
+        if json_:
+            emit_json(result.to_dict())
+        else:
+            for line in result.lines:
+                typer.echo(line.text())
+            bad = sum(not line.ok for line in result.lines)
+            typer.echo(
+                f"{len(result.lines)} record(s) replayed: "
+                + ("every one matches" if not bad else f"{bad} MISMATCH(ES)")
+            )
+        if not result.ok:
+            raise typer.Exit(1)

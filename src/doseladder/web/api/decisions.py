@@ -3,18 +3,20 @@ the decision history and replay.  Every dose comes from the core through the ser
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import StrictBool
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
-from doseladder.conduct.services import decisions
+from doseladder.conduct.services import decisions, final_selection
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
     CLEAN,
     DecisionIn,
     DecisionOut,
+    ESignatureIn,
     OverrideIn,
     RecommendationOut,
     ReplayOut,
@@ -138,5 +140,51 @@ def replay(decision_id: PathId, caller: ApiCaller) -> ReplayOut:
     return caller.run(
         lambda s, a: ReplayOut.model_validate(
             decisions.replay_decision(s, a, decision_id).to_dict()
+        )
+    )
+
+
+# ------------------------------------------------------------------ end of trial
+class FinalSignIn(ESignatureIn):
+    approve: StrictBool = True
+    comment: Annotated[str, Text(2000), CLEAN] | None = None
+
+
+@router.get(
+    "/trials/{trial_id}/end-of-trial",
+    summary="The stop in force, outcomes still pending, the final selection and its signatures",
+)
+def end_of_trial(trial_id: PathId, caller: ApiCaller) -> dict[str, Any]:
+    return caller.run(lambda s, a: final_selection.end_of_trial(s, a, trial_id))
+
+
+@router.post(
+    "/trials/{trial_id}/final-selection",
+    status_code=201,
+    summary="Compute and record the final MTD/OBD of the driving cohort (design stopped)",
+)
+def compute_final(trial_id: PathId, caller: ApiCaller) -> dict[str, Any]:
+    def run(s: Session, a: Actor) -> dict[str, Any]:
+        row = final_selection.compute_final_selection(s, a, trial_id)
+        return final_selection.selection_view(s, row)
+
+    return caller.run(run)
+
+
+@router.post(
+    "/final-selections/{selection_id}/sign",
+    status_code=201,
+    summary="One electronic signature of the final selection (two people; never its author)",
+)
+def sign_final(selection_id: PathId, body: FinalSignIn, caller: ApiCaller) -> dict[str, Any]:
+    return caller.run(
+        lambda s, a: final_selection.sign_final_selection(
+            s,
+            a,
+            selection_id,
+            password=body.password,
+            printed_name=body.printed_name,
+            approve=body.approve,
+            comment=body.comment,
         )
     )
