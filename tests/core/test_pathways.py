@@ -146,3 +146,33 @@ def test_bad_arguments_name_the_field() -> None:
         dose_paths(design, cohorts=0)
     with pytest.raises(InputError, match="cohorts"):
         dose_paths(BOIN12(num_doses=3), cohorts=4)  # 20**4 paths
+
+
+def test_plan_pathways_apply_the_backup_fallback_of_str_p004() -> None:
+    """Seed 000: one or more DLTs in the first 3 subjects at DL1 -> fall back to DL-1."""
+    from doseladder.core.pathways import plan_paths
+    from doseladder.core.rules.plan import recommend
+    from doseladder.core.state import parse_outcomes
+    from doseladder.protocols import load_shipped
+
+    plan = load_shipped("str-p004-nct07143617").plan
+    paths = plan_paths(plan, cohorts=2)
+    first = {n.outcomes: n for n in paths.root.children}
+    assert paths.root.decision.next_dose == 2  # DL1
+    for letters in ("NNT", "NTT", "TTT", "NNB", "EEB"):
+        assert first[letters].decision.next_dose == 1, letters  # DL-1
+        assert first[letters].decision.action is Action.DEESCALATE
+    assert first["NNN"].decision.next_dose in (2, 3)
+    # every node equals recommend() on the replayed history (eliminations carried forward)
+    for node in paths.nodes()[1:]:
+        state = TrialState(plan.num_doses)
+        rec = None
+        for cohort in parse_outcomes(node.path):
+            state = state.with_patients(cohort)
+            rec = recommend(plan, state)
+            state = state.with_eliminated(rec.eliminated)
+        assert rec is not None
+        assert (node.decision.next_dose, node.decision.reason.rule) == (
+            rec.driving.dose,
+            rec.driving.reason.rule,
+        )

@@ -20,7 +20,7 @@ at ``now`` (required when the starting state has pending outcomes).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,9 +28,17 @@ import pandas as pd
 from doseladder.core.decision import Action, Decision
 from doseladder.core.designs.base import Design, check_int
 from doseladder.core.errors import InputError
+from doseladder.core.rules.plan import EnrolStatus, EscalationPlan, recommend
 from doseladder.core.state import _LETTERS, Patient, TrialState
 
-__all__ = ["PathNode", "Pathways", "cohort_outcomes", "dose_paths"]
+__all__ = [
+    "PathNode",
+    "Pathways",
+    "cohort_outcomes",
+    "dose_paths",
+    "plan_decision",
+    "plan_paths",
+]
 
 #: hard limit on the number of enumerated nodes (keeps a request bounded)
 MAX_NODES = 20_000
@@ -136,6 +144,55 @@ def dose_paths(
     """
     if not isinstance(design, Design):
         raise InputError("design", "must be a Design")
+    return _enumerate(design, design.decide, state, cohorts, now, cohort_size)
+
+
+def plan_paths(
+    plan: EscalationPlan,
+    state: TrialState | None = None,
+    cohorts: int = 2,
+    *,
+    now: float | None = None,
+    cohort_size: int | None = None,
+) -> Pathways:
+    """:func:`dose_paths` under a protocol's escalation plan (driving or pooled cohort): each
+    decision is :func:`doseladder.core.rules.plan.recommend`'s for the driving indication,
+    so the backup-dose fallback, the safety monitor and cohort completion apply.  Enrol at a
+    higher / the same / a lower dose maps to escalate / stay / de-escalate, wait to suspend and
+    closed to stop; ``eliminated`` holds the doses closed to the driving cohort."""
+    if not isinstance(plan, EscalationPlan):
+        raise InputError("plan", "must be an EscalationPlan")
+
+    def decide(st: TrialState, at: float | None) -> Decision:
+        return plan_decision(plan, st, at)
+
+    return _enumerate(plan.design, decide, state, cohorts, now, cohort_size)
+
+
+def plan_decision(plan: EscalationPlan, state: TrialState, now: float | None) -> Decision:
+    """The driving cohort's recommendation under ``plan`` as a :class:`Decision`."""
+    rec = recommend(plan, state, now)
+    drv = rec.driving
+    current = state.patients[-1].dose if state.patients else None
+    if drv.status is EnrolStatus.CLOSED:
+        action = Action.STOP
+    elif drv.status is EnrolStatus.WAIT:
+        action = Action.SUSPEND
+    elif current is None or drv.dose is None or drv.dose == current:
+        action = Action.STAY
+    else:
+        action = Action.ESCALATE if drv.dose > current else Action.DEESCALATE
+    return Decision(action, current, drv.dose, drv.reason, rec.eliminated, drv.steps)
+
+
+def _enumerate(
+    design: Design,
+    decide: Callable[[TrialState, float | None], Decision],
+    state: TrialState | None,
+    cohorts: int,
+    now: float | None,
+    cohort_size: int | None,
+) -> Pathways:
     num: int = design.num_doses
     start = TrialState(num) if state is None else state
     check_int("cohorts", cohorts, 1, 4)
@@ -148,7 +205,7 @@ def dose_paths(
             f"{cohorts} cohorts of {size} give {total} pathways (more than {MAX_NODES}); "
             "ask for fewer cohorts",
         )
-    first = design.decide(start, now)
+    first = decide(start, now)
     t0 = max((p.entry_time for p in start.patients), default=-1.0) + 1.0
     last_cohort = max((p.cohort for p in start.patients if p.cohort is not None), default=-1)
     counter = itertools.count(1)
@@ -175,7 +232,7 @@ def dose_paths(
                 for i, c in enumerate(letters)
             ]
             nxt = base.with_patients(patients)
-            dec = design.decide(nxt, now)
+            dec = decide(nxt, now)
             token = f"{dose}{letters}"
             new_path = f"{path} {token}".strip()
             nid = next(counter)
