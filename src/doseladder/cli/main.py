@@ -16,6 +16,7 @@ from doseladder import __version__
 from doseladder.cli import (
     audit_commands,
     protocol_commands,
+    report_commands,
     screen_commands,
     serve_commands,
     simulate_commands,
@@ -149,15 +150,23 @@ def _state_from_inputs(
 @app.command()
 @handle_errors
 def table(
-    design_file: DesignArg,
+    design_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Design file, protocol file, or the name of a shipped protocol.",
+            show_default=False,
+        ),
+    ],
     n_max: Annotated[
         int | None,
         typer.Option("--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Print the design's decision table(s)."""
-    design = load_design(design_file)
+    """Print the design's decision table(s) (a protocol's: its design's)."""
+    from doseladder.cli.subjects import load_subject, subject_design
+
+    design = subject_design(load_subject(design_file))
     if n_max is not None and "n_max" not in inspect.signature(design.tables).parameters:
         raise InputError("--n-max", f"not used by design {design.name!r}")
     kwargs: dict[str, Any] = {} if n_max is None else {"n_max": n_max}
@@ -231,6 +240,7 @@ protocol_commands.register(app)
 screen_commands.register(app)
 simulate_protocol_commands.register(app)
 serve_commands.register(app)
+report_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
