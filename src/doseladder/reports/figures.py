@@ -163,7 +163,7 @@ def duration_figure(c: ReportContent) -> bytes | None:
         sds.append(sd)
     if not names:
         return None
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(names) + 1.4))
+    fig, ax = plt.subplots(figsize=(7.0, 0.4 * len(names) + 1.3))
     y = list(range(len(names)))
     ax.barh(y, means, xerr=sds, color=_BAR, alpha=0.85, capsize=4, label="mean ± 1 SD")
     for k, (m, s) in enumerate(zip(means, sds, strict=True)):
@@ -200,10 +200,10 @@ def stopping_figure(c: ReportContent) -> bytes:
             errs.append(1.96 * m[1] if m else 0.0)
         xs = [i + (k - (len(present) - 1) / 2) * width for i in range(n)]
         ax.bar(xs, vals, width=width, yerr=errs, capsize=2, label=lab, color=colors[k % 4])
-        for x, v in zip(xs, vals, strict=True):
-            ax.text(x, v + 1.5, f"{v:.0f}", ha="center", fontsize=7)
+        for x, v, e in zip(xs, vals, errs, strict=True):
+            ax.text(x, v + e + 1.5, f"{v:.0f}", ha="center", fontsize=7)
     ax.set_xticks(range(n), c.scenario_names, fontsize=8)
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, 115)
     ax.set_ylabel("% of simulated trials", fontsize=8)
     title = (
         "Fallback rate and stopping"
