@@ -71,7 +71,7 @@ class ReportContent:
     sections: list[Section]
     decision_tables: list[NamedTable]
     scenario_names: list[str]
-    results: list[SimulationResult] | list[ProtocolSimulationResult]
+    results: list[SimulationResult | ProtocolSimulationResult]
     pathways: Pathways
     n_trials: int
     seed: int
@@ -179,8 +179,8 @@ def metric_label(name: str) -> tuple[str, int]:
 
 def _sel_cols(per_dose: pd.DataFrame, labels: Sequence[str]) -> dict[str, str]:
     return {
-        f"Sel. % {labels[int(r.dose) - 1]}": fmt_se(r.selection_pct, r.selection_se)
-        for r in per_dose.itertuples()
+        f"Sel. % {labels[int(r['dose']) - 1]}": fmt_se(r["selection_pct"], r["selection_se"])
+        for r in per_dose.to_dict("records")
     }
 
 
@@ -206,7 +206,8 @@ def _summary_row(
     for key in ("no_selection_pct", "early_stop_pct", "select_overdose_pct", "total_n", "duration"):
         if key in tr.index:
             label, digits = metric_label(key)
-            out[label] = fmt_se(float(tr.loc[key, "value"]), float(tr.loc[key, "se"]), digits)
+            row: Any = tr.loc[key]
+            out[label] = fmt_se(float(row["value"]), float(row["se"]), digits)
     return out
 
 
@@ -230,9 +231,9 @@ def _design_tables(r: SimulationResult, name: str, labels: Sequence[str]) -> lis
             fmt_se(v, s, 2) for v, s in zip(pd_.mean_responses, pd_.mean_responses_se, strict=True)
         ]
     rows = []
-    for m in r.trial.itertuples():
-        label, digits = metric_label(str(m.metric))
-        rows.append({"Metric": label, "Value (SE)": fmt_se(m.value, m.se, digits)})
+    for m in r.trial.to_dict("records"):
+        label, digits = metric_label(str(m["metric"]))
+        rows.append({"Metric": label, "Value (SE)": fmt_se(m["value"], m["se"], digits)})
     return [
         NamedTable(
             f"Scenario {name}: per dose",
@@ -264,13 +265,13 @@ def _protocol_tables(r: ProtocolSimulationResult, name: str) -> list[NamedTable]
         ],
     }
     rows = []
-    for m in r.trial.itertuples():
-        label, digits = metric_label(str(m.metric))
+    for m in r.trial.to_dict("records"):
+        label, digits = metric_label(str(m["metric"]))
         rows.append(
             {
-                "Scope": str(m.indication),
+                "Scope": str(m["indication"]),
                 "Metric": label,
-                "Value (SE)": fmt_se(m.value, m.se, digits),
+                "Value (SE)": fmt_se(m["value"], m["se"], digits),
             }
         )
     return [
@@ -396,15 +397,16 @@ def build_report(
 
         design = subject.plan.design
         labels = subject.plan.dose_labels
-        pscen = list(scenarios)
-        for i, sc in enumerate(pscen):
+        pscen: list[ProtocolScenario] = []
+        for i, sc in enumerate(scenarios):
             if not isinstance(sc, ProtocolScenario):
                 raise InputError(f"scenarios[{i}]", "a protocol needs protocol scenarios")
-        results: Any = [
+            pscen.append(sc)
+        results: list[SimulationResult | ProtocolSimulationResult] = [
             simulate_protocol(subject, sc, n_trials, seed, workers=workers, progress=progress)
-            for sc in pscen  # type: ignore[misc]
+            for sc in pscen
         ]
-        names = [getattr(sc, "name", "") or f"S{i + 1}" for i, sc in enumerate(pscen)]
+        names = [sc.name or f"S{i + 1}" for i, sc in enumerate(pscen)]
         sections = [
             Section("Trial", _paragraphs(subject.identification_text())),
             Section("Indications", _paragraphs(subject.indications_text())),
@@ -422,16 +424,17 @@ def build_report(
 
         design = subject
         labels = tuple(str(i) for i in range(1, design.num_doses + 1))
-        dscen = list(scenarios)
-        for i, sc in enumerate(dscen):
+        dscen: list[Scenario] = []
+        for i, sc in enumerate(scenarios):
             if not isinstance(sc, Scenario):
                 raise InputError(f"scenarios[{i}]", "a design needs design scenarios")
-        names = [sc.name or f"S{i + 1}" for i, sc in enumerate(dscen)]  # type: ignore[union-attr]
+            dscen.append(sc)
+        names = [sc.name or f"S{i + 1}" for i, sc in enumerate(dscen)]
         if len(set(names)) != len(names):
             raise InputError("scenarios", "scenario names must be distinct")
         comp = compare(
             {design.name: design},
-            dict(zip(names, dscen, strict=True)),  # type: ignore[arg-type]
+            dict(zip(names, dscen, strict=True)),
             n_trials,
             seed,
             workers=workers,

@@ -149,10 +149,10 @@ def flow_for(subject: Design | Protocol) -> Flow:
         "stopq",
         f"Stop? {design.max_n} patients treated, or no acceptable dose"
         + (
-            f", or {design.n_stop} at the recommended dose"
+            f", or {getattr(design, 'n_stop', None)} at the recommended dose"
             if getattr(design, "n_stop", None)
             else ""
-        ),  # type: ignore[attr-defined]
+        ),
         "decision",
     )
     f.edges.append(("move", "stopq", "", "down"))

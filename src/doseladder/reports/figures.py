@@ -153,13 +153,13 @@ def duration_figure(c: ReportContent) -> bytes | None:
     plt = _plt()
     names, means, sds = [], [], []
     for name, r in zip(c.scenario_names, c.results, strict=True):
-        m = _metric(r, "duration")
-        if m is None or not math.isfinite(m[0]):
+        dur = _metric(r, "duration")
+        if dur is None or not math.isfinite(dur[0]):
             continue
         sd_row = _metric(r, "duration_sd")
-        sd = sd_row[0] if sd_row is not None else m[1] * math.sqrt(r.n_trials)
+        sd = sd_row[0] if sd_row is not None else dur[1] * math.sqrt(r.n_trials)
         names.append(name)
-        means.append(m[0])
+        means.append(dur[0])
         sds.append(sd)
     if not names:
         return None

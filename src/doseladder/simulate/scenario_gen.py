@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -164,16 +165,17 @@ def random_scenarios_for(
     """Random scenarios fitting ``design``: its number of doses, its target (``target`` or φT),
     efficacy curves (and φE, utilities) for phase I/II designs; accrual and event-time models
     from ``base`` when given."""
-    target = getattr(design, "target", None)
-    if target is None:
-        target = getattr(design, "phi_t", 0.3)
+    given: Any = getattr(design, "target", None)
+    if given is None:
+        given = getattr(design, "phi_t", 0.3)
+    target = float(given)
     kw = {}
     if base is not None:
         kw = {"accrual": base.accrual, "tox_time": base.tox_time, "eff_time": base.eff_time}
     scen = random_scenarios(
         n,
         design.num_doses,
-        float(target),
+        target,
         seed,
         efficacy=design.uses_efficacy,
         phi_e=float(getattr(design, "phi_e", 0.25)),
