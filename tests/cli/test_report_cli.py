@@ -99,3 +99,27 @@ def test_simulate_protocol_runs_every_scenario_of_a_list(tmp_path: Path) -> None
     assert code == 0, err
     data = json.loads(out)
     assert [d["scenario"]["name"] for d in data] == ["S1-example", "S2-DL1-toxic"]
+
+
+def test_simulate_and_compare_accept_random_scenarios() -> None:
+    boin = EXAMPLES / "designs" / "boin.yaml"
+    args = ("simulate", boin, "--random-scenarios", 2, "--trials", 200, "--seed", 9, "--json")
+    code, out, err = run(*args)
+    assert code == 0, err
+    data = json.loads(out)
+    assert [d["scenario"]["name"] for d in data] == ["R1", "R2"]
+    assert run(*args)[1] == out  # seeded: the same scenarios and results
+    code, out, err = run(
+        "compare",
+        boin,
+        boin,
+        "--random-scenarios",
+        2,
+        "--trials",
+        100,
+        "--json",
+    )
+    assert code == 0, err
+    assert {r["scenario"] for r in json.loads(out)["per_dose"]} == {"R1", "R2"}
+    code, _, err = run("simulate", boin, "--trials", 100)
+    assert code == 2 and err.strip().startswith("error: --scenario:")

@@ -33,13 +33,13 @@ def _scenarios(
     subject: Any, scenarios: Path | None, random_n: int | None, seed: int
 ) -> tuple[list[Any], bytes | None]:
     """The scenarios of the report (file, random, or both) and the file's bytes."""
-    from doseladder.io.scenario_file import load_protocol_scenarios, load_scenarios
+    from doseladder.io.scenario_file import load_protocol_scenarios
     from doseladder.protocols.model import Protocol
     from doseladder.simulate.protocol_scenario import (
         load_protocol_scenario,
         shipped_scenario_path,
     )
-    from doseladder.simulate.scenario_gen import random_protocol_scenarios, random_scenarios_for
+    from doseladder.simulate.scenario_gen import random_protocol_scenarios
 
     raw: bytes | None = None
     out: list[Any] = []
@@ -55,14 +55,14 @@ def _scenarios(
             out = load_protocol_scenarios(path)
             raw = path.read_bytes()
     else:
-        if scenarios is not None:
-            out = load_scenarios(scenarios)
-            raw = scenarios.read_bytes()
-        if random_n:
-            base = out[0] if out else None
-            out += random_scenarios_for(subject, random_n, seed, base)
-        if not out:
-            raise InputError("--scenarios", "required for a design (or give --random-scenarios N)")
+        from doseladder.cli.subjects import design_scenarios
+
+        try:
+            out = design_scenarios(scenarios, random_n, seed, subject)
+        except InputError as exc:
+            field = "--scenarios" if exc.field == "--scenario" else exc.field
+            raise InputError(field, exc.reason) from None
+        raw = scenarios.read_bytes() if scenarios is not None else None
         for i, sc in enumerate(out):
             try:
                 sc.check_for(
