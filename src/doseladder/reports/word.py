@@ -20,20 +20,18 @@ def _table(doc: Any, t: NamedTable, font_pt: float = 8.0) -> None:
 
     doc.add_heading(t.title, level=3)
     frame = t.frame.head(MAX_ROWS)
-    table = doc.add_table(rows=1, cols=len(frame.columns))
+    ncols = len(frame.columns)
+    table = doc.add_table(rows=len(frame) + 1, cols=ncols)
     table.style = "Light Grid Accent 1"
-    hdr = table.rows[0].cells
-    for i, col in enumerate(frame.columns):
-        hdr[i].text = str(col)
-    for row in frame.itertuples(index=False):
-        cells = table.add_row().cells
-        for i, v in enumerate(row):
-            cells[i].text = str(v)
-    for row in table.rows:
-        for cell in row.cells:
-            for p in cell.paragraphs:
-                for r in p.runs:
-                    r.font.size = Pt(font_pt)
+    cells = table._cells  # one pass over the grid (row.cells recomputes it per row)
+    size = Pt(font_pt)
+    values = [[str(c) for c in frame.columns]] + [
+        [str(v) for v in row] for row in frame.itertuples(index=False)
+    ]
+    for r, row_values in enumerate(values):
+        for c, text in enumerate(row_values):
+            run = cells[r * ncols + c].paragraphs[0].add_run(text)
+            run.font.size = size
     cap = t.caption
     if len(t.frame) > MAX_ROWS:
         cap += f" First {MAX_ROWS} of {len(t.frame)} rows; the HTML report holds them all."
