@@ -123,3 +123,17 @@ def test_simulate_and_compare_accept_random_scenarios() -> None:
     assert {r["scenario"] for r in json.loads(out)["per_dose"]} == {"R1", "R2"}
     code, _, err = run("simulate", boin, "--trials", 100)
     assert code == 2 and err.strip().startswith("error: --scenario:")
+
+
+def test_paths_from_the_trial_so_far() -> None:
+    boin = EXAMPLES / "designs" / "boin.yaml"
+    code, out, err = run("paths", boin, "--outcomes", "1NNN 2NTN", "--cohorts", 1, "--json")
+    assert code == 0, err
+    rows = json.loads(out)["paths"]
+    assert rows[0]["path"] == "" and rows[0]["next_dose"] == 2
+    assert {r["path"] for r in rows[1:]} == {"2NNN", "2NNT", "2NTT", "2TTT"}
+    code, out, err = run("paths", SEED000, "--cohorts", 1)
+    assert code == 0, err
+    assert "2NNT: de-escalate → DL-1  [backup_fallback.fallback]" in out
+    code, _, err = run("paths", boin, "--outcomes", "9NNN")
+    assert code == 2 and err.startswith("error: ")

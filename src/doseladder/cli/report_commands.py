@@ -157,3 +157,59 @@ def register(app: typer.Typer) -> None:
             return
         for fmt, path in files.items():
             typer.echo(f"{fmt}: {path}")
+
+    @app.command("paths")
+    @handle_errors
+    def paths_command(
+        subject_arg: Annotated[
+            str,
+            typer.Argument(
+                metavar="DESIGN_OR_PROTOCOL",
+                help="Design file, protocol file, or the name of a shipped protocol.",
+                show_default=False,
+            ),
+        ],
+        outcomes: Annotated[
+            str,
+            typer.Option(
+                "--outcomes", help='The trial so far in cohort grammar, e.g. "1NNN 2NTN".'
+            ),
+        ] = "",
+        cohorts: Annotated[int, typer.Option("--cohorts", min=1, max=4, help="Cohorts ahead.")] = 2,
+        json_: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
+    ) -> None:
+        """Dose-transition pathways: every outcome of the next cohorts and the decision after
+        each, from the start or from the trial so far (protocols: under the plan's rules)."""
+        import pandas as pd
+
+        from doseladder.cli.output import frame_records
+        from doseladder.cli.subjects import load_subject
+        from doseladder.core.pathways import dose_paths, plan_decision, plan_paths
+        from doseladder.core.replay import replay_outcomes
+        from doseladder.core.state import TrialState, parse_outcomes
+        from doseladder.protocols.model import Protocol
+
+        subject = load_subject(subject_arg)
+        if isinstance(subject, Protocol):
+            plan = subject.plan
+            state = TrialState(plan.num_doses)
+            for cohort in parse_outcomes(outcomes):
+                state = state.with_patients(cohort)
+                state = state.with_eliminated(plan_decision(plan, state, None).eliminated)
+            result = plan_paths(plan, state, cohorts)
+            labels = plan.dose_labels
+        else:
+            state = replay_outcomes(subject, outcomes).state
+            result = dose_paths(subject, state, cohorts)
+            labels = tuple(str(i) for i in range(1, subject.num_doses + 1))
+        table = result.table()
+        if json_:
+            emit_json({"start": outcomes, "paths": frame_records(table)})
+            return
+        for row in table.to_dict("records"):
+            level = row["next_dose"]
+            nxt = "—" if level is None or level is pd.NA else labels[int(level) - 1]
+            indent = "  " * int(row["depth"])
+            typer.echo(
+                f"{indent}{row['path'] or '(now)'}: {row['action']} → {nxt}  [{row['rule']}]"
+            )
