@@ -85,9 +85,10 @@ def selection_figure(c: ReportContent) -> bytes:
         sel, se = _selection(r)
         what, truth = _truth(r)
         colors = [_TRUTH if truth == j + 1 else _BAR for j in range(len(sel))]
-        ax.bar(labels, sel, color=colors, yerr=[1.96 * s for s in se], capsize=3)
-        for j, v in enumerate(sel):
-            ax.text(j, v + 2, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
+        err = [1.96 * s if s == s else 0.0 for s in se]
+        ax.bar(labels, sel, color=colors, yerr=err, capsize=3)
+        for j, (v, e) in enumerate(zip(sel, err, strict=True)):
+            ax.text(j, v + e + 1.5, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
         ax.set_ylim(0, 110)
         ax.set_title(f"{name}" + (f" ({what}: {labels[truth - 1]})" if truth else ""), fontsize=9)
         ax.set_xlabel("dose level", fontsize=8)
@@ -123,9 +124,12 @@ def allocation_figure(c: ReportContent) -> bytes:
             vals = list(r.per_dose["mean_patients"])
             err = [1.96 * s for s in r.per_dose["mean_patients_se"]]
             ax.bar(labels, vals, color=_BAR, yerr=err, capsize=3)
-            top = vals
-        for j, v in enumerate(top):
-            ax.text(j, v, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
+            top = [v + e for v, e in zip(vals, err, strict=True)]
+            shown = vals
+        if isinstance(r, ProtocolSimulationResult):
+            shown = top
+        for j, (v, t) in enumerate(zip(shown, top, strict=True)):
+            ax.text(j, t + max(top) * 0.02, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
         ax.set_ylim(0, max(max(top) * 1.25, 1.0))
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("dose level", fontsize=8)
