@@ -170,9 +170,13 @@ class ResponseDefinition:
             )
         object.__setattr__(self, "responder_values", values)
         params = dict(self.params)
+        accepted = set(inspect.signature(_SCORERS[crit]).parameters)
         for k in params:
-            if not isinstance(k, str):
-                raise InputError("params", f"parameter names must be strings, got {k!r}")
+            if not isinstance(k, str) or k not in accepted:
+                raise InputError(
+                    f"params.{k}",
+                    f"not a parameter of {crit.value} (parameters: {', '.join(sorted(accepted))})",
+                )
         object.__setattr__(self, "params", MappingProxyType(params))
         if self.needs_review and not (self.review_note and self.review_note.strip()):
             raise InputError("review_note", "needs_review is true: say why")
