@@ -5,13 +5,14 @@ from __future__ import annotations
 from doseladder.core.designs.base import Design
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
+from doseladder.core.designs.crm import CRM
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 
-__all__ = ["BOIN", "BOIN12", "DESIGNS", "TITEBOIN", "TITEBOIN12", "Design", "ThreePlusThree"]
+__all__ = ["BOIN", "BOIN12", "CRM", "DESIGNS", "TITEBOIN", "TITEBOIN12", "Design", "ThreePlusThree"]
 
 #: design-file name -> class
 DESIGNS: dict[str, type[Design]] = {
-    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree)
+    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree, CRM)
 }
