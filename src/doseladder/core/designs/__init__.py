@@ -9,10 +9,21 @@ from doseladder.core.designs.crm import CRM
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
+from doseladder.core.designs.tite_crm import TITECRM
 
-__all__ = ["BOIN", "BOIN12", "CRM", "DESIGNS", "TITEBOIN", "TITEBOIN12", "Design", "ThreePlusThree"]
+__all__ = [
+    "BOIN",
+    "BOIN12",
+    "CRM",
+    "DESIGNS",
+    "TITEBOIN",
+    "TITEBOIN12",
+    "TITECRM",
+    "Design",
+    "ThreePlusThree",
+]
 
 #: design-file name -> class
 DESIGNS: dict[str, type[Design]] = {
-    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree, CRM)
+    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree, CRM, TITECRM)
 }

@@ -343,7 +343,7 @@ def crm_selection(p: CrmParameters, state: TrialState, fit: CrmFit, rule: str) -
     )
 
 
-def describe_crm(p: CrmParameters, *, title: str, extra: str = "") -> str:
+def describe_crm(p: CrmParameters, *, title: str, extra: str = "", coherence: bool = True) -> str:
     """Protocol text for the CRM rules."""
     sk = ", ".join(f"{v:.4f}" for v in p.skeleton_values)
     if p.skeleton is None:
@@ -378,7 +378,7 @@ def describe_crm(p: CrmParameters, *, title: str, extra: str = "") -> str:
                 " Dose skipping is not allowed (escalation by at most one level), and "
                 "there is no escalation right after a cohort whose DLT fraction is at or above "
                 "the target (dfcrm crmsim, restrict = TRUE)."
-                if p.restrict
+                if p.restrict and coherence
                 else ""
             )
             + extra
