@@ -192,7 +192,15 @@ def decide(
     state, history = _state_from_inputs(design, outcomes, patients, now, eliminated, current_dose)
     decision = design.decide(state, now)
     if json_:
-        emit_json({**decision.to_dict(), "n_patients": state.n_patients, "history": history})
+        payload = {**decision.to_dict(), "n_patients": state.n_patients, "history": history}
+        values = decision.reason.values
+        if "ptox" in values and "posterior_mean" in values:  # CRM / TITE-CRM model fit
+            payload.update(
+                mtd=values["mtd"], ptox=values["ptox"], posterior_mean=values["posterior_mean"]
+            )
+        if "backfill_open" in values:  # BF-BOIN
+            payload["backfill_open"] = values["backfill_open"]
+        emit_json(payload)
         return
     typer.echo(
         f"Current dose: {decision.current_dose}   Decision: {decision.action.value}"
