@@ -28,7 +28,7 @@ def run_json(*args: object) -> dict[str, object]:
     return data
 
 
-@pytest.mark.parametrize("name", ["crm", "tite-crm"])
+@pytest.mark.parametrize("name", ["crm", "tite-crm", "keyboard", "mtpi2", "i3+3"])
 def test_table_prints(name: str) -> None:
     code, out, err = run("table", DESIGNS / f"{name}.yaml")
     assert code == 0, err
@@ -94,3 +94,25 @@ def test_bad_design_files_give_one_line_errors(tmp_path: Path, text: str, field:
     assert code == 2
     line = err.strip()
     assert line.startswith(f"error: d.yaml: {field}") and "\n" not in line
+
+
+def test_keyboard_table_json_matches_get_boundary_kb() -> None:
+    data = run_json("table", DESIGNS / "keyboard.yaml")
+    rows = data["tables"]["boundaries"]  # type: ignore[index]
+    assert [r["escalate"] for r in rows[:12]] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    assert [r["deescalate"] for r in rows[:12]] == [1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("name", "outcomes", "next_dose"),
+    [
+        ("keyboard", "1NNN 2NTT", 1),
+        ("mtpi2", "1NNN 1TTT", 1),
+        ("i3+3", "1NNN 2NTN", 2),
+    ],
+)
+def test_decide_and_select_interval_designs(name: str, outcomes: str, next_dose: int) -> None:
+    data = run_json("decide", DESIGNS / f"{name}.yaml", "--outcomes", outcomes)
+    assert data["next_dose"] == next_dose
+    sel = run_json("select", DESIGNS / f"{name}.yaml", "--outcomes", outcomes)
+    assert sel["kind"] == "mtd" and "mtd" in sel

@@ -6,6 +6,9 @@ from doseladder.core.designs.base import Design
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.crm import CRM
+from doseladder.core.designs.i3p3 import I3P3
+from doseladder.core.designs.keyboard import Keyboard
+from doseladder.core.designs.mtpi2 import MTPI2
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
@@ -25,5 +28,17 @@ __all__ = [
 
 #: design-file name -> class
 DESIGNS: dict[str, type[Design]] = {
-    cls.name: cls for cls in (BOIN, TITEBOIN, BOIN12, TITEBOIN12, ThreePlusThree, CRM, TITECRM)
+    cls.name: cls
+    for cls in (
+        BOIN,
+        TITEBOIN,
+        BOIN12,
+        TITEBOIN12,
+        ThreePlusThree,
+        CRM,
+        TITECRM,
+        Keyboard,
+        MTPI2,
+        I3P3,
+    )
 }
