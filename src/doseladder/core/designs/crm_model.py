@@ -115,7 +115,7 @@ def crm_dosescaled(skeleton: Sequence[float], model: str, intercept: float) -> n
     s = np.asarray(skeleton, dtype=float)
     if model == "empiric":
         return s
-    x = np.log(s / (1 - s)) - intercept
+    x: np.ndarray = np.asarray(np.log(s / (1 - s)) - intercept, dtype=float)
     if not np.all(x < 0):
         raise InputError(
             "intercept",

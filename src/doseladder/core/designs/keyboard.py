@@ -123,6 +123,10 @@ def keyboard_letter(
     return "S"
 
 
+def _ints(column: pd.Series) -> list[int | None]:
+    return [None if pd.isna(v) else int(v) for v in column.tolist()]
+
+
 @dataclass(frozen=True)
 class Keyboard(IntervalDesign, Design):
     """Keyboard design (spec §6.3; Keyboard 0.1.3 defaults).
@@ -206,7 +210,9 @@ class Keyboard(IntervalDesign, Design):
     def describe(self) -> str:
         t = self._interval_tables()["boundaries_by_cohort"]
         lo, hi = self.target - self.margin_left, self.target + self.margin_right
-        fmt = lambda col: " ".join("NA" if pd.isna(v) else str(int(v)) for v in t[col])  # noqa: E731
+
+        def fmt(col: str) -> str:
+            return " ".join("NA" if v is None else str(v) for v in _ints(t[col]))
         return "\n\n".join(
             [
                 (
