@@ -28,7 +28,7 @@ def run_json(*args: object) -> dict[str, object]:
     return data
 
 
-@pytest.mark.parametrize("name", ["crm", "tite-crm", "keyboard", "mtpi2", "i3+3"])
+@pytest.mark.parametrize("name", ["crm", "tite-crm", "keyboard", "mtpi2", "i3+3", "bf-boin"])
 def test_table_prints(name: str) -> None:
     code, out, err = run("table", DESIGNS / f"{name}.yaml")
     assert code == 0, err
@@ -116,3 +116,26 @@ def test_decide_and_select_interval_designs(name: str, outcomes: str, next_dose:
     assert data["next_dose"] == next_dose
     sel = run_json("select", DESIGNS / f"{name}.yaml", "--outcomes", outcomes)
     assert sel["kind"] == "mtd" and "mtd" in sel
+
+
+def test_bf_boin_decide_reports_backfill_doses(tmp_path: Path) -> None:
+    # spec backfill.md §7 H1: doses 1, 2 cleared, a response at dose 2, cohort at dose 3 pending
+    csv = tmp_path / "p.csv"
+    csv.write_text(
+        "dose,entry_day,tox,eff,cohort\n"
+        "1,0,no,no,escalation\n1,1,no,no,escalation\n1,2,no,no,escalation\n"
+        "2,30,no,yes,escalation\n2,31,no,no,\n2,32,no,no,escalation\n"
+        "3,61,,,escalation\n3,62,,,escalation\n3,63,,,escalation\n"
+        "2,64,,,backfill\n"
+    )
+    data = run_json("decide", DESIGNS / "bf-boin.yaml", "--patients", csv, "--now", "70")
+    assert data["action"] == "suspend" and data["current_dose"] == 3
+    assert data["backfill_open"] == [2]
+
+
+def test_patients_csv_rejects_unknown_cohort(tmp_path: Path) -> None:
+    csv = tmp_path / "p.csv"
+    csv.write_text("dose,entry_day,tox,cohort\n1,0,no,expansion\n")
+    code, _out, err = run("decide", DESIGNS / "bf-boin.yaml", "--patients", csv, "--now", "40")
+    assert code == 2
+    assert err.strip() == "error: p.csv: row 1, cohort: 'expansion' is not escalation or backfill"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from doseladder.core.designs.base import Design
+from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.crm import CRM
@@ -15,14 +16,18 @@ from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.designs.tite_crm import TITECRM
 
 __all__ = [
+    "BFBOIN",
     "BOIN",
     "BOIN12",
     "CRM",
     "DESIGNS",
+    "I3P3",
+    "MTPI2",
     "TITEBOIN",
     "TITEBOIN12",
     "TITECRM",
     "Design",
+    "Keyboard",
     "ThreePlusThree",
 ]
 
@@ -40,5 +45,6 @@ DESIGNS: dict[str, type[Design]] = {
         Keyboard,
         MTPI2,
         I3P3,
+        BFBOIN,
     )
 }

@@ -213,6 +213,7 @@ class Keyboard(IntervalDesign, Design):
 
         def fmt(col: str) -> str:
             return " ".join("NA" if v is None else str(v) for v in _ints(t[col]))
+
         return "\n\n".join(
             [
                 (
