@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from doseladder.core.decision import Action
 from doseladder.core.designs.crm import CRM
-from doseladder.core.designs.crm_model import crm_fit, crm_recommend, getprior, prob_dose_above
+from doseladder.core.designs.crm_model import (
+    crm_fit,
+    crm_fit_arrays,
+    crm_recommend,
+    getprior,
+    prob_dose_above,
+)
 from doseladder.core.errors import InputError
 from doseladder.core.state import Patient, TrialState
 
@@ -275,3 +281,30 @@ def test_pending_outcomes_suspend() -> None:
     assert design.decide(state, 10.0).action is Action.SUSPEND
     with pytest.raises(InputError):
         design.select(state)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    k=st.integers(3, 6),
+    n=st.integers(0, 30),
+    data=st.data(),
+    model=st.sampled_from(["empiric", "logistic"]),
+)
+def test_array_fit_agrees_with_dfcrm_fit(k: int, n: int, data: st.DataObject, model: str) -> None:
+    sk = getprior(0.05, 0.25, data.draw(st.integers(1, k)), k)
+    levels = data.draw(st.lists(st.integers(1, k), min_size=n, max_size=n))
+    tox = data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
+    nn = np.zeros((k, 1), dtype=int)
+    yy = np.zeros((k, 1), dtype=int)
+    for lv, t in zip(levels, tox, strict=True):
+        nn[lv - 1, 0] += 1
+        yy[lv - 1, 0] += t
+    est, mtd = crm_fit_arrays(sk, 0.25, nn, yy, model=model)
+    fit = crm_fit(sk, 0.25, levels, tox, model=model)
+    assert est[0] == pytest.approx(fit.estimate, abs=2e-4)  # R's integrate tolerance
+    assert est[0] == pytest.approx(
+        _grid_posterior_mean(list(sk), levels, tox, model, math.sqrt(1.34)), abs=1e-5
+    )
+    if mtd[0] != fit.mtd:  # only at a near-tie of |p - target|
+        gaps = sorted(abs(p - 0.25) for p in fit.ptox)
+        assert gaps[1] - gaps[0] < 1e-3

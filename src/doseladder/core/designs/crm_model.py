@@ -318,3 +318,62 @@ def tite_weights(
         raise InputError("scheme", f"must be linear or adaptive, got {scheme!r}")
     out = [min(wi, 1.0) for wi in w]
     return tuple(1.0 if yi == 1 else wi for wi, yi in zip(out, y, strict=True))
+
+
+#: Gauss-Legendre nodes of the array fit (on [-GL_RANGE·σ, GL_RANGE·σ])
+GL_NODES = 256
+GL_RANGE = 10.0
+
+
+def crm_fit_arrays(
+    skeleton: Sequence[float],
+    target: float,
+    n: np.ndarray,
+    y: np.ndarray,
+    *,
+    model: str = "empiric",
+    intercept: float = 3.0,
+    scale: float = math.sqrt(1.34),
+    chunk: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean â and dfcrm's recommended dose (1-based) for many trials at once.
+
+    ``n``, ``y``: (J, R) complete-data counts per dose.  The integrals are computed with
+    256-point Gauss-Legendre quadrature on [−10σ, 10σ] in log space (the prior mass outside is
+    < 1e-22), a matrix product per chunk of trials.  This is the exact posterior mean to ~1e-9;
+    dfcrm's ``integrate`` (:func:`crm_fit`) is accurate to R's tolerance (~1e-4), so the two
+    agree to that tolerance and give the same dose except at near-ties of |p̂_j − target|.
+    """
+    ds = crm_dosescaled(skeleton, model, intercept)
+    x, w = np.polynomial.legendre.leggauss(GL_NODES)
+    half = GL_RANGE * scale
+    a = x * half
+    logw = np.log(w * half)
+    ea = np.exp(a)
+    if model == "empiric":
+        logp = np.outer(ea, np.log(ds))  # (K, J)
+        log1mp = np.log1p(-np.exp(logp))
+    else:
+        eta = intercept + np.outer(ea, ds)
+        logp = -np.logaddexp(0.0, -eta)
+        log1mp = -np.logaddexp(0.0, eta)
+    base = logw - a * a / (2.0 * scale * scale)  # (K,)
+    nn = np.asarray(n, dtype=float)
+    yy = np.asarray(y, dtype=float)
+    rows = nn.shape[1]
+    est = np.empty(rows)
+    for lo in range(0, rows, chunk):
+        hi = min(rows, lo + chunk)
+        logh = base[:, None] + logp @ yy[:, lo:hi] + log1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
+        logh -= logh.max(axis=0, keepdims=True)
+        h = np.exp(logh)
+        est[lo:hi] = (a @ h) / h.sum(axis=0)
+    if model == "empiric":
+        ptox = ds[:, None] ** np.exp(est)[None, :]
+    else:
+        ptox = 1.0 / (1.0 + np.exp(-intercept - np.exp(est)[None, :] * ds[:, None]))
+    below = np.all(ptox <= target, axis=0)
+    above = np.all(ptox >= target, axis=0)
+    closest = np.argmin(np.abs(ptox - target), axis=0) + 1
+    mtd = np.where(below, len(ds), np.where(above, 1, closest))
+    return est, mtd.astype(np.int64)
