@@ -80,6 +80,7 @@ from doseladder.simulate.kernels.boin12 import (
     final_selection,
 )
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
+from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.plan_kernels import (
     CLOSED,
     ENROL,
@@ -856,6 +857,7 @@ class _Task:
 
 def _run_task(task: _Task) -> ProtocolStats:
     """One block reduced to its statistics (module level: picklable for worker processes)."""
+    tune_malloc()
     block = simulate_protocol_block(task.setup, task.seed, task.block, task.size)
     return block_stats(block, task.ctx, task.setup.uses_efficacy)
 
