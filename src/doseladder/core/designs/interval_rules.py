@@ -34,6 +34,7 @@ from typing import Literal
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import check_int, check_prob
 from doseladder.core.designs.boin import posterior_overdose
 from doseladder.core.errors import InputError
@@ -335,6 +336,20 @@ class IntervalDesign:
             letter=self.letter,
             explain=self.explain,
         )
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """The decision for many trials (:func:`~doseladder.core.designs.arrays.interval.
+        decide_interval`)."""
+        from doseladder.core.designs.arrays.interval import decide_interval
+
+        return decide_interval(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """The selection for many trials (:func:`~doseladder.core.designs.arrays.interval.
+        select_interval`)."""
+        from doseladder.core.designs.arrays.interval import select_interval
+
+        return select_interval(self, data)
 
     def _interval_tables(self) -> dict[str, pd.DataFrame]:
         n_max = min(self.max_n, self.n_earlystop)
