@@ -143,8 +143,9 @@ def register(app: typer.Typer) -> None:
         ],
         json_: JsonOpt = False,
     ) -> None:
-        """Recompute every decision and final selection from a certified copy alone (no
-        database): one line per record, exit 1 on any mismatch."""
+        """Recompute every decision and final selection from a certified copy alone.
+
+        No database is needed; one line per record; exit 1 on any mismatch."""
         from doseladder.conduct.replay import replay_copy
 
         try:

@@ -145,8 +145,12 @@ def _state_from_inputs(
     now: float | None,
     eliminated: str | None,
     current_dose: int | None,
+    *,
+    labels: tuple[str, ...] | None = None,
 ) -> tuple[TrialState, list[dict[str, Any]]]:
-    """Build the trial state (and, for outcome strings, the cohort-by-cohort history)."""
+    """Build the trial state (and, for outcome strings, the cohort-by-cohort history).
+
+    A patients CSV may name doses by label: ``labels`` (a protocol's), else DL1..DLJ."""
     from doseladder.core.replay import replay_outcomes
     from doseladder.core.state import TrialState
     from doseladder.io.patients_csv import read_patients_csv
@@ -187,6 +191,7 @@ def _state_from_inputs(
         now=now,
         tox_window=getattr(design, "tox_window", None),
         eff_window=getattr(design, "eff_window", None),
+        labels=labels or tuple(f"DL{i}" for i in range(1, num_doses + 1)),
     )
     for p in pts:
         if p.dose > num_doses:
@@ -283,6 +288,22 @@ def decide(
         typer.echo(f"Eliminated doses: {', '.join(map(str, sorted(decision.eliminated)))}")
 
 
+def _design_or_protocol(path: Path) -> tuple[Design, tuple[str, ...] | None]:
+    """A design file's design, or a protocol's design and dose labels."""
+    from doseladder.io.design_file import load_design
+
+    try:
+        return load_design(path), None
+    except InputError as design_error:
+        from doseladder.cli.protocol_commands import resolve_protocol
+
+        try:
+            protocol = resolve_protocol(str(path))
+        except InputError:
+            raise design_error from None
+        return protocol.plan.design, tuple(protocol.dose_labels)
+
+
 @app.command()
 @handle_errors
 def select(
@@ -293,11 +314,13 @@ def select(
     eliminated: EliminatedOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Final MTD/OBD selection with per-dose estimates (complete data)."""
-    from doseladder.io.design_file import load_design
+    """Final MTD/OBD selection with per-dose estimates (complete data).
 
-    design = load_design(design_file)
-    state, _ = _state_from_inputs(design, outcomes, patients, now, eliminated, None)
+    DESIGN_FILE may also be a protocol file (or a shipped protocol's name); the patients CSV
+    may then name doses by the protocol's labels (e.g. DL-1), as in ``protocol recommend``.
+    """
+    design, labels = _design_or_protocol(design_file)
+    state, _ = _state_from_inputs(design, outcomes, patients, now, eliminated, None, labels=labels)
     selection = design.select(state)
     if json_:
         emit_json(selection.to_dict())

@@ -7,8 +7,6 @@ protocol list``), accepts ``--json``, and reports bad input as a one-line ``erro
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -196,27 +194,9 @@ def schedule_cmd(
 
 def _relabel_doses(text: str, p: Protocol) -> str:
     """Replace dose labels (``DL-1``) in the ``dose`` column by 1-based levels."""
-    reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
-    if not rows:
-        return text
-    header = [h.strip() for h in rows[0]]
-    if "dose" not in header:
-        return text
-    k = header.index("dose")
-    labels = p.dose_labels
-    for i, row in enumerate(rows[1:], start=1):
-        if k < len(row):
-            cell = row[k].strip()
-            if cell in labels:
-                row[k] = str(labels.index(cell) + 1)
-            elif cell and not cell.isdigit():
-                raise InputError(
-                    f"row {i}, dose", f"{cell!r} is not a dose label ({', '.join(labels)})"
-                )
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()
+    from doseladder.io.patients_csv import relabel_doses
+
+    return relabel_doses(text, p.dose_labels)
 
 
 @protocol_app.command("recommend")

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from doseladder.core.errors import InputError
 from doseladder.core.state import Patient
 
-__all__ = ["parse_patients_csv", "read_patients_csv"]
+__all__ = ["parse_patients_csv", "read_patients_csv", "relabel_doses"]
 
 REQUIRED = ("dose", "entry_day", "tox")
 KNOWN = (*REQUIRED, "tox_day", "eff", "eff_day", "id", "patient", "indication", "cohort")
@@ -155,14 +156,41 @@ def parse_patients_csv(
     return tuple(sorted(patients, key=lambda p: p.entry_time))
 
 
+def relabel_doses(text: str, labels: Sequence[str]) -> str:
+    """Replace dose labels (e.g. ``DL-1``) in the ``dose`` column by 1-based levels (numbers
+    are kept; anything else is refused naming the row and the known labels)."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        return text
+    header = [h.strip() for h in rows[0]]
+    if "dose" not in header:
+        return text
+    k = header.index("dose")
+    known = list(labels)
+    for i, row in enumerate(rows[1:], start=1):
+        if k < len(row):
+            cell = row[k].strip()
+            if cell in known:
+                row[k] = str(known.index(cell) + 1)
+            elif cell and not cell.isdigit():
+                raise InputError(
+                    f"row {i}, dose", f"{cell!r} is not a dose label ({', '.join(known)})"
+                )
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
 def read_patients_csv(
     path: str | Path,
     *,
     now: float | None = None,
     tox_window: float | None = None,
     eff_window: float | None = None,
+    labels: Sequence[str] | None = None,
 ) -> tuple[Patient, ...]:
-    """Read a patients CSV file (see module docstring)."""
+    """Read a patients CSV file (see module docstring); with ``labels`` the ``dose`` column
+    may name doses by label (:func:`relabel_doses`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -171,6 +199,8 @@ def read_patients_csv(
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(p), f"cannot read patients file: {exc}") from None
     try:
+        if labels is not None:
+            text = relabel_doses(text, labels)
         return parse_patients_csv(text, now=now, tox_window=tox_window, eff_window=eff_window)
     except InputError as exc:
         raise InputError(f"{p.name}: {exc.field}", exc.reason) from None
