@@ -12,7 +12,7 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.output import emit_json, handle_errors, require_extra
 from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_design
 from doseladder.io.scenario_file import load_scenarios
@@ -84,6 +84,11 @@ def _emit_comparison(comparison: Comparison, seed: int, trials: int, as_json: bo
     )
 
 
+def _check_scheduler(scheduler: str | None) -> None:
+    if scheduler is not None:
+        require_extra("dask", "dask", "distributed", field="--scheduler")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
@@ -99,6 +104,7 @@ def register(app: typer.Typer) -> None:
         progress: ProgressOpt = True,
     ) -> None:
         """Operating characteristics of a design under each scenario of a scenario file."""
+        _check_scheduler(scheduler)
         from doseladder.cli.subjects import design_scenarios
 
         design = load_design(design_file)
@@ -140,6 +146,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """Several designs on the same scenarios with common random numbers."""
+        _check_scheduler(scheduler)
         designs: dict[str, Any] = {}
         for i, p in enumerate(design_files, start=1):
             label = p.stem if p.stem not in designs else f"{p.stem}-{i}"
@@ -173,6 +180,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """A grid of design parameters × scenarios, on common random numbers."""
+        _check_scheduler(scheduler)
         base = load_design(design_file)
         parsed: dict[str, list[Any]] = {}
         for item in grid:

@@ -57,9 +57,14 @@ import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.base import check_int, check_prob
-from doseladder.core.designs.boin12 import (
+from doseladder.core.designs.boin12 import (  # the type names resolve the inherited fields
     BOIN12,
+    AdmissibilityMode,  # noqa: F401
     DoseSummary,
+    NStopDose,  # noqa: F401
+    ObdStatistic,  # noqa: F401
+    TieRule,  # noqa: F401
+    Utilities,  # noqa: F401
     cell_counts,
     describe_boin12_paragraphs,
     desirability,
