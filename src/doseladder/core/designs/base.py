@@ -112,7 +112,7 @@ class Design(ABC):
         out = ArrayDecision.empty(data.num_doses, data.rows)
         if data.rows == 0:
             return out
-        empty = data.n.sum(axis=0) == 0
+        empty = ~data.n.any(axis=0)
         if not empty.any():
             return self._decide_arrays(data)
         out.action[empty] = STAY
