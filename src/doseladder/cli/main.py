@@ -39,6 +39,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "screen": ("doseladder.cli.screen_commands", "Screen a patient against eligibility."),
     "audit": ("doseladder.cli.audit_commands", "Verify or export a trial's audit trail."),
     "serve": ("doseladder.cli.serve_commands", "Run the web interface and the JSON API."),
+    "grade": ("doseladder.cli.grade_commands", "Grade adverse events and score disease activity."),
 }
 
 
