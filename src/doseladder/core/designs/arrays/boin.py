@@ -108,7 +108,7 @@ def decide_boin(design: BoinParameters, data: DoseArrays) -> ArrayDecision:
     n, y, d = data.n, data.tox, data.current
     total = n.sum(axis=0)
     be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(total.max())))
-    pending = data.tox_pending.any(axis=0)
+    pending: BoolArray = np.asarray(data.tox_pending.any(axis=0), dtype=np.bool_)
     prior_c = upward(data.eliminated)
 
     # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose

@@ -49,7 +49,7 @@ def decide_three_plus_three(design: ThreePlusThree, data: DoseArrays) -> ArrayDe
     n, y, d, prior = data.n, data.tox, data.current, data.eliminated
     total = n.sum(axis=0)
     nd, yd = pick(n, d), pick(y, d)
-    pending = data.tox_pending.any(axis=0)
+    pending: BoolArray = np.asarray(data.tox_pending.any(axis=0), dtype=np.bool_)
     partial = (nd % 3 != 0) | (nd == 0)
 
     elim = upward((y >= 2) | prior)  # too_toxic_from: >= 2 DLTs or eliminated, upwards
