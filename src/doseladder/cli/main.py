@@ -39,7 +39,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "screen": ("doseladder.cli.screen_commands", "Screen a patient against eligibility."),
     "audit": ("doseladder.cli.audit_commands", "Verify or export a trial's audit trail."),
     "serve": ("doseladder.cli.serve_commands", "Run the web interface and the JSON API."),
-    "grade": ("doseladder.cli.grade_commands", "Grade adverse events and score disease activity."),
+    "grade": (
+        "doseladder.cli.grade_commands",
+        "Grade adverse events and responses (CTCAE, ASTCT, SLEDAI, ITP).",
+    ),
+    "report": (
+        "doseladder.cli.report_commands",
+        "Statistical report: protocol text, tables, flowchart, OCs, pathways.",
+    ),
+    "paths": ("doseladder.cli.report_commands", "Dose-transition pathways of the next cohorts."),
 }
 
 
@@ -199,19 +207,25 @@ def _state_from_inputs(
 @app.command()
 @handle_errors
 def table(
-    design_file: DesignArg,
+    design_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Design file, protocol file, or the name of a shipped protocol.",
+            show_default=False,
+        ),
+    ],
     n_max: Annotated[
         int | None,
         typer.Option("--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Print the design's decision table(s)."""
+    """Print the design's decision table(s) (a protocol's: its design's)."""
     import inspect
 
-    from doseladder.io.design_file import load_design
+    from doseladder.cli.subjects import load_subject, subject_design
 
-    design = load_design(design_file)
+    design = subject_design(load_subject(design_file))
     if n_max is not None and "n_max" not in inspect.signature(design.tables).parameters:
         raise InputError("--n-max", f"not used by design {design.name!r}")
     kwargs: dict[str, Any] = {} if n_max is None else {"n_max": n_max}
@@ -248,7 +262,15 @@ def decide(
     state, history = _state_from_inputs(design, outcomes, patients, now, eliminated, current_dose)
     decision = design.decide(state, now)
     if json_:
-        emit_json({**decision.to_dict(), "n_patients": state.n_patients, "history": history})
+        payload = {**decision.to_dict(), "n_patients": state.n_patients, "history": history}
+        values = decision.reason.values
+        if "ptox" in values and "posterior_mean" in values:  # CRM / TITE-CRM model fit
+            payload.update(
+                mtd=values["mtd"], ptox=values["ptox"], posterior_mean=values["posterior_mean"]
+            )
+        if "backfill_open" in values:  # BF-BOIN
+            payload["backfill_open"] = values["backfill_open"]
+        emit_json(payload)
         return
     typer.echo(
         f"Current dose: {decision.current_dose}   Decision: {decision.action.value}"
