@@ -245,7 +245,7 @@ def test_user_and_site_management_is_admin_only(world: World) -> None:
                 )
             )
     with world.db.session() as s:
-        assert len(sites_users.list_users(s, world.admin)) == 9  # one per role, two investigators and data managers, two committee members
+        assert len(sites_users.list_users(s, world.admin)) == 9  # incl. two committee members
         assert [x.code for x in sites_users.list_sites(s, world.inv_a)] == ["SA"]
         assert [x.code for x in sites_users.list_sites(s, world.stat)] == ["SA", "SB"]
     with pytest.raises(Conflict, match="yourself"):
