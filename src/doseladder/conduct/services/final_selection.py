@@ -112,7 +112,8 @@ def end_of_trial(session: Session, actor: Actor, trial_id: int) -> dict[str, Any
             pending.append(
                 {
                     "enrolment": ref,
-                    "study_id": study.get(ref),
+                    # site-bound users do not see other sites' study ids
+                    "study_id": None if actor.site_id is not None else study.get(ref),
                     "indication": p.indication,
                     "dose_label": engine.label(p.dose),
                     "driving": i in pending_idx,
