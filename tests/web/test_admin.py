@@ -270,3 +270,33 @@ def test_dashboard_outcome_statuses_and_criteria_text(
     assert form.status_code == 200
     assert "\\<" not in form.text and "\\>" not in form.text and "\\^" not in form.text
     assert "platelet count &lt; 50×10^9/L" in form.text
+
+
+def test_screening_a_record_fills_sex_and_age(client: TestClient, world: World) -> None:
+    from pathlib import Path
+
+    import doseladder.examples
+
+    def make(s: Any) -> int:
+        data = protocol_sources.shipped_source("hn2301-nct06801119")[0]
+        t = trials.create_trial(s, world.stat, code="HN", title="HN", protocol=data)
+        trials.activate_site(s, world.stat, t.id, world.site_a)
+        return t.id
+
+    tid = world.run(make)
+    # the record: born 1988-03-14, female; screened 2025-06-02 -> 37 completed years
+    record = (
+        Path(doseladder.examples.__file__).parent / "patients" / "hn2301-eligible-sle.json"
+    ).read_bytes()
+    assert ui_login(client, "inv_a").status_code == 303
+    page = client.get(f"/trials/{tid}/patients/new")
+    fields = {"csrf": csrf_of(page.text), "indication": "SLE", "screened_on": "2025-06-02"}
+    files = {"record": ("patient.json", record, "application/json")}
+    r = client.post(f"/trials/{tid}/patients/screen-record", data=fields, files=files)
+    assert r.status_code == 200, text(r)[:500]
+    assert 'id="age" type="number" min="0" max="120" value="37"' in r.text
+    assert "<option selected>F</option>" in r.text
+    # what the investigator typed is kept
+    typed = {**fields, "age": "36", "sex": "U"}
+    r = client.post(f"/trials/{tid}/patients/screen-record", data=typed, files=files)
+    assert 'value="36"' in r.text and "<option selected>U</option>" in r.text
