@@ -52,6 +52,14 @@ def operations(v: dict[str, Any]) -> list[Op]:
             {"new_password": "another long pw"},
             frozenset({"admin"}),
         ),
+        Op("GET", "/users/access-review", None, frozenset({"admin"})),
+        Op(
+            "POST",
+            f"/users/{v['dm_a_id']}/role",
+            {"role": "monitor", "reason": "moved to monitoring"},
+            frozenset({"admin"}),
+        ),
+        Op("POST", f"/users/{v['dm_a_id']}/reviewed", {"note": "ok"}, frozenset({"admin"})),
         Op("GET", "/protocols", None, ALL),
         Op("GET", "/trials", None, ALL),
         Op(
@@ -65,6 +73,12 @@ def operations(v: dict[str, Any]) -> list[Op]:
         Op("POST", f"/trials/{t}/suspend", {"reason": "safety review"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/resume", {"reason": "review done"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/close", {"reason": "stopped"}, TRIAL_MANAGERS),
+        Op(
+            "POST",
+            f"/trials/{t}/clock",
+            {"days": 1, "reason": "rehearsal"},
+            frozenset({"admin"}),
+        ),
         Op("GET", f"/trials/{t}/sites", None, ALL),
         Op("POST", f"/trials/{v['draft_id']}/sites", {"site_id": v["site_a"]}, TRIAL_MANAGERS),
         Op("GET", f"/trials/{t}/protocol-versions", None, ALL),

@@ -210,3 +210,106 @@ def test_daily_work_in_a_real_browser(
     assert "stat" in log and "inv_bj" in log
     shot("6-audit-log")
     assert len(list(shots.glob("*.png"))) == 6
+
+
+def test_administration_and_a_sandbox_clock_in_a_real_browser(
+    demo_server: ServerThread, driver: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The administrator registers a site, creates a user, reviews access, creates a sandbox
+    trial from a shipped protocol and advances its clock; the banner marks it on its pages."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    shots = tmp_path_factory.mktemp("admin-screenshots")
+    print("screenshots:", shots)
+    base = demo_server.url
+
+    def shot(name: str) -> None:
+        assert driver.save_screenshot(str(shots / f"{name}.png"))
+
+    def find(css: str) -> Any:
+        return driver.find_element(By.CSS_SELECTOR, css)
+
+    def submit(button: Any) -> None:
+        old = find("html")
+        button.click()
+        WebDriverWait(driver, 20).until(staleness_of(old))
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+
+    def go(css: str) -> None:
+        submit(find(css))
+
+    driver.get(base + "/login")
+    find("#username").send_keys("admin")
+    find("#password").send_keys("doseladder-demo")
+    go("#login-submit")
+    go("#nav-admin")
+    assert "users" in find("h1").text
+
+    # ---- a site and a user
+    go("#admin-nav a[href='/admin/sites']")
+    find("#site-code").send_keys("PUMCH")
+    find("#site-name").send_keys("Peking Union Medical College Hospital")
+    go("#site-submit")
+    assert "Site PUMCH registered" in find("#flash").text
+    shot("1-admin-sites")
+    go("#admin-nav a[href='/admin/users']")
+    find("#user-username").send_keys("inv_pumch")
+    Select(find("#user-role")).select_by_value("investigator")
+    Select(find("#user-site")).select_by_visible_text("PUMCH")
+    find("#user-password").send_keys("a long enough password")
+    go("#user-submit")
+    assert "User inv_pumch created (investigator)" in find("#flash").text
+    assert "investigator" in find("#user-inv_pumch .user-role").text
+    shot("2-admin-users")
+
+    # ---- the periodic access review
+    go("#admin-nav a[href='/admin/access-review']")
+    row = find("#review-inv_pumch")
+    assert "never" in row.find_element(By.CSS_SELECTOR, ".reviewed").text
+    row.find_element(By.NAME, "note").send_keys("new account checked")
+    submit(row.find_element(By.CSS_SELECTOR, "button"))
+    assert "Access of inv_pumch reviewed" in find("#flash").text
+    assert "by admin" in find("#review-inv_pumch .reviewed").text
+    shot("3-admin-access-review")
+
+    # ---- a sandbox trial from a shipped protocol; a site; its clock advanced
+    go("#admin-nav a[href='/admin/trials']")
+    find("#trial-code-input").send_keys("STR-SANDBOX")
+    find("#trial-title-input").send_keys("STR-P004 rehearsal for site training")
+    Select(find("#trial-shipped")).select_by_value("str-p004-nct07143617")
+    find("#trial-sandbox").click()
+    shot("4-admin-trials")
+    go("#trial-submit")
+    assert "sandbox trial STR-SANDBOX created" in find("#flash").text
+    assert "SANDBOX trial STR-SANDBOX" in find("#sandbox-banner").text
+    Select(find("#trial-site")).select_by_visible_text(
+        "PUMCH — Peking Union Medical College Hospital"
+    )
+    go("#trial-site-submit")
+    assert "takes part" in find("#flash").text
+    today = find("#sandbox-today").text
+    find("#clock-days").send_keys("29")
+    find("#clock-reason").send_keys("rehearse the end of the DLT window")
+    go("#clock-submit")
+    assert "Sandbox clock advanced" in find("#flash").text
+    assert find("#sandbox-today").text > today
+    assert "29 day(s) ahead" in find("#sandbox-banner").text
+    shot("5-admin-sandbox-trial")
+
+    # ---- the banner marks the trial's own pages; the real demo trial has none
+    trial_id = driver.current_url.rstrip("/").rsplit("/", 1)[1]
+    driver.get(f"{base}/trials/{trial_id}")
+    assert "SANDBOX trial STR-SANDBOX" in find("#sandbox-banner").text
+    assert "sandbox clock" in find("h2 small").text
+    shot("6-sandbox-dashboard")
+    driver.get(base + "/trials/1")
+    assert not driver.find_elements(By.ID, "sandbox-banner")
+    go("#nav-audit")
+    assert "Chain intact" in find("#verify-status").text
+    assert "clock_offset_days" in find("#audit-events").text
+    shot("7-audit-clock-advance")
+    assert len(list(shots.glob("*.png"))) == 7

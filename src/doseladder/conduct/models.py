@@ -176,6 +176,12 @@ class Trial(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    #: a sandbox trial (rehearsal, training): flagged on every page, left out of exports unless
+    #: asked, and its clock may be advanced; ``None`` (trials created before) = a real trial
+    sandbox: Mapped[bool | None] = mapped_column(Boolean)
+    #: days a sandbox trial's clock runs ahead of the real clock (``None`` = 0; real trials
+    #: never have one): see :func:`doseladder.conduct.services._common.trial_now`
+    clock_offset_days: Mapped[float | None] = mapped_column(Float)
 
 
 class TrialSite(Base):

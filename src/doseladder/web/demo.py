@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.db import Database
-from doseladder.conduct.models import User
 from doseladder.conduct.security import Actor, Role
 from doseladder.conduct.services import decisions, outcomes, patients, sites_users, trials
-from doseladder.web.api.trials import shipped_source
+from doseladder.conduct.services.protocol_sources import shipped_source
 
 __all__ = ["DEMO_PASSWORD", "DEMO_PROTOCOL", "DEMO_TRIAL_CODE", "DEMO_USERS", "seed_demo"]
 
@@ -75,7 +73,7 @@ class DemoInfo:
 def has_users(db: Database) -> bool:
     """Whether the database already has users (the demo is seeded only into an empty one)."""
     with db.session() as s:
-        return bool(s.scalar(select(func.count()).select_from(User)))
+        return sites_users.has_users(s)
 
 
 def seed_demo(url: str, *, today: date | None = None) -> DemoInfo:

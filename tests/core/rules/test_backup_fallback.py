@@ -202,3 +202,26 @@ def test_other_indication_dlts_do_not_trigger_the_fallback() -> None:
     rec = recommend(seed000_plan(), hist, now=40.0)
     assert rec.fallback is not None and not rec.fallback.fired
     assert rec.driving.reason.rule != "backup_fallback.fallback"
+
+
+def test_the_wait_message_tells_the_dlt_window_from_awaited_assessment() -> None:
+    """Subjects entered on days 0, 1, 2 with a 28-day window: on day 20 all three are still in
+    the window; on day 29.5 subjects 1 and 2 are past it (their outcome pending only because
+    it awaits assessment, e.g. a possible DLT to adjudicate) and subject 3 is still in it."""
+    hist = S(P(DL1, 0, None, None), P(DL1, 1, None, None), P(DL1, 2, None, None))
+    early = recommend(seed000_plan(), hist, now=20.0).driving.reason.message
+    assert "3 still in the DLT window" in early and "past the DLT window" not in early
+    late = recommend(seed000_plan(), hist, now=29.5).driving.reason.message
+    assert "1 still in the DLT window" in late
+    assert "2 past the DLT window with the outcome awaiting assessment" in late
+    after = recommend(seed000_plan(), hist, now=40.0).driving.reason.message
+    assert "still in the DLT window" not in after and "3 past the DLT window" in after
+
+
+def test_run_in_past_window_counts_only_pending_run_in_subjects() -> None:
+    fb = BackupFallback(run_in_dose=DL1, backup_dose=DL_M1)
+    pts = [P(DL1, 0, None, None), P(DL1, 0, False, None), P(DL1, 10, None, None)]
+    pts += [P(DL1, 0, None, None)]  # a fourth subject is not in the run-in (first_k = 3)
+    assert fb.run_in_past_window(pts, now=30.0, window=28.0) == 1
+    assert fb.run_in_past_window(pts, now=38.0, window=28.0) == 2
+    assert fb.run_in_past_window(pts, now=10.0, window=28.0) == 0

@@ -29,6 +29,7 @@ __all__ = [
     "now",
     "supersede",
     "today",
+    "trial_now",
 ]
 
 M = TypeVar("M", bound=Base)
@@ -55,11 +56,28 @@ def today(session: Session) -> date:
     return now(session).date()
 
 
-def latest_date(session: Session) -> date:
+def trial_now(session: Session, trial: Trial) -> datetime:
+    """The trial's current time: the one clock every service uses for a trial's "now" (the
+    decision time, the latest date a clinical record may carry).
+
+    A real trial runs on the service clock (:func:`now`).  A sandbox trial runs
+    ``clock_offset_days`` ahead of it once an administrator has advanced its clock
+    (:func:`doseladder.conduct.services.sandbox.advance_clock`).  Record timestamps
+    (``entered_at``, ``recorded_at``, the audit trail) always stay on the service clock.
+    """
+    base = now(session)
+    if trial.sandbox and trial.clock_offset_days:
+        return base + timedelta(days=trial.clock_offset_days)
+    return base
+
+
+def latest_date(session: Session, trial: Trial | None = None) -> date:
     """The latest calendar date a clinical record may carry: tomorrow in UTC, because it is
     already "today" at sites east of Greenwich (up to UTC+14) while it is still yesterday in
-    UTC.  The core never sees an event after the decision time (see ``decisions``)."""
-    return today(session) + timedelta(days=1)
+    UTC -- on the trial's clock (:func:`trial_now`) when the trial is given.  The core never
+    sees an event after the decision time (see ``decisions``)."""
+    day = trial_now(session, trial).date() if trial is not None else today(session)
+    return day + timedelta(days=1)
 
 
 def get(session: Session, model: type[M], ident: object, what: str | None = None) -> M:

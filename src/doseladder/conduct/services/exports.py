@@ -35,6 +35,7 @@ from doseladder.conduct.models import (
 )
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
+from doseladder.conduct.services import sandbox
 from doseladder.conduct.services.trials import current_protocol, engine_for
 
 __all__ = [
@@ -72,8 +73,11 @@ def _cell(column: Any, value: Any) -> str:
     return str(value)
 
 
-def table_csv(session: Session, table_name: str) -> str:
-    """One table as CSV text (header = column names; rows in primary-key order)."""
+def table_csv(
+    session: Session, table_name: str, *, leave_out_trials: frozenset[int] = frozenset()
+) -> str:
+    """One table as CSV text (header = column names; rows in primary-key order), without the
+    rows of the trials in ``leave_out_trials``."""
     table = Base.metadata.tables.get(table_name)
     if table is None:
         raise ValidationError("table", f"unknown table {table_name!r}")
@@ -81,23 +85,35 @@ def table_csv(session: Session, table_name: str) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([col.name for col in table.columns])
     pk = list(table.primary_key.columns)
-    for row in session.execute(select(table).order_by(*pk)).mappings():
+    stmt = select(table).order_by(*pk)
+    if leave_out_trials:
+        key = table.c.id if table.name == Trial.__tablename__ else table.c.get("trial_id")
+        if key is not None:
+            stmt = stmt.where(key.is_(None) | key.not_in(sorted(leave_out_trials)))
+    for row in session.execute(stmt).mappings():
         writer.writerow([_cell(col, row[col.name]) for col in table.columns])
     return buf.getvalue()
 
 
-def tables_csv(session: Session, actor: Actor) -> dict[str, str]:
-    """Every table as CSV text, keyed by table name."""
+def tables_csv(session: Session, actor: Actor, *, include_sandbox: bool = False) -> dict[str, str]:
+    """Every table as CSV text, keyed by table name; the rows of sandbox trials only with
+    ``include_sandbox``."""
     _begin(session, actor)
-    return {t.name: table_csv(session, t.name) for t in Base.metadata.sorted_tables}
+    leave_out = frozenset() if include_sandbox else sandbox.sandbox_trial_ids(session)
+    return {
+        t.name: table_csv(session, t.name, leave_out_trials=leave_out)
+        for t in Base.metadata.sorted_tables
+    }
 
 
-def write_tables_csv(session: Session, actor: Actor, out_dir: str | Path) -> list[Path]:
+def write_tables_csv(
+    session: Session, actor: Actor, out_dir: str | Path, *, include_sandbox: bool = False
+) -> list[Path]:
     """Write ``<table>.csv`` for every table into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, text in tables_csv(session, actor).items():
+    for name, text in tables_csv(session, actor, include_sandbox=include_sandbox).items():
         path = out / f"{name}.csv"
         path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -256,13 +272,17 @@ def _rows(session: Session, trial: Trial, domain: str) -> list[list[Any]]:
     return rows
 
 
-def dataset_json(session: Session, actor: Actor, trial_id: int, domain: str) -> dict[str, Any]:
-    """One domain (``DM``, ``EX`` or ``AE``) of a trial as a Dataset-JSON 1.1 mapping."""
+def dataset_json(
+    session: Session, actor: Actor, trial_id: int, domain: str, *, include_sandbox: bool = False
+) -> dict[str, Any]:
+    """One domain (``DM``, ``EX`` or ``AE``) of a trial as a Dataset-JSON 1.1 mapping (a
+    sandbox trial only with ``include_sandbox``)."""
     _begin(session, actor)
     name = domain.upper() if isinstance(domain, str) else domain
     if name not in DOMAINS:
         raise ValidationError("domain", f"must be one of {', '.join(DOMAINS)}, got {domain!r}")
     trial = c.get(session, Trial, trial_id)
+    sandbox.check_export(trial, include_sandbox=include_sandbox)
     spec = _SPECS[name]
     rows = _rows(session, trial, name)
     last = session.scalar(select(func.max(AuditEvent.ts)))
@@ -302,14 +322,19 @@ def dataset_json(session: Session, actor: Actor, trial_id: int, domain: str) -> 
 
 
 def write_dataset_json(
-    session: Session, actor: Actor, trial_id: int, out_dir: str | Path
+    session: Session,
+    actor: Actor,
+    trial_id: int,
+    out_dir: str | Path,
+    *,
+    include_sandbox: bool = False,
 ) -> list[Path]:
     """Write ``dm.json``, ``ex.json`` and ``ae.json`` of a trial into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in DOMAINS:
-        data = dataset_json(session, actor, trial_id, name)
+        data = dataset_json(session, actor, trial_id, name, include_sandbox=include_sandbox)
         path = out / f"{name.lower()}.json"
         path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
         paths.append(path)

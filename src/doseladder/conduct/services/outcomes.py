@@ -65,8 +65,8 @@ def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
 
 
 # ------------------------------------------------------------------ adverse events
-def _ae_values(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
-    today = c.latest_date(session)
+def _ae_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dict[str, Any]:
+    today = c.latest_date(session, trial)
     onset = c.a_date("onset_date", values.get("onset_date"), not_after=today)
     resolved = values.get("resolved_date")
     return {
@@ -123,6 +123,7 @@ def record_adverse_event(
     patient = c.patient_for(session, actor, patient_id, lock=True)
     values = _ae_values(
         session,
+        c.get(session, Trial, patient.trial_id),
         {
             "term": term,
             "grade": grade,
@@ -154,7 +155,8 @@ def correct_adverse_event(
     if not changes:
         raise ValidationError("changes", "nothing to change")
     merged = {k: getattr(old, k) for k in _AE_FIELDS} | dict(changes)
-    return c.supersede(session, actor, old, _ae_values(session, merged), reason=why)
+    trial = c.get(session, Trial, old.trial_id)
+    return c.supersede(session, actor, old, _ae_values(session, trial, merged), reason=why)
 
 
 def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: str) -> AdverseEvent:
@@ -166,10 +168,10 @@ def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: st
 
 
 # ------------------------------------------------------------------------ efficacy
-def _eff_values(session: Session, values: Mapping[str, Any]) -> dict[str, Any]:
+def _eff_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "assessed_on": c.a_date(
-            "assessed_on", values.get("assessed_on"), not_after=c.latest_date(session)
+            "assessed_on", values.get("assessed_on"), not_after=c.latest_date(session, trial)
         ),
         "instrument": c.required_text("instrument", values.get("instrument"), max_len=64),
         "responder": c.boolean("responder", values.get("responder")),
@@ -195,6 +197,7 @@ def record_efficacy(
     patient = c.patient_for(session, actor, patient_id, lock=True)
     values = _eff_values(
         session,
+        c.get(session, Trial, patient.trial_id),
         {
             "assessed_on": assessed_on,
             "instrument": instrument,
@@ -220,7 +223,8 @@ def correct_efficacy(
     if not changes:
         raise ValidationError("changes", "nothing to change")
     merged = {k: getattr(old, k) for k in _EFF_FIELDS} | dict(changes)
-    return c.supersede(session, actor, old, _eff_values(session, merged), reason=why)
+    trial = c.get(session, Trial, old.trial_id)
+    return c.supersede(session, actor, old, _eff_values(session, trial, merged), reason=why)
 
 
 def void_efficacy(
@@ -253,7 +257,7 @@ def _adj_values(
         elif onset_raw is None:
             raise ValidationError("onset_date", "required for a DLT without an adverse event")
         else:
-            onset = c.a_date("onset_date", onset_raw, not_after=c.latest_date(session))
+            onset = c.a_date("onset_date", onset_raw, not_after=c.latest_date(session, trial))
         infused = enrolment.infusion_date
         if infused is None:
             raise ValidationError("is_dlt", "the patient has no infusion date yet")

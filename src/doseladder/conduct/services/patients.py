@@ -38,9 +38,11 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission, check_site
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import decisions as dec
+from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.conduct.services.trials import TrialStatus, current_protocol, engine_for
 
 __all__ = [
+    "applicable_criteria",
     "correct_enrolment",
     "correct_screening",
     "current_enrolment",
@@ -139,11 +141,27 @@ def register_patient(
 
 
 # --------------------------------------------------------------------- screening
+def applicable_criteria(engine: Engine, indication: str | None) -> frozenset[str]:
+    """The ids of the protocol's criteria that apply to a patient of ``indication``."""
+    protocol = engine.protocol
+    if protocol is None:
+        return frozenset()
+    return frozenset(
+        x.id
+        for x in protocol.criteria
+        if not x.indications or indication is None or indication in x.indications
+    )
+
+
 def _screening_values(
-    session: Session, values: Mapping[str, Any], known: frozenset[str]
+    session: Session,
+    trial: Trial,
+    values: Mapping[str, Any],
+    known: frozenset[str],
+    required: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     screened_on = c.a_date(
-        "screened_on", values.get("screened_on"), not_after=c.latest_date(session)
+        "screened_on", values.get("screened_on"), not_after=c.latest_date(session, trial)
     )
     eligible = c.boolean("eligible", values.get("eligible"))
     criteria = c.json_mapping("criteria", values.get("criteria"))
@@ -162,6 +180,16 @@ def _screening_values(
             raise ValidationError(
                 "eligible", f"cannot be true: criterion {unmet[0]!r} is not satisfied"
             )
+    missing = sorted(required - set(criteria or {})) if eligible else []
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ValidationError(
+            "criteria",
+            "an eligible screening needs the result of every eligibility criterion that "
+            f"applies to the patient; missing: {shown}",
+        )
     notes = c.text("notes", values.get("notes"), max_len=2000, required=False)
     return {"screened_on": screened_on, "eligible": eligible, "criteria": criteria, "notes": notes}
 
@@ -181,8 +209,13 @@ def record_screening(
     eligible: bool,
     criteria: Mapping[str, bool] | None = None,
     notes: str | None = None,
+    require_criteria: bool = False,
 ) -> ScreeningResult:
     """Record a screening result.
+
+    ``require_criteria`` (the API and the web interface): an ``eligible`` result must give
+    the result of every criterion of the protocol that applies to the patient's indication
+    (:func:`applicable_criteria`), else a :class:`ValidationError` on ``criteria``.
 
     ``criteria`` maps criterion id → *satisfied*: an inclusion criterion that is met or an
     exclusion criterion that is absent is ``True`` (as
@@ -194,8 +227,10 @@ def record_screening(
     engine = engine_for(current_protocol(session, patient.trial_id))
     values = _screening_values(
         session,
+        c.get(session, Trial, patient.trial_id),
         {"screened_on": screened_on, "eligible": eligible, "criteria": criteria, "notes": notes},
         engine.criteria,
+        applicable_criteria(engine, patient.indication) if require_criteria else frozenset(),
     )
     if _current_enrolment(session, patient.id) is not None:
         raise Conflict(f"patient {patient.study_id} is already enrolled")
@@ -221,8 +256,10 @@ def correct_screening(
     *,
     changes: Mapping[str, Any],
     reason: str,
+    require_criteria: bool = False,
 ) -> ScreeningResult:
-    """Correct a screening result (a new version; the old one is kept)."""
+    """Correct a screening result (a new version; the old one is kept); ``require_criteria``
+    as in :func:`record_screening`."""
     c.begin(session, actor, Permission.REGISTER_PATIENT)
     why = c.reason_text(reason)
     old = c.get(session, ScreeningResult, screening_id, "screening result")
@@ -236,8 +273,18 @@ def correct_screening(
         **changes,
     }
     engine = engine_for(current_protocol(session, old.trial_id))
+    trial = c.get(session, Trial, old.trial_id)
+    required = (
+        applicable_criteria(engine, c.get(session, Patient, old.patient_id).indication)
+        if require_criteria
+        else frozenset()
+    )
     return c.supersede(
-        session, actor, old, _screening_values(session, merged, engine.criteria), reason=why
+        session,
+        actor,
+        old,
+        _screening_values(session, trial, merged, engine.criteria, required),
+        reason=why,
     )
 
 
@@ -259,7 +306,7 @@ def _infusion(
     return c.a_date(
         field,
         value,
-        not_after=c.latest_date(session),
+        not_after=c.latest_date(session, trial),
         not_before=trial.epoch,
         before_what=f"the trial epoch {trial.epoch.isoformat()}",
     )

@@ -369,7 +369,7 @@ def compute(
     (:func:`eliminated_carried`, unless ``eliminated`` is given) and the recorded stops in
     force keep their indications closed (:func:`recorded_stops`).
     """
-    when = now if now is not None else c.now(session)
+    when = now if now is not None else c.trial_now(session, trial)
     pv = protocol if protocol is not None else current_protocol(session, trial.id)
     engine = engine_for(pv)
     carried = (

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import AuthenticationError, Conflict, Forbidden, ValidationError
-from doseladder.conduct.models import ApiToken, Site, User
+from doseladder.conduct.models import ApiToken, AuditEvent, Site, User
 from doseladder.conduct.security import (
     SYSTEM,
     Actor,
@@ -32,7 +33,10 @@ from doseladder.conduct.security import (
 from doseladder.conduct.services import _common as c
 
 __all__ = [
+    "ACCESS_REVIEWED",
+    "AccessReviewRow",
     "IssuedToken",
+    "access_review",
     "actor_for",
     "actor_from_token",
     "authenticate",
@@ -42,12 +46,15 @@ __all__ = [
     "create_user",
     "deactivate_site",
     "deactivate_user",
+    "has_users",
     "issue_token",
     "list_sites",
     "list_tokens",
     "list_users",
     "login",
+    "mark_access_reviewed",
     "revoke_token",
+    "set_role",
 ]
 
 #: default API token lifetime
@@ -130,14 +137,7 @@ def _new_user(
     validate_password(password)
     user_role = Role.parse(role)
     label = c.text("display_name", display_name, max_len=200, required=False)
-    if site_id is not None:
-        site = c.ref(session, Site, site_id, "site_id")
-        if not site.active:
-            raise ValidationError("site_id", f"site {site.code} is inactive")
-    if user_role is Role.INVESTIGATOR and site_id is None:
-        raise ValidationError("site_id", "a site investigator must belong to a site")
-    if user_role in (Role.ADMIN, Role.STATISTICIAN) and site_id is not None:
-        raise ValidationError("site_id", f"a {user_role.value} works for every site; leave empty")
+    _check_role_site(session, user_role, site_id)
     if session.scalars(select(User.id).where(User.username == name)).first() is not None:
         raise Conflict(f"username {name!r} is taken", field="username")
     user = User(
@@ -155,12 +155,29 @@ def _new_user(
     return user
 
 
+def _check_role_site(session: Session, role: Role, site_id: int | None) -> None:
+    """A role and a site that go together (the rules of :func:`create_user`)."""
+    if site_id is not None:
+        site = c.ref(session, Site, site_id, "site_id")
+        if not site.active:
+            raise ValidationError("site_id", f"site {site.code} is inactive")
+    if role is Role.INVESTIGATOR and site_id is None:
+        raise ValidationError("site_id", "a site investigator must belong to a site")
+    if role in (Role.ADMIN, Role.STATISTICIAN) and site_id is not None:
+        raise ValidationError("site_id", f"a {role.value} works for every site; leave empty")
+
+
+def has_users(session: Session) -> bool:
+    """Whether any user exists (an empty database gets a first administrator or the demo)."""
+    return bool(session.scalar(select(func.count()).select_from(User)))
+
+
 def bootstrap_admin(
     session: Session, *, username: str, password: str, display_name: str | None = None
 ) -> User:
     """Create the first administrator; refused once any user exists."""
     session.info["actor"] = SYSTEM
-    if session.scalar(select(func.count()).select_from(User)):
+    if has_users(session):
         raise Conflict("users already exist; ask an administrator for an account")
     return _new_user(
         session,
@@ -214,6 +231,133 @@ def deactivate_user(session: Session, actor: Actor, user_id: int, *, reason: str
         raise Conflict(f"user {user.username} is already inactive")
     with audit.reason(session, why):
         user.active = False
+    return user
+
+
+def set_role(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    role: Role | str,
+    site_id: int | None,
+    reason: str,
+) -> User:
+    """Change a user's role and site (administrators; audited with the reason).  The rules of
+    :func:`create_user` apply; nobody changes their own role."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    why = c.reason_text(reason)
+    user = c.get(session, User, user_id)
+    new_role = Role.parse(role)
+    if user.id == actor.user_id:
+        raise Conflict("you cannot change your own role; ask another administrator")
+    _check_role_site(session, new_role, site_id)
+    if user.role == new_role.value and user.site_id == site_id:
+        raise Conflict(f"user {user.username} already has this role and site")
+    with audit.reason(session, why):
+        user.role = new_role.value
+        user.site_id = site_id
+    session.flush()
+    return user
+
+
+#: the audit action of a periodic access review of one user
+ACCESS_REVIEWED = "access_reviewed"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessReviewRow:
+    """One line of the periodic access review: who may do what, where, and when they last
+    signed in (the latest token issued at login) and were last reviewed (from the audit
+    trail)."""
+
+    user_id: int
+    username: str
+    display_name: str | None
+    role: str
+    site_id: int | None
+    site_code: str | None
+    active: bool
+    created_at: datetime
+    last_login: datetime | None
+    last_reviewed_at: datetime | None
+    last_reviewed_by: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "site_id": self.site_id,
+            "site_code": self.site_code,
+            "active": self.active,
+            "created_at": self.created_at,
+            "last_login": self.last_login,
+            "last_reviewed_at": self.last_reviewed_at,
+            "last_reviewed_by": self.last_reviewed_by,
+        }
+
+
+def access_review(session: Session, actor: Actor) -> list[AccessReviewRow]:
+    """Every user with role, site, last sign-in and last review (administrators)."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    sites = {x.id: x.code for x in session.scalars(select(Site))}
+    logins = dict(
+        session.execute(
+            select(ApiToken.user_id, func.max(ApiToken.created_at)).group_by(ApiToken.user_id)
+        ).all()
+    )
+    reviews: dict[str, tuple[datetime, str]] = {}
+    for entity_id, ts, who in session.execute(
+        select(AuditEvent.entity_id, AuditEvent.ts, AuditEvent.actor_username)
+        .where(AuditEvent.action == ACCESS_REVIEWED)
+        .order_by(AuditEvent.seq)
+    ):
+        if entity_id is not None:
+            reviews[entity_id] = (ts, who)
+    rows = []
+    for u in session.scalars(select(User).order_by(User.username)):
+        review = reviews.get(str(u.id))
+        rows.append(
+            AccessReviewRow(
+                user_id=u.id,
+                username=u.username,
+                display_name=u.display_name,
+                role=u.role,
+                site_id=u.site_id,
+                site_code=sites.get(u.site_id) if u.site_id is not None else None,
+                active=u.active,
+                created_at=u.created_at,
+                last_login=logins.get(u.id),
+                last_reviewed_at=review[0] if review else None,
+                last_reviewed_by=review[1] if review else None,
+            )
+        )
+    return rows
+
+
+def mark_access_reviewed(
+    session: Session, actor: Actor, user_id: int, *, note: str | None = None
+) -> User:
+    """Record that an administrator reviewed a user's access (role, site, activity) as it
+    stands now: an audit event with the reviewed values and the optional note."""
+    c.begin(session, actor, Permission.MANAGE_USERS)
+    user = c.get(session, User, user_id)
+    text = c.text("note", note, max_len=2000, required=False)
+    audit.log_event(
+        session,
+        ACCESS_REVIEWED,
+        entity_type="access_review",
+        entity_id=str(user.id),
+        reason=text or "periodic access review",
+        data={
+            "username": user.username,
+            "role": user.role,
+            "site_id": user.site_id,
+            "active": user.active,
+        },
+    )
     return user
 
 

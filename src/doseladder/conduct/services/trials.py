@@ -136,6 +136,7 @@ def create_trial(
     require_signoff_for_escalation: bool | None = None,
     dlt_window_days: float | None = None,
     efficacy_window_days: float | None = None,
+    sandbox: bool = False,
 ) -> Trial:
     """Create a trial in ``draft`` with protocol version 1.
 
@@ -149,6 +150,7 @@ def create_trial(
             not yet given (default: the protocol's setting, else false).
         dlt_window_days / efficacy_window_days: assessment windows for designs that do not
             define them (defaults 28 and 84 days).
+        sandbox: a sandbox trial (rehearsal, training; see :mod:`.sandbox`), fixed for good.
     """
     c.begin(session, actor, Permission.MANAGE_TRIAL)
     trial_code = c.code("code", code)
@@ -162,6 +164,7 @@ def create_trial(
         signoff = bool(engine.signoff_before_escalation)
     else:
         signoff = c.boolean("require_signoff_for_escalation", require_signoff_for_escalation)
+    is_sandbox = c.boolean("sandbox", sandbox)
     day0 = c.a_date("epoch", epoch) if epoch is not None else c.today(session)
     if session.scalars(select(Trial.id).where(Trial.code == trial_code)).first() is not None:
         raise Conflict(f"a trial with code {trial_code!r} already exists", field="code")
@@ -179,6 +182,8 @@ def create_trial(
         created_by_id=actor.user_id,
         opened_at=None,
         closed_at=None,
+        sandbox=is_sandbox,
+        clock_offset_days=0.0 if is_sandbox else None,
     )
     session.add(trial)
     session.flush()

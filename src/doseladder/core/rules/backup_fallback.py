@@ -163,6 +163,13 @@ class BackupFallback:
             return FallbackStatus(FallbackPhase.PASSED, n, dlts, pending, False)
         return FallbackStatus(FallbackPhase.AWAITING, n, dlts, pending, False)
 
+    def run_in_past_window(self, patients: Sequence[Patient], now: float, window: float) -> int:
+        """Run-in patients whose DLT outcome is still pending although their follow-up
+        (``now`` − entry) has reached the DLT ``window``: the window is over and only the
+        assessment of the outcome (e.g. adjudication of a possible DLT) is awaited."""
+        run_in = [p for p in patients if p.dose == self.run_in_dose][: self.first_k]
+        return sum(p.tox is None and now - p.entry_time >= window for p in run_in)
+
     def blocked_doses(self, num_doses: int, status: FallbackStatus) -> frozenset[int]:
         """Doses closed by the rule: with ``reescalation="blocked"`` after it fired."""
         if status.fired and self.reescalation == "blocked":

@@ -459,6 +459,29 @@ def _guard(plan: EscalationPlan, out: _Outcome, closed: frozenset[int]) -> _Outc
     return _Outcome(out.status, below, reason, steps=(*out.steps, out.reason))
 
 
+def _run_in_pending_text(
+    plan: EscalationPlan,
+    driving_pts: tuple[Patient, ...],
+    fb: FallbackStatus,
+    now: float | None,
+) -> str:
+    """The run-in's pending DLT outcomes in words: still in the DLT window, or past it and
+    awaiting assessment (when the design has a DLT window and the time is known)."""
+    window = getattr(plan.design, "tox_window", None)
+    if plan.fallback is None or now is None or window is None:
+        return f"{fb.run_in_pending} with the DLT outcome not yet known"
+    past = plan.fallback.run_in_past_window(driving_pts, now, float(window))
+    parts = []
+    if fb.run_in_pending - past:
+        parts.append(f"{fb.run_in_pending - past} still in the DLT window")
+    if past:
+        parts.append(
+            f"{past} past the DLT window with the outcome awaiting assessment (a possible DLT "
+            "to adjudicate)"
+        )
+    return ", ".join(parts) or "none pending"
+
+
 def _driving(
     plan: EscalationPlan,
     driving_pts: tuple[Patient, ...],
@@ -507,8 +530,9 @@ def _driving(
                         "backup_fallback.await_run_in",
                         (
                             f"Run-in enrolled: {fb.run_in_n} subjects at {labels[run - 1]}, "
-                            f"{fb.run_in_dlts} DLT(s), {fb.run_in_pending} still in the DLT "
-                            f"window: wait until the run-in is resolved ({fallback.min_dlts} "
+                            f"{fb.run_in_dlts} DLT(s), "
+                            f"{_run_in_pending_text(plan, driving_pts, fb, now)}: "
+                            f"wait until the run-in is resolved ({fallback.min_dlts} "
                             f"DLT(s) -> fall back to {labels[back - 1]}; otherwise continue at "
                             f"{labels[run - 1]})."
                         ),

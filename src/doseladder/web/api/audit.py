@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from doseladder.conduct.services import exports
+from doseladder.conduct.services import audit_log, exports
 from doseladder.web.api.common import ERRORS
 from doseladder.web.api.schemas import MAX_ID, AuditEventOut, VerifyOut
 from doseladder.web.deps import ApiCaller
-from doseladder.web.queries import list_audit_events
 
 __all__ = ["router"]
 
@@ -45,6 +44,8 @@ def events(
     return caller.run(
         lambda s, a: [
             AuditEventOut.model_validate(e)
-            for e in list_audit_events(s, a, trial_id=trial_id, before_seq=before_seq, limit=limit)
+            for e in audit_log.list_audit_events(
+                s, a, trial_id=trial_id, before_seq=before_seq, limit=limit
+            )
         ]
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
@@ -19,10 +19,15 @@ __all__ = ["router", "tables_zip"]
 
 router = APIRouter(tags=["exports"], responses=ERRORS)
 
+#: sandbox trials are left out of exports unless asked
+IncludeSandbox = Annotated[
+    bool, Query(description="include sandbox trials (left out unless asked)")
+]
 
-def tables_zip(session: Session, actor: Actor) -> bytes:
-    """Every table as ``<table>.csv`` in one zip archive."""
-    tables = exports.tables_csv(session, actor)
+
+def tables_zip(session: Session, actor: Actor, *, include_sandbox: bool = False) -> bytes:
+    """Every table as ``<table>.csv`` in one zip archive (sandbox trials only when asked)."""
+    tables = exports.tables_csv(session, actor, include_sandbox=include_sandbox)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in tables.items():
@@ -36,8 +41,8 @@ def tables_zip(session: Session, actor: Actor) -> bytes:
     responses={200: {"content": {"application/zip": {}}, "description": "CSV files in a zip."}},
     summary="Every table (every row and version) as CSV, zipped",
 )
-def tables(caller: ApiCaller) -> Response:
-    data = caller.run(tables_zip)
+def tables(caller: ApiCaller, include_sandbox: IncludeSandbox = False) -> Response:
+    data = caller.run(lambda s, a: tables_zip(s, a, include_sandbox=include_sandbox))
     return Response(
         data,
         media_type="application/zip",
@@ -50,5 +55,9 @@ def tables(caller: ApiCaller) -> Response:
     response_model=dict[str, Any],
     summary="One CDISC-style domain (DM, EX or AE) as Dataset-JSON 1.1",
 )
-def dataset(trial_id: PathId, domain: Domain, caller: ApiCaller) -> dict[str, Any]:
-    return caller.run(lambda s, a: exports.dataset_json(s, a, trial_id, domain))
+def dataset(
+    trial_id: PathId, domain: Domain, caller: ApiCaller, include_sandbox: IncludeSandbox = False
+) -> dict[str, Any]:
+    return caller.run(
+        lambda s, a: exports.dataset_json(s, a, trial_id, domain, include_sandbox=include_sandbox)
+    )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
 from doseladder.conduct.services import patients
+from doseladder.conduct.services import screening as screening_service
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
     EnrolIn,
@@ -26,7 +27,6 @@ from doseladder.web.api.schemas import (
     ScreeningReportIn,
 )
 from doseladder.web.deps import ApiCaller
-from doseladder.web.screening import screening_report
 
 __all__ = ["router"]
 
@@ -73,6 +73,7 @@ def register(trial_id: PathId, body: PatientIn, caller: ApiCaller) -> Registered
                 eligible=sc.eligible,
                 criteria=sc.criteria,
                 notes=sc.notes,
+                require_criteria=True,
             )
             screening = ScreeningOut.model_validate(row)
         return RegisteredOut(patient=PatientOut.model_validate(p), screening=screening)
@@ -90,7 +91,7 @@ def screening_preview(trial_id: PathId, body: ScreeningReportIn, caller: ApiCall
     review with its reasons, and the verdict.  Record the result with the registration or
     ``POST /patients/{id}/screening`` (``criteria`` = the report's *satisfied* values)."""
     return caller.run(
-        lambda s, a: screening_report(
+        lambda s, a: screening_service.screening_report(
             s,
             a,
             trial_id,
@@ -135,6 +136,7 @@ def screening(patient_id: PathId, body: ScreeningIn, caller: ApiCaller) -> Scree
                 eligible=body.eligible,
                 criteria=body.criteria,
                 notes=body.notes,
+                require_criteria=True,
             )
         )
     )
@@ -157,6 +159,7 @@ def correct_screening(
                 screening_id,
                 changes=body.changes.model_dump(exclude_unset=True),
                 reason=body.reason,
+                require_criteria=True,
             )
         )
     )

@@ -230,6 +230,7 @@ class TrialIn(_ProtocolSource):
     require_signoff_for_escalation: StrictBool | None = None
     dlt_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
     efficacy_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
+    sandbox: StrictBool = False
 
 
 class AmendIn(_ProtocolSource):
@@ -257,6 +258,8 @@ class TrialOut(Out):
     created_at: datetime
     opened_at: datetime | None
     closed_at: datetime | None
+    sandbox: bool | None = None
+    clock_offset_days: float | None = None
 
 
 class TrialSiteOut(Out):
@@ -660,3 +663,40 @@ class AuditEventOut(BaseModel):
     old: dict[str, Any] | None
     new: dict[str, Any] | None
     hash: str
+
+
+# ------------------------------------------------------- administration, sandbox
+class RoleIn(In):
+    role: RoleName
+    site_id: Id | None = None
+    reason: Reason
+
+
+class ReviewIn(In):
+    note: Annotated[str, Text(2000), CLEAN] | None = None
+
+
+class AccessReviewOut(BaseModel):
+    user_id: int
+    username: str
+    display_name: str | None
+    role: str
+    site_id: int | None
+    site_code: str | None
+    active: bool
+    created_at: datetime
+    last_login: datetime | None
+    last_reviewed_at: datetime | None
+    last_reviewed_by: str | None
+
+
+class ClockIn(In):
+    days: Annotated[float, Strict(), Field(gt=0, le=3650)]
+    reason: Reason
+
+
+class ClockOut(BaseModel):
+    trial_id: int
+    sandbox: bool
+    now: datetime
+    offset_days: float

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from doseladder.conduct.errors import ValidationError
 from doseladder.conduct.security import Actor
-from doseladder.conduct.services import trials
-from doseladder.protocols import list_protocols, shipped_path
+from doseladder.conduct.services import sandbox, trials
+from doseladder.conduct.services.protocol_sources import shipped_names, shipped_source
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
     AmendIn,
+    ClockIn,
+    ClockOut,
     OpenIn,
     ProtocolVersionOut,
     ReasonIn,
@@ -31,20 +31,6 @@ from doseladder.web.deps import ApiCaller
 __all__ = ["router", "shipped_source"]
 
 router = APIRouter(tags=["trials"], responses=ERRORS)
-
-
-def shipped_source(name: str, field: str = "shipped_protocol") -> tuple[dict[str, Any], str, str]:
-    """``(mapping, text, file name)`` of a shipped protocol (:class:`ValidationError` naming
-    ``field`` for an unknown name)."""
-    known = list_protocols()
-    if name not in known:
-        raise ValidationError(field, f"no shipped protocol {name!r}; one of {', '.join(known)}")
-    path = shipped_path(name)
-    text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):  # pragma: no cover - shipped files are mappings
-        raise ValidationError(field, "the shipped file is not a mapping")
-    return data, text, path.name
 
 
 def _source(body: TrialIn | AmendIn) -> tuple[dict[str, Any], str | None, str | None]:
@@ -63,7 +49,7 @@ def _source(body: TrialIn | AmendIn) -> tuple[dict[str, Any], str | None, str | 
 )
 def shipped_protocols(caller: ApiCaller) -> list[ShippedProtocolOut]:
     out = []
-    for name in list_protocols():
+    for name in shipped_names():
         data, _, _ = shipped_source(name)
         ident = data.get("identifiers") or {}
         design = data.get("design") or {}
@@ -105,6 +91,7 @@ def create_trial(body: TrialIn, caller: ApiCaller) -> TrialOut:
                 require_signoff_for_escalation=body.require_signoff_for_escalation,
                 dlt_window_days=body.dlt_window_days,
                 efficacy_window_days=body.efficacy_window_days,
+                sandbox=body.sandbox,
             )
         )
     )
@@ -193,5 +180,23 @@ def amend(trial_id: PathId, body: AmendIn, caller: ApiCaller) -> ProtocolVersion
             s, a, trial_id, protocol, reason=body.reason, source_name=name, source_text=text
         )
         return ProtocolVersionOut.model_validate(pv)
+
+    return caller.run(run)
+
+
+@router.post(
+    "/trials/{trial_id}/clock",
+    response_model=ClockOut,
+    summary="Advance a sandbox trial's clock (admin; real trials refuse)",
+)
+def advance_clock(trial_id: PathId, body: ClockIn, caller: ApiCaller) -> ClockOut:
+    def run(s: Session, a: Actor) -> ClockOut:
+        clock = sandbox.advance_clock(s, a, trial_id, days=body.days, reason=body.reason)
+        return ClockOut(
+            trial_id=clock.trial_id,
+            sandbox=clock.sandbox,
+            now=clock.now,
+            offset_days=clock.offset_days,
+        )
 
     return caller.run(run)

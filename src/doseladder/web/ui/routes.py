@@ -16,7 +16,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
@@ -30,6 +30,8 @@ from starlette.concurrency import run_in_threadpool
 from doseladder import __version__
 from doseladder.conduct.errors import AuthenticationError, ConductError, Forbidden
 from doseladder.conduct.security import PERMISSIONS, Actor, Permission
+from doseladder.conduct.services import audit_log as audit_log_service
+from doseladder.conduct.services import dashboard as dashboard_service
 from doseladder.conduct.services import (
     decisions,
     exports,
@@ -38,6 +40,8 @@ from doseladder.conduct.services import (
     sites_users,
     trials,
 )
+from doseladder.conduct.services import screening as screening_service
+from doseladder.protocols.text import display_text
 from doseladder.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -49,12 +53,11 @@ from doseladder.web.deps import (
     new_login_csrf,
     session_caller,
 )
-from doseladder.web.queries import list_audit_events
-from doseladder.web.screening import screening_report
 
 __all__ = ["error_page", "router"]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.filters["registry_text"] = display_text
 FLASH_COOKIE = "doseladder_flash"
 router = APIRouter(include_in_schema=False)
 
@@ -158,12 +161,6 @@ def _label(engine: Any, dose: int | None) -> str:
         return "–"
     label = engine.label(dose) if engine is not None else None
     return f"{label} (level {dose})" if label else f"level {dose}"
-
-
-def _today(session: Session) -> str:
-    """Today (UTC) on the database clock, for the forms' default dates."""
-    clock = session.info.get("clock")
-    return (clock() if clock is not None else datetime.now(UTC)).astimezone(UTC).date().isoformat()
 
 
 def _int(value: str) -> int | str | None:
@@ -305,66 +302,10 @@ def _engine(s: Session, trial_id: int) -> Any:
     return trials.engine_for(trials.current_protocol(s, trial_id))
 
 
-def _patient_summary(record: dict[str, Any]) -> dict[str, Any]:
-    screening = record["screening"]
-    latest = max(screening, key=lambda r: (r["screened_on"], r["id"])) if screening else None
-    enrolment = record["enrolment"][0] if record["enrolment"] else None
-    adjs = record["dlt_adjudications"]
-    adjudicated = {a["adverse_event_id"] for a in adjs if a["adverse_event_id"] is not None}
-    return {
-        "patient": record["patient"],
-        "eligible": None if latest is None else latest["eligible"],
-        "enrolment": enrolment,
-        "n_ae": len(record["adverse_events"]),
-        "dlt": any(a["is_dlt"] for a in adjs),
-        "awaiting": sum(
-            1
-            for ae in record["adverse_events"]
-            if ae["dlt_candidate"] and (ae["root_id"] or ae["id"]) not in adjudicated
-        ),
-        "responder": any(e["responder"] for e in record["efficacy"]),
-    }
-
-
-def dashboard_data(s: Session, a: Actor, trial_id: int) -> dict[str, Any]:
-    """Everything the dashboard shows (computed by the services)."""
-    trial = trials.get_trial(s, a, trial_id)
-    versions = trials.protocol_versions(s, a, trial_id)
-    engine = trials.engine_for(versions[-1])
-    rec = decisions.recommend(s, a, trial_id)
-    history = decisions.list_decisions(s, a, trial_id)
-    latest: dict[str | None, Any] = {}
-    for d in history:
-        latest[d.indication] = d
-    latest_views = {k: decisions.decision_view(s, a, d) for k, d in latest.items()}
-    sites = {x.id: x for x in trials.list_trial_sites(s, a, trial_id)}
-    pts = [
-        _patient_summary(patients.patient_record(s, a, p.id))
-        for p in patients.list_patients(s, a, trial_id)
-    ]
-    protocol = engine.protocol
-    title = None
-    if protocol is not None:
-        title = getattr(getattr(protocol, "identifiers", None), "title", None)
-    return {
-        "trial": trial,
-        "version": versions[-1],
-        "engine": engine,
-        "protocol_title": title,
-        "doses": [(d, engine.label(d)) for d in range(1, engine.num_doses + 1)],
-        "rec": rec,
-        "latest": latest_views,
-        "n_decisions": len(history),
-        "sites": sites,
-        "my_site": sites.get(a.site_id) if a.site_id is not None else None,
-        "patients": pts,
-    }
-
-
 def _dashboard(
     request: Request, caller: Caller, trial_id: int, *, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    data = caller.run(lambda s, a: dashboard_data(s, a, trial_id))
+    data = caller.run(lambda s, a: dashboard_service.dashboard_data(s, a, trial_id))
     return render(request, "dashboard.html", data, caller=caller, error=error, status=status)
 
 
@@ -462,11 +403,8 @@ def _criteria(engine: Any, indication: str | None) -> list[Any]:
     protocol = engine.protocol
     if protocol is None:
         return []
-    return [
-        c
-        for c in protocol.criteria
-        if not c.indications or indication is None or indication in c.indications
-    ]
+    applicable = patients.applicable_criteria(engine, indication)
+    return [c for c in protocol.criteria if c.id in applicable]
 
 
 def _new_patient(
@@ -490,7 +428,7 @@ def _new_patient(
             "sites": sites,
             "indications": [i for i in engine.indications if i is not None],
             "criteria": criteria,
-            "today": _today(s),
+            "today": dashboard_service.trial_today(s, trial_id),
         }
 
     data = caller.run(run)
@@ -551,8 +489,8 @@ def _screen_record(
         return fail(f"screened_on: must be a date YYYY-MM-DD, got {day!r}")
     indication = _opt(str(form.get("indication") or ""))
     try:
-        report = caller.run(
-            lambda s, a: screening_report(
+        screened = caller.run(
+            lambda s, a: screening_service.screen_record(
                 s, a, trial_id, parsed, screening_date=when, indication=indication
             )
         )
@@ -560,7 +498,13 @@ def _screen_record(
         raise
     except ConductError as exc:
         return fail(exc.message, exc.status)
+    report = screened.report
     prefilled = {k: v for k, v in form.items() if not k.startswith("crit:")}
+    # the record's sex and age, unless the investigator already typed them
+    if screened.sex is not None and not str(prefilled.get("sex") or "").strip():
+        prefilled["sex"] = screened.sex
+    if screened.age is not None and not str(prefilled.get("age") or "").strip():
+        prefilled["age"] = str(screened.age)
     for criterion_id, satisfied in report.satisfied().items():
         if satisfied:
             prefilled[f"crit:{criterion_id}"] = "met"
@@ -603,6 +547,7 @@ def _register(request: Request, trial_id: int, form: dict[str, Any]) -> Response
             eligible=eligible,
             criteria=criteria or None,
             notes=_opt(val("notes")),
+            require_criteria=True,
         )
         return p, eligible
 
@@ -632,32 +577,6 @@ def _register_done(
     )
 
 
-def patient_data(s: Session, a: Actor, patient_id: int) -> dict[str, Any]:
-    """Everything the patient page shows."""
-    record = patients.patient_record(s, a, patient_id)
-    history = patients.patient_record(s, a, patient_id, history=True)
-    p = record["patient"]
-    trial = trials.get_trial(s, a, p["trial_id"])
-    engine = _engine(s, trial.id)
-    key = engine.decision_key(p["indication"])
-    decs = [d for d in decisions.list_decisions(s, a, trial.id) if d.indication == key]
-    latest = decisions.decision_view(s, a, decs[-1]) if decs else None
-    sites = {x.id: x for x in trials.list_trial_sites(s, a, trial.id)}
-    summary = _patient_summary(record)
-    adjudicated = {x["adverse_event_id"] for x in record["dlt_adjudications"]}
-    return {
-        "trial": trial,
-        "engine": engine,
-        "record": record,
-        "history": history,
-        "summary": summary,
-        "site": sites.get(p["site_id"]),
-        "latest": latest,
-        "adjudicated": adjudicated,
-        "today": _today(s),
-    }
-
-
 def _patient(
     request: Request,
     caller: Caller,
@@ -666,7 +585,7 @@ def _patient(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    data = caller.run(lambda s, a: patient_data(s, a, patient_id))
+    data = caller.run(lambda s, a: dashboard_service.patient_data(s, a, patient_id))
     return render(request, "patient.html", data, caller=caller, error=error, status=status)
 
 
@@ -865,7 +784,9 @@ def audit_log(
 ) -> Response:
     def run(s: Session, a: Actor) -> dict[str, Any]:
         result = exports.verify_audit(s, a)
-        events = list_audit_events(s, a, trial_id=trial_id, before_seq=before, limit=50)
+        events = audit_log_service.list_audit_events(
+            s, a, trial_id=trial_id, before_seq=before, limit=50
+        )
         return {"verify": result, "events": events, "trial_id": trial_id}
 
     return render(request, "audit.html", caller.run(run), caller=caller)
@@ -883,9 +804,9 @@ def audit_copy(caller: UiCaller) -> Response:
 
 # ------------------------------------------------------------------- exports
 @router.get("/exports/tables.zip")
-def export_tables(caller: UiCaller) -> Response:
+def export_tables(caller: UiCaller, include_sandbox: bool = False) -> Response:
     def run(s: Session, a: Actor) -> bytes:
-        tables = exports.tables_csv(s, a)
+        tables = exports.tables_csv(s, a, include_sandbox=include_sandbox)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, text in tables.items():
@@ -900,9 +821,13 @@ def export_tables(caller: UiCaller) -> Response:
 
 
 @router.get("/trials/{trial_id}/datasets/{domain}.json")
-def export_dataset(trial_id: int, domain: str, caller: UiCaller) -> Response:
+def export_dataset(
+    trial_id: int, domain: str, caller: UiCaller, include_sandbox: bool = False
+) -> Response:
     tid = _id(trial_id)
-    data = caller.run(lambda s, a: exports.dataset_json(s, a, tid, domain))
+    data = caller.run(
+        lambda s, a: exports.dataset_json(s, a, tid, domain, include_sandbox=include_sandbox)
+    )
     name = f"{data['studyOID']}-{data['name'].lower()}.json"
     return Response(
         json.dumps(data, indent=1, ensure_ascii=False),

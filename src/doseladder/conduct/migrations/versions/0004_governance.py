@@ -3,7 +3,7 @@ acknowledgements; dose decisions record the signatures they need and an override
 justification.  The new tables are append-only (triggers as in 0001).
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

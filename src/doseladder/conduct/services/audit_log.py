@@ -1,4 +1,4 @@
-"""Read-only views the services do not provide yet: the audit log listing.
+"""The audit log listing (read-only).
 
 The audit trail holds every site's patient-level data, so its listing needs the ``audit``
 permission and a user not bound to a site (like the exports).  Nothing here writes.

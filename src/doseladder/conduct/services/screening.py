@@ -9,6 +9,7 @@ recorded only when the form is submitted (``patients.record_screening``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,10 +22,24 @@ from doseladder.core.eligibility import ScreeningReport, screen
 from doseladder.core.errors import InputError
 from doseladder.io.patient_record import patient_record_from_data
 
-__all__ = ["screening_report"]
+__all__ = ["ScreenedRecord", "screen_record", "screening_report"]
+
+#: the record's sex as the registration form codes it
+_SEX_CODES = {"female": "F", "male": "M"}
 
 
-def screening_report(
+@dataclass(frozen=True, slots=True)
+class ScreenedRecord:
+    """A screening report with what the record says for the registration form: ``sex``
+    (``F``/``M``, ``None`` when unknown) and ``age`` in completed years on the screening date
+    (``None`` when the record does not pin it down to one year)."""
+
+    report: ScreeningReport
+    sex: str | None
+    age: int | None
+
+
+def screen_record(
     session: Session,
     actor: Actor,
     trial_id: int,
@@ -32,7 +47,7 @@ def screening_report(
     *,
     screening_date: date | None = None,
     indication: str | None = None,
-) -> ScreeningReport:
+) -> ScreenedRecord:
     """Screen ``record`` (parsed JSON) against the trial's current protocol."""
     require(actor, Permission.REGISTER_PATIENT)
     trials.get_trial(session, actor, trial_id)
@@ -46,6 +61,25 @@ def screening_report(
         when = screening_date or patient.screening_date
         if when is None:
             raise ValidationError("screening_date", "give the screening date (the record has none)")
-        return screen(engine.protocol, patient, screening_date=when, indication=indication)
+        report = screen(engine.protocol, patient, screening_date=when, indication=indication)
     except InputError as exc:
         raise ValidationError(f"record.{exc.field}", exc.reason) from None
+    bounds = patient.age_bounds(when)
+    age = bounds[0] if bounds is not None and bounds[0] == bounds[1] else None
+    sex = _SEX_CODES.get(patient.sex) if patient.sex is not None else None
+    return ScreenedRecord(report, sex, age)
+
+
+def screening_report(
+    session: Session,
+    actor: Actor,
+    trial_id: int,
+    record: Any,
+    *,
+    screening_date: date | None = None,
+    indication: str | None = None,
+) -> ScreeningReport:
+    """Screen ``record`` (parsed JSON) against the trial's current protocol: the report."""
+    return screen_record(
+        session, actor, trial_id, record, screening_date=screening_date, indication=indication
+    ).report
