@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from doseladder.conduct import Database, ValidationError, current_revision, downgrade, upgrade
-from doseladder.conduct.db import make_engine
+from doseladder.conduct.db import alembic_config, make_engine
 from doseladder.conduct.models import (
     AdverseEvent,
     AuditHead,
@@ -52,10 +53,13 @@ def test_migrated_database_matches_the_models(db_url: str) -> None:
         engine.dispose()
 
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def test_migrations_create_upgrade_and_downgrade(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == HEAD
     upgrade(empty_url)  # idempotent
     engine = make_engine(empty_url)
     try:
@@ -68,7 +72,7 @@ def test_migrations_create_upgrade_and_downgrade(empty_url: str) -> None:
         with engine.connect() as conn:
             assert not set(inspect(conn).get_table_names()) & {"trials", "audit_events"}
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0001"
+        assert current_revision(empty_url) == HEAD
     finally:
         engine.dispose()
 
@@ -94,10 +98,40 @@ def test_database_triggers_refuse_in_place_changes(world: World, statement: str)
     pid = world.patient(trial)
     world.run(
         lambda s: outcomes.record_adverse_event(
-            s, world.inv_a, pid, term="Headache", grade=2, onset_date=world.clock.today()
+            s,
+            world.inv_a,
+            pid,
+            term="Platelet count decreased",
+            lab={"value": 60, "unit": "10^9/L"},
+            onset_date=world.clock.today(),
         )
     )
     before = world.snapshot_counts()
+    with pytest.raises((DatabaseError, IntegrityError)) as info:
+        world.sql(statement)
+    assert "append-only" in str(info.value)
+    assert world.snapshot_counts() == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE dlt_proposals SET status = 'no'",
+        "DELETE FROM dlt_proposals",
+        "UPDATE dlt_adjudications SET is_dlt = false",
+        "DELETE FROM dlt_adjudications",
+    ],
+)
+def test_clinical_grading_tables_are_append_only(world: World, statement: str) -> None:
+    trial = world.trial()
+    world.decide(trial)
+    pid = world.patient(trial)
+    world.enrol(pid, 1)
+    world.run(
+        lambda s: outcomes.adjudicate_dlt(s, world.stat, pid, is_dlt=False, rationale="no DLT")
+    )
+    before = world.snapshot_counts()
+    assert before["dlt_proposals"] >= 1 and before["dlt_adjudications"] == 1
     with pytest.raises((DatabaseError, IntegrityError)) as info:
         world.sql(statement)
     assert "append-only" in str(info.value)

@@ -1,4 +1,5 @@
-"""Exports: every table as CSV (one zip), CDISC-style Dataset-JSON DM, EX and AE."""
+"""Exports of one trial: its tables as CSV (one zip), CDISC-style DM, EX, AE and RS domains as
+Dataset-JSON 1.1 or CSV."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ __all__ = ["router", "tables_zip"]
 router = APIRouter(tags=["exports"], responses=ERRORS)
 
 
-def tables_zip(session: Session, actor: Actor) -> bytes:
-    """Every table as ``<table>.csv`` in one zip archive."""
-    tables = exports.tables_csv(session, actor)
+def tables_zip(session: Session, actor: Actor, trial_id: int) -> bytes:
+    """A trial's tables as ``<table>.csv`` in one zip archive."""
+    tables = exports.tables_csv(session, actor, trial_id)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in tables.items():
@@ -31,24 +32,41 @@ def tables_zip(session: Session, actor: Actor) -> bytes:
 
 
 @router.get(
-    "/exports/tables.zip",
+    "/trials/{trial_id}/exports/tables.zip",
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}, "description": "CSV files in a zip."}},
-    summary="Every table (every row and version) as CSV, zipped",
+    summary="One trial's tables (every row and version) as CSV, zipped; formulas neutralised",
 )
-def tables(caller: ApiCaller) -> Response:
-    data = caller.run(tables_zip)
+def tables(trial_id: PathId, caller: ApiCaller) -> Response:
+    data = caller.run(lambda s, a: tables_zip(s, a, trial_id))
     return Response(
         data,
         media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="doseladder-tables.zip"'},
+        headers={"Content-Disposition": f'attachment; filename="trial-{trial_id}-tables.zip"'},
     )
 
 
 @router.get(
     "/trials/{trial_id}/datasets/{domain}",
     response_model=dict[str, Any],
-    summary="One CDISC-style domain (DM, EX or AE) as Dataset-JSON 1.1",
+    summary="One CDISC-style domain (DM, EX, AE or RS) of a trial as Dataset-JSON 1.1",
 )
 def dataset(trial_id: PathId, domain: Domain, caller: ApiCaller) -> dict[str, Any]:
     return caller.run(lambda s, a: exports.dataset_json(s, a, trial_id, domain))
+
+
+@router.get(
+    "/trials/{trial_id}/datasets/{domain}/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The domain as CSV."}},
+    summary="One CDISC-style domain (DM, EX, AE or RS) of a trial as CSV; formulas neutralised",
+)
+def dataset_csv(trial_id: PathId, domain: Domain, caller: ApiCaller) -> Response:
+    text = caller.run(lambda s, a: exports.domain_csv(s, a, trial_id, domain))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="trial-{trial_id}-{domain.lower()}.csv"'
+        },
+    )

@@ -869,10 +869,12 @@ def audit_copy(caller: UiCaller) -> Response:
 
 
 # ------------------------------------------------------------------- exports
-@router.get("/exports/tables.zip")
-def export_tables(caller: UiCaller) -> Response:
+@router.get("/trials/{trial_id}/exports/tables.zip")
+def export_tables(trial_id: int, caller: UiCaller) -> Response:
+    tid = _id(trial_id)
+
     def run(s: Session, a: Actor) -> bytes:
-        tables = exports.tables_csv(s, a)
+        tables = exports.tables_csv(s, a, tid)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, text in tables.items():
@@ -882,7 +884,7 @@ def export_tables(caller: UiCaller) -> Response:
     return Response(
         caller.run(run),
         media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="doseladder-tables.zip"'},
+        headers={"Content-Disposition": f'attachment; filename="trial-{tid}-tables.zip"'},
     )
 
 

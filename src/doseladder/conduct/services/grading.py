@@ -1,0 +1,645 @@
+"""From entered forms to the core's clinical grades, scores and calls (no storage here).
+
+The conduct layer stores what was entered and asks the core (``doseladder.core.clinical``):
+
+* an adverse event is a CTCAE v5.0 term; a laboratory term is graded from the value with its
+  unit and the ULN/LLN/baseline (:func:`~doseladder.core.clinical.ctcae.grade_lab`); CRS and
+  ICANS are graded by the ASTCT 2019 forms (:mod:`~doseladder.core.clinical.astct`); any other
+  term takes the grade chosen from the term's definitions;
+* the DLT call of a patient is proposed by the core's adjudication against the protocol's DLT
+  definition (:func:`~doseladder.core.clinical.dlt.adjudicate`);
+* an efficacy assessment is scored from its components (SLEDAI-2K findings, BILAG grades, PGA,
+  platelet counts) and the response is computed by the instrument's rule.
+
+Every core :class:`~doseladder.core.errors.InputError` becomes a :class:`ValidationError`
+naming the form field (e.g. ``icans.ice``, ``lab.unit``), so bad input is a 422, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from doseladder.conduct.errors import ValidationError
+from doseladder.core.clinical import astct, ctcae, itp, sledai, sri4
+from doseladder.core.clinical.bilag import bilag_score
+from doseladder.core.clinical.dlt import (
+    TERM_CRS,
+    TERM_ICANS,
+    Attribution,
+    DLTDefinition,
+    DLTStatus,
+    GradedEvent,
+    adjudicate,
+)
+from doseladder.core.clinical.pga import pga
+from doseladder.core.clinical.result import Assessment
+from doseladder.core.clinical.units import Quantity, parse_unit, temperature
+from doseladder.core.errors import InputError
+
+__all__ = [
+    "ASTCT_SCALE",
+    "CTCAE_SCALE",
+    "INSTRUMENTS",
+    "Graded",
+    "Proposal",
+    "Scored",
+    "attribution_of",
+    "dlt_definition",
+    "grade_adverse_event",
+    "lookup_term",
+    "propose_dlt",
+    "score_efficacy",
+    "term_kind",
+]
+
+CTCAE_SCALE = "CTCAE v5.0"
+ASTCT_SCALE = "ASTCT 2019"
+T = TypeVar("T")
+
+#: conduct's relatedness → the core's attribution levels.  The five core levels are accepted
+#: as they are; the older four-level answers map to the nearest level ("related" without a
+#: level is read as "probable").
+_ATTRIBUTION = {
+    "unrelated": Attribution.UNRELATED,
+    "unlikely_related": Attribution.UNLIKELY,
+    "possibly_related": Attribution.POSSIBLE,
+    "related": Attribution.PROBABLE,
+    **{a.value: a for a in Attribution},
+}
+
+
+def _core(prefix: str, fn: Callable[[], T]) -> T:
+    """Run a core call; its :class:`InputError` becomes a 422 naming ``prefix.field``."""
+    try:
+        return fn()
+    except InputError as exc:
+        field = f"{prefix}.{exc.field}" if prefix else exc.field
+        raise ValidationError(field, exc.reason) from None
+
+
+# ----------------------------------------------------------------------- terms
+def _catalogue() -> Mapping[str, Mapping[int, str]]:
+    """CTCAE v5.0 non-laboratory terms → grade → definition, from the core's catalogue."""
+    try:
+        from doseladder.core.clinical import ctcae_terms  # type: ignore[attr-defined]
+    except ImportError:
+        return {}
+    table: Mapping[str, Mapping[int, str]] = ctcae_terms.grade_definitions()
+    return table
+
+
+def lookup_term(term: object) -> str:
+    """The canonical CTCAE v5.0 spelling of ``term`` (case and spacing insensitive)."""
+    if not isinstance(term, str) or not term.strip():
+        raise ValidationError("term", "is required: a CTCAE v5.0 term")
+    key = " ".join(term.split()).casefold()
+    if key in ("crs", "icans"):
+        return TERM_CRS if key == "crs" else TERM_ICANS
+    for name in _known_terms():
+        if name.casefold() == key:
+            return name
+    raise ValidationError("term", f"{term.strip()!r} is not a CTCAE v5.0 term")
+
+
+def _known_terms() -> list[str]:
+    return [TERM_CRS, TERM_ICANS, *(t.value for t in ctcae.LabTerm), *_catalogue()]
+
+
+def term_kind(term: str) -> str:
+    """``crs``, ``icans``, ``lab`` or ``defined`` (a canonical term)."""
+    if term == TERM_CRS:
+        return "crs"
+    if term == TERM_ICANS:
+        return "icans"
+    if term in {t.value for t in ctcae.LabTerm}:
+        return "lab"
+    return "defined"
+
+
+def grade_definitions(term: str) -> Mapping[int, str]:
+    """The grade → definition text of a non-laboratory term (empty if not catalogued)."""
+    return _catalogue().get(term, {})
+
+
+def term_catalogue() -> list[dict[str, Any]]:
+    """Every term the service accepts with how it is graded (for pickers)."""
+    out: list[dict[str, Any]] = [
+        {"term": TERM_CRS, "kind": "crs", "scale": ASTCT_SCALE, "grades": {}},
+        {"term": TERM_ICANS, "kind": "icans", "scale": ASTCT_SCALE, "grades": {}},
+    ]
+    out += [
+        {"term": t.value, "kind": "lab", "scale": CTCAE_SCALE, "grades": {}} for t in ctcae.LabTerm
+    ]
+    out += [
+        {"term": name, "kind": "defined", "scale": CTCAE_SCALE, "grades": dict(grades)}
+        for name, grades in sorted(_catalogue().items())
+    ]
+    return out
+
+
+# ---------------------------------------------------------------- adverse events
+@dataclass(frozen=True)
+class Graded:
+    """An adverse event's grade and how it was obtained."""
+
+    term: str
+    grade: int
+    scale: str
+    grading: dict[str, Any]
+
+
+_LAB_KEYS = ("value", "unit", "lln", "uln", "baseline", "baseline_uln", "life_threatening")
+
+
+def _number(field: str, value: object) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValidationError(field, f"must be a number, got {value!r}")
+    try:
+        out = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValidationError(field, f"must be a number, got {value!r}") from None
+    if not out.is_finite():
+        raise ValidationError(field, "must be a finite number")
+    if out < 0:
+        raise ValidationError(field, "must not be negative")
+    return out
+
+
+def _mapping(field: str, value: object, allowed: Sequence[str]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, "must be a mapping of form fields")
+    extra = sorted(set(map(str, value)) - set(allowed))
+    if extra:
+        raise ValidationError(
+            f"{field}.{extra[0]}", f"unknown field; allowed: {', '.join(allowed)}"
+        )
+    return dict(value)
+
+
+def _lab(term: str, form: Mapping[str, Any]) -> Assessment[int]:
+    lab = ctcae.LabTerm(term)
+    dim = ctcae._dimension(lab)
+    unit_raw = form.get("unit")
+    if form.get("value") is None:
+        raise ValidationError("lab.value", f"is required: {term} is graded from the lab value")
+    if not isinstance(unit_raw, str) or not unit_raw.strip():
+        raise ValidationError("lab.unit", f"is required with the value ({dim})")
+    unit = _core("lab", lambda: parse_unit(unit_raw, dim, "unit"))
+
+    def q(name: str) -> Quantity | None:
+        v = _number(f"lab.{name}", form.get(name))
+        return None if v is None else _core("lab", lambda: Quantity(v, unit))
+
+    life = form.get("life_threatening")
+    if life is not None and not isinstance(life, bool):
+        raise ValidationError("lab.life_threatening", "must be true or false")
+    return _core(
+        "lab",
+        lambda: ctcae.grade_lab(
+            lab,
+            q("value"),
+            lln=q("lln"),
+            uln=q("uln"),
+            baseline=q("baseline"),
+            baseline_uln=q("baseline_uln"),
+            life_threatening=life,
+        ),
+    )
+
+
+_CRS_KEYS = (
+    "temperature_max",
+    "temperature_unit",
+    "fever_other_cause",
+    "fever_masked_by_treatment",
+    "hypotension",
+    "vasopressors",
+    "oxygen",
+    "o2_flow_l_per_min",
+    "death_due_to_crs",
+)
+
+
+def _crs(form: Mapping[str, Any]) -> Assessment[int]:
+    temp = _number("crs.temperature_max", form.get("temperature_max"))
+    temp_q: Quantity | None = None
+    if temp is not None:
+        unit = form.get("temperature_unit")
+        if not isinstance(unit, str) or not unit.strip():
+            raise ValidationError("crs.temperature_unit", "is required with the temperature")
+        temp_q = _core("crs", lambda: temperature(temp, unit))
+    vaso = form.get("vasopressors", [])
+    if not isinstance(vaso, list) or not all(isinstance(v, str) for v in vaso):
+        raise ValidationError("crs.vasopressors", "must be a list of agent names")
+    flow = form.get("o2_flow_l_per_min")
+    if flow is not None:
+        flow = _number("crs.o2_flow_l_per_min", flow)
+    death = form.get("death_due_to_crs", False)
+    masked = form.get("fever_masked_by_treatment", False)
+    for name, v in (("death_due_to_crs", death), ("fever_masked_by_treatment", masked)):
+        if not isinstance(v, bool):
+            raise ValidationError(f"crs.{name}", "must be true or false")
+    return _core(
+        "crs",
+        lambda: astct.crs_grade(
+            temperature_max=temp_q,
+            fever_other_cause=form.get("fever_other_cause"),
+            fever_masked_by_treatment=masked,
+            hypotension=form.get("hypotension"),
+            vasopressors=[v for v in vaso if v.strip()],
+            oxygen=form.get("oxygen"),
+            o2_flow_l_per_min=flow,
+            death_due_to_crs=death,
+        ),
+    )
+
+
+_ICE_ITEMS = (
+    "orientation_year",
+    "orientation_month",
+    "orientation_city",
+    "orientation_hospital",
+    "objects_named",
+    "follows_commands",
+    "writes_sentence",
+    "counts_backwards_by_10",
+)
+_ICANS_KEYS = (
+    "age_years",
+    "ice",
+    "ice_items",
+    "capd",
+    "capd_items",
+    "capd_unable",
+    "developmental_delay",
+    "consciousness",
+    "seizure",
+    "motor",
+    "cerebral_edema",
+    "death_due_to_icans",
+)
+
+
+def _icans(form: Mapping[str, Any], age: int | None) -> Assessment[int]:
+    ice: Any = form.get("ice")
+    if form.get("ice_items") is not None:
+        if ice is not None:
+            raise ValidationError("icans.ice", "give the ICE score or its items, not both")
+        items = _mapping("icans.ice_items", form["ice_items"], _ICE_ITEMS)
+        ice = _core(
+            "icans.ice_items", lambda: astct.ice_score(**{k: items.get(k) for k in _ICE_ITEMS})
+        )
+    capd: Any = form.get("capd")
+    if form.get("capd_items") is not None:
+        if capd is not None:
+            raise ValidationError("icans.capd", "give the CAPD total or its items, not both")
+        pts = form["capd_items"]
+        capd = _core("icans.capd_items", lambda: astct.capd_total(pts))
+    age_years = form.get("age_years", age)
+    flags = {}
+    for name in ("capd_unable", "developmental_delay", "death_due_to_icans"):
+        v = form.get(name, False)
+        if not isinstance(v, bool):
+            raise ValidationError(f"icans.{name}", "must be true or false")
+        flags[name] = v
+    if age_years is None:
+        raise ValidationError(
+            "icans.age_years", "is required (the patient's age selects ICE or CAPD)"
+        )
+    return _core(
+        "icans",
+        lambda: astct.icans_grade(
+            age_years=age_years,
+            consciousness=form.get("consciousness"),
+            ice=ice,
+            capd=capd,
+            seizure=form.get("seizure", astct.Seizure.NONE),
+            motor=form.get("motor", astct.MotorFinding.NONE),
+            cerebral_edema=form.get("cerebral_edema", astct.CerebralEdema.NONE),
+            **flags,
+        ),
+    )
+
+
+def _graded_value(field: str, a: Assessment[int], what: str) -> int:
+    if not a.evaluable or a.value is None:
+        missing = a.missing[0] if a.missing else ""
+        reason = " ".join(a.reasons) or "not evaluable"
+        raise ValidationError(f"{field}.{missing}" if missing else field, reason)
+    if a.value == 0:
+        raise ValidationError(
+            field, f"the {what} gives grade 0 ({' '.join(a.reasons)}): not an adverse event"
+        )
+    return int(a.value)
+
+
+def grade_adverse_event(
+    term: object,
+    *,
+    grade: object = None,
+    lab: object = None,
+    crs: object = None,
+    icans: object = None,
+    age: int | None = None,
+) -> Graded:
+    """Grade an adverse event: computed for lab, CRS and ICANS terms, chosen otherwise.
+
+    A ``grade`` given with a form must equal the computed grade (otherwise a 422 on ``grade``
+    saying what the form gives); a form given for a term it does not grade is refused.
+    """
+    name = lookup_term(term)
+    kind = term_kind(name)
+    forms = {"lab": lab, "crs": crs, "icans": icans}
+    for key, value in forms.items():
+        if value is not None and key != kind:
+            raise ValidationError(key, f"does not apply to {name}")
+    if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int)):
+        raise ValidationError("grade", f"must be an integer, got {grade!r}")
+    if kind == "defined":
+        if grade is None:
+            raise ValidationError("grade", f"is required: choose the grade of {name}")
+        defs = grade_definitions(name)
+        allowed = sorted(defs) if defs else [1, 2, 3, 4, 5]
+        if grade not in allowed:
+            raise ValidationError(
+                "grade", f"{name} has grades {', '.join(map(str, allowed))}; got {grade}"
+            )
+        return Graded(
+            name,
+            grade,
+            CTCAE_SCALE,
+            {"method": "definition", "form": {"grade": grade}, "definition": defs.get(grade)},
+        )
+    form = forms[kind]
+    if form is None:
+        what = {"lab": "the lab value", "crs": "the ASTCT CRS form", "icans": "the ICANS form"}
+        raise ValidationError(kind, f"is required: {name} is graded from {what[kind]}")
+    if kind == "lab":
+        values = _mapping("lab", form, _LAB_KEYS)
+        a = _lab(name, values)
+        scale, method, what_text = CTCAE_SCALE, "lab", "lab value"
+    elif kind == "crs":
+        values = _mapping("crs", form, _CRS_KEYS)
+        a = _crs(values)
+        scale, method, what_text = ASTCT_SCALE, "crs_form", "ASTCT CRS form"
+    else:
+        values = _mapping("icans", form, _ICANS_KEYS)
+        a = _icans(values, age)
+        scale, method, what_text = ASTCT_SCALE, "icans_form", "ICANS form"
+    computed = _graded_value(kind, a, what_text)
+    if grade is not None and grade != computed:
+        raise ValidationError("grade", f"contradicts the {what_text}, which gives grade {computed}")
+    return Graded(
+        name,
+        computed,
+        scale,
+        {"method": method, "form": _jsonable(values), "assessment": a.to_dict()},
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def attribution_of(relatedness: str | None) -> Attribution | None:
+    """The core's attribution level of a stored relatedness (``None``: not assessed)."""
+    return None if relatedness is None else _ATTRIBUTION[relatedness]
+
+
+# ------------------------------------------------------------------ DLT proposal
+def dlt_definition(protocol: object) -> DLTDefinition | None:
+    """The protocol's DLT definition (``None`` when the protocol states none)."""
+    dlt = getattr(protocol, "dlt", None)
+    if dlt is None:
+        return None
+    if isinstance(dlt, DLTDefinition):
+        return dlt
+    definition = getattr(dlt, "definition", None)
+    if callable(definition):
+        definition = definition()
+    return definition if isinstance(definition, DLTDefinition) else None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed DLT call for one patient (see :class:`~doseladder.conduct.models.DLTProposal`).
+
+    ``event_status`` maps each event id to ``met`` / ``pending`` / ``not_met`` (its own call).
+    """
+
+    status: str
+    rule: str | None
+    event_id: int | None
+    dlt_day: float | None
+    message: str
+    assessment: dict[str, Any] | None
+    event_status: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Event:
+    """An adverse event as the proposal sees it (days on the trial clock)."""
+
+    id: int
+    term: str
+    grade: int
+    onset: date
+    resolved: date | None
+    relatedness: str | None
+
+
+def _day(epoch: date, d: date) -> int:
+    return (d - epoch).days
+
+
+def _graded(epoch: date, ev: Event) -> GradedEvent:
+    return GradedEvent(
+        term=ev.term,
+        grade=ev.grade,
+        onset_day=_day(epoch, ev.onset),
+        resolution_day=None if ev.resolved is None else _day(epoch, ev.resolved),
+        attribution=attribution_of(ev.relatedness),
+        event_id=str(ev.id),
+    )
+
+
+def propose_dlt(
+    definition: DLTDefinition | None,
+    *,
+    epoch: date,
+    infusion: date | None,
+    now: datetime,
+    events: Sequence[Event],
+) -> Proposal:
+    """The core's DLT call for a patient's not-yet-adjudicated events at ``now``."""
+    if definition is None:
+        return Proposal(
+            "not_evaluable",
+            None,
+            None,
+            None,
+            "The protocol states no DLT definition: adjudicate by hand (an override with a "
+            "reason).",
+            None,
+            {},
+        )
+    if infusion is None:
+        return Proposal("not_evaluable", None, None, None, "No infusion date yet.", None, {})
+    now_day = (now - datetime(epoch.year, epoch.month, epoch.day, tzinfo=UTC)).total_seconds()
+    today = max(
+        [now_day / 86400.0]
+        + [float(_day(epoch, e.onset)) for e in events]
+        + [float(_day(epoch, e.resolved)) for e in events if e.resolved is not None]
+    )
+    inf_day = _day(epoch, infusion)
+    today = max(today, float(inf_day))
+    graded = [_graded(epoch, e) for e in events]
+    per_event: dict[int, str] = {}
+    for ev, g in zip(events, graded, strict=True):
+        one = adjudicate(definition, [g], inf_day, today)
+        if one.value == DLTStatus.YES:
+            per_event[ev.id] = "met"
+        elif one.inputs.get("deciding_event") is not None:
+            per_event[ev.id] = "pending"
+        else:
+            per_event[ev.id] = "not_met"
+    a = adjudicate(definition, graded, inf_day, today)
+    deciding = a.inputs.get("deciding_event")
+    event_id = None
+    if isinstance(deciding, Mapping) and deciding.get("event_id") is not None:
+        event_id = int(str(deciding["event_id"]))
+    dlt_day = a.inputs.get("dlt_day")
+    return Proposal(
+        status=DLTStatus(a.value).value if a.value is not None else "not_evaluable",
+        rule=a.inputs.get("deciding_rule"),
+        event_id=event_id,
+        dlt_day=None if dlt_day is None else float(dlt_day),
+        message=" ".join(a.reasons),
+        assessment=a.to_dict(),
+        event_status=per_event,
+    )
+
+
+# ----------------------------------------------------------------------- efficacy
+#: instruments scored from components, and whether they give a response (responder or not)
+INSTRUMENTS = {
+    "ITP response": True,
+    "SRI-4": True,
+    "SLEDAI-2K": False,
+    "BILAG-2004": False,
+    "PGA": False,
+}
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An efficacy assessment's score/response and the proposed responder status."""
+
+    instrument: str
+    components: dict[str, Any]
+    assessment: dict[str, Any]
+    proposed_responder: bool | None
+    message: str
+
+
+def _sledai_input(field: str, value: object, visit: date) -> Any:
+    if isinstance(value, Mapping):
+        findings = {str(k): v for k, v in value.items()}
+        for k, v in findings.items():
+            if v is not None and not isinstance(v, bool):
+                raise ValidationError(f"{field}.{k}", "must be true, false or null")
+        return _core(field, lambda: sledai.sledai_2k(findings, visit_date=None))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, "must be a SLEDAI-2K total (0-105) or the 24 findings")
+    return value
+
+
+def score_efficacy(instrument: object, components: object, *, assessed_on: date) -> Scored:
+    """Score an efficacy assessment and compute the instrument's response."""
+    if not isinstance(instrument, str) or instrument not in INSTRUMENTS:
+        raise ValidationError(
+            "instrument", f"must be one of {', '.join(INSTRUMENTS)}, got {instrument!r}"
+        )
+    if not isinstance(components, Mapping):
+        raise ValidationError("components", "must be a mapping of the instrument's components")
+    comp = {str(k): v for k, v in components.items()}
+    a: Assessment[Any]
+    responder: bool | None = None
+    if instrument == "ITP response":
+        _mapping("components", comp, ("platelets", "unit", "baseline_platelets", "bleeding"))
+        if comp.get("platelets") is None:
+            raise ValidationError("components.platelets", "is required")
+        unit = comp.get("unit")
+        if not isinstance(unit, str) or not unit.strip():
+            raise ValidationError("components.unit", "is required with the platelet count")
+        bleeding = comp.get("bleeding")
+        if bleeding is not None and not isinstance(bleeding, bool):
+            raise ValidationError("components.bleeding", "must be true, false or null")
+        plt = _number("components.platelets", comp["platelets"])
+        base = _number("components.baseline_platelets", comp.get("baseline_platelets"))
+        a = _core(
+            "components",
+            lambda: itp.itp_response(plt, base, bleeding, unit=unit),
+        )
+        if a.evaluable and a.value is not None:
+            responder = a.value in (itp.ItpResponse.CR, itp.ItpResponse.PR)
+    elif instrument == "SRI-4":
+        keys = (
+            "sledai_baseline",
+            "sledai_follow_up",
+            "bilag_baseline",
+            "bilag_follow_up",
+            "pga_baseline",
+            "pga_follow_up",
+        )
+        _mapping("components", comp, keys)
+        bl = _sledai_input("components.sledai_baseline", comp.get("sledai_baseline"), assessed_on)
+        fu = _sledai_input("components.sledai_follow_up", comp.get("sledai_follow_up"), assessed_on)
+        a = _core(
+            "components",
+            lambda: sri4.sri4(
+                sledai_baseline=bl,
+                sledai_follow_up=fu,
+                bilag_baseline=comp.get("bilag_baseline"),
+                bilag_follow_up=comp.get("bilag_follow_up"),
+                pga_baseline=_number("components.pga_baseline", comp.get("pga_baseline")),
+                pga_follow_up=_number("components.pga_follow_up", comp.get("pga_follow_up")),
+                sledai_variant=sledai.SledaiVariant.SLEDAI_2K,
+            ),
+        )
+        if a.evaluable and a.value is not None:
+            responder = bool(a.value)
+    elif instrument == "SLEDAI-2K":
+        _mapping("components", comp, ("findings",))
+        findings = comp.get("findings")
+        if not isinstance(findings, Mapping):
+            raise ValidationError("components.findings", "must map descriptors to true/false")
+        a = _sledai_input("components.findings", findings, assessed_on)
+    elif instrument == "BILAG-2004":
+        _mapping("components", comp, ("grades",))
+        grades = comp.get("grades")
+        if not isinstance(grades, Mapping):
+            raise ValidationError("components.grades", "must map BILAG systems to grades A-E")
+        a = _core("components.grades", lambda: bilag_score(dict(grades)))
+    else:
+        _mapping("components", comp, ("pga",))
+        value = _number("components.pga", comp.get("pga"))
+        if value is None:
+            raise ValidationError("components.pga", "is required")
+        a = _core("components", lambda: pga(value))
+    message = " ".join(a.reasons)
+    if INSTRUMENTS[instrument] and responder is None:
+        message += " The response cannot be computed: confirm is not possible; override it."
+    return Scored(instrument, _jsonable(comp), a.to_dict(), responder, message)
