@@ -26,6 +26,8 @@ from doseladder.conduct.models import (
 )
 from doseladder.conduct.services import decisions, grading, outcomes
 from doseladder.core.clinical.dlt import TERM_CRS, DLTDefinition, DLTRule
+from doseladder.io.design_file import load_mapping
+from doseladder.protocols import shipped_path
 
 from .conftest import World
 
@@ -394,4 +396,44 @@ def test_bad_efficacy_components(
             )
         )
     assert info.value.field.startswith(field.split(".")[0]), info.value.field
+    assert world.snapshot_counts() == before
+
+
+def test_the_shipped_protocols_definitions_drive_the_calls(world: World) -> None:
+    """STR-P004: its ``dlt:`` rule crs_ge3 and its SLE-ITP ``response:`` (ITP CR/PR)."""
+    tid = world.trial(load_mapping(shipped_path("str-p004-nct07143617")), code="STR")
+    d = world.decide(tid, indication="SLE-ITP")
+    pid = world.patient(tid, indication="SLE-ITP")
+    world.enrol(pid, d.next_dose or 1)
+    world.clock.advance(3)
+    a = record(world, pid, term="CRS", crs=crs(3), relatedness="possible")
+    p = latest(world, pid)
+    assert (p.status, p.rule, p.adverse_event_id, p.dlt_day) == ("yes", "crs_ge3", a.id, 3.0)
+    assert p.assessment is not None and "crs_ge3" in p.assessment["rule_text"]
+
+    def assess(**kw: Any) -> Any:
+        return world.run(
+            lambda s: outcomes.assess_efficacy(
+                s, world.inv_a, pid, assessed_on=world.clock.today(), **kw
+            )
+        )
+
+    e = assess(components={"platelets": 120, "unit": "10^9/L", "baseline_platelets": 20})
+    assert (e.instrument, e.proposed_responder, e.assessment["value"]) == (
+        "ITP response",
+        True,
+        "CR",
+    )
+    # seed 000: 30-100 × 10⁹/L, ≥ 2 × baseline and no bleeding is a PR; bleeding makes it NR
+    nr = assess(
+        components={"platelets": 60, "unit": "10^9/L", "baseline_platelets": 20, "bleeding": True}
+    )
+    assert nr.proposed_responder is False
+    before = world.snapshot_counts()
+    with pytest.raises(ValidationError) as info:
+        assess(instrument="SRI-4", components={"sledai_baseline": 8})
+    assert info.value.field == "instrument"
+    with pytest.raises(ValidationError) as info:
+        assess(components={"platelets": 60, "unit": "10^9/L", "no_bleeding_required_for_cr": True})
+    assert info.value.field == "components.no_bleeding_required_for_cr"
     assert world.snapshot_counts() == before

@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from doseladder.conduct.errors import ValidationError
-from doseladder.core.clinical import astct, ctcae, itp, sledai, sri4
+from doseladder.core.clinical import astct, ctcae, ctcae_terms, itp, sledai, sri4
+from doseladder.core.clinical import dlt as core_dlt
 from doseladder.core.clinical.bilag import bilag_score
 from doseladder.core.clinical.dlt import (
     TERM_CRS,
@@ -33,9 +34,14 @@ from doseladder.core.clinical.dlt import (
     DLTDefinition,
     DLTStatus,
     GradedEvent,
-    adjudicate,
 )
+from doseladder.core.clinical.grading import check_entered_grade
 from doseladder.core.clinical.pga import pga
+from doseladder.core.clinical.response import (
+    ResponseCriterion,
+    ResponseDefinition,
+    score_response,
+)
 from doseladder.core.clinical.result import Assessment
 from doseladder.core.clinical.units import Quantity, parse_unit, temperature
 from doseladder.core.errors import InputError
@@ -82,47 +88,27 @@ def _core(prefix: str, fn: Callable[[], T]) -> T:
 
 
 # ----------------------------------------------------------------------- terms
-def _catalogue() -> Mapping[str, Mapping[int, str]]:
-    """CTCAE v5.0 non-laboratory terms → grade → definition, from the core's catalogue."""
-    try:
-        from doseladder.core.clinical import ctcae_terms  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
-    table: Mapping[str, Mapping[int, str]] = ctcae_terms.grade_definitions()
-    return table
-
-
 def lookup_term(term: object) -> str:
-    """The canonical CTCAE v5.0 spelling of ``term`` (case and spacing insensitive)."""
+    """The canonical CTCAE v5.0 spelling of ``term`` (case, spacing and aliases resolved by the
+    core's catalogue :mod:`~doseladder.core.clinical.ctcae_terms`)."""
     if not isinstance(term, str) or not term.strip():
         raise ValidationError("term", "is required: a CTCAE v5.0 term")
-    key = " ".join(term.split()).casefold()
-    if key in ("crs", "icans"):
-        return TERM_CRS if key == "crs" else TERM_ICANS
-    for name in _known_terms():
-        if name.casefold() == key:
-            return name
-    raise ValidationError("term", f"{term.strip()!r} is not a CTCAE v5.0 term")
-
-
-def _known_terms() -> list[str]:
-    return [TERM_CRS, TERM_ICANS, *(t.value for t in ctcae.LabTerm), *_catalogue()]
+    name: str = _core("", lambda: ctcae_terms.canonical_term(term, "term"))
+    return name
 
 
 def term_kind(term: str) -> str:
     """``crs``, ``icans``, ``lab`` or ``defined`` (a canonical term)."""
-    if term == TERM_CRS:
-        return "crs"
-    if term == TERM_ICANS:
-        return "icans"
-    if term in {t.value for t in ctcae.LabTerm}:
-        return "lab"
-    return "defined"
+    kind = ctcae_terms.term_kind(term)
+    if kind == ctcae_terms.TermKind.ASTCT:
+        return "crs" if term == TERM_CRS else "icans"
+    return "lab" if kind == ctcae_terms.TermKind.LAB else "defined"
 
 
 def grade_definitions(term: str) -> Mapping[int, str]:
-    """The grade → definition text of a non-laboratory term (empty if not catalogued)."""
-    return _catalogue().get(term, {})
+    """The grade → definition text of a non-laboratory term."""
+    entry = ctcae_terms.CTCAE_TERMS.get(term)
+    return entry.grades if entry is not None else {}
 
 
 def term_catalogue() -> list[dict[str, Any]]:
@@ -135,8 +121,8 @@ def term_catalogue() -> list[dict[str, Any]]:
         {"term": t.value, "kind": "lab", "scale": CTCAE_SCALE, "grades": {}} for t in ctcae.LabTerm
     ]
     out += [
-        {"term": name, "kind": "defined", "scale": CTCAE_SCALE, "grades": dict(grades)}
-        for name, grades in sorted(_catalogue().items())
+        {"term": name, "kind": "defined", "scale": CTCAE_SCALE, "grades": dict(entry.grades)}
+        for name, entry in sorted(ctcae_terms.CTCAE_TERMS.items())
     ]
     return out
 
@@ -364,17 +350,17 @@ def grade_adverse_event(
     if kind == "defined":
         if grade is None:
             raise ValidationError("grade", f"is required: choose the grade of {name}")
-        defs = grade_definitions(name)
-        allowed = sorted(defs) if defs else [1, 2, 3, 4, 5]
-        if grade not in allowed:
-            raise ValidationError(
-                "grade", f"{name} has grades {', '.join(map(str, allowed))}; got {grade}"
-            )
+        chosen = _core("", lambda: ctcae_terms.grade_term(name, grade))
         return Graded(
             name,
-            grade,
+            int(grade),
             CTCAE_SCALE,
-            {"method": "definition", "form": {"grade": grade}, "definition": defs.get(grade)},
+            {
+                "method": "definition",
+                "form": {"grade": grade},
+                "definition": grade_definitions(name).get(grade),
+                "assessment": chosen.to_dict(),
+            },
         )
     form = forms[kind]
     if form is None:
@@ -393,8 +379,7 @@ def grade_adverse_event(
         a = _icans(values, age)
         scale, method, what_text = ASTCT_SCALE, "icans_form", "ICANS form"
     computed = _graded_value(kind, a, what_text)
-    if grade is not None and grade != computed:
-        raise ValidationError("grade", f"contradicts the {what_text}, which gives grade {computed}")
+    _core("", lambda: check_entered_grade(grade, a, "grade"))
     return Graded(
         name,
         computed,
@@ -420,16 +405,9 @@ def attribution_of(relatedness: str | None) -> Attribution | None:
 
 # ------------------------------------------------------------------ DLT proposal
 def dlt_definition(protocol: object) -> DLTDefinition | None:
-    """The protocol's DLT definition (``None`` when the protocol states none)."""
+    """The protocol's DLT definition (``None`` for design files and protocols without one)."""
     dlt = getattr(protocol, "dlt", None)
-    if dlt is None:
-        return None
-    if isinstance(dlt, DLTDefinition):
-        return dlt
-    definition = getattr(dlt, "definition", None)
-    if callable(definition):
-        definition = definition()
-    return definition if isinstance(definition, DLTDefinition) else None
+    return dlt if isinstance(dlt, DLTDefinition) else None
 
 
 @dataclass(frozen=True)
@@ -508,26 +486,27 @@ def propose_dlt(
     graded = [_graded(epoch, e) for e in events]
     per_event: dict[int, str] = {}
     for ev, g in zip(events, graded, strict=True):
-        one = adjudicate(definition, [g], inf_day, today)
-        if one.value == DLTStatus.YES:
+        one = core_dlt.propose_dlt(definition, [g], infusion_day=inf_day, today=today)
+        if one.status == DLTStatus.YES:
             per_event[ev.id] = "met"
-        elif one.inputs.get("deciding_event") is not None:
+        elif one.event is not None:
             per_event[ev.id] = "pending"
         else:
             per_event[ev.id] = "not_met"
-    a = adjudicate(definition, graded, inf_day, today)
-    deciding = a.inputs.get("deciding_event")
+    p = core_dlt.propose_dlt(definition, graded, infusion_day=inf_day, today=today)
     event_id = None
-    if isinstance(deciding, Mapping) and deciding.get("event_id") is not None:
-        event_id = int(str(deciding["event_id"]))
-    dlt_day = a.inputs.get("dlt_day")
+    if p.event is not None and p.event.get("event_id") is not None:
+        event_id = int(str(p.event["event_id"]))
+    message = " ".join(p.reasons)
+    if p.rule_text:
+        message += f" Rule: {p.rule_text}"
     return Proposal(
-        status=DLTStatus(a.value).value if a.value is not None else "not_evaluable",
-        rule=a.inputs.get("deciding_rule"),
+        status=DLTStatus(p.status).value,
+        rule=p.rule_id,
         event_id=event_id,
-        dlt_day=None if dlt_day is None else float(dlt_day),
-        message=" ".join(a.reasons),
-        assessment=a.to_dict(),
+        dlt_day=p.dlt_day,
+        message=message,
+        assessment=p.assessment.to_dict() | {"rule_text": p.rule_text},
         event_status=per_event,
     )
 
@@ -537,10 +516,31 @@ def propose_dlt(
 INSTRUMENTS = {
     "ITP response": True,
     "SRI-4": True,
+    "DORIS": True,
+    "LLDAS": True,
     "SLEDAI-2K": False,
     "BILAG-2004": False,
     "PGA": False,
 }
+#: instrument names of the protocol response criteria
+CRITERION_INSTRUMENT = {
+    ResponseCriterion.ITP: "ITP response",
+    ResponseCriterion.SRI4: "SRI-4",
+    ResponseCriterion.DORIS: "DORIS",
+    ResponseCriterion.LLDAS: "LLDAS",
+}
+
+
+def response_definition(protocol: object, indication: str | None) -> ResponseDefinition | None:
+    """The protocol's response definition for ``indication`` (``None`` if it has none)."""
+    response_for = getattr(protocol, "response_for", None)
+    if response_for is None or indication is None:
+        return None
+    try:
+        found = response_for(indication)
+    except InputError:
+        return None
+    return found if isinstance(found, ResponseDefinition) else None
 
 
 @dataclass(frozen=True)
@@ -566,15 +566,64 @@ def _sledai_input(field: str, value: object, visit: date) -> Any:
     return value
 
 
-def score_efficacy(instrument: object, components: object, *, assessed_on: date) -> Scored:
-    """Score an efficacy assessment and compute the instrument's response."""
+def _protocol_response(
+    definition: ResponseDefinition, instrument: object, comp: dict[str, Any], assessed_on: date
+) -> Scored:
+    expected = CRITERION_INSTRUMENT[definition.crit]
+    if instrument is not None and instrument != expected:
+        raise ValidationError(
+            "instrument",
+            f"the protocol decides {definition.indication} response by {expected}, not "
+            f"{instrument!r}",
+        )
+    inputs = dict(comp)
+    if definition.crit is ResponseCriterion.ITP:
+        inputs.setdefault("bleeding", None)  # not recorded = not assessed
+        inputs.setdefault("baseline_platelets", None)
+    for key in ("sledai_baseline", "sledai_follow_up"):
+        if isinstance(inputs.get(key), Mapping):
+            inputs[key] = _sledai_input(f"components.{key}", inputs[key], assessed_on)
+    for key, value in list(inputs.items()):
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            inputs[key] = _number(f"components.{key}", value)
+    a = _core("", lambda: score_response(definition, inputs))
+    responder: bool | None = None
+    if a.evaluable and a.value is not None:
+        if definition.crit is ResponseCriterion.ITP:
+            value = a.value.value if hasattr(a.value, "value") else a.value
+            responder = str(value) in definition.responder_values
+        else:
+            responder = a.value is True
+    message = " ".join(a.reasons) + f" Protocol rule: {definition.describe()}"
+    if responder is None:
+        message += " The response cannot be computed: override it with a reason."
+    assessment = a.to_dict() | {"rule_text": definition.describe()}
+    return Scored(expected, _jsonable(comp), assessment, responder, message)
+
+
+def score_efficacy(
+    instrument: object,
+    components: object,
+    *,
+    assessed_on: date,
+    definition: ResponseDefinition | None = None,
+) -> Scored:
+    """Score an efficacy assessment and compute its response: by the protocol's response
+    definition for the patient's indication when there is one (its instrument and
+    parameters), otherwise by the named instrument."""
+    if not isinstance(components, Mapping):
+        raise ValidationError("components", "must be a mapping of the instrument's components")
+    comp = {str(k): v for k, v in components.items()}
+    if definition is not None:
+        return _protocol_response(definition, instrument, comp, assessed_on)
     if not isinstance(instrument, str) or instrument not in INSTRUMENTS:
         raise ValidationError(
             "instrument", f"must be one of {', '.join(INSTRUMENTS)}, got {instrument!r}"
         )
-    if not isinstance(components, Mapping):
-        raise ValidationError("components", "must be a mapping of the instrument's components")
-    comp = {str(k): v for k, v in components.items()}
+    if instrument in ("DORIS", "LLDAS"):
+        raise ValidationError(
+            "instrument", f"{instrument} needs the protocol's response definition"
+        )
     a: Assessment[Any]
     responder: bool | None = None
     if instrument == "ITP response":

@@ -390,13 +390,15 @@ def assess_efficacy(
     patient_id: int,
     *,
     assessed_on: date | str,
-    instrument: str,
     components: Mapping[str, Any],
+    instrument: str | None = None,
     final: bool = False,
 ) -> EfficacyAssessment:
-    """Record an efficacy assessment as its components; the score and the instrument's
-    response are computed by the core and the response is *proposed* (``call="proposed"``,
-    ``responder`` false until :func:`confirm_response` or :func:`override_response`)."""
+    """Record an efficacy assessment as its components; the score and the response are
+    computed by the core — by the protocol's response definition for the patient's indication
+    when it has one, otherwise by ``instrument`` — and the response is *proposed*
+    (``call="proposed"``, ``responder`` false until :func:`confirm_response` or
+    :func:`override_response`)."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
     patient = c.patient_for(session, actor, patient_id, lock=True)
     on = c.a_date(
@@ -406,7 +408,9 @@ def assess_efficacy(
         not_before=consent_date(session, patient),
         before_what="the patient's consent (first screening)",
     )
-    scored = grading.score_efficacy(instrument, components, assessed_on=on)
+    protocol = engine_for(current_protocol(session, patient.trial_id)).protocol
+    definition = grading.response_definition(protocol, patient.indication)
+    scored = grading.score_efficacy(instrument, components, assessed_on=on, definition=definition)
     row: EfficacyAssessment = _new(
         session,
         actor,

@@ -618,7 +618,9 @@ class EfficacyCorrectionIn(In):
 
 class EfficacyComponentsIn(In):
     """An efficacy assessment entered as its components; the score and the response are
-    computed and the response is proposed for confirmation.
+    computed and the response is proposed for confirmation.  When the protocol defines the
+    response of the patient's indication, its instrument is used (``instrument`` may be left
+    out; another one is refused) with the instrument's own inputs as components.
 
     ``components`` by instrument: ``ITP response``: ``platelets``, ``unit``,
     ``baseline_platelets``, ``bleeding``; ``SRI-4``: ``sledai_baseline``/``sledai_follow_up``
@@ -627,7 +629,9 @@ class EfficacyComponentsIn(In):
     ``grades``; ``PGA``: ``pga``."""
 
     assessed_on: IsoDate
-    instrument: Literal["ITP response", "SRI-4", "SLEDAI-2K", "BILAG-2004", "PGA"]
+    instrument: (
+        Literal["ITP response", "SRI-4", "DORIS", "LLDAS", "SLEDAI-2K", "BILAG-2004", "PGA"] | None
+    ) = None
     components: JsonObject
     final: StrictBool = False
 
