@@ -213,6 +213,6 @@ def operations(v: dict[str, Any]) -> list[Op]:
         Op("GET", "/audit/events", None, AUDITORS),
         Op("GET", f"/trials/{v['trial_id']}/exports/tables.zip", None, EXPORTERS),
         Op("GET", f"/trials/{t}/datasets/DM", None, EXPORTERS),
-        Op("GET", f"/trials/{t}/datasets/RS/csv", None, EXPORTERS),
+        Op("GET", f"/trials/{t}/datasets/DM/csv", None, EXPORTERS),
         Op("POST", "/auth/logout", None, ALL),
     ]

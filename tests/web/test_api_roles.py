@@ -6,11 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from doseladder.conduct.models import User
-from doseladder.conduct.services import trials
+from doseladder.conduct.services import outcomes, trials
 
 from .conftest import BOIN, ROLE_USERS, Api, Scene, World
-from doseladder.conduct.services import outcomes
-
 from .endpoints import ALL, operations
 
 
