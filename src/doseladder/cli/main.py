@@ -15,6 +15,7 @@ import typer
 from doseladder import __version__
 from doseladder.cli import (
     audit_commands,
+    grade_commands,
     protocol_commands,
     screen_commands,
     serve_commands,
@@ -231,6 +232,7 @@ protocol_commands.register(app)
 screen_commands.register(app)
 simulate_protocol_commands.register(app)
 serve_commands.register(app)
+grade_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

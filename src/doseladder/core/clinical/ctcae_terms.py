@@ -498,6 +498,29 @@ for _term in _TERMS:
     for _n in (_term.name, *_term.aliases):
         _INDEX[_key(_n)] = _term
 _LAB_INDEX = {_key(t.value): t for t in LabTerm}
+_LAB_INDEX.update(
+    {
+        "anc": LabTerm.NEUTROPHIL_COUNT_DECREASED,
+        "neutrophils": LabTerm.NEUTROPHIL_COUNT_DECREASED,
+        "neutropenia": LabTerm.NEUTROPHIL_COUNT_DECREASED,
+        "platelets": LabTerm.PLATELET_COUNT_DECREASED,
+        "plt": LabTerm.PLATELET_COUNT_DECREASED,
+        "thrombocytopenia": LabTerm.PLATELET_COUNT_DECREASED,
+        "lymphocytes": LabTerm.LYMPHOCYTE_COUNT_DECREASED,
+        "alc": LabTerm.LYMPHOCYTE_COUNT_DECREASED,
+        "lymphopenia": LabTerm.LYMPHOCYTE_COUNT_DECREASED,
+        "wbc": LabTerm.WHITE_BLOOD_CELL_DECREASED,
+        "leukopenia": LabTerm.WHITE_BLOOD_CELL_DECREASED,
+        "anaemia": LabTerm.ANEMIA,
+        "hemoglobin": LabTerm.ANEMIA,
+        "haemoglobin": LabTerm.ANEMIA,
+        "hb": LabTerm.ANEMIA,
+        "alt": LabTerm.ALT_INCREASED,
+        "ast": LabTerm.AST_INCREASED,
+        "bilirubin": LabTerm.BLOOD_BILIRUBIN_INCREASED,
+        "creatinine": LabTerm.CREATININE_INCREASED,
+    }
+)
 _ASTCT_INDEX = {
     _key(TERM_CRS): TERM_CRS,
     _key(TERM_ICANS): TERM_ICANS,
