@@ -168,7 +168,7 @@ def test_icans_graded_by_ice_or_capd(world: World) -> None:
         ({"term": "Platelet count decreased", "grade": 4}, "lab"),
         ({"term": "CRS", "grade": 3}, "crs"),
         ({"term": "CRS", "crs": crs(3), "grade": 2}, "grade"),
-        ({"term": "CRS", "crs": crs(2) | {"temperature_unit": None}}, "crs.temperature_unit"),
+        ({"term": "CRS", "crs": crs(2) | {"temperature_unit": "K"}}, "crs.temperature_unit"),
         ({"term": "CRS", "crs": crs(2) | {"oxygen": "tent"}}, "crs.oxygen"),
         ({"term": "ICANS", "icans": {"age_years": 40, "ice": 11}}, "icans.ice"),
         ({"term": "ICANS", "icans": {"age_years": 40, "ice": 8}}, "icans.consciousness"),

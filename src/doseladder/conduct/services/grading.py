@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from doseladder.conduct.errors import ValidationError
 from doseladder.core.clinical import astct, ctcae, ctcae_terms, itp, sledai, sri4
 from doseladder.core.clinical import dlt as core_dlt
+from doseladder.core.clinical import forms as core_forms
 from doseladder.core.clinical.bilag import bilag_score
 from doseladder.core.clinical.dlt import (
     TERM_CRS,
@@ -35,7 +36,6 @@ from doseladder.core.clinical.dlt import (
     DLTStatus,
     GradedEvent,
 )
-from doseladder.core.clinical.grading import check_entered_grade
 from doseladder.core.clinical.pga import pga
 from doseladder.core.clinical.response import (
     ResponseCriterion,
@@ -43,7 +43,6 @@ from doseladder.core.clinical.response import (
     score_response,
 )
 from doseladder.core.clinical.result import Assessment
-from doseladder.core.clinical.units import Quantity, parse_unit, temperature
 from doseladder.core.errors import InputError
 
 __all__ = [
@@ -138,9 +137,6 @@ class Graded:
     grading: dict[str, Any]
 
 
-_LAB_KEYS = ("value", "unit", "lln", "uln", "baseline", "baseline_uln", "life_threatening")
-
-
 def _number(field: str, value: object) -> Decimal | None:
     if value is None:
         return None
@@ -168,84 +164,6 @@ def _mapping(field: str, value: object, allowed: Sequence[str]) -> dict[str, Any
     return dict(value)
 
 
-def _lab(term: str, form: Mapping[str, Any]) -> Assessment[int]:
-    lab = ctcae.LabTerm(term)
-    dim = ctcae._dimension(lab)
-    unit_raw = form.get("unit")
-    if form.get("value") is None:
-        raise ValidationError("lab.value", f"is required: {term} is graded from the lab value")
-    if not isinstance(unit_raw, str) or not unit_raw.strip():
-        raise ValidationError("lab.unit", f"is required with the value ({dim})")
-    unit = _core("lab", lambda: parse_unit(unit_raw, dim, "unit"))
-
-    def q(name: str) -> Quantity | None:
-        v = _number(f"lab.{name}", form.get(name))
-        return None if v is None else _core("lab", lambda: Quantity(v, unit))
-
-    life = form.get("life_threatening")
-    if life is not None and not isinstance(life, bool):
-        raise ValidationError("lab.life_threatening", "must be true or false")
-    return _core(
-        "lab",
-        lambda: ctcae.grade_lab(
-            lab,
-            q("value"),
-            lln=q("lln"),
-            uln=q("uln"),
-            baseline=q("baseline"),
-            baseline_uln=q("baseline_uln"),
-            life_threatening=life,
-        ),
-    )
-
-
-_CRS_KEYS = (
-    "temperature_max",
-    "temperature_unit",
-    "fever_other_cause",
-    "fever_masked_by_treatment",
-    "hypotension",
-    "vasopressors",
-    "oxygen",
-    "o2_flow_l_per_min",
-    "death_due_to_crs",
-)
-
-
-def _crs(form: Mapping[str, Any]) -> Assessment[int]:
-    temp = _number("crs.temperature_max", form.get("temperature_max"))
-    temp_q: Quantity | None = None
-    if temp is not None:
-        unit = form.get("temperature_unit")
-        if not isinstance(unit, str) or not unit.strip():
-            raise ValidationError("crs.temperature_unit", "is required with the temperature")
-        temp_q = _core("crs", lambda: temperature(temp, unit))
-    vaso = form.get("vasopressors", [])
-    if not isinstance(vaso, list) or not all(isinstance(v, str) for v in vaso):
-        raise ValidationError("crs.vasopressors", "must be a list of agent names")
-    flow = form.get("o2_flow_l_per_min")
-    if flow is not None:
-        flow = _number("crs.o2_flow_l_per_min", flow)
-    death = form.get("death_due_to_crs", False)
-    masked = form.get("fever_masked_by_treatment", False)
-    for name, v in (("death_due_to_crs", death), ("fever_masked_by_treatment", masked)):
-        if not isinstance(v, bool):
-            raise ValidationError(f"crs.{name}", "must be true or false")
-    return _core(
-        "crs",
-        lambda: astct.crs_grade(
-            temperature_max=temp_q,
-            fever_other_cause=form.get("fever_other_cause"),
-            fever_masked_by_treatment=masked,
-            hypotension=form.get("hypotension"),
-            vasopressors=[v for v in vaso if v.strip()],
-            oxygen=form.get("oxygen"),
-            o2_flow_l_per_min=flow,
-            death_due_to_crs=death,
-        ),
-    )
-
-
 _ICE_ITEMS = (
     "orientation_year",
     "orientation_month",
@@ -256,63 +174,6 @@ _ICE_ITEMS = (
     "writes_sentence",
     "counts_backwards_by_10",
 )
-_ICANS_KEYS = (
-    "age_years",
-    "ice",
-    "ice_items",
-    "capd",
-    "capd_items",
-    "capd_unable",
-    "developmental_delay",
-    "consciousness",
-    "seizure",
-    "motor",
-    "cerebral_edema",
-    "death_due_to_icans",
-)
-
-
-def _icans(form: Mapping[str, Any], age: int | None) -> Assessment[int]:
-    ice: Any = form.get("ice")
-    if form.get("ice_items") is not None:
-        if ice is not None:
-            raise ValidationError("icans.ice", "give the ICE score or its items, not both")
-        items = _mapping("icans.ice_items", form["ice_items"], _ICE_ITEMS)
-        ice = _core(
-            "icans.ice_items", lambda: astct.ice_score(**{k: items.get(k) for k in _ICE_ITEMS})
-        )
-    capd: Any = form.get("capd")
-    if form.get("capd_items") is not None:
-        if capd is not None:
-            raise ValidationError("icans.capd", "give the CAPD total or its items, not both")
-        pts = form["capd_items"]
-        capd = _core("icans.capd_items", lambda: astct.capd_total(pts))
-    age_years = form.get("age_years", age)
-    flags = {}
-    for name in ("capd_unable", "developmental_delay", "death_due_to_icans"):
-        v = form.get(name, False)
-        if not isinstance(v, bool):
-            raise ValidationError(f"icans.{name}", "must be true or false")
-        flags[name] = v
-    if age_years is None:
-        raise ValidationError(
-            "icans.age_years", "is required (the patient's age selects ICE or CAPD)"
-        )
-    return _core(
-        "icans",
-        lambda: astct.icans_grade(
-            age_years=age_years,
-            consciousness=form.get("consciousness"),
-            ice=ice,
-            capd=capd,
-            seizure=form.get("seizure", astct.Seizure.NONE),
-            motor=form.get("motor", astct.MotorFinding.NONE),
-            cerebral_edema=form.get("cerebral_edema", astct.CerebralEdema.NONE),
-            **flags,
-        ),
-    )
-
-
 def _graded_value(field: str, a: Assessment[int], what: str) -> int:
     if not a.evaluable or a.value is None:
         missing = a.missing[0] if a.missing else ""
@@ -325,6 +186,52 @@ def _graded_value(field: str, a: Assessment[int], what: str) -> int:
     return int(a.value)
 
 
+def _form_for_core(kind: str, form: Mapping[str, Any], age: int | None) -> dict[str, Any]:
+    """The service's form as :func:`~doseladder.core.clinical.forms.grade_event` reads it:
+    ``death_due_to_*`` is ``death``; ICE/CAPD items are totalled by the core's
+    :func:`~doseladder.core.clinical.astct.ice_score` / ``capd_total``; the patient's age
+    fills an ICANS form without one; unset (``None``) optional fields are left out."""
+    out = {k: v for k, v in form.items() if v is not None}
+    if kind == "crs":
+        if "death_due_to_crs" in out:
+            out["death"] = out.pop("death_due_to_crs")
+        if out.get("vasopressors") == []:
+            del out["vasopressors"]
+    if kind == "icans":
+        if "death_due_to_icans" in out:
+            out["death"] = out.pop("death_due_to_icans")
+        items = out.pop("ice_items", None)
+        if items is not None:
+            if "ice" in out:
+                raise ValidationError("icans.ice", "give the ICE score or its items, not both")
+            mapping = _mapping("icans.ice_items", items, _ICE_ITEMS)
+            a = _core(
+                "icans.ice_items",
+                lambda: astct.ice_score(**{k: mapping.get(k) for k in _ICE_ITEMS}),
+            )
+            out["ice"] = _graded_total("icans.ice_items", a)
+        points = out.pop("capd_items", None)
+        if points is not None:
+            if "capd" in out:
+                raise ValidationError("icans.capd", "give the CAPD total or its items, not both")
+            a = _core("icans.capd_items", lambda: astct.capd_total(points))
+            out["capd"] = _graded_total("icans.capd_items", a)
+        if out.get("age_years") is None:
+            if age is None:
+                raise ValidationError(
+                    "icans.age_years", "is required (the patient's age selects ICE or CAPD)"
+                )
+            out["age_years"] = age
+    return out
+
+
+def _graded_total(field: str, a: Assessment[int]) -> int:
+    if not a.evaluable or a.value is None:
+        missing = a.missing[0] if a.missing else ""
+        raise ValidationError(f"{field}.{missing}" if missing else field, " ".join(a.reasons))
+    return int(a.value)
+
+
 def grade_adverse_event(
     term: object,
     *,
@@ -334,10 +241,12 @@ def grade_adverse_event(
     icans: object = None,
     age: int | None = None,
 ) -> Graded:
-    """Grade an adverse event: computed for lab, CRS and ICANS terms, chosen otherwise.
+    """Grade an adverse event with the core's :func:`~doseladder.core.clinical.forms.grade_event`:
+    computed for lab, CRS and ICANS terms, chosen from the definitions otherwise.
 
     A ``grade`` given with a form must equal the computed grade (otherwise a 422 on ``grade``
-    saying what the form gives); a form given for a term it does not grade is refused.
+    saying what the form gives); a form given for a term it does not grade is refused; a form
+    that gives grade 0 or no grade is refused naming the missing field.
     """
     name = lookup_term(term)
     kind = term_kind(name)
@@ -347,10 +256,11 @@ def grade_adverse_event(
             raise ValidationError(key, f"does not apply to {name}")
     if grade is not None and (isinstance(grade, bool) or not isinstance(grade, int)):
         raise ValidationError("grade", f"must be an integer, got {grade!r}")
+    entered = grade if isinstance(grade, int) else None
     if kind == "defined":
         if grade is None:
             raise ValidationError("grade", f"is required: choose the grade of {name}")
-        chosen = _core("", lambda: ctcae_terms.grade_term(name, grade))
+        chosen = _core("", lambda: core_forms.grade_event(name, {"grade": grade}))
         return Graded(
             name,
             int(grade),
@@ -358,7 +268,7 @@ def grade_adverse_event(
             {
                 "method": "definition",
                 "form": {"grade": grade},
-                "definition": grade_definitions(name).get(grade),
+                "definition": grade_definitions(name).get(int(grade)),
                 "assessment": chosen.to_dict(),
             },
         )
@@ -366,25 +276,23 @@ def grade_adverse_event(
     if form is None:
         what = {"lab": "the lab value", "crs": "the ASTCT CRS form", "icans": "the ICANS form"}
         raise ValidationError(kind, f"is required: {name} is graded from {what[kind]}")
-    if kind == "lab":
-        values = _mapping("lab", form, _LAB_KEYS)
-        a = _lab(name, values)
-        scale, method, what_text = CTCAE_SCALE, "lab", "lab value"
-    elif kind == "crs":
-        values = _mapping("crs", form, _CRS_KEYS)
-        a = _crs(values)
-        scale, method, what_text = ASTCT_SCALE, "crs_form", "ASTCT CRS form"
-    else:
-        values = _mapping("icans", form, _ICANS_KEYS)
-        a = _icans(values, age)
-        scale, method, what_text = ASTCT_SCALE, "icans_form", "ICANS form"
+    if not isinstance(form, Mapping):
+        raise ValidationError(kind, "must be a mapping of form fields")
+    core_form = _form_for_core(kind, form, age)
+    try:
+        a = core_forms.grade_event(name, core_form, entered)
+    except InputError as exc:
+        field = exc.field if exc.field in ("grade", "term") else f"{kind}.{exc.field}"
+        raise ValidationError(field, exc.reason) from None
+    what_text = {"lab": "lab value", "crs": "ASTCT CRS form", "icans": "ICANS form"}[kind]
     computed = _graded_value(kind, a, what_text)
-    _core("", lambda: check_entered_grade(grade, a, "grade"))
+    scale = CTCAE_SCALE if kind == "lab" else ASTCT_SCALE
+    method = {"lab": "lab", "crs": "crs_form", "icans": "icans_form"}[kind]
     return Graded(
         name,
         computed,
         scale,
-        {"method": method, "form": _jsonable(values), "assessment": a.to_dict()},
+        {"method": method, "form": _jsonable(dict(form)), "assessment": a.to_dict()},
     )
 
 
