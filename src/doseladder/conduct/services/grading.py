@@ -282,7 +282,8 @@ def grade_adverse_event(
     try:
         a = core_forms.grade_event(name, core_form, entered)
     except InputError as exc:
-        field = exc.field if exc.field in ("grade", "term") else f"{kind}.{exc.field}"
+        inner = "temperature_unit" if (kind, exc.field) == ("crs", "unit") else exc.field
+        field = inner if inner in ("grade", "term") else f"{kind}.{inner}"
         raise ValidationError(field, exc.reason) from None
     what_text = {"lab": "lab value", "crs": "ASTCT CRS form", "icans": "ICANS form"}[kind]
     computed = _graded_value(kind, a, what_text)
