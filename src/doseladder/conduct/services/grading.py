@@ -174,6 +174,8 @@ _ICE_ITEMS = (
     "writes_sentence",
     "counts_backwards_by_10",
 )
+
+
 def _graded_value(field: str, a: Assessment[int], what: str) -> int:
     if not a.evaluable or a.value is None:
         missing = a.missing[0] if a.missing else ""
