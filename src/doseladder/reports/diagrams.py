@@ -71,9 +71,18 @@ def _design_rules(d: Design) -> tuple[str, str, str]:
             f"{d.c_e:g} (n ≥ 3) → not admissible?"  # type: ignore[attr-defined]
         )
         return rate, move + "\n" + elim, "Select the OBD: highest posterior mean utility ≤ MTD"
-    rate = "Count DLTs in the cohort of 3 at the current dose"
-    move = "0/3: escalate;  1/3: 3 more at this dose;  1/6: escalate;  ≥ 2 DLTs: stop"
-    return rate, move + "\n(3+3, Storer 1989)", "MTD: highest dose with 0/3 or ≤ 1/6 DLTs"
+    if name == "3+3":
+        rate = "Count DLTs in the cohort of 3 at the current dose"
+        move = "0/3: escalate;  1/3: 3 more at this dose;  1/6: escalate;  ≥ 2 DLTs: stop"
+        return rate, move + "\n(3+3, Storer 1989)", "MTD: highest dose with 0/3 or ≤ 1/6 DLTs"
+    target = getattr(d, "target", None)
+    goal = f" (target DLT rate {target:g})" if isinstance(target, int | float) else ""
+    return (
+        "Summarise the DLT data at the current dose (and, for model-based designs, all doses)",
+        f"Escalate, stay or de-escalate by the {name} rules{goal}; doses that are too toxic "
+        "are excluded (rules in the statistical section)",
+        f"Select the {d.target_kind.upper()} by the {name} selection rule",
+    )
 
 
 def flow_for(subject: Design | Protocol) -> Flow:

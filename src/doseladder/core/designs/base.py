@@ -11,10 +11,17 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
-from doseladder.core.designs.arrays.interface import STAY, ArrayDecision, DoseArrays, IntArray
+from doseladder.core.designs.arrays.interface import (
+    STAY,
+    ArrayDecision,
+    BoolArray,
+    DoseArrays,
+    IntArray,
+)
 from doseladder.core.errors import InputError
 from doseladder.core.selection import Selection
 from doseladder.core.state import TrialState
@@ -112,7 +119,7 @@ class Design(ABC):
         out = ArrayDecision.empty(data.num_doses, data.rows)
         if data.rows == 0:
             return out
-        empty = data.n.sum(axis=0) == 0
+        empty: BoolArray = np.asarray(data.n.sum(axis=0) == 0)
         if not empty.any():
             return self._decide_arrays(data)
         out.action[empty] = STAY

@@ -35,30 +35,29 @@ def simulate_boin(design: BOIN, draws: PatientDraws) -> TrialArrays:
     dose_seq = np.zeros((nt, max_n), dtype=np.int64)
     total = 0
     idx = rows
+    n_flat, y_flat = n.reshape(-1), y.reshape(-1)  # views: (dose, trial) -> dose * nt + trial
     while total < max_n:
         size = min(csize, max_n - total)
         dd = d[idx]
-        n[dd, idx] += size
-        y[dd, idx] += draws.tox_count(idx, total, size, dd)
+        cell = dd * nt + idx
+        n_flat[cell] += size
+        y_flat[cell] += draws.tox_count(idx, total, size, dd)
         dose_seq[idx, total : total + size] = (dd + 1)[:, None]
         total += size
         if total >= max_n:
             break  # get.oc: the cohort reaching the maximum sample size ends the trial
-        all_active = idx.size == nt
-        data = DoseArrays.complete(
-            n if all_active else n[:, idx],
-            y if all_active else y[:, idx],
-            dd,
-            elim if all_active else elim[:, idx],
-        )
-        dec = design.decide_arrays(data)
+        if idx.size == nt:
+            dec = design.decide_arrays(DoseArrays.complete(n, y, dd, elim))
+            elim = dec.eliminated
+        else:
+            dec = design.decide_arrays(DoseArrays.complete(n[:, idx], y[:, idx], dd, elim[:, idx]))
+            elim[:, idx] = dec.eliminated
         stop = dec.action == STOP
-        early[idx[stop & (dec.next_dose < 0)]] = True
         go = ~stop
         d[idx[go]] = dec.next_dose[go]
-        elim[:, idx] = dec.eliminated
-        active[idx[stop]] = False
         if stop.any():
+            early[idx[stop & (dec.next_dose < 0)]] = True
+            active[idx[stop]] = False
             idx = rows[active]
             if idx.size == 0:
                 break

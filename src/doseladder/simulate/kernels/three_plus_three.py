@@ -41,20 +41,25 @@ def simulate_three_plus_three(design: ThreePlusThree, draws: PatientDraws) -> Tr
     dose_seq = np.zeros((nt, max_n), dtype=np.int64)
     total = 0
     idx = rows
+    n_flat, y_flat = n.reshape(-1), y.reshape(-1)  # views: (dose, trial) -> dose * nt + trial
     while idx.size and total + 3 <= max_n:
         dd = d[idx]
-        n[dd, idx] += 3
-        y[dd, idx] += draws.tox_count(idx, total, 3, dd)
+        cell = dd * nt + idx
+        n_flat[cell] += 3
+        y_flat[cell] += draws.tox_count(idx, total, 3, dd)
         dose_seq[idx, total : total + 3] = (dd + 1)[:, None]
         total += 3
-        dec = design.decide_arrays(DoseArrays.complete(n[:, idx], y[:, idx], dd, elim[:, idx]))
+        # only the active trials' columns are decided (a stopped trial's data never change)
+        sub = DoseArrays.complete(n[:, idx], y[:, idx], dd, elim[:, idx])
+        dec = design.decide_arrays(sub)
+        elim[:, idx] = dec.eliminated
         stop = dec.action == STOP
-        selected[idx[stop]] = dec.next_dose[stop] + 1  # -1 (no MTD) -> 0
         go = ~stop
         d[idx[go]] = dec.next_dose[go]
-        elim[:, idx] = dec.eliminated
-        active[idx[stop]] = False
-        idx = rows[active]
+        if stop.any():
+            selected[idx[stop]] = dec.next_dose[stop] + 1  # -1 (no MTD) -> 0
+            active[idx[stop]] = False
+            idx = rows[active]
     return TrialArrays(
         n=np.ascontiguousarray(n.T),
         tox=np.ascontiguousarray(y.T),

@@ -107,8 +107,8 @@ def decide_boin(design: BoinParameters, data: DoseArrays) -> ArrayDecision:
     num, rows = data.num_doses, data.rows
     n, y, d = data.n, data.tox, data.current
     total = n.sum(axis=0)
-    be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(n.max(initial=0))))
-    pending = data.tox_pending.sum(axis=0) > 0
+    be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(total.max())))
+    pending: BoolArray = np.asarray(data.tox_pending.any(axis=0), dtype=np.bool_)
     prior_c = upward(data.eliminated)
 
     # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose
@@ -122,15 +122,15 @@ def decide_boin(design: BoinParameters, data: DoseArrays) -> ArrayDecision:
     nd, yd = pick(n, d), pick(y, d)
     # 3. the current dose eliminated: to the highest dose not eliminated
     cur_elim = pick(elim, d)
-    lowest_elim = np.argmax(elim, axis=0)
     # 4. the move, blocked at the range and at eliminated doses
     up_ok = (d < num - 1) & ~pick(elim, np.minimum(d + 1, num - 1))
     esc = (nd > 0) & (yd <= be[nd])
     dsc = (nd > 0) & ~esc & (yd >= bd[nd])
     nxt = np.where(esc & up_ok, d + 1, np.where(dsc & (d > 0), d - 1, d))
     tox_rule = dsc & (d > 0)
-    nxt = np.where(cur_elim, lowest_elim - 1, nxt)
-    tox_rule = np.where(cur_elim, True, tox_rule)
+    if cur_elim.any():
+        nxt = np.where(cur_elim, np.argmax(elim, axis=0) - 1, nxt)
+        tox_rule = tox_rule | cur_elim
     action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
     # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size
     early = (action == STAY) & (nd >= design.n_earlystop)
@@ -139,16 +139,17 @@ def decide_boin(design: BoinParameters, data: DoseArrays) -> ArrayDecision:
     action = np.where(early | stop_max, STOP, action)
     # the safety stops come first
     safety = stop_elim | stop_safe
-    action = np.where(safety, STOP, action)
-    nxt = np.where(safety, -1, nxt)
-    tox_rule = np.where(safety, True, tox_rule)  # boin.eliminate / boin.extrasafe_stop
-    elim_out = np.where(stop_safe[None, :], True, elim)
-    return ArrayDecision(
-        np.where(pending, SUSPEND, action).astype(np.int64),
-        np.where(pending, d, nxt).astype(np.int64),
-        np.where(pending[None, :], prior_c, elim_out),
-        ~pending & tox_rule,
-    )
+    if safety.any():
+        action = np.where(safety, STOP, action)
+        nxt = np.where(safety, -1, nxt)
+        tox_rule = tox_rule | safety  # boin.eliminate / boin.extrasafe_stop
+        elim = elim | stop_safe[None, :]
+    if pending.any():
+        action = np.where(pending, SUSPEND, action)
+        nxt = np.where(pending, d, nxt)
+        elim = np.where(pending[None, :], prior_c, elim)
+        tox_rule = tox_rule & ~pending
+    return ArrayDecision(action.astype(np.int64), nxt.astype(np.int64), elim, tox_rule)
 
 
 def select_boin(design: BoinParameters, data: DoseArrays, *, carried: bool = True) -> IntArray:

@@ -49,7 +49,7 @@ def decide_three_plus_three(design: ThreePlusThree, data: DoseArrays) -> ArrayDe
     n, y, d, prior = data.n, data.tox, data.current, data.eliminated
     total = n.sum(axis=0)
     nd, yd = pick(n, d), pick(y, d)
-    pending = data.tox_pending.sum(axis=0) > 0
+    pending: BoolArray = np.asarray(data.tox_pending.any(axis=0), dtype=np.bool_)
     partial = (nd % 3 != 0) | (nd == 0)
 
     elim = upward((y >= 2) | prior)  # too_toxic_from: >= 2 DLTs or eliminated, upwards
@@ -71,13 +71,14 @@ def decide_three_plus_three(design: ThreePlusThree, data: DoseArrays) -> ArrayDe
         below = np.maximum(d - 1, 0)
         down = toxic & (d > 0) & (pick(n, below) < 6)
         korn = toxic & (d > 0) & ~down
-        ok = (n >= 6) & (y <= 1) & ~elim
-        dose = np.arange(num)[:, None]
-        korn_mtd = np.where(ok, dose, -1).max(axis=0, initial=-1)
         action = np.where(down, DEESCALATE, action)
         nxt = np.where(down, d - 1, nxt)
         stop_tt = toxic & ~down
-        nxt = np.where(korn, korn_mtd, nxt)
+        if korn.any():
+            ok = (n >= 6) & (y <= 1) & ~elim
+            dose = np.arange(num)[:, None]
+            korn_mtd = np.where(ok, dose, -1).max(axis=0, initial=-1)
+            nxt = np.where(korn, korn_mtd, nxt)
         nxt = np.where(stop_tt & (d == 0), -1, nxt)
     else:
         stop_tt = toxic
@@ -86,16 +87,18 @@ def decide_three_plus_three(design: ThreePlusThree, data: DoseArrays) -> ArrayDe
     action = np.where(stop_tt, STOP, action)
     # maximum sample size: stop with the provisional MTD
     stop_max = (action != STOP) & (total >= n_max)
-    prov = provisional_mtd_arrays(n, y, elim) - 1
-    action = np.where(stop_max, STOP, action)
-    nxt = np.where(stop_max, prov, nxt)
-    tox_rule = tox_rule & ~stop_max
-    out_elim = np.where(stop_max[None, :], elim, out_elim)
+    if stop_max.any():
+        prov = provisional_mtd_arrays(n, y, elim) - 1
+        action = np.where(stop_max, STOP, action)
+        nxt = np.where(stop_max, prov, nxt)
+        tox_rule = tox_rule & ~stop_max
+        out_elim = np.where(stop_max[None, :], elim, out_elim)
     # pending outcomes: complete the cohort, else suspend
-    pend_cohort = pending & (nd % 3 != 0) & (total < n_max)
-    action = np.where(pending, np.where(pend_cohort, STAY, SUSPEND), action)
-    nxt = np.where(pending, d, nxt)
-    out_elim = np.where(pending[None, :], prior, out_elim)
+    if pending.any():
+        pend_cohort = pending & (nd % 3 != 0) & (total < n_max)
+        action = np.where(pending, np.where(pend_cohort, STAY, SUSPEND), action)
+        nxt = np.where(pending, d, nxt)
+        out_elim = np.where(pending[None, :], prior, out_elim)
     return ArrayDecision(
         action.astype(np.int64), nxt.astype(np.int64), out_elim, ~pending & tox_rule
     )
