@@ -132,6 +132,12 @@ class CrmParameters:
             check_prob("halfwidth", self.halfwidth)
             check_int("prior_mtd", self.prior_mtd, 1, self.num_doses)
         sk_vals = self.skeleton_values  # validates the calibration
+        if not all(0.0 < v < 1.0 for v in sk_vals) or any(
+            b <= a for a, b in itertools.pairwise(sk_vals)
+        ):
+            raise InputError(
+                "halfwidth", "the calibrated skeleton is not strictly increasing inside (0, 1)"
+            )
         crm_dosescaled(sk_vals, self.model, float(self.intercept))  # logistic: x_j < 0
         if not isinstance(self.restrict, bool):
             raise InputError("restrict", f"must be true or false, got {self.restrict!r}")

@@ -80,6 +80,19 @@ def getprior(
         )
     if not 1 <= nu <= nlevel:
         raise InputError("prior_mtd", f"must be a dose level in 1..{nlevel}, got {nu!r}")
+    try:
+        return _getprior(halfwidth, target, nu, nlevel, model, intercept)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise InputError(
+            "halfwidth",
+            f"{halfwidth:g} is too wide for {nlevel} doses: the calibrated skeleton reaches 0 "
+            "or 1 in floating point",
+        ) from None
+
+
+def _getprior(
+    halfwidth: float, target: float, nu: int, nlevel: int, model: str, intercept: float
+) -> tuple[float, ...]:
     lo, hi = target - halfwidth, target + halfwidth
     ds = [math.nan] * nlevel
     if model == "empiric":
