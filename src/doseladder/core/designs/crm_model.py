@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.integrate import quad
@@ -338,6 +339,14 @@ GL_NODES = 256
 GL_RANGE = 10.0
 
 
+@lru_cache(maxsize=1)
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(GL_NODES)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
 def crm_fit_arrays(
     skeleton: Sequence[float],
     target: float,
@@ -358,7 +367,7 @@ def crm_fit_arrays(
     agree to that tolerance and give the same dose except at near-ties of |p̂_j − target|.
     """
     ds = crm_dosescaled(skeleton, model, intercept)
-    x, w = np.polynomial.legendre.leggauss(GL_NODES)
+    x, w = _gauss_legendre()
     half = GL_RANGE * scale
     a = x * half
     logw = np.log(w * half)
