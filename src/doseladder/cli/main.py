@@ -43,6 +43,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "doseladder.cli.grade_commands",
         "Grade adverse events and responses (CTCAE, ASTCT, SLEDAI, ITP).",
     ),
+    "report": (
+        "doseladder.cli.report_commands",
+        "Statistical report: protocol text, tables, flowchart, OCs, pathways.",
+    ),
+    "paths": ("doseladder.cli.report_commands", "Dose-transition pathways of the next cohorts."),
 }
 
 
@@ -202,19 +207,25 @@ def _state_from_inputs(
 @app.command()
 @handle_errors
 def table(
-    design_file: DesignArg,
+    design_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Design file, protocol file, or the name of a shipped protocol.",
+            show_default=False,
+        ),
+    ],
     n_max: Annotated[
         int | None,
         typer.Option("--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Print the design's decision table(s)."""
+    """Print the design's decision table(s) (a protocol's: its design's)."""
     import inspect
 
-    from doseladder.io.design_file import load_design
+    from doseladder.cli.subjects import load_subject, subject_design
 
-    design = load_design(design_file)
+    design = subject_design(load_subject(design_file))
     if n_max is not None and "n_max" not in inspect.signature(design.tables).parameters:
         raise InputError("--n-max", f"not used by design {design.name!r}")
     kwargs: dict[str, Any] = {} if n_max is None else {"n_max": n_max}

@@ -23,6 +23,18 @@ from doseladder.simulate.scenario import ScenarioWarning
 from doseladder.simulate.sweep import sweep as run_sweep
 
 ScenarioOpt = Annotated[Path, typer.Option("--scenario", help="Scenario file (YAML/JSON).")]
+ScenarioOrRandomOpt = Annotated[
+    Path | None, typer.Option("--scenario", help="Scenario file (YAML/JSON).")
+]
+RandomOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--random-scenarios",
+        min=1,
+        max=1000,
+        help="Add N random scenarios (pseudo-uniform algorithm, seeded by --seed).",
+    ),
+]
 TrialsOpt = Annotated[
     int, typer.Option("--trials", min=1, max=100_000_000, help="Number of trials.")
 ]
@@ -82,7 +94,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def simulate(
         design_file: Annotated[Path, typer.Argument(help="Design file (YAML or JSON).")],
-        scenario: ScenarioOpt,
+        scenario: ScenarioOrRandomOpt = None,
+        random_scenarios: RandomOpt = None,
         trials: TrialsOpt = 10_000,
         seed: SeedOpt = 0,
         workers: WorkersOpt = 1,
@@ -92,8 +105,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Operating characteristics of a design under each scenario of a scenario file."""
         _check_scheduler(scheduler)
+        from doseladder.cli.subjects import design_scenarios
+
         design = load_design(design_file)
-        scenarios = load_scenarios(scenario)
+        scenarios = design_scenarios(scenario, random_scenarios, seed, design)
         payload = []
         for si, sc in enumerate(scenarios):
             with warnings.catch_warnings(record=True) as caught:
@@ -122,7 +137,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def compare(
         design_files: Annotated[list[Path], typer.Argument(help="Two or more design files.")],
-        scenario: ScenarioOpt,
+        scenario: ScenarioOrRandomOpt = None,
+        random_scenarios: RandomOpt = None,
         trials: TrialsOpt = 10_000,
         seed: SeedOpt = 0,
         workers: WorkersOpt = 1,
@@ -135,7 +151,11 @@ def register(app: typer.Typer) -> None:
         for i, p in enumerate(design_files, start=1):
             label = p.stem if p.stem not in designs else f"{p.stem}-{i}"
             designs[label] = load_design(p)
-        scenarios = {sc.name: sc for sc in load_scenarios(scenario)}
+        from doseladder.cli.subjects import design_scenarios
+
+        first = next(iter(designs.values()))
+        listed = design_scenarios(scenario, random_scenarios, seed, first)
+        scenarios = {sc.name or f"S{i + 1}": sc for i, sc in enumerate(listed)}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             comparison = run_compare(
