@@ -349,6 +349,29 @@ class World:
             conn.execute(text(statement), params)
 
 
+def crs_form(grade: int) -> dict[str, Any]:
+    """An ASTCT 2019 CRS form that the consensus table grades ``grade`` (1-4): fever with no
+    hypotension (1), hypotension without vasopressors (2), one vasopressor (3), two (4)."""
+    form: dict[str, Any] = {
+        "temperature_max": 38.9,
+        "temperature_unit": "°C",
+        "fever_other_cause": False,
+        "hypotension": grade >= 2,
+        "oxygen": "none",
+    }
+    if grade >= 3:
+        form["vasopressors"] = ["norepinephrine", "phenylephrine"][: grade - 2]
+    return form
+
+
+def icans_form(grade: int) -> dict[str, Any]:
+    """An adult ASTCT 2019 ICANS form graded ``grade`` (1-4): ICE 7-9 (1), 3-6 (2), 0-2 (3),
+    unarousable (4)."""
+    ice = {1: 8, 2: 5, 3: 1, 4: 0}[grade]
+    consciousness = "unarousable" if grade == 4 else "alert"
+    return {"age_years": 40, "ice": ice, "consciousness": consciousness}
+
+
 def make_world(db: Database, clock: Clock) -> World:
     def setup(s: Any) -> dict[str, Any]:
         admin = sites_users.actor_for(
@@ -394,6 +417,8 @@ __all__ = [
     "Patient",
     "Trial",
     "World",
+    "crs_form",
+    "icans_form",
     "make_world",
     "pg_url",
     "require_pg",

@@ -23,7 +23,7 @@ from doseladder.conduct.services import decisions, outcomes, trials
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
-from .conftest import World
+from .conftest import World, crs_form
 
 #: TITE-BOIN stops once the rule keeps a dose with 6 patients; TITE-BOIN decides on pending
 #: outcomes, so the outcomes that arrive after a stop can move the design off that dose
@@ -46,7 +46,7 @@ def dlt(world: World, pid: int) -> int:
             world.inv_a,
             pid,
             term="CRS",
-            grade=3,
+            crs=crs_form(3),
             onset_date=world.clock.today(),
             dlt_candidate=True,
         )

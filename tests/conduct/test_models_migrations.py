@@ -104,10 +104,40 @@ def test_database_triggers_refuse_in_place_changes(world: World, statement: str)
     pid = world.patient(trial)
     world.run(
         lambda s: outcomes.record_adverse_event(
-            s, world.inv_a, pid, term="Headache", grade=2, onset_date=world.clock.today()
+            s,
+            world.inv_a,
+            pid,
+            term="Platelet count decreased",
+            lab={"value": 60, "unit": "10^9/L"},
+            onset_date=world.clock.today(),
         )
     )
     before = world.snapshot_counts()
+    with pytest.raises((DatabaseError, IntegrityError)) as info:
+        world.sql(statement)
+    assert "append-only" in str(info.value)
+    assert world.snapshot_counts() == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE dlt_proposals SET status = 'no'",
+        "DELETE FROM dlt_proposals",
+        "UPDATE dlt_adjudications SET is_dlt = false",
+        "DELETE FROM dlt_adjudications",
+    ],
+)
+def test_clinical_grading_tables_are_append_only(world: World, statement: str) -> None:
+    trial = world.trial()
+    world.decide(trial)
+    pid = world.patient(trial)
+    world.enrol(pid, 1)
+    world.run(
+        lambda s: outcomes.adjudicate_dlt(s, world.stat, pid, is_dlt=False, rationale="no DLT")
+    )
+    before = world.snapshot_counts()
+    assert before["dlt_proposals"] >= 1 and before["dlt_adjudications"] == 1
     with pytest.raises((DatabaseError, IntegrityError)) as info:
         world.sql(statement)
     assert "append-only" in str(info.value)

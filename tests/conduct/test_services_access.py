@@ -120,7 +120,7 @@ OPS: dict[str, tuple[frozenset[str], Op]] = {
     "record_adverse_event": (
         DATA,
         lambda s, a, c, w: outcomes.record_adverse_event(
-            s, a, c.patient, term="x", grade=1, onset_date=w.clock.today()
+            s, a, c.patient, term="Fatigue", grade=1, onset_date=w.clock.today()
         ),
     ),
     "correct_adverse_event": (
@@ -190,7 +190,7 @@ OPS: dict[str, tuple[frozenset[str], Op]] = {
     # exports
     "tables_csv": (
         frozenset({"admin", "statistician", "data_manager", "monitor"}),
-        lambda s, a, c, w: exports.tables_csv(s, a),
+        lambda s, a, c, w: exports.tables_csv(s, a, c.trial),
     ),
     "verify_audit": (
         frozenset({"admin", "statistician", "monitor"}),
@@ -269,8 +269,9 @@ def test_refused_roles(world: World, op: str) -> None:
 
 
 def test_site_bound_exports_are_refused(world: World) -> None:
+    tid = world.trial()
     with pytest.raises(Forbidden, match="site-bound"):
-        world.run(lambda s: exports.tables_csv(s, world.dm_a))
+        world.run(lambda s: exports.tables_csv(s, world.dm_a, tid))
 
 
 def test_other_sites_patients_are_refused_for_every_patient_operation(world: World) -> None:

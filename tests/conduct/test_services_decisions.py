@@ -16,7 +16,7 @@ from doseladder.conduct.services import decisions, outcomes, trials
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
-from .conftest import TITE_BOIN, World
+from .conftest import TITE_BOIN, World, crs_form
 
 
 def dlt(world: World, pid: int) -> None:
@@ -26,7 +26,7 @@ def dlt(world: World, pid: int) -> None:
             world.inv_a,
             pid,
             term="CRS",
-            grade=3,
+            crs=crs_form(3),
             onset_date=world.clock.today(),
             dlt_candidate=True,
         )

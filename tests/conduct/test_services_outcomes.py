@@ -13,7 +13,7 @@ from doseladder.conduct.errors import Conflict, ValidationError
 from doseladder.conduct.models import AdverseEvent, Trial
 from doseladder.conduct.services import decisions, outcomes, patients
 
-from .conftest import World
+from .conftest import World, crs_form
 
 BOIN12 = {
     "design": "boin12",
@@ -43,12 +43,15 @@ def state_of(world: World, tid: int) -> list[dict[str, Any]]:
 
 
 def ae(world: World, pid: int, **kw: Any) -> AdverseEvent:
+    if "grade" in kw and "term" not in kw:  # a CRS of that grade, through the ASTCT form
+        kw = {k: v for k, v in kw.items() if k != "grade"} | {"crs": crs_form(kw["grade"])}
     args: dict[str, Any] = {
         "term": "Cytokine release syndrome",
-        "grade": 3,
         "onset_date": world.clock.today(),
         "dlt_candidate": True,
     } | kw
+    if "crs" not in args and args["term"] == "Cytokine release syndrome":
+        args["crs"] = crs_form(3)
     row: AdverseEvent = world.run(
         lambda s: outcomes.record_adverse_event(s, world.inv_a, pid, **args)
     )
@@ -58,9 +61,9 @@ def ae(world: World, pid: int, **kw: Any) -> AdverseEvent:
 @pytest.mark.parametrize(
     ("kw", "field"),
     [
-        ({"grade": 0}, "grade"),
-        ({"grade": 6}, "grade"),
-        ({"grade": 2.5}, "grade"),
+        ({"term": "Vomiting", "grade": 0}, "grade"),
+        ({"term": "Vomiting", "grade": 6}, "grade"),
+        ({"term": "Vomiting", "grade": 2.5}, "grade"),
         ({"term": ""}, "term"),
         ({"term": "x" * 201}, "term"),
         ({"onset_date": "2999-01-01"}, "onset_date"),
@@ -87,15 +90,15 @@ def test_adverse_event_corrections_keep_every_version(world: World) -> None:
             s,
             world.dm,
             a1.id,
-            changes={"grade": 3, "resolved_date": world.clock.today()},
-            reason="CTCAE re-grade",
+            changes={"crs": crs_form(3), "resolved_date": world.clock.today()},
+            reason="ASTCT re-grade",
         )
     )
     assert (a2.version, a2.grade, a2.lineage_id, a2.serious) == (2, 3, a1.id, True)
     with pytest.raises(Conflict, match="already corrected by version"):
         world.run(
             lambda s: outcomes.correct_adverse_event(
-                s, world.dm, a1.id, changes={"grade": 4}, reason="again"
+                s, world.dm, a1.id, changes={"crs": crs_form(4)}, reason="again"
             )
         )
     with pytest.raises(ValidationError, match=r"changes\.patient_id"):
@@ -214,7 +217,7 @@ def test_adjudication_rules(world: World) -> None:
     # a corrected AE keeps its lineage: adjudicating the new version is the same event
     a2 = world.run(
         lambda s: outcomes.correct_adverse_event(
-            s, world.dm, a.id, changes={"grade": 4}, reason="worse"
+            s, world.dm, a.id, changes={"crs": crs_form(4)}, reason="worse"
         )
     )
     with pytest.raises(Conflict, match="already adjudicated"):
@@ -244,7 +247,12 @@ def test_adjudication_rules(world: World) -> None:
 
 
 def test_dlt_must_fall_in_the_window_after_infusion(world: World) -> None:
-    _, pid = enrolled(world)
+    tid = world.trial()
+    d = world.decide(tid)
+    pid = world.patient(tid)
+    world.clock.advance(10)  # screened (consent) 10 days before the infusion
+    world.enrol(pid, d.next_dose or 1)
+    early = ae(world, pid, onset_date=world.clock.today() - timedelta(days=5))
     world.clock.advance(40)
     late = ae(world, pid)
     with pytest.raises(ValidationError, match="outside the 28-day DLT window") as info:
@@ -254,7 +262,6 @@ def test_dlt_must_fall_in_the_window_after_infusion(world: World) -> None:
             )
         )
     assert info.value.field == "onset_date"
-    early = ae(world, pid, onset_date=world.clock.today() - timedelta(days=45))
     with pytest.raises(ValidationError, match="before the infusion"):
         world.run(
             lambda s: outcomes.adjudicate_dlt(

@@ -16,7 +16,7 @@ from doseladder.conduct.services import decisions, outcomes, patients, trials
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
-from .conftest import World
+from .conftest import World, crs_form, icans_form
 
 
 # ------------------------------------------------------------------ registration
@@ -275,7 +275,7 @@ def test_new_outcomes_make_a_decision_stale(world: World) -> None:
             world.inv_a,
             first[0],
             term="CRS",
-            grade=3,
+            crs=crs_form(3),
             onset_date=world.clock.today() - timedelta(days=20),
             dlt_candidate=True,
         )
@@ -377,7 +377,7 @@ def test_override_refuses_eliminated_doses_and_goes_stale_after_a_dlt(world: Wor
                 world.inv_a,
                 pid,
                 term="ICANS",
-                grade=4,
+                icans=icans_form(4),
                 onset_date=world.clock.today(),
                 dlt_candidate=True,
             )
@@ -488,7 +488,7 @@ def test_site_isolation(world: World) -> None:
     before = world.snapshot_counts()
     for fn in (
         lambda s: outcomes.record_adverse_event(
-            s, world.inv_a, pb, term="x", grade=1, onset_date=world.clock.today()
+            s, world.inv_a, pb, term="Fatigue", grade=1, onset_date=world.clock.today()
         ),
         lambda s: outcomes.record_efficacy(
             s, world.dm_a, pb, assessed_on=world.clock.today(), instrument="SRI-4", responder=False

@@ -14,6 +14,8 @@ TRIAL_MANAGERS = frozenset({"admin", "statistician"})
 DATA_ENTRY = frozenset({"investigator", "data_manager"})
 EXPORTERS = frozenset({"admin", "statistician", "data_manager", "monitor"})
 AUDITORS = frozenset({"admin", "statistician", "monitor"})
+#: confirm/override a proposed response, propose a DLT call again
+OUTCOME_CALLS = frozenset({"investigator", "data_manager", "statistician"})
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,29 @@ def operations(v: dict[str, Any]) -> list[Op]:
             DATA_ENTRY,
         ),
         Op("POST", f"/efficacy/{v['efficacy_id']}/void", {"reason": "wrong patient"}, DATA_ENTRY),
+        Op("GET", "/ctcae-terms", None, ALL),
+        Op(
+            "POST",
+            f"/patients/{v['enrolled']}/efficacy-assessments",
+            {"assessed_on": today, "instrument": "PGA", "components": {"pga": 1}},
+            DATA_ENTRY,
+        ),
+        Op("POST", f"/efficacy/{v['efficacy_id']}/confirm", {}, OUTCOME_CALLS),
+        Op(
+            "POST",
+            f"/efficacy/{v['efficacy_id']}/override",
+            {"responder": True, "reason": "reviewed"},
+            OUTCOME_CALLS,
+        ),
+        Op("GET", f"/patients/{v['enrolled']}/dlt-proposals", None, ALL),
+        Op("POST", f"/patients/{v['enrolled']}/dlt-proposals", None, OUTCOME_CALLS),
+        Op("POST", f"/dlt-proposals/{v['proposal_id']}/confirm", {}, frozenset({"statistician"})),
+        Op(
+            "POST",
+            f"/dlt-proposals/{v['proposal_id']}/override",
+            {"is_dlt": True, "reason": "reviewed"},
+            frozenset({"statistician"}),
+        ),
         Op("GET", f"/patients/{v['enrolled']}/dlt-adjudications", None, ALL),
         Op(
             "POST",
@@ -213,7 +238,8 @@ def operations(v: dict[str, Any]) -> list[Op]:
         Op("GET", "/audit/verify", None, AUDITORS),
         Op("GET", "/audit/certified-copy", None, AUDITORS),
         Op("GET", "/audit/events", None, AUDITORS),
-        Op("GET", "/exports/tables.zip", None, EXPORTERS),
+        Op("GET", f"/trials/{v['trial_id']}/exports/tables.zip", None, EXPORTERS),
         Op("GET", f"/trials/{t}/datasets/DM", None, EXPORTERS),
+        Op("GET", f"/trials/{t}/datasets/DM/csv", None, EXPORTERS),
         Op("POST", "/auth/logout", None, ALL),
     ]

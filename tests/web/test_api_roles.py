@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from doseladder.conduct.models import User
-from doseladder.conduct.services import trials
+from doseladder.conduct.services import outcomes, trials
 
 from .conftest import BOIN, ROLE_USERS, Api, Scene, World
 from .endpoints import ALL, operations
@@ -16,7 +16,10 @@ def _values(world: World, scene: Scene) -> dict[str, Any]:
     draft = world.trial(BOIN, open_=False)
     with world.db.session() as s:
         ids = dict(s.query(User.username, User.id).all())
+        proposal = outcomes.latest_proposal(s, world.stat, scene.enrolled)
+    assert proposal is not None
     return {
+        "proposal_id": proposal.id,
         **vars(scene),
         "today": world.clock.today().isoformat(),
         "site_a": world.site_a,
@@ -126,7 +129,7 @@ def test_site_isolation(api: Api, world: World, scene: Scene) -> None:
     rec = api.get("inv_b", f"/trials/{scene.trial_id}/recommendation").json()
     assert "patients" not in rec["inputs"]["state"] and "tallies" in rec["inputs"]["state"]
     # and exports and the audit trail are refused to them
-    assert api.get("dm_a", "/exports/tables.zip").status_code == 403
+    assert api.get("dm_a", f"/trials/{scene.trial_id}/exports/tables.zip").status_code == 403
     assert world.snapshot_counts() == before
 
 

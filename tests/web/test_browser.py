@@ -172,24 +172,31 @@ def test_daily_work_in_a_real_browser(
 
     # ---- record a possible DLT
     find("#ae-form").find_element(By.XPATH, "..").find_element(By.TAG_NAME, "summary").click()
-    find("#ae-term").send_keys("cytokine release syndrome")
-    Select(find("#ae-grade")).select_by_visible_text("3")
-    find("#ae-dlt").click()
+    Select(find("#ae-term")).select_by_value("Cytokine release syndrome")
+    # the ASTCT 2019 CRS form: fever, hypotension on one vasopressor -> grade 3
+    find("#ae-crs-temp").send_keys("39.1")
+    Select(find("#ae-crs-other")).select_by_value("no")
+    Select(find("#ae-crs-hypo")).select_by_value("yes")
+    find("#ae-crs-vaso").send_keys("norepinephrine")
+    Select(find("#ae-crs-oxygen")).select_by_value("none")
+    Select(find("#ae-related")).select_by_value("probable")
+    shot("3a-ae-form")
     go("#ae-submit")
     assert "Adverse event #" in find("#flash").text
+    assert "ASTCT 2019 grade 3" in find("#flash").text
     assert "awaiting adjudication" in find("#adverse-events").text
+    assert find("#proposal-status").text == "DLT" and find("#proposal-rule").text == "crs_ge3"
     patient_url = driver.current_url
     shot("3-possible-dlt")
     go("#logout")
 
-    # ---- the statistician adjudicates the DLT and records the next decision
+    # ---- the statistician confirms the proposed DLT call and records the next decision
     login("stat")
     driver.get(patient_url)
-    Select(find("#dlt-verdict")).select_by_value("yes")
-    find("#dlt-rationale").send_keys("Grade 3 CRS in the DLT window (SRC)")
-    go("#dlt-submit")
-    assert "DLT adjudication #" in find("#flash").text
-    assert "DLT" in find("#adjudications").text
+    shot("3b-proposed-call")
+    go("#confirm-submit")
+    assert "confirmed" in find("#flash").text
+    assert "DLT" in find("#adjudications").text and "confirmed" in find("#adjudications").text
     driver.get(base + "/")
     before = find("#rec-SLE-ITP .reason").text
     go("#record-SLE-ITP")
@@ -209,7 +216,7 @@ def test_daily_work_in_a_real_browser(
     assert "dose_decisions#6 create" in log and "dlt_adjudications#2 create" in log
     assert "stat" in log and "inv_bj" in log
     shot("6-audit-log")
-    assert len(list(shots.glob("*.png"))) == 6
+    assert len(list(shots.glob("*.png"))) == 8
 
 
 def test_administration_and_a_sandbox_clock_in_a_real_browser(

@@ -47,6 +47,7 @@ __all__ = [
     "Base",
     "CommitteeSignoff",
     "DLTAdjudication",
+    "DLTProposal",
     "DoseDecision",
     "EfficacyAssessment",
     "ElectronicSignature",
@@ -312,8 +313,15 @@ class Enrolment(Versioned):
 class AdverseEvent(Versioned):
     """A graded adverse event (CTCAE/ASTCT grade 1-5).
 
-    ``dlt_candidate``: the investigator flags a possible DLT; it keeps the patient's DLT outcome
-    pending until adjudicated.
+    ``dlt_candidate``: a possible DLT (flagged by the investigator, or by the DLT proposal when
+    the protocol's DLT definition says the event is or may become a DLT); it keeps the
+    patient's DLT outcome pending until adjudicated.
+
+    ``term`` is a CTCAE v5.0 term (canonical spelling).  ``grade_scale`` says which scale the
+    grade is on (``CTCAE v5.0`` or ``ASTCT 2019`` for CRS/ICANS) and ``grading`` how it was
+    obtained: ``{"method": "lab" | "definition" | "crs_form" | "icans_form", "form": <the
+    entered values>, "assessment": <the core's graded result>}`` (``NULL`` on records entered
+    before clinical grading).
     """
 
     __tablename__ = "adverse_events"
@@ -325,6 +333,8 @@ class AdverseEvent(Versioned):
     serious: Mapped[bool] = mapped_column(Boolean)
     relatedness: Mapped[str | None] = mapped_column(String(20))
     dlt_candidate: Mapped[bool] = mapped_column(Boolean)
+    grade_scale: Mapped[str | None] = mapped_column(String(16))
+    grading: Mapped[dict[str, Any] | None]
 
 
 class EfficacyAssessment(Versioned):
@@ -332,6 +342,13 @@ class EfficacyAssessment(Versioned):
 
     ``final`` marks the end-of-window assessment (a final non-response resolves the efficacy
     outcome as "no response").
+
+    Entered as components (``components``: e.g. SLEDAI-2K findings, BILAG grades, PGA, platelet
+    counts), the score and the protocol's response are computed (``assessment``) and the
+    response is *proposed* (``proposed_responder``, ``call = "proposed"``, ``responder`` false
+    until confirmed); a confirmation or an override with a reason is the next version
+    (``call = "confirmed"`` / ``"overridden"``).  ``call`` is ``NULL`` for a responder status
+    entered directly.
     """
 
     __tablename__ = "efficacy_assessments"
@@ -341,12 +358,19 @@ class EfficacyAssessment(Versioned):
     responder: Mapped[bool] = mapped_column(Boolean)
     final: Mapped[bool] = mapped_column(Boolean)
     measures: Mapped[dict[str, Any] | None]
+    components: Mapped[dict[str, Any] | None]
+    assessment: Mapped[dict[str, Any] | None]
+    proposed_responder: Mapped[bool | None] = mapped_column(Boolean)
+    call: Mapped[str | None] = mapped_column(String(16))
 
 
 class DLTAdjudication(Versioned):
     """Whether an adverse event (or, without one, the patient's completed DLT window) is a DLT.
 
-    ``adverse_event_id`` names the adverse event's lineage (its first version).
+    ``adverse_event_id`` names the adverse event's lineage (its first version).  This is the
+    *confirmed* call that feeds the dose decisions: ``proposal_id`` is the service's DLT
+    proposal it answers and ``call`` whether it ``confirmed`` or ``overrode`` it (``NULL`` on
+    records entered before DLT proposals).
     """
 
     __tablename__ = "dlt_adjudications"
@@ -358,6 +382,34 @@ class DLTAdjudication(Versioned):
     is_dlt: Mapped[bool] = mapped_column(Boolean)
     onset_date: Mapped[date | None] = mapped_column(Date)
     rationale: Mapped[str] = mapped_column(Text)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("dlt_proposals.id"), index=True)
+    call: Mapped[str | None] = mapped_column(String(16))
+
+
+class DLTProposal(Base):
+    """The service's DLT call for one patient, computed by the core from the protocol's DLT
+    definition and the graded adverse events (immutable; a new one after every change).
+
+    ``status``: ``yes`` / ``no`` / ``not_yet_known`` (the core's answer) or ``not_evaluable``
+    (no DLT definition in the protocol, or no infusion yet).  ``rule`` is the rule that fired
+    (or keeps it open), ``adverse_event_id`` the deciding event's lineage, ``dlt_day`` the DLT
+    onset in days after infusion, ``assessment`` the core's full result.  A clinician or
+    statistician confirms or overrides it (:class:`DLTAdjudication`).
+    """
+
+    __tablename__ = "dlt_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str | None] = mapped_column(String(100))
+    adverse_event_id: Mapped[int | None] = mapped_column(ForeignKey("adverse_events.id"))
+    dlt_day: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    assessment: Mapped[dict[str, Any] | None]
+    proposed_at: Mapped[datetime]
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 # -------------------------------------------------------------------- decisions
@@ -543,6 +595,7 @@ IMMUTABLE_TABLES = (
     "dose_decisions",
     "committee_signoffs",
     "audit_events",
+    "dlt_proposals",
 )
 #: tables whose rows are never deleted (every table but the chain head)
 UNDELETABLE_TABLES = (

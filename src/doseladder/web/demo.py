@@ -218,7 +218,14 @@ def _seed(db: Database, clock: _DemoClock, epoch: date) -> DemoInfo:
             bj,
             runin[0][1],
             term="cytokine release syndrome",
-            grade=1,
+            # ASTCT 2019: fever without hypotension or hypoxia is grade 1
+            crs={
+                "temperature_max": 38.6,
+                "temperature_unit": "°C",
+                "fever_other_cause": False,
+                "hypotension": False,
+                "oxygen": "none",
+            },
             onset_date=on(7),
             resolved_date=on(9),
             relatedness="related",
@@ -254,7 +261,16 @@ def _seed(db: Database, clock: _DemoClock, epoch: date) -> DemoInfo:
             inv,
             pid,
             term="cytokine release syndrome",
-            grade=3,
+            # ASTCT 2019: fever with hypotension needing one vasopressor is grade 3
+            crs={
+                "temperature_max": 39.4,
+                "temperature_unit": "°C",
+                "fever_other_cause": False,
+                "hypotension": True,
+                "vasopressors": ["norepinephrine"],
+                "oxygen": "low_flow_nasal_cannula",
+                "o2_flow_l_per_min": 2,
+            },
             onset_date=on(59),
             serious=True,
             relatedness="related",

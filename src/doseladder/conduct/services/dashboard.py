@@ -14,10 +14,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from doseladder.conduct import audit
 from doseladder.conduct.models import Trial
 from doseladder.conduct.security import Actor
 from doseladder.conduct.services import _common as c
-from doseladder.conduct.services import decisions, patients, sandbox, trials
+from doseladder.conduct.services import decisions, grading, patients, sandbox, trials
+from doseladder.conduct.services import outcomes as outcome_service
 
 __all__ = [
     "OutcomeStatus",
@@ -184,7 +186,16 @@ def patient_data(s: Session, a: Actor, patient_id: int) -> dict[str, Any]:
     outcomes = patient_outcomes(s, trial, engine) if record["enrolment"] else {}
     summary = patient_summary(record, outcomes)
     adjudicated = {x["adverse_event_id"] for x in record["dlt_adjudications"]}
+    proposal = None
+    if record["enrolment"]:
+        latest_p = outcome_service.latest_proposal(s, a, patient_id)
+        proposal = None if latest_p is None else audit.snapshot(latest_p)
+    definition = grading.response_definition(engine.protocol, p["indication"])
     return {
+        "proposal": proposal,
+        "terms": grading.term_catalogue(),
+        "instruments": list(grading.INSTRUMENTS),
+        "response_rule": None if definition is None else definition.describe(),
         "trial": trial,
         "clock": sandbox.trial_clock(s, trial),
         "engine": engine,

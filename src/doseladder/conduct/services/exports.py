@@ -1,11 +1,15 @@
-"""Exports: every table as CSV, CDISC-style DM, EX and AE domains as Dataset-JSON 1.1, and the
-audit trail (verification and certified copy) for users with the ``audit`` permission.
+"""Exports of one trial: its tables as CSV, CDISC-style DM, EX, AE and RS domains as
+Dataset-JSON 1.1 (or CSV), and the audit trail (verification and certified copy) for users with
+the ``audit`` permission.
 
-CSV files hold every row of every table (all versions of corrected records, the whole audit
-trail), with secrets (password hashes, token digests) replaced by ``[redacted]``.  The
-Dataset-JSON domains hold the current (unsuperseded, non-void) records of one trial with SDTM
-variable names; they are a convenience for statisticians, not a validated SDTM submission.
-Exports need the ``export`` permission and a user not bound to a site.
+CSV files hold every row of the trial's tables (all versions of corrected records, the trial's
+audit events, the sites taking part and the users who acted on the trial), with secrets
+(password hashes, token digests) replaced by ``[redacted]``; API tokens and other trials are
+left out.  Every CSV cell that a spreadsheet would read as a formula is neutralised
+(:func:`neutralise`).  The Dataset-JSON domains hold the current (unsuperseded, non-void)
+records of one trial with SDTM variable names; they are a convenience for statisticians, not a
+validated SDTM submission.  Exports need the ``export`` permission and a user not bound to a
+site.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +32,14 @@ from doseladder.conduct.models import (
     AdverseEvent,
     AuditEvent,
     Base,
+    DLTAdjudication,
+    EfficacyAssessment,
     Enrolment,
     Patient,
     ScreeningResult,
     Site,
     Trial,
+    TrialSite,
 )
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
@@ -42,6 +50,8 @@ __all__ = [
     "DOMAINS",
     "audit_copy",
     "dataset_json",
+    "domain_csv",
+    "neutralise",
     "table_csv",
     "tables_csv",
     "verify_audit",
@@ -49,8 +59,27 @@ __all__ = [
     "write_tables_csv",
 ]
 
-DOMAINS = ("DM", "EX", "AE")
+DOMAINS = ("DM", "EX", "AE", "RS")
 REDACTED = "[redacted]"
+
+#: a plain decimal number (optionally negative, with an exponent): a spreadsheet reads it as
+#: that number and nothing else, so a leading minus is not a formula
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A CSV cell that no spreadsheet will run as a formula (OWASP "CSV Injection").
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    apostrophe (shown as text, the cell's characters kept).  A negative number such as
+    ``-3.5`` or ``-2e-4`` is left as it is: it matches only digits, one point and an exponent,
+    so it cannot hold a function call, a reference or an operator beyond its own sign, and
+    spreadsheets read it as the same number; prefixing it would turn numbers into text.
+    """
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 def _begin(session: Session, actor: Actor) -> None:
@@ -59,9 +88,7 @@ def _begin(session: Session, actor: Actor) -> None:
         raise Forbidden("exports contain every site's data: not available to site-bound users")
 
 
-def _cell(column: Any, value: Any) -> str:
-    if column.info.get("redact"):
-        return REDACTED
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -73,47 +100,82 @@ def _cell(column: Any, value: Any) -> str:
     return str(value)
 
 
-def table_csv(
-    session: Session, table_name: str, *, leave_out_trials: frozenset[int] = frozenset()
-) -> str:
-    """One table as CSV text (header = column names; rows in primary-key order), without the
-    rows of the trials in ``leave_out_trials``."""
-    table = Base.metadata.tables.get(table_name)
-    if table is None:
-        raise ValidationError("table", f"unknown table {table_name!r}")
+def _cell(column: Any, value: Any) -> str:
+    if column.info.get("redact"):
+        return REDACTED
+    return _text(value)
+
+
+def _csv(header: list[str], rows: Any) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([col.name for col in table.columns])
-    pk = list(table.primary_key.columns)
-    stmt = select(table).order_by(*pk)
-    if leave_out_trials:
-        key = table.c.id if table.name == Trial.__tablename__ else table.c.get("trial_id")
-        if key is not None:
-            stmt = stmt.where(key.is_(None) | key.not_in(sorted(leave_out_trials)))
-    for row in session.execute(stmt).mappings():
-        writer.writerow([_cell(col, row[col.name]) for col in table.columns])
+    writer.writerow([neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([neutralise(c) for c in row])
     return buf.getvalue()
 
 
-def tables_csv(session: Session, actor: Actor, *, include_sandbox: bool = False) -> dict[str, str]:
-    """Every table as CSV text, keyed by table name; the rows of sandbox trials only with
-    ``include_sandbox``."""
+#: tables left out of a trial's export (not trial data)
+_NOT_EXPORTED = frozenset({"api_tokens", "audit_head"})
+
+
+def _trial_filter(session: Session, table: Any, trial_id: int) -> Any:
+    if table.name == "trials":
+        return table.c.id == trial_id
+    if "trial_id" in table.c:
+        return table.c.trial_id == trial_id
+    if table.name == "sites":
+        return table.c.id.in_(select(TrialSite.site_id).where(TrialSite.trial_id == trial_id))
+    if table.name == "users":
+        acted = select(AuditEvent.actor_user_id).where(AuditEvent.trial_id == trial_id)
+        return table.c.id.in_(acted)
+    raise ValidationError("table", f"{table.name} is not part of a trial's export")
+
+
+def table_csv(session: Session, table_name: str, trial_id: int | None = None) -> str:
+    """One table as CSV text (header = column names; rows in primary-key order), restricted to
+    one trial's rows when ``trial_id`` is given."""
+    table = Base.metadata.tables.get(table_name)
+    if table is None:
+        raise ValidationError("table", f"unknown table {table_name!r}")
+    pk = list(table.primary_key.columns)
+    query = select(table).order_by(*pk)
+    if trial_id is not None:
+        query = query.where(_trial_filter(session, table, trial_id))
+    rows = (
+        [_cell(col, row[col.name]) for col in table.columns]
+        for row in session.execute(query).mappings()
+    )
+    return _csv([col.name for col in table.columns], rows)
+
+
+def tables_csv(
+    session: Session, actor: Actor, trial_id: int, *, include_sandbox: bool = False
+) -> dict[str, str]:
+    """One trial's tables as CSV text, keyed by table name (a sandbox trial only with
+    ``include_sandbox``)."""
     _begin(session, actor)
-    leave_out = frozenset() if include_sandbox else sandbox.sandbox_trial_ids(session)
+    sandbox.check_export(c.get(session, Trial, trial_id), include_sandbox=include_sandbox)
     return {
-        t.name: table_csv(session, t.name, leave_out_trials=leave_out)
+        t.name: table_csv(session, t.name, trial_id)
         for t in Base.metadata.sorted_tables
+        if t.name not in _NOT_EXPORTED
     }
 
 
 def write_tables_csv(
-    session: Session, actor: Actor, out_dir: str | Path, *, include_sandbox: bool = False
+    session: Session,
+    actor: Actor,
+    trial_id: int,
+    out_dir: str | Path,
+    *,
+    include_sandbox: bool = False,
 ) -> list[Path]:
-    """Write ``<table>.csv`` for every table into ``out_dir`` (created if needed)."""
+    """Write ``<table>.csv`` for each of a trial's tables into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, text in tables_csv(session, actor, include_sandbox=include_sandbox).items():
+    for name, text in tables_csv(session, actor, trial_id, include_sandbox=include_sandbox).items():
         path = out / f"{name}.csv"
         path.write_text(text, encoding="utf-8")
         paths.append(path)
@@ -143,6 +205,7 @@ _EX: tuple[_Col, ...] = (
     ("DOMAIN", "Domain Abbreviation", "string", 2),
     ("USUBJID", "Unique Subject Identifier", "string", 100),
     ("EXSEQ", "Sequence Number", "integer", None),
+    ("EXCAT", "Category of Treatment", "string", 40),
     ("EXTRT", "Name of Treatment", "string", 200),
     ("EXDOSE", "Dose", "double", None),
     ("EXDOSU", "Dose Units", "string", 20),
@@ -157,14 +220,39 @@ _AE: tuple[_Col, ...] = (
     ("AESEQ", "Sequence Number", "integer", None),
     ("AESPID", "Sponsor-Defined Identifier", "string", 32),
     ("AETERM", "Reported Term for the Adverse Event", "string", 200),
+    ("AEDECOD", "Dictionary-Derived Term", "string", 200),
     ("AETOXGR", "Standard Toxicity Grade", "string", 1),
+    ("ASTCTGR", "ASTCT Consensus Grade (CRS/ICANS)", "string", 1),
+    ("AEDLT", "Dose-Limiting Toxicity (confirmed call)", "string", 1),
     ("AESER", "Serious Event", "string", 1),
     ("AEREL", "Causality", "string", 20),
     ("AESTDTC", "Start Date/Time of Adverse Event", "date", None),
     ("AEENDTC", "End Date/Time of Adverse Event", "date", None),
 )
-_LABELS = {"DM": "Demographics", "EX": "Exposure", "AE": "Adverse Events"}
-_SPECS = {"DM": _DM, "EX": _EX, "AE": _AE}
+_RS: tuple[_Col, ...] = (
+    ("STUDYID", "Study Identifier", "string", 64),
+    ("DOMAIN", "Domain Abbreviation", "string", 2),
+    ("USUBJID", "Unique Subject Identifier", "string", 100),
+    ("RSSEQ", "Sequence Number", "integer", None),
+    ("RSSPID", "Sponsor-Defined Identifier", "string", 32),
+    ("RSTESTCD", "Assessment Short Name", "string", 8),
+    ("RSTEST", "Assessment Name", "string", 40),
+    ("RSCAT", "Category for Assessment", "string", 40),
+    ("RSORRES", "Result or Finding in Original Units", "string", 200),
+    ("RSSTRESC", "Character Result/Finding in Std Format", "string", 20),
+    ("RSCALL", "Response Call (proposed/confirmed/overridden/entered)", "string", 12),
+    ("RSEVLINT", "Final Assessment of the Efficacy Window", "string", 1),
+    ("RSDTC", "Date/Time of Assessment", "date", None),
+)
+_LABELS = {"DM": "Demographics", "EX": "Exposure", "AE": "Adverse Events", "RS": "Disease Response"}
+_SPECS = {"DM": _DM, "EX": _EX, "AE": _AE, "RS": _RS}
+_TESTCD = {
+    "ITP response": "ITPRESP",
+    "SRI-4": "SRI4",
+    "SLEDAI-2K": "SLEDAI2K",
+    "BILAG-2004": "BILAG",
+    "PGA": "PGA",
+}
 
 
 def _current(session: Session, model: Any, trial_id: int) -> list[Any]:
@@ -175,112 +263,218 @@ def _usubjid(trial: Trial, patient: Patient) -> str:
     return f"{trial.code}-{patient.study_id}"
 
 
-def _rows(session: Session, trial: Trial, domain: str) -> list[list[Any]]:
-    patients = {
-        p.id: p
-        for p in session.scalars(
-            select(Patient).where(Patient.trial_id == trial.id).order_by(Patient.study_id)
-        )
-    }
-    sites = {s.id: s.code for s in session.scalars(select(Site))}
-    enrol = {e.patient_id: e for e in _current(session, Enrolment, trial.id)}
-    engine = engine_for(current_protocol(session, trial.id))
-    rows: list[list[Any]] = []
-    if domain == "DM":
-        screens: dict[int, list[ScreeningResult]] = {}
-        for s in _current(session, ScreeningResult, trial.id):
-            screens.setdefault(s.patient_id, []).append(s)
-        for p in patients.values():
-            e = enrol.get(p.id)
-            if e is not None:
-                label = engine.label(e.dose_level) if e.dose_level <= engine.num_doses else None
-                armcd = label or f"DL{e.dose_level}"
-                arm = f"Dose level {armcd}" + (f", {e.indication}" if e.indication else "")
-                act = (armcd, arm) if e.infusion_date is not None else ("NOTTRT", "Not Treated")
-            else:
-                failed = any(not s.eligible for s in screens.get(p.id, [])) and not any(
-                    s.eligible for s in screens.get(p.id, [])
-                )
-                armcd, arm = (
-                    ("SCRNFAIL", "Screen Failure") if failed else ("NOTASSGN", "Not Assigned")
-                )
-                act = (armcd, arm)
-            rows.append(
-                [
-                    trial.code,
-                    "DM",
-                    _usubjid(trial, p),
-                    p.study_id,
-                    sites.get(p.site_id, ""),
-                    p.age,
-                    "YEARS" if p.age is not None else None,
-                    p.sex,
-                    armcd,
-                    arm,
-                    act[0],
-                    act[1],
-                    e.infusion_date.isoformat() if e is not None and e.infusion_date else None,
-                ]
-            )
-    elif domain == "EX":
-        seq: dict[int, int] = {}
-        for pid, p in patients.items():
-            e = enrol.get(pid)
-            if e is None or e.infusion_date is None:
-                continue
-            seq[pid] = seq.get(pid, 0) + 1
+def _product(engine: Any) -> str:
+    product = getattr(engine.protocol, "product", None)
+    name = product.get("name") if product is not None else None
+    return str(name) if name else "Investigational product (not named in the protocol)"
+
+
+def _dm(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+    engine, enrol, sites = ctx["engine"], ctx["enrol"], ctx["sites"]
+    screens: dict[int, list[ScreeningResult]] = {}
+    for s in _current(session, ScreeningResult, trial.id):
+        screens.setdefault(s.patient_id, []).append(s)
+    rows = []
+    for p in ctx["patients"].values():
+        e = enrol.get(p.id)
+        if e is not None:
             label = engine.label(e.dose_level) if e.dose_level <= engine.num_doses else None
-            value, unit, text = engine.dose_amount(e.dose_level)
-            rows.append(
+            label = label or f"DL{e.dose_level}"
+            armcd = f"{label}-{e.indication}" if e.indication else label
+            _, _, amount = engine.dose_amount(e.dose_level)
+            arm = f"Dose level {label}" + (f" ({amount})" if amount else "")
+            arm += f", {e.indication}" if e.indication else ""
+            act = (armcd, arm) if e.infusion_date is not None else ("NOTTRT", "Not Treated")
+        else:
+            mine = screens.get(p.id, [])
+            failed = any(not s.eligible for s in mine) and not any(s.eligible for s in mine)
+            armcd, arm = ("SCRNFAIL", "Screen Failure") if failed else ("NOTASSGN", "Not Assigned")
+            act = (armcd, arm)
+        rows.append(
+            [
+                trial.code,
+                "DM",
+                _usubjid(trial, p),
+                p.study_id,
+                sites.get(p.site_id, ""),
+                p.age,
+                "YEARS" if p.age is not None else None,
+                p.sex,
+                armcd,
+                arm,
+                act[0],
+                act[1],
+                e.infusion_date.isoformat() if e is not None and e.infusion_date else None,
+            ]
+        )
+    return rows
+
+
+def _ex(trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+    engine, enrol = ctx["engine"], ctx["enrol"]
+    product = _product(engine)
+    regimen = getattr(engine.protocol, "lymphodepletion", None)
+    rows = []
+    for pid, p in ctx["patients"].items():
+        e = enrol.get(pid)
+        if e is None or e.infusion_date is None:
+            continue
+        records: list[tuple[date, list[Any]]] = []
+        if regimen is not None:
+            for agent in regimen.agents:
+                for day in agent.days:
+                    when = e.infusion_date + timedelta(days=day)
+                    dose = agent.low if agent.low == agent.high else None
+                    text = (
+                        f"{agent.low:g}" if dose is not None else f"{agent.low:g}-{agent.high:g}"
+                    ) + f" {agent.unit.value} on day {day} (protocol regimen; not recorded)"
+                    records.append(
+                        (when, ["LYMPHODEPLETION", agent.name, dose, agent.unit.value, text])
+                    )
+        label = engine.label(e.dose_level) if e.dose_level <= engine.num_doses else None
+        value, unit, text = engine.dose_amount(e.dose_level)
+        records.append(
+            (
+                e.infusion_date,
                 [
-                    trial.code,
-                    "EX",
-                    _usubjid(trial, p),
-                    seq[pid],
-                    trial.title,
+                    "STUDY TREATMENT",
+                    product,
                     value,
                     unit,
                     f"{label}: {text}" if text else (label or f"DL{e.dose_level}"),
-                    e.infusion_date.isoformat(),
-                    e.infusion_date.isoformat(),
+                ],
+            )
+        )
+        for n, (when, rec) in enumerate(sorted(records, key=lambda r: r[0]), start=1):
+            rows.append(
+                [trial.code, "EX", _usubjid(trial, p), n, *rec, when.isoformat(), when.isoformat()]
+            )
+    return rows
+
+
+def _ae(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+    by_patient: dict[int, list[AdverseEvent]] = {}
+    for ae in _current(session, AdverseEvent, trial.id):
+        by_patient.setdefault(ae.patient_id, []).append(ae)
+    dlt: dict[int, bool] = {
+        a.adverse_event_id: a.is_dlt
+        for a in _current(session, DLTAdjudication, trial.id)
+        if a.adverse_event_id is not None
+    }
+    rows = []
+    for pid, p in ctx["patients"].items():
+        events = sorted(by_patient.get(pid, []), key=lambda a: (a.onset_date, a.lineage_id))
+        for n, ae in enumerate(events, start=1):
+            astct = ae.grade_scale == "ASTCT 2019"
+            call = dlt.get(ae.lineage_id)
+            rows.append(
+                [
+                    trial.code,
+                    "AE",
+                    _usubjid(trial, p),
+                    n,
+                    str(ae.lineage_id),
+                    ae.term,
+                    ae.term if ae.grade_scale is not None else None,
+                    None if astct else str(ae.grade),
+                    str(ae.grade) if astct else None,
+                    None if call is None else ("Y" if call else "N"),
+                    "Y" if ae.serious else "N",
+                    ae.relatedness.replace("_", " ").upper() if ae.relatedness else None,
+                    ae.onset_date.isoformat(),
+                    ae.resolved_date.isoformat() if ae.resolved_date else None,
                 ]
             )
-    else:
-        by_patient: dict[int, list[AdverseEvent]] = {}
-        for ae in _current(session, AdverseEvent, trial.id):
-            by_patient.setdefault(ae.patient_id, []).append(ae)
-        for pid, p in patients.items():
-            for n, ae in enumerate(
-                sorted(by_patient.get(pid, []), key=lambda a: (a.onset_date, a.lineage_id)),
-                start=1,
-            ):
-                rows.append(
-                    [
-                        trial.code,
-                        "AE",
-                        _usubjid(trial, p),
-                        n,
-                        str(ae.lineage_id),
-                        ae.term,
-                        str(ae.grade),
-                        "Y" if ae.serious else "N",
-                        ae.relatedness.replace("_", " ").upper() if ae.relatedness else None,
-                        ae.onset_date.isoformat(),
-                        ae.resolved_date.isoformat() if ae.resolved_date else None,
-                    ]
-                )
     return rows
+
+
+def _rs(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+    by_patient: dict[int, list[EfficacyAssessment]] = {}
+    for ea in _current(session, EfficacyAssessment, trial.id):
+        by_patient.setdefault(ea.patient_id, []).append(ea)
+    rows = []
+    for pid, p in ctx["patients"].items():
+        items = sorted(by_patient.get(pid, []), key=lambda a: (a.assessed_on, a.lineage_id))
+        for n, ea in enumerate(items, start=1):
+            value = (ea.assessment or {}).get("value") if ea.assessment else None
+            orres: str | None
+            if isinstance(value, bool):
+                orres = "Y" if value else "N"
+            elif value is None:
+                orres = None if ea.assessment else ("Y" if ea.responder else "N")
+            else:
+                orres = str(value)
+            decided = ea.call != "proposed"
+            stresc = ("RESPONDER" if ea.responder else "NON-RESPONDER") if decided else None
+            testcd = _TESTCD.get(ea.instrument) or re.sub(r"[^A-Z0-9]", "", ea.instrument.upper())
+            rows.append(
+                [
+                    trial.code,
+                    "RS",
+                    _usubjid(trial, p),
+                    n,
+                    str(ea.lineage_id),
+                    testcd[:8] or "RESP",
+                    ea.instrument[:40],
+                    ea.instrument[:40],
+                    orres,
+                    stresc,
+                    ea.call or "entered",
+                    "Y" if ea.final else "N",
+                    ea.assessed_on.isoformat(),
+                ]
+            )
+    return rows
+
+
+def _rows(session: Session, trial: Trial, domain: str) -> list[list[Any]]:
+    ctx: dict[str, Any] = {
+        "patients": {
+            p.id: p
+            for p in session.scalars(
+                select(Patient).where(Patient.trial_id == trial.id).order_by(Patient.study_id)
+            )
+        },
+        "sites": {s.id: s.code for s in session.scalars(select(Site))},
+        "enrol": {e.patient_id: e for e in _current(session, Enrolment, trial.id)},
+        "engine": engine_for(current_protocol(session, trial.id)),
+    }
+    if domain == "DM":
+        return _dm(session, trial, ctx)
+    if domain == "EX":
+        return _ex(trial, ctx)
+    if domain == "AE":
+        return _ae(session, trial, ctx)
+    return _rs(session, trial, ctx)
+
+
+def _domain(name: object) -> str:
+    domain = name.upper() if isinstance(name, str) else name
+    if domain not in DOMAINS:
+        raise ValidationError("domain", f"must be one of {', '.join(DOMAINS)}, got {name!r}")
+    return str(domain)
+
+
+def domain_csv(
+    session: Session, actor: Actor, trial_id: int, domain: str, *, include_sandbox: bool = False
+) -> str:
+    """One domain of a trial as CSV text (SDTM variable names as the header; a sandbox trial
+    only with ``include_sandbox``)."""
+    _begin(session, actor)
+    name = _domain(domain)
+    trial = c.get(session, Trial, trial_id)
+    sandbox.check_export(trial, include_sandbox=include_sandbox)
+    rows = ([_text(v) for v in row] for row in _rows(session, trial, name))
+    return _csv([col[0] for col in _SPECS[name]], rows)
 
 
 def dataset_json(
     session: Session, actor: Actor, trial_id: int, domain: str, *, include_sandbox: bool = False
 ) -> dict[str, Any]:
-    """One domain (``DM``, ``EX`` or ``AE``) of a trial as a Dataset-JSON 1.1 mapping (a
+    """One domain (``DM``, ``EX``, ``AE`` or ``RS``) of a trial as a Dataset-JSON 1.1 mapping (a
     sandbox trial only with ``include_sandbox``)."""
     _begin(session, actor)
-    name = domain.upper() if isinstance(domain, str) else domain
-    if name not in DOMAINS:
-        raise ValidationError("domain", f"must be one of {', '.join(DOMAINS)}, got {domain!r}")
+    name = _domain(domain)
     trial = c.get(session, Trial, trial_id)
     sandbox.check_export(trial, include_sandbox=include_sandbox)
     spec = _SPECS[name]
@@ -298,12 +492,12 @@ def dataset_json(
             entry["targetDataType"] = "integer"
         if length is not None:
             entry["length"] = length
-        if col in ("STUDYID", "USUBJID") or col in ("EXSEQ", "AESEQ"):
+        if col in ("STUDYID", "USUBJID") or col in ("EXSEQ", "AESEQ", "RSSEQ"):
             entry["keySequence"] = {"STUDYID": 1, "USUBJID": 2}.get(col, 3)
         columns.append(entry)
         _ = i
-    return {
-        "datasetJSONCreationDateTime": datetime.now(UTC).replace(microsecond=0).isoformat(),
+    out: dict[str, Any] = {
+        "datasetJSONCreationDateTime": c.now(session).replace(microsecond=0).isoformat(),
         "datasetJSONVersion": "1.1.0",
         "fileOID": f"doseladder.{trial.code}.{name}",
         "dbLastModifiedDateTime": audit.jsonable(last) if last is not None else None,
@@ -319,6 +513,9 @@ def dataset_json(
         "columns": columns,
         "rows": rows,
     }
+    if out["dbLastModifiedDateTime"] is None:
+        del out["dbLastModifiedDateTime"]
+    return out
 
 
 def write_dataset_json(
@@ -329,7 +526,7 @@ def write_dataset_json(
     *,
     include_sandbox: bool = False,
 ) -> list[Path]:
-    """Write ``dm.json``, ``ex.json`` and ``ae.json`` of a trial into ``out_dir``."""
+    """Write ``dm.json``, ``ex.json``, ``ae.json`` and ``rs.json`` of a trial into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -1,4 +1,14 @@
-"""Outcomes: graded adverse events, efficacy assessments, DLT adjudications.
+"""Outcomes: graded adverse events, efficacy assessments, DLT proposals and adjudications.
+
+Adverse events are CTCAE v5.0 terms graded by the core (:mod:`.grading`): from the lab value
+for laboratory terms, from the ASTCT forms for CRS and ICANS, chosen from the term's
+definitions otherwise.  After every change to a patient's adverse events the service stores a
+:class:`~doseladder.conduct.models.DLTProposal`: the core's DLT call against the protocol's
+DLT definition, with the rule that fired.  A statistician confirms it (:func:`confirm_dlt`) or
+overrides it with a reason (:func:`override_dlt`); the resulting :class:`DLTAdjudication` is
+the confirmed call the dose decisions use.  Efficacy assessments entered as components
+(:func:`assess_efficacy`) are scored, their response is proposed and then confirmed or
+overridden (:func:`confirm_response`, :func:`override_response`).
 
 Every record can be corrected (a new version with a reason) or voided (a new, void version
 with a reason); nothing is overwritten.  Outcomes arrive late: they are recorded whenever they
@@ -20,24 +30,37 @@ from doseladder.conduct.errors import Conflict, ValidationError
 from doseladder.conduct.models import (
     AdverseEvent,
     DLTAdjudication,
+    DLTProposal,
     EfficacyAssessment,
     Enrolment,
     Patient,
+    ScreeningResult,
     Trial,
     Versioned,
 )
-from doseladder.conduct.security import Actor, Permission
+from doseladder.conduct.security import Actor, Permission, require
 from doseladder.conduct.services import _common as c
+from doseladder.conduct.services import grading
+from doseladder.conduct.services.trials import current_protocol, engine_for
+from doseladder.core.errors import InputError
 
 __all__ = [
     "RELATEDNESS",
     "adjudicate_dlt",
+    "assess_efficacy",
+    "confirm_dlt",
+    "confirm_response",
     "correct_adjudication",
     "correct_adverse_event",
     "correct_efficacy",
+    "latest_proposal",
     "list_adjudications",
     "list_adverse_events",
     "list_efficacy",
+    "list_proposals",
+    "override_dlt",
+    "override_response",
+    "propose_dlt",
     "record_adverse_event",
     "record_efficacy",
     "void_adjudication",
@@ -45,7 +68,17 @@ __all__ = [
     "void_efficacy",
 ]
 
-RELATEDNESS = ("related", "possibly_related", "unlikely_related", "unrelated")
+#: relatedness answers: the core's five attribution levels, and the older four-level answers
+RELATEDNESS = (
+    "definite",
+    "probable",
+    "possible",
+    "unlikely",
+    "unrelated",
+    "related",
+    "possibly_related",
+    "unlikely_related",
+)
 _AE_FIELDS = (
     "term",
     "grade",
@@ -55,6 +88,7 @@ _AE_FIELDS = (
     "relatedness",
     "dlt_candidate",
 )
+_GRADING_FIELDS = ("term", "grade", "lab", "crs", "icans")
 _EFF_FIELDS = ("assessed_on", "instrument", "responder", "final", "measures")
 _ADJ_FIELDS = ("is_dlt", "onset_date", "rationale")
 
@@ -65,9 +99,28 @@ def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
 
 
 # ------------------------------------------------------------------ adverse events
-def _ae_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dict[str, Any]:
-    today = c.latest_date(session, trial)
-    onset = c.a_date("onset_date", values.get("onset_date"), not_after=today)
+def consent_date(session: Session, patient: Patient) -> date:
+    """The earliest date the patient's data may carry: consent, i.e. the first screening (the
+    screening procedures follow consent), else the registration date."""
+    screened = [
+        r.screened_on
+        for r in session.scalars(
+            select(ScreeningResult).where(ScreeningResult.patient_id == patient.id)
+        )
+    ]
+    registered = patient.registered_at.date()
+    return min([*screened, registered])
+
+
+def _ae_values(session: Session, patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
+    today = c.latest_date(session, c.get(session, Trial, patient.trial_id))
+    onset = c.a_date(
+        "onset_date",
+        values.get("onset_date"),
+        not_after=today,
+        not_before=consent_date(session, patient),
+        before_what="the patient's consent (first screening)",
+    )
     resolved = values.get("resolved_date")
     return {
         "term": c.required_text("term", values.get("term"), max_len=200),
@@ -84,6 +137,56 @@ def _ae_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dic
         ),
         "dlt_candidate": c.boolean("dlt_candidate", values.get("dlt_candidate")),
     }
+
+
+def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
+    g = grading.grade_adverse_event(
+        values.get("term"),
+        grade=values.get("grade"),
+        lab=values.get("lab"),
+        crs=values.get("crs"),
+        icans=values.get("icans"),
+        age=patient.age,
+    )
+    return {"term": g.term, "grade": g.grade, "grade_scale": g.scale, "grading": g.grading}
+
+
+def _flag_candidate(
+    session: Session, patient: Patient, values: dict[str, Any], *, flagged: bool
+) -> dict[str, Any]:
+    """Set ``dlt_candidate`` (the investigator's flag, or the event may be a DLT by the
+    protocol's definition) and keep the investigator's own flag in ``grading``."""
+    status = _event_call(session, patient, values)
+    out = dict(values)
+    out["dlt_candidate"] = flagged or status in ("met", "pending")
+    if out.get("grading") is not None:
+        out["grading"] = {**out["grading"], "flagged_by_investigator": flagged, "dlt_call": status}
+    return out
+
+
+def _event_call(session: Session, patient: Patient, values: Mapping[str, Any]) -> str | None:
+    """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
+    trial = c.get(session, Trial, patient.trial_id)
+    enrolment = _enrolment(session, patient.id)
+    if enrolment is None or enrolment.infusion_date is None:
+        return None
+    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
+    ev = grading.Event(
+        0,
+        values["term"],
+        values["grade"],
+        values["onset_date"],
+        values["resolved_date"],
+        values["relatedness"],
+    )
+    p = grading.propose_dlt(
+        definition,
+        epoch=trial.epoch,
+        infusion=enrolment.infusion_date,
+        now=c.now(session),
+        events=[ev],
+    )
+    return p.event_status.get(0)
 
 
 def _new(
@@ -110,23 +213,32 @@ def record_adverse_event(
     patient_id: int,
     *,
     term: str,
-    grade: int,
     onset_date: date | str,
+    grade: int | None = None,
+    lab: Mapping[str, Any] | None = None,
+    crs: Mapping[str, Any] | None = None,
+    icans: Mapping[str, Any] | None = None,
     serious: bool = False,
     resolved_date: date | str | None = None,
     relatedness: str | None = None,
     dlt_candidate: bool = False,
 ) -> AdverseEvent:
-    """Record a graded adverse event.  ``dlt_candidate`` flags a possible DLT: the patient's
-    DLT outcome stays pending until it is adjudicated."""
+    """Record an adverse event: a CTCAE v5.0 ``term`` graded from ``lab`` (laboratory terms:
+    ``value``, ``unit``, ``lln``/``uln``/``baseline``), ``crs``/``icans`` (the ASTCT forms) or
+    the chosen ``grade`` (other terms).  ``dlt_candidate`` flags a possible DLT; the protocol's
+    DLT definition flags it too when the event is or may become a DLT.  A new DLT proposal for
+    the patient is stored."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
     patient = c.patient_for(session, actor, patient_id, lock=True)
+    graded = _graded(
+        patient, {"term": term, "grade": grade, "lab": lab, "crs": crs, "icans": icans}
+    )
     values = _ae_values(
         session,
-        c.get(session, Trial, patient.trial_id),
+        patient,
         {
-            "term": term,
-            "grade": grade,
+            "term": graded["term"],
+            "grade": graded["grade"],
             "onset_date": onset_date,
             "resolved_date": resolved_date,
             "serious": serious,
@@ -134,7 +246,10 @@ def record_adverse_event(
             "dlt_candidate": dlt_candidate,
         },
     )
+    values |= {"grade_scale": graded["grade_scale"], "grading": graded["grading"]}
+    values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"])
     row: AdverseEvent = _new(session, actor, AdverseEvent, patient, **values)
+    _store_proposal(session, actor, patient)
     return row
 
 
@@ -147,16 +262,45 @@ def _old(session: Session, actor: Actor, model: type[Any], record_id: int, what:
 def correct_adverse_event(
     session: Session, actor: Actor, ae_id: int, *, changes: Mapping[str, Any], reason: str
 ) -> AdverseEvent:
-    """Correct an adverse event (new version with ``changes`` applied)."""
+    """Correct an adverse event (new version with ``changes`` applied).  Changing the term,
+    the grade or a grading form (``lab``, ``crs``, ``icans``) grades the event again."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
     why = c.reason_text(reason)
     old: AdverseEvent = _old(session, actor, AdverseEvent, ae_id, "adverse event")
-    c.unknown_keys("changes", changes, _AE_FIELDS)
+    patient = c.get(session, Patient, old.patient_id)
+    c.unknown_keys("changes", changes, (*_AE_FIELDS, *_GRADING_FIELDS))
     if not changes:
         raise ValidationError("changes", "nothing to change")
-    merged = {k: getattr(old, k) for k in _AE_FIELDS} | dict(changes)
-    trial = c.get(session, Trial, old.trial_id)
-    return c.supersede(session, actor, old, _ae_values(session, trial, merged), reason=why)
+    merged = {k: getattr(old, k) for k in _AE_FIELDS} | {
+        k: v for k, v in changes.items() if k in _AE_FIELDS
+    }
+    extra: dict[str, Any] = {"grade_scale": old.grade_scale, "grading": old.grading}
+    if any(k in changes for k in _GRADING_FIELDS):
+        form = (old.grading or {}).get("form") or {}
+        method = (old.grading or {}).get("method")
+        previous = {"lab": "lab", "crs_form": "crs", "icans_form": "icans"}.get(str(method))
+        request: dict[str, Any] = {"term": changes.get("term", old.term)}
+        forms_given = any(k in changes for k in ("lab", "crs", "icans"))
+        if forms_given:
+            request |= {k: changes[k] for k in ("lab", "crs", "icans") if k in changes}
+        elif previous is not None and "term" not in changes:
+            request[previous] = form
+        if "grade" in changes or (previous is None and not forms_given):
+            request["grade"] = changes.get("grade", old.grade)
+        g = _graded(patient, request)
+        merged |= {"term": g["term"], "grade": g["grade"]}
+        extra = {"grade_scale": g["grade_scale"], "grading": g["grading"]}
+    values = _ae_values(session, patient, merged) | extra
+    flagged = bool(
+        changes.get(
+            "dlt_candidate", (old.grading or {}).get("flagged_by_investigator", old.dlt_candidate)
+        )
+    )
+    values = _flag_candidate(session, patient, values, flagged=flagged)
+    row = c.supersede(session, actor, old, values, reason=why)
+    session.flush()
+    _store_proposal(session, actor, patient)
+    return row
 
 
 def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: str) -> AdverseEvent:
@@ -164,7 +308,10 @@ def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: st
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
     why = c.reason_text(reason)
     old: AdverseEvent = _old(session, actor, AdverseEvent, ae_id, "adverse event")
-    return c.supersede(session, actor, old, {}, reason=why, voided=True)
+    row = c.supersede(session, actor, old, {}, reason=why, voided=True)
+    session.flush()
+    _store_proposal(session, actor, c.get(session, Patient, old.patient_id))
+    return row
 
 
 # ------------------------------------------------------------------------ efficacy
@@ -239,6 +386,104 @@ def void_efficacy(
     return c.supersede(session, actor, old, {}, reason=why, voided=True)
 
 
+def assess_efficacy(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    assessed_on: date | str,
+    components: Mapping[str, Any],
+    instrument: str | None = None,
+    final: bool = False,
+) -> EfficacyAssessment:
+    """Record an efficacy assessment as its components; the score and the response are
+    computed by the core — by the protocol's response definition for the patient's indication
+    when it has one, otherwise by ``instrument`` — and the response is *proposed*
+    (``call="proposed"``, ``responder`` false until :func:`confirm_response` or
+    :func:`override_response`)."""
+    c.begin(session, actor, Permission.ENTER_OUTCOMES)
+    patient = c.patient_for(session, actor, patient_id, lock=True)
+    on = c.a_date(
+        "assessed_on",
+        assessed_on,
+        not_after=c.latest_date(session),
+        not_before=consent_date(session, patient),
+        before_what="the patient's consent (first screening)",
+    )
+    protocol = engine_for(current_protocol(session, patient.trial_id)).protocol
+    definition = grading.response_definition(protocol, patient.indication)
+    scored = grading.score_efficacy(instrument, components, assessed_on=on, definition=definition)
+    row: EfficacyAssessment = _new(
+        session,
+        actor,
+        EfficacyAssessment,
+        patient,
+        assessed_on=on,
+        instrument=scored.instrument,
+        responder=False,
+        final=c.boolean("final", final),
+        measures=None,
+        components=c.json_mapping("components", scored.components),
+        assessment=c.json_mapping("assessment", scored.assessment),
+        proposed_responder=scored.proposed_responder,
+        call="proposed",
+    )
+    return row
+
+
+def _proposed_assessment(session: Session, actor: Actor, assessment_id: int) -> EfficacyAssessment:
+    if not (actor.can(Permission.ENTER_OUTCOMES) or actor.can(Permission.ADJUDICATE_DLT)):
+        require(actor, Permission.ENTER_OUTCOMES)
+    c.begin(
+        session,
+        actor,
+        Permission.ADJUDICATE_DLT
+        if actor.can(Permission.ADJUDICATE_DLT)
+        else Permission.ENTER_OUTCOMES,
+    )
+    old: EfficacyAssessment = _old(
+        session, actor, EfficacyAssessment, assessment_id, "efficacy assessment"
+    )
+    if old.call != "proposed":
+        raise Conflict(
+            f"efficacy assessment #{old.id} has no proposed response awaiting a call"
+            + (f" (it is {old.call})" if old.call else "")
+        )
+    return old
+
+
+def confirm_response(
+    session: Session, actor: Actor, assessment_id: int, *, reason: str | None = None
+) -> EfficacyAssessment:
+    """Confirm the proposed response (a new version with ``responder`` = the proposal)."""
+    old = _proposed_assessment(session, actor, assessment_id)
+    if old.proposed_responder is None:
+        raise ValidationError(
+            "assessment_id", "no response could be computed: override it with a reason"
+        )
+    note = c.text("reason", reason, max_len=2000, required=False)
+    why = "Confirmed the proposed response" + (f": {note}" if note else "")
+    return c.supersede(
+        session,
+        actor,
+        old,
+        {"responder": old.proposed_responder, "call": "confirmed"},
+        reason=why,
+    )
+
+
+def override_response(
+    session: Session, actor: Actor, assessment_id: int, *, responder: bool, reason: str
+) -> EfficacyAssessment:
+    """Override the proposed response with a reason (a new version)."""
+    old = _proposed_assessment(session, actor, assessment_id)
+    value = c.boolean("responder", responder)
+    why = c.reason_text(reason)
+    if old.proposed_responder is value:
+        raise ValidationError("responder", "agrees with the proposed response: confirm it")
+    return c.supersede(session, actor, old, {"responder": value, "call": "overridden"}, reason=why)
+
+
 # -------------------------------------------------------------- DLT adjudication
 def _adj_values(
     session: Session,
@@ -275,22 +520,26 @@ def _adj_values(
     return {"is_dlt": is_dlt, "onset_date": onset, "rationale": rationale}
 
 
-def adjudicate_dlt(
+def _current_ae(session: Session, lineage: int) -> AdverseEvent | None:
+    versions = session.scalars(
+        select(AdverseEvent).where((AdverseEvent.id == lineage) | (AdverseEvent.root_id == lineage))
+    )
+    cur = c.current(versions)
+    return cur[0] if cur else None
+
+
+def _write_adjudication(
     session: Session,
     actor: Actor,
-    patient_id: int,
+    patient: Patient,
+    proposal: DLTProposal,
     *,
     is_dlt: bool,
     rationale: str,
-    adverse_event_id: int | None = None,
-    onset_date: date | str | None = None,
+    adverse_event_id: int | None,
+    onset_date: date | str | None,
+    call: str,
 ) -> DLTAdjudication:
-    """Adjudicate whether an adverse event is a DLT, or (without an adverse event) that the
-    patient completed the DLT window without one (``is_dlt=False``) or had a DLT not recorded as
-    an adverse event (``is_dlt=True`` with ``onset_date``).  One adjudication per adverse event
-    (correct it to change it)."""
-    c.begin(session, actor, Permission.ADJUDICATE_DLT)
-    patient = c.patient_for(session, actor, patient_id, lock=True)
     trial = c.get(session, Trial, patient.trial_id)
     enrolment = _enrolment(session, patient.id)
     if enrolment is None:
@@ -302,15 +551,9 @@ def adjudicate_dlt(
         if found.patient_id != patient.id:
             raise ValidationError("adverse_event_id", "belongs to another patient")
         lineage = found.lineage_id
-        versions = session.scalars(
-            select(AdverseEvent).where(
-                (AdverseEvent.id == lineage) | (AdverseEvent.root_id == lineage)
-            )
-        )
-        cur = c.current(versions)
-        if not cur:
+        ae = _current_ae(session, lineage)
+        if ae is None:
             raise Conflict(f"adverse event #{adverse_event_id} is void")
-        ae = cur[0]
     existing = c.current(
         session.scalars(select(DLTAdjudication).where(DLTAdjudication.patient_id == patient.id))
     )
@@ -329,8 +572,300 @@ def adjudicate_dlt(
         {"is_dlt": is_dlt, "onset_date": onset_date, "rationale": rationale},
     )
     row: DLTAdjudication = _new(
-        session, actor, DLTAdjudication, patient, adverse_event_id=lineage, **values
+        session,
+        actor,
+        DLTAdjudication,
+        patient,
+        adverse_event_id=lineage,
+        proposal_id=proposal.id,
+        call=call,
+        **values,
     )
+    return row
+
+
+def _proposed_call(proposal: DLTProposal, lineage: int | None) -> bool | None:
+    """What the proposal says about one event (``lineage``) or the window (``None``)."""
+    calls = ((proposal.assessment or {}).get("event_calls") or {}) if proposal.assessment else {}
+    if lineage is not None:
+        if proposal.status == "yes" and proposal.adverse_event_id == lineage:
+            return True
+        call = calls.get(str(lineage))
+        if call == "met":
+            return True
+        if call == "not_met":
+            return False
+        return None
+    if proposal.status == "no":
+        return False
+    return None
+
+
+def adjudicate_dlt(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    *,
+    is_dlt: bool,
+    rationale: str,
+    adverse_event_id: int | None = None,
+    onset_date: date | str | None = None,
+) -> DLTAdjudication:
+    """Adjudicate one event (or, without ``adverse_event_id``, the patient's DLT window)
+    against the current DLT proposal, which is computed and stored first: the adjudication
+    ``confirmed`` the proposal when it agrees with the proposal's call on that event (or
+    window), otherwise it ``overrode`` it, with ``rationale`` as the reason.  One adjudication
+    per adverse event (correct it to change it)."""
+    c.begin(session, actor, Permission.ADJUDICATE_DLT)
+    patient = c.patient_for(session, actor, patient_id, lock=True)
+    is_dlt = c.boolean("is_dlt", is_dlt)
+    proposal = _store_proposal(session, actor, patient)
+    lineage = None
+    if adverse_event_id is not None:
+        lineage = c.ref(session, AdverseEvent, adverse_event_id, "adverse_event_id").lineage_id
+    proposed = _proposed_call(proposal, lineage)
+    row = _write_adjudication(
+        session,
+        actor,
+        patient,
+        proposal,
+        is_dlt=is_dlt,
+        rationale=rationale,
+        adverse_event_id=adverse_event_id,
+        onset_date=onset_date,
+        call="confirmed" if proposed is is_dlt else "overridden",
+    )
+    session.flush()
+    _store_proposal(session, actor, patient)
+    return row
+
+
+# ------------------------------------------------------------------ DLT proposals
+def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Event]:
+    aes = c.current(
+        session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id))
+    )
+    adjudicated = {
+        a.adverse_event_id
+        for a in c.current(
+            session.scalars(select(DLTAdjudication).where(DLTAdjudication.patient_id == patient.id))
+        )
+        if a.adverse_event_id is not None
+    }
+    return [
+        grading.Event(
+            ae.lineage_id, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness
+        )
+        for ae in sorted(aes, key=lambda a: a.lineage_id)
+        if ae.lineage_id not in adjudicated
+    ]
+
+
+def _store_proposal(session: Session, actor: Actor, patient: Patient) -> DLTProposal:
+    """Compute the patient's DLT proposal now and store it (enrolled patients only)."""
+    trial = c.get(session, Trial, patient.trial_id)
+    enrolment = _enrolment(session, patient.id)
+    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
+    events = _events_for_proposal(session, patient)
+    if enrolment is None:
+        p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
+    else:
+        try:
+            p = grading.propose_dlt(
+                definition,
+                epoch=trial.epoch,
+                infusion=enrolment.infusion_date,
+                now=c.now(session),
+                events=events,
+            )
+        except InputError as exc:  # stored data the core cannot read (e.g. legacy terms)
+            p = grading.Proposal(
+                "not_evaluable", None, None, None, f"{exc.field}: {exc.reason}", None, {}
+            )
+    assessment = None
+    if p.assessment is not None:
+        assessment = p.assessment | {"event_calls": {str(k): v for k, v in p.event_status.items()}}
+    row = DLTProposal(
+        trial_id=patient.trial_id,
+        patient_id=patient.id,
+        status=p.status,
+        rule=p.rule,
+        adverse_event_id=p.event_id,
+        dlt_day=p.dlt_day,
+        message=p.message[:4000],
+        assessment=c.json_mapping("assessment", assessment) if assessment else None,
+        proposed_at=c.now(session),
+        proposed_by_id=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def propose_dlt(session: Session, actor: Actor, patient_id: int) -> DLTProposal:
+    """Compute and store the patient's DLT proposal now (e.g. once the window has closed)."""
+    if actor.can(Permission.ADJUDICATE_DLT):
+        c.begin(session, actor, Permission.ADJUDICATE_DLT)
+    else:
+        c.begin(session, actor, Permission.ENTER_OUTCOMES)
+    patient = c.patient_for(session, actor, patient_id, lock=True)
+    if _enrolment(session, patient.id) is None:
+        raise Conflict(f"patient {patient.study_id} is not enrolled")
+    return _store_proposal(session, actor, patient)
+
+
+def list_proposals(session: Session, actor: Actor, patient_id: int) -> list[DLTProposal]:
+    """A patient's DLT proposals, oldest first."""
+    c.begin(session, actor, Permission.VIEW_PATIENTS)
+    c.patient_for(session, actor, patient_id, lock=False)
+    return list(
+        session.scalars(
+            select(DLTProposal).where(DLTProposal.patient_id == patient_id).order_by(DLTProposal.id)
+        )
+    )
+
+
+def latest_proposal(session: Session, actor: Actor, patient_id: int) -> DLTProposal | None:
+    """A patient's latest DLT proposal (``None`` if there is none)."""
+    rows = list_proposals(session, actor, patient_id)
+    return rows[-1] if rows else None
+
+
+def _open_proposal(session: Session, actor: Actor, proposal_id: int) -> tuple[Patient, DLTProposal]:
+    c.begin(session, actor, Permission.ADJUDICATE_DLT)
+    proposal = c.get(session, DLTProposal, proposal_id, "DLT proposal")
+    patient = c.patient_for(session, actor, proposal.patient_id, lock=True)
+    latest = session.scalar(
+        select(DLTProposal.id)
+        .where(DLTProposal.patient_id == patient.id)
+        .order_by(DLTProposal.id.desc())
+        .limit(1)
+    )
+    if latest != proposal.id:
+        raise Conflict(
+            f"DLT proposal #{proposal.id} is stale: the data changed (latest proposal #{latest})"
+        )
+    return patient, proposal
+
+
+def confirm_dlt(
+    session: Session, actor: Actor, proposal_id: int, *, reason: str | None = None
+) -> list[DLTAdjudication]:
+    """Confirm the patient's latest DLT proposal (``yes`` or ``no``).
+
+    ``yes``: the deciding adverse event is adjudicated a DLT.  ``no`` (the window closed and no
+    event meets a rule): every event still awaiting adjudication is adjudicated not a DLT, and
+    the window is adjudicated complete without a DLT.  The adjudications cite the proposal."""
+    patient, proposal = _open_proposal(session, actor, proposal_id)
+    if proposal.status not in ("yes", "no"):
+        raise ValidationError(
+            "proposal_id",
+            f"the proposal is '{proposal.status}': there is no call to confirm (override it "
+            "with a reason, or propose again later)",
+        )
+    note = c.text("reason", reason, max_len=2000, required=False)
+    text = f"Confirmed the proposed call (proposal #{proposal.id}"
+    text += f", rule {proposal.rule})" if proposal.rule else ")"
+    text += f": {proposal.message}"
+    if note:
+        text += f" — {note}"
+    rows: list[DLTAdjudication] = []
+    if proposal.status == "yes":
+        rows.append(
+            _write_adjudication(
+                session,
+                actor,
+                patient,
+                proposal,
+                is_dlt=True,
+                rationale=text[:4000],
+                adverse_event_id=proposal.adverse_event_id,
+                onset_date=None,
+                call="confirmed",
+            )
+        )
+    else:
+        for ev in _events_for_proposal(session, patient):
+            current = _current_ae(session, ev.id)
+            if current is not None and current.dlt_candidate:
+                rows.append(
+                    _write_adjudication(
+                        session,
+                        actor,
+                        patient,
+                        proposal,
+                        is_dlt=False,
+                        rationale=text[:4000],
+                        adverse_event_id=ev.id,
+                        onset_date=None,
+                        call="confirmed",
+                    )
+                )
+        window_done = any(
+            a.adverse_event_id is None and not a.is_dlt
+            for a in c.current(
+                session.scalars(
+                    select(DLTAdjudication).where(DLTAdjudication.patient_id == patient.id)
+                )
+            )
+        )
+        if not window_done:
+            rows.append(
+                _write_adjudication(
+                    session,
+                    actor,
+                    patient,
+                    proposal,
+                    is_dlt=False,
+                    rationale=text[:4000],
+                    adverse_event_id=None,
+                    onset_date=None,
+                    call="confirmed",
+                )
+            )
+    session.flush()
+    _store_proposal(session, actor, patient)
+    return rows
+
+
+def override_dlt(
+    session: Session,
+    actor: Actor,
+    proposal_id: int,
+    *,
+    is_dlt: bool,
+    reason: str,
+    adverse_event_id: int | None = None,
+    onset_date: date | str | None = None,
+) -> DLTAdjudication:
+    """Override the patient's latest DLT proposal with a reason.
+
+    The adjudication concerns ``adverse_event_id`` (default: the proposal's deciding event) or,
+    without an event, the window (``is_dlt=False``: completed without a DLT; ``is_dlt=True``:
+    a DLT not recorded as an adverse event, with ``onset_date``).  Overriding with the
+    proposal's own call is refused (confirm it instead)."""
+    patient, proposal = _open_proposal(session, actor, proposal_id)
+    is_dlt = c.boolean("is_dlt", is_dlt)
+    why = c.reason_text(reason)
+    target = adverse_event_id if adverse_event_id is not None else proposal.adverse_event_id
+    lineage = None
+    if target is not None:
+        lineage = c.ref(session, AdverseEvent, target, "adverse_event_id").lineage_id
+    if _proposed_call(proposal, lineage) is is_dlt:
+        raise ValidationError("is_dlt", "agrees with the proposed call: confirm it instead")
+    row = _write_adjudication(
+        session,
+        actor,
+        patient,
+        proposal,
+        is_dlt=is_dlt,
+        rationale=why,
+        adverse_event_id=target,
+        onset_date=onset_date,
+        call="overridden",
+    )
+    session.flush()
+    _store_proposal(session, actor, patient)
     return row
 
 

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.crm_model import (
     MODELS,
@@ -131,6 +132,12 @@ class CrmParameters:
             check_prob("halfwidth", self.halfwidth)
             check_int("prior_mtd", self.prior_mtd, 1, self.num_doses)
         sk_vals = self.skeleton_values  # validates the calibration
+        if not all(0.0 < v < 1.0 for v in sk_vals) or any(
+            b <= a for a, b in itertools.pairwise(sk_vals)
+        ):
+            raise InputError(
+                "halfwidth", "the calibrated skeleton is not strictly increasing inside (0, 1)"
+            )
         crm_dosescaled(sk_vals, self.model, float(self.intercept))  # logistic: x_j < 0
         if not isinstance(self.restrict, bool):
             raise InputError("restrict", f"must be true or false, got {self.restrict!r}")
@@ -461,13 +468,29 @@ class CRM(CrmParameters, Design):
                     ),
                     {"pending": pending},
                 ),
-                frozenset(state.eliminated),
+                frozenset(range(min(state.eliminated), self.num_doses + 1))
+                if state.eliminated
+                else frozenset(),
             )
         levels, tox = self._data(state)
         fit = self.fit(levels, tox)
         return crm_decision(
             self, state, fit, levels, tox, None, max_n=self.max_n, coherence=True, rule="crm"
         )
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """The decision for many trials (:func:`~doseladder.core.designs.arrays.crm.
+        decide_crm`)."""
+        from doseladder.core.designs.arrays.crm import decide_crm
+
+        return decide_crm(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """The selection for many trials (:func:`~doseladder.core.designs.arrays.crm.
+        select_crm`)."""
+        from doseladder.core.designs.arrays.crm import select_crm
+
+        return select_crm(self, data)
 
     def select(self, state: TrialState) -> Selection:
         """dfcrm's recommended dose on all (complete) data, with ``ptox`` and â."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.integrate import quad
@@ -80,6 +81,19 @@ def getprior(
         )
     if not 1 <= nu <= nlevel:
         raise InputError("prior_mtd", f"must be a dose level in 1..{nlevel}, got {nu!r}")
+    try:
+        return _getprior(halfwidth, target, nu, nlevel, model, intercept)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise InputError(
+            "halfwidth",
+            f"{halfwidth:g} is too wide for {nlevel} doses: the calibrated skeleton reaches 0 "
+            "or 1 in floating point",
+        ) from None
+
+
+def _getprior(
+    halfwidth: float, target: float, nu: int, nlevel: int, model: str, intercept: float
+) -> tuple[float, ...]:
     lo, hi = target - halfwidth, target + halfwidth
     ds = [math.nan] * nlevel
     if model == "empiric":
@@ -325,6 +339,14 @@ GL_NODES = 256
 GL_RANGE = 10.0
 
 
+@lru_cache(maxsize=1)
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    x, w = np.polynomial.legendre.leggauss(GL_NODES)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
 def crm_fit_arrays(
     skeleton: Sequence[float],
     target: float,
@@ -345,7 +367,7 @@ def crm_fit_arrays(
     agree to that tolerance and give the same dose except at near-ties of |p̂_j − target|.
     """
     ds = crm_dosescaled(skeleton, model, intercept)
-    x, w = np.polynomial.legendre.leggauss(GL_NODES)
+    x, w = _gauss_legendre()
     half = GL_RANGE * scale
     a = x * half
     logw = np.log(w * half)

@@ -45,6 +45,10 @@ def kernel_for(design: Design) -> Kernel:
         from doseladder.simulate.kernels.tite_boin12 import simulate_tite_boin12
 
         return cast(Kernel, simulate_tite_boin12)
+    if name == "crm":
+        from doseladder.simulate.kernels.crm import simulate_crm
+
+        return cast(Kernel, simulate_crm)
     if name in ("keyboard", "mtpi2", "i3+3"):
         from doseladder.simulate.kernels.cohort_designs import simulate_cohort_design
 

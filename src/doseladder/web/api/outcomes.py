@@ -1,4 +1,5 @@
-"""Outcomes: adverse events, efficacy assessments, DLT adjudications (record, correct, void)."""
+"""Outcomes: adverse events (graded by CTCAE/ASTCT), efficacy assessments (scored from
+components), DLT proposals with their confirmation or override, adjudications."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from doseladder.conduct.services import outcomes
+from doseladder.conduct.services import grading, outcomes
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
     AdjudicationCorrectionIn,
@@ -15,10 +16,16 @@ from doseladder.web.api.schemas import (
     AdverseEventCorrectionIn,
     AdverseEventIn,
     AdverseEventOut,
+    ConfirmIn,
+    DLTOverrideIn,
+    DLTProposalOut,
+    EfficacyComponentsIn,
     EfficacyCorrectionIn,
     EfficacyIn,
     EfficacyOut,
     ReasonIn,
+    ResponseOverrideIn,
+    TermOut,
 )
 from doseladder.web.deps import ApiCaller
 
@@ -29,6 +36,24 @@ History = Annotated[bool, Query(description="Include superseded versions.")]
 
 
 # ------------------------------------------------------------------ adverse events
+@router.get(
+    "/ctcae-terms",
+    response_model=list[TermOut],
+    summary="The adverse-event terms and how each is graded (lab, ASTCT form, chosen grade)",
+)
+def terms(caller: ApiCaller) -> list[TermOut]:
+    _ = caller
+    return [
+        TermOut(
+            term=t["term"],
+            kind=t["kind"],
+            scale=t["scale"],
+            grades={str(k): v for k, v in t["grades"].items()},
+        )
+        for t in grading.term_catalogue()
+    ]
+
+
 @router.get(
     "/patients/{patient_id}/adverse-events",
     response_model=list[AdverseEventOut],
@@ -49,7 +74,8 @@ def list_aes(
     "/patients/{patient_id}/adverse-events",
     response_model=AdverseEventOut,
     status_code=201,
-    summary="Record a graded adverse event (dlt_candidate: a possible DLT)",
+    summary="Record an adverse event: a CTCAE term graded from the lab value, the ASTCT form or "
+    "the chosen grade (a DLT proposal follows)",
 )
 def record_ae(patient_id: PathId, body: AdverseEventIn, caller: ApiCaller) -> AdverseEventOut:
     return caller.run(
@@ -69,7 +95,11 @@ def correct_ae(ae_id: PathId, body: AdverseEventCorrectionIn, caller: ApiCaller)
     return caller.run(
         lambda s, a: AdverseEventOut.model_validate(
             outcomes.correct_adverse_event(
-                s, a, ae_id, changes=body.changes.model_dump(exclude_unset=True), reason=body.reason
+                s,
+                a,
+                ae_id,
+                changes=body.changes.model_dump(exclude_unset=True),
+                reason=body.reason,
             )
         )
     )
@@ -121,6 +151,55 @@ def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: ApiCaller) -> 
 
 
 @router.post(
+    "/patients/{patient_id}/efficacy-assessments",
+    response_model=EfficacyOut,
+    status_code=201,
+    summary="Record an efficacy assessment as components: score and response computed, the "
+    "response proposed",
+)
+def assess_efficacy(
+    patient_id: PathId, body: EfficacyComponentsIn, caller: ApiCaller
+) -> EfficacyOut:
+    return caller.run(
+        lambda s, a: EfficacyOut.model_validate(
+            outcomes.assess_efficacy(s, a, patient_id, **body.model_dump())
+        )
+    )
+
+
+@router.post(
+    "/efficacy/{assessment_id}/confirm",
+    response_model=EfficacyOut,
+    status_code=201,
+    summary="Confirm the proposed response (a new version)",
+)
+def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: ApiCaller) -> EfficacyOut:
+    return caller.run(
+        lambda s, a: EfficacyOut.model_validate(
+            outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
+        )
+    )
+
+
+@router.post(
+    "/efficacy/{assessment_id}/override",
+    response_model=EfficacyOut,
+    status_code=201,
+    summary="Override the proposed response with a reason (a new version)",
+)
+def override_response(
+    assessment_id: PathId, body: ResponseOverrideIn, caller: ApiCaller
+) -> EfficacyOut:
+    return caller.run(
+        lambda s, a: EfficacyOut.model_validate(
+            outcomes.override_response(
+                s, a, assessment_id, responder=body.responder, reason=body.reason
+            )
+        )
+    )
+
+
+@router.post(
     "/efficacy/{assessment_id}/correct",
     response_model=EfficacyOut,
     status_code=201,
@@ -152,6 +231,61 @@ def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: ApiCaller) -> E
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
             outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
+        )
+    )
+
+
+# ------------------------------------------------------------------ DLT proposals
+@router.get(
+    "/patients/{patient_id}/dlt-proposals",
+    response_model=list[DLTProposalOut],
+    summary="A patient's DLT proposals (the last one is current)",
+)
+def list_proposals(patient_id: PathId, caller: ApiCaller) -> list[DLTProposalOut]:
+    return caller.run(
+        lambda s, a: [
+            DLTProposalOut.model_validate(x) for x in outcomes.list_proposals(s, a, patient_id)
+        ]
+    )
+
+
+@router.post(
+    "/patients/{patient_id}/dlt-proposals",
+    response_model=DLTProposalOut,
+    status_code=201,
+    summary="Propose the patient's DLT call now (e.g. once the DLT window has closed)",
+)
+def propose(patient_id: PathId, caller: ApiCaller) -> DLTProposalOut:
+    return caller.run(
+        lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
+    )
+
+
+@router.post(
+    "/dlt-proposals/{proposal_id}/confirm",
+    response_model=list[AdjudicationOut],
+    status_code=201,
+    summary="Confirm the proposed DLT call (it then feeds the dose decisions)",
+)
+def confirm_dlt(proposal_id: PathId, body: ConfirmIn, caller: ApiCaller) -> list[AdjudicationOut]:
+    return caller.run(
+        lambda s, a: [
+            AdjudicationOut.model_validate(x)
+            for x in outcomes.confirm_dlt(s, a, proposal_id, reason=body.reason)
+        ]
+    )
+
+
+@router.post(
+    "/dlt-proposals/{proposal_id}/override",
+    response_model=AdjudicationOut,
+    status_code=201,
+    summary="Override the proposed DLT call with a reason",
+)
+def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: ApiCaller) -> AdjudicationOut:
+    return caller.run(
+        lambda s, a: AdjudicationOut.model_validate(
+            outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
         )
     )
 

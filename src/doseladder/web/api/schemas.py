@@ -95,9 +95,18 @@ Code = Annotated[
     Strict(),
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
 ]
-Relatedness = Literal["related", "possibly_related", "unlikely_related", "unrelated"]
+Relatedness = Literal[
+    "definite",
+    "probable",
+    "possible",
+    "unlikely",
+    "unrelated",
+    "related",
+    "possibly_related",
+    "unlikely_related",
+]
 Sex = Literal["F", "M", "U"]
-Domain = Literal["DM", "EX", "AE"]
+Domain = Literal["DM", "EX", "AE", "RS"]
 RoleName = Literal["admin", "statistician", "investigator", "data_manager", "monitor", "committee"]
 assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
 
@@ -402,6 +411,8 @@ class AdverseEventOut(VersionedOut):
     serious: bool
     relatedness: str | None
     dlt_candidate: bool
+    grade_scale: str | None = None
+    grading: dict[str, Any] | None = None
 
 
 class EfficacyOut(VersionedOut):
@@ -410,6 +421,10 @@ class EfficacyOut(VersionedOut):
     responder: bool
     final: bool
     measures: dict[str, Any] | None
+    components: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None
+    proposed_responder: bool | None = None
+    call: str | None = None
 
 
 class AdjudicationOut(VersionedOut):
@@ -417,6 +432,24 @@ class AdjudicationOut(VersionedOut):
     is_dlt: bool
     onset_date: date | None
     rationale: str
+    proposal_id: int | None = None
+    call: str | None = None
+
+
+class DLTProposalOut(Out):
+    """The service's proposed DLT call for a patient (confirm or override it)."""
+
+    id: int
+    trial_id: int
+    patient_id: int
+    status: Literal["yes", "no", "not_yet_known", "not_evaluable"]
+    rule: str | None
+    adverse_event_id: int | None
+    dlt_day: float | None
+    message: str
+    assessment: dict[str, Any] | None
+    proposed_at: datetime
+    proposed_by_id: int | None
 
 
 class PatientRecordOut(BaseModel):
@@ -437,9 +470,109 @@ class RegisteredOut(BaseModel):
 Grade = Annotated[int, Strict(), Field(ge=1, le=5)]
 
 
+Number = Annotated[float, Strict(), Field(ge=0, le=1e9, allow_inf_nan=False)]
+UnitText = Annotated[str, Text(32), CLEAN]
+
+
+class LabForm(In):
+    """A laboratory value for a CTCAE lab term: the value, its unit, and the limits in the
+    same unit (the ULN for increasing terms, the LLN for grade 1 of decreasing terms, the
+    baseline for ALT/AST/bilirubin/creatinine)."""
+
+    value: Number
+    unit: UnitText
+    lln: Number | None = None
+    uln: Number | None = None
+    baseline: Number | None = None
+    baseline_uln: Number | None = None
+    life_threatening: StrictBool | None = None
+
+
+OxygenSupport = Literal[
+    "none",
+    "blow_by",
+    "nasal_cannula",
+    "low_flow_nasal_cannula",
+    "high_flow_nasal_cannula",
+    "facemask",
+    "non_rebreather",
+    "venturi_mask",
+    "cpap",
+    "bipap",
+    "mechanical_ventilation",
+]
+
+
+class CrsForm(In):
+    """The ASTCT 2019 CRS form: fever, hypotension and vasopressors, hypoxia and oxygen."""
+
+    temperature_max: Annotated[float, Strict(), Field(ge=25, le=115)] | None = None
+    temperature_unit: Literal["°C", "°F", "C", "F"] | None = None
+    fever_other_cause: StrictBool | None = None
+    fever_masked_by_treatment: StrictBool = False
+    hypotension: StrictBool | None = None
+    vasopressors: Annotated[list[Annotated[str, Text(64), CLEAN]], Field(max_length=10)] = []
+    oxygen: OxygenSupport | None = None
+    o2_flow_l_per_min: Annotated[float, Strict(), Field(ge=0, le=80)] | None = None
+    death_due_to_crs: StrictBool = False
+
+
+class IceItems(In):
+    """The ICE score's items (10 points)."""
+
+    orientation_year: StrictBool
+    orientation_month: StrictBool
+    orientation_city: StrictBool
+    orientation_hospital: StrictBool
+    objects_named: Annotated[int, Strict(), Field(ge=0, le=3)]
+    follows_commands: StrictBool
+    writes_sentence: StrictBool
+    counts_backwards_by_10: StrictBool
+
+
+class IcansForm(In):
+    """The ASTCT 2019 ICANS form: ICE score (≥ 12 years) or CAPD (children), consciousness,
+    seizure, motor findings, cerebral oedema.  The age defaults to the patient's."""
+
+    age_years: Annotated[int, Strict(), Field(ge=0, le=120)] | None = None
+    ice: Annotated[int, Strict(), Field(ge=0, le=10)] | None = None
+    ice_items: IceItems | None = None
+    capd: Annotated[int, Strict(), Field(ge=0, le=32)] | None = None
+    capd_items: (
+        Annotated[
+            list[Annotated[int, Strict(), Field(ge=0, le=4)]],
+            Field(min_length=8, max_length=8),
+        ]
+        | None
+    ) = None
+    capd_unable: StrictBool = False
+    developmental_delay: StrictBool = False
+    consciousness: (
+        Literal[
+            "alert",
+            "awakens_spontaneously",
+            "awakens_to_voice",
+            "awakens_to_tactile",
+            "unarousable",
+        ]
+        | None
+    ) = None
+    seizure: Literal["none", "rapidly_resolving", "prolonged_or_repetitive"] | None = "none"
+    motor: Literal["none", "deep_focal_weakness"] | None = "none"
+    cerebral_edema: Literal["none", "focal", "diffuse_or_signs"] | None = "none"
+    death_due_to_icans: StrictBool = False
+
+
 class AdverseEventIn(In):
+    """An adverse event: a CTCAE v5.0 term with ``lab`` (laboratory terms), ``crs`` / ``icans``
+    (the ASTCT forms) or the chosen ``grade`` (other terms).  A ``grade`` given with a form
+    must equal the grade the form computes."""
+
     term: Annotated[str, Text(200), CLEAN]
-    grade: Grade
+    grade: Grade | None = None
+    lab: LabForm | None = None
+    crs: CrsForm | None = None
+    icans: IcansForm | None = None
     onset_date: IsoDate
     serious: StrictBool = False
     resolved_date: IsoDate | None = None
@@ -450,6 +583,9 @@ class AdverseEventIn(In):
 class AdverseEventChanges(In):
     term: Annotated[str, Text(200), CLEAN] | None = None
     grade: Grade | None = None
+    lab: LabForm | None = None
+    crs: CrsForm | None = None
+    icans: IcansForm | None = None
     onset_date: IsoDate | None = None
     resolved_date: IsoDate | None = None
     serious: StrictBool | None = None
@@ -481,6 +617,49 @@ class EfficacyChanges(In):
 class EfficacyCorrectionIn(In):
     changes: EfficacyChanges
     reason: Reason
+
+
+class EfficacyComponentsIn(In):
+    """An efficacy assessment entered as its components; the score and the response are
+    computed and the response is proposed for confirmation.  When the protocol defines the
+    response of the patient's indication, its instrument is used (``instrument`` may be left
+    out; another one is refused) with the instrument's own inputs as components.
+
+    ``components`` by instrument: ``ITP response``: ``platelets``, ``unit``,
+    ``baseline_platelets``, ``bleeding``; ``SRI-4``: ``sledai_baseline``/``sledai_follow_up``
+    (totals or the 24 SLEDAI-2K findings), ``bilag_baseline``/``bilag_follow_up`` (system →
+    A-E), ``pga_baseline``/``pga_follow_up``; ``SLEDAI-2K``: ``findings``; ``BILAG-2004``:
+    ``grades``; ``PGA``: ``pga``."""
+
+    assessed_on: IsoDate
+    instrument: (
+        Literal["ITP response", "SRI-4", "DORIS", "LLDAS", "SLEDAI-2K", "BILAG-2004", "PGA"] | None
+    ) = None
+    components: JsonObject
+    final: StrictBool = False
+
+
+class ConfirmIn(In):
+    reason: Annotated[str, Text(2000), CLEAN] | None = None
+
+
+class DLTOverrideIn(In):
+    is_dlt: StrictBool
+    reason: Reason
+    adverse_event_id: Id | None = None
+    onset_date: IsoDate | None = None
+
+
+class ResponseOverrideIn(In):
+    responder: StrictBool
+    reason: Reason
+
+
+class TermOut(BaseModel):
+    term: str
+    kind: str
+    scale: str
+    grades: dict[str, str]
 
 
 class AdjudicationIn(In):

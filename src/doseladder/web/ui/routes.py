@@ -35,6 +35,7 @@ from doseladder.conduct.services import dashboard as dashboard_service
 from doseladder.conduct.services import (
     decisions,
     exports,
+    grading,
     outcomes,
     patients,
     sites_users,
@@ -655,37 +656,247 @@ def infusion(
     )
 
 
+def _num(value: str) -> float | str | None:
+    """A form field as a number (text that is not one is passed on for the service to refuse
+    with the field's name)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _tri(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value.strip())
+
+
+def _ae_forms(form: dict[str, str], kind: str) -> dict[str, Any]:
+    """The grading form of a term's kind from the posted fields (``lab_*``, ``crs_*``,
+    ``icans_*``); empty fields are left out."""
+    if kind == "lab":
+        lab = {
+            k: _num(form.get(f"lab_{k}", ""))
+            for k in ("value", "lln", "uln", "baseline")
+            if form.get(f"lab_{k}", "").strip()
+        }
+        if form.get("lab_unit", "").strip():
+            lab["unit"] = form["lab_unit"].strip()
+        return {"lab": lab}
+    if kind == "crs":
+        crs: dict[str, Any] = {
+            "temperature_max": _num(form.get("crs_temperature_max", "")),
+            "temperature_unit": _opt(form.get("crs_temperature_unit", "")),
+            "fever_other_cause": _tri(form.get("crs_fever_other_cause", "")),
+            "fever_masked_by_treatment": form.get("crs_fever_masked_by_treatment") == "yes",
+            "hypotension": _tri(form.get("crs_hypotension", "")),
+            "vasopressors": [
+                v.strip() for v in form.get("crs_vasopressors", "").split(",") if v.strip()
+            ],
+            "oxygen": _opt(form.get("crs_oxygen", "")),
+            "o2_flow_l_per_min": _num(form.get("crs_o2_flow_l_per_min", "")),
+        }
+        return {"crs": crs}
+    if kind == "icans":
+        icans: dict[str, Any] = {
+            "ice": _int(form.get("icans_ice", "")),
+            "capd": _int(form.get("icans_capd", "")),
+            "consciousness": _opt(form.get("icans_consciousness", "")),
+            "seizure": _opt(form.get("icans_seizure", "")) or "none",
+            "motor": _opt(form.get("icans_motor", "")) or "none",
+            "cerebral_edema": _opt(form.get("icans_cerebral_edema", "")) or "none",
+        }
+        return {"icans": {k: v for k, v in icans.items() if v is not None}}
+    return {}
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    async with request.form(max_files=0, max_fields=200) as form:
+        return {k: v for k, v in form.multi_items() if isinstance(v, str)}
+
+
 @router.post("/patients/{patient_id}/adverse-events")
-def record_ae(
-    request: Request,
-    patient_id: int,
-    caller: FormCaller,
-    term: Annotated[str, Form()] = "",
-    grade: Annotated[str, Form()] = "",
-    onset_date: Annotated[str, Form()] = "",
-    resolved_date: Annotated[str, Form()] = "",
-    relatedness: Annotated[str, Form()] = "",
-    serious: Annotated[str, Form()] = "",
-    dlt_candidate: Annotated[str, Form()] = "",
-) -> Response:
+async def record_ae(request: Request, patient_id: int) -> Response:
+    # async: the grading form's fields depend on the term (lab, CRS, ICANS or chosen grade)
+    fields = await _fields(request)
+    return await run_in_threadpool(_record_ae, request, _id(patient_id), fields)
+
+
+def _record_ae(request: Request, pid: int, form: dict[str, str]) -> Response:
+    caller = _posted_form_caller(request, form)
+
+    def run(s: Session, a: Actor) -> Any:
+        term = form.get("term", "")
+        try:
+            kind = grading.term_kind(grading.lookup_term(term))
+        except ConductError:
+            kind = "defined"
+        return outcomes.record_adverse_event(
+            s,
+            a,
+            pid,
+            term=term,
+            grade=_int(form.get("grade", "")),  # type: ignore[arg-type]
+            onset_date=form.get("onset_date", ""),
+            resolved_date=_opt(form.get("resolved_date", "")),
+            relatedness=_opt(form.get("relatedness", "")),
+            serious=form.get("serious") == "yes",
+            dlt_candidate=form.get("dlt_candidate") == "yes",
+            **_ae_forms(form, kind),
+        )
+
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        run,
+        lambda ae: (
+            f"Adverse event #{ae.id} recorded: {ae.term}, {ae.grade_scale or ''} grade {ae.grade}"
+        ),
+    )
+
+
+@router.post("/patients/{patient_id}/dlt-proposals")
+def propose_dlt(request: Request, patient_id: int, caller: FormCaller) -> Response:
     pid = _id(patient_id)
     return _patient_action(
         request,
         caller,
         pid,
-        lambda s, a: outcomes.record_adverse_event(
+        lambda s, a: outcomes.propose_dlt(s, a, pid),
+        lambda p: f"DLT proposal #{p.id}: {p.status}",
+    )
+
+
+@router.post("/dlt-proposals/{proposal_id}/confirm")
+def confirm_dlt(
+    request: Request,
+    proposal_id: int,
+    caller: FormCaller,
+    patient_id: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    prop, pid = _id(proposal_id), _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: outcomes.confirm_dlt(s, a, prop, reason=_opt(reason)),
+        lambda rows: f"Proposal #{prop} confirmed ({len(rows)} adjudication(s))",
+    )
+
+
+@router.post("/dlt-proposals/{proposal_id}/override")
+def override_dlt(
+    request: Request,
+    proposal_id: int,
+    caller: FormCaller,
+    patient_id: Annotated[int, Form()],
+    is_dlt: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    adverse_event_id: Annotated[str, Form()] = "",
+) -> Response:
+    prop, pid = _id(proposal_id), _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: outcomes.override_dlt(
+            s,
+            a,
+            prop,
+            is_dlt=is_dlt == "yes",
+            reason=reason,
+            adverse_event_id=_int(adverse_event_id),  # type: ignore[arg-type]
+        ),
+        lambda adj: f"Proposal #{prop} overridden: {'DLT' if adj.is_dlt else 'no DLT'}",
+    )
+
+
+@router.post("/patients/{patient_id}/efficacy-assessments")
+async def assess_efficacy(request: Request, patient_id: int) -> Response:
+    # async: the components depend on the instrument
+    fields = await _fields(request)
+    return await run_in_threadpool(_assess_efficacy, request, _id(patient_id), fields)
+
+
+def _assess_efficacy(request: Request, pid: int, form: dict[str, str]) -> Response:
+    caller = _posted_form_caller(request, form)
+    instrument = _opt(form.get("instrument", ""))
+    components: dict[str, Any] = {}
+    for key, value in form.items():
+        if key.startswith("c_") and value.strip():
+            name = key[2:]
+            if name in ("unit", "bleeding"):
+                components[name] = _tri(value) if name == "bleeding" else value.strip()
+            elif name.startswith("bilag_"):
+                grades = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
+                components[name] = {k.strip(): v.strip() for k, v in grades.items()}
+            else:
+                number = _num(value)
+                if isinstance(number, float) and number.is_integer() and "sledai" in name:
+                    components[name] = int(number)
+                else:
+                    components[name] = number
+    if "platelets" not in components:
+        components.pop("unit", None)  # the platelet unit's default value alone
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: outcomes.assess_efficacy(
             s,
             a,
             pid,
-            term=term,
-            grade=_int(grade),  # type: ignore[arg-type]
-            onset_date=onset_date,
-            resolved_date=_opt(resolved_date),
-            relatedness=_opt(relatedness),
-            serious=serious == "yes",
-            dlt_candidate=dlt_candidate == "yes",
+            assessed_on=form.get("assessed_on", ""),
+            instrument=instrument,
+            components=components,
+            final=form.get("final") == "yes",
         ),
-        lambda ae: f"Adverse event #{ae.id} recorded: {ae.term}, grade {ae.grade}",
+        lambda ea: (
+            f"Efficacy assessment #{ea.id} recorded ({ea.instrument}); proposed "
+            f"response: {ea.proposed_responder}"
+        ),
+    )
+
+
+@router.post("/efficacy/{assessment_id}/confirm")
+def confirm_response(
+    request: Request,
+    assessment_id: int,
+    caller: FormCaller,
+    patient_id: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    eid, pid = _id(assessment_id), _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: outcomes.confirm_response(s, a, eid, reason=_opt(reason)),
+        lambda ea: f"Response confirmed: {'responder' if ea.responder else 'non-responder'}",
+    )
+
+
+@router.post("/efficacy/{assessment_id}/override")
+def override_response(
+    request: Request,
+    assessment_id: int,
+    caller: FormCaller,
+    patient_id: Annotated[int, Form()],
+    responder: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    eid, pid = _id(assessment_id), _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: outcomes.override_response(
+            s, a, eid, responder=responder == "yes", reason=reason
+        ),
+        lambda ea: f"Response overridden: {'responder' if ea.responder else 'non-responder'}",
     )
 
 
@@ -803,10 +1014,12 @@ def audit_copy(caller: UiCaller) -> Response:
 
 
 # ------------------------------------------------------------------- exports
-@router.get("/exports/tables.zip")
-def export_tables(caller: UiCaller, include_sandbox: bool = False) -> Response:
+@router.get("/trials/{trial_id}/exports/tables.zip")
+def export_tables(trial_id: int, caller: UiCaller, include_sandbox: bool = False) -> Response:
+    tid = _id(trial_id)
+
     def run(s: Session, a: Actor) -> bytes:
-        tables = exports.tables_csv(s, a, include_sandbox=include_sandbox)
+        tables = exports.tables_csv(s, a, tid, include_sandbox=include_sandbox)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, text in tables.items():
@@ -816,7 +1029,7 @@ def export_tables(caller: UiCaller, include_sandbox: bool = False) -> Response:
     return Response(
         caller.run(run),
         media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="doseladder-tables.zip"'},
+        headers={"Content-Disposition": f'attachment; filename="trial-{tid}-tables.zip"'},
     )
 
 

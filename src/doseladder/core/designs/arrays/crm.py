@@ -1,0 +1,125 @@
+"""The CRM for many trials at once: :func:`decide_crm`, :func:`select_crm`.
+
+The array form of ``CRM._decide`` / :func:`~doseladder.core.designs.crm.crm_decision` (dfcrm
+``crmsim`` conduct) and ``CRM.select``.  The fit is
+:func:`~doseladder.core.designs.crm_model.crm_fit_arrays`: the posterior mean by 256-point
+Gauss-Legendre quadrature (exact to ~1e-9), where the scalar ``decide`` reproduces dfcrm's
+``integrate`` (accurate to R's 1e-4 tolerance); the two give the same dose except at near-ties
+of |p̂_j − target| (below 1e-3), which the conformance test allows.
+
+The coherence rule needs each trial's last cohort: ``data.patients`` (patients in order of
+entry, phantom dose J after the last one); the last cohort is the trailing
+``(n − 1) mod cohort_size + 1`` patients, as the scalar rule without cohort numbers.  The
+``stop_tox_cutoff`` option has no array form yet.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from doseladder.core.designs.arrays.interface import (
+    DEESCALATE,
+    ESCALATE,
+    STAY,
+    STOP,
+    SUSPEND,
+    ArrayDecision,
+    DoseArrays,
+    IntArray,
+    pick,
+    upward,
+)
+from doseladder.core.designs.crm_model import crm_fit_arrays
+from doseladder.core.errors import InputError
+
+if TYPE_CHECKING:
+    from doseladder.core.designs.crm import CRM
+
+__all__ = ["decide_crm", "select_crm"]
+
+
+def _check(design: CRM) -> None:
+    if design.stop_tox_cutoff is not None:
+        raise InputError("stop_tox_cutoff", "has no array (simulation) form yet")
+
+
+def last_cohort_fraction(design: CRM, data: DoseArrays) -> np.ndarray:
+    """DLT fraction of each trial's last cohort (complete data)."""
+    if data.patients is None:
+        raise InputError("patients", "the CRM's coherence rule needs each trial's patients")
+    pts = data.patients
+    valid = pts.dose < data.num_doses
+    total = valid.sum(axis=1)
+    k = (np.maximum(total, 1) - 1) % design.cohort_size + 1
+    col = np.arange(pts.dose.shape[1])[None, :]
+    in_last = valid & (col >= (total - k)[:, None]) & (col < total[:, None])
+    return np.asarray((pts.tox & in_last).sum(axis=1) / k, dtype=float)
+
+
+def decide_crm(design: CRM, data: DoseArrays) -> ArrayDecision:
+    """``CRM._decide`` for every trial with at least one patient."""
+    _check(design)
+    num, rows = data.num_doses, data.rows
+    n, y, d = data.n, data.tox, data.current
+    pending = data.tox_pending.sum(axis=0) > 0
+    prior_c = upward(data.eliminated)
+    _est, mtd = crm_fit_arrays(
+        design.skeleton_values,
+        design.target,
+        n,
+        y,
+        model=design.model,
+        intercept=float(design.intercept),
+        scale=float(design.prior_sd),
+    )
+    nxt = mtd - 1
+    if design.restrict:
+        frac = last_cohort_fraction(design, data)
+        cap = np.where(frac >= design.target, d, d + 1)
+        nxt = np.minimum(nxt, cap)
+    has_elim = prior_c.any(axis=0)
+    first = np.argmax(prior_c, axis=0)
+    capped = has_elim & (nxt >= first)
+    all_gone = capped & (first == 0)
+    nxt = np.where(capped, first - 1, nxt)
+    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
+    tox_rule = action == DEESCALATE
+    total = n.sum(axis=0)
+    if design.stop_n_mtd is not None:
+        stop_n = pick(n, np.clip(nxt, 0, num - 1)) >= design.stop_n_mtd
+    else:
+        stop_n = np.zeros(rows, dtype=bool)
+    stop_max = ~stop_n & (total >= design.max_n)
+    action = np.where(stop_n | stop_max, STOP, action)
+    tox_rule = tox_rule & ~stop_n & ~stop_max
+    action = np.where(all_gone, STOP, action)
+    nxt = np.where(all_gone, -1, nxt)
+    tox_rule = tox_rule & ~all_gone
+    return ArrayDecision(
+        np.where(pending, SUSPEND, action).astype(np.int64),
+        np.where(pending, d, nxt).astype(np.int64),
+        prior_c.copy(),
+        ~pending & tox_rule,
+    )
+
+
+def select_crm(design: CRM, data: DoseArrays) -> IntArray:
+    """dfcrm's recommended dose on all data (1-based; 0 = none), capped below carried
+    eliminations."""
+    _check(design)
+    _est, mtd = crm_fit_arrays(
+        design.skeleton_values,
+        design.target,
+        data.n,
+        data.tox,
+        model=design.model,
+        intercept=float(design.intercept),
+        scale=float(design.prior_sd),
+    )
+    prior_c = upward(data.eliminated)
+    has_elim = prior_c.any(axis=0)
+    first = np.argmax(prior_c, axis=0) + 1  # 1-based lowest eliminated
+    out = np.where(has_elim & (mtd >= first), first - 1, mtd)
+    return np.asarray(out, dtype=np.int64)
