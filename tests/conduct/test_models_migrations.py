@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from doseladder.conduct import Database, ValidationError, current_revision, downgrade, upgrade
-from doseladder.conduct.db import make_engine
+from doseladder.conduct.db import alembic_config, make_engine
 from doseladder.conduct.models import (
     AdverseEvent,
     AuditHead,
@@ -42,6 +43,10 @@ def empty_url(
     pg_databases.drop(name)
 
 
+#: the single head revision of the packaged migrations
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def test_migrated_database_matches_the_models(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
@@ -55,7 +60,7 @@ def test_migrated_database_matches_the_models(db_url: str) -> None:
 def test_migrations_create_upgrade_and_downgrade(empty_url: str) -> None:
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0001"
+    assert current_revision(empty_url) == HEAD
     upgrade(empty_url)  # idempotent
     engine = make_engine(empty_url)
     try:
@@ -68,7 +73,7 @@ def test_migrations_create_upgrade_and_downgrade(empty_url: str) -> None:
         with engine.connect() as conn:
             assert not set(inspect(conn).get_table_names()) & {"trials", "audit_events"}
         upgrade(empty_url)
-        assert current_revision(empty_url) == "0001"
+        assert current_revision(empty_url) == HEAD
     finally:
         engine.dispose()
 

@@ -13,6 +13,7 @@ The schema is created and upgraded only by the Alembic migrations in ``migration
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ from sqlalchemy.pool import NullPool
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict
+from doseladder.conduct.models import AuditKey
+from doseladder.conduct.sealing import Sealer
+from doseladder.conduct.security import SYSTEM
 from doseladder.conduct.settings import database_url
 
 __all__ = [
@@ -124,6 +128,8 @@ class Database:
         clock: source of "now" (timezone-aware UTC) for every timestamp the services write;
             tests inject a controllable clock.
         pool_size: connection pool size (PostgreSQL; raise it for many concurrent clients).
+        sealer: signs every committed transaction's audit events and anchors the head outside
+            the database (:class:`~doseladder.conduct.sealing.Sealer`; ``None``: unsigned).
     """
 
     def __init__(
@@ -133,11 +139,14 @@ class Database:
         clock: Callable[[], datetime] | None = None,
         pool_size: int | None = None,
         echo: bool = False,
+        sealer: Sealer | None = None,
     ) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size, echo=echo)
         self.clock: Callable[[], datetime] = clock or utcnow
+        self.sealer = sealer
         self._factory = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
+        self._key_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -146,9 +155,37 @@ class Database:
 
     def session(self) -> Session:
         """A new session (the caller commits or rolls back and closes it)."""
+        if self.sealer is not None and self.sealer.signer.key_id not in self.sealer.registered:
+            self._register_key(self.sealer)
         session = self._factory()
         session.info["clock"] = self.clock
+        session.info["sealer"] = self.sealer
         return session
+
+    def _register_key(self, sealer: Sealer) -> None:
+        """Record the signing key's public half (once, through the audit trail)."""
+        signer = sealer.signer
+        with self._key_lock:
+            if signer.key_id in sealer.registered:
+                return
+            session = self._factory()
+            session.info.update(clock=self.clock, sealer=sealer, actor=SYSTEM)
+            try:
+                if session.get(AuditKey, signer.key_id) is None:
+                    session.add(
+                        AuditKey(
+                            key_id=signer.key_id,
+                            algorithm="ed25519",
+                            public_key=signer.public_key,
+                            created_at=self.clock(),
+                        )
+                    )
+                session.commit()
+            except IntegrityError:  # another process registered it first
+                session.rollback()
+            finally:
+                session.close()
+            sealer.registered.add(signer.key_id)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -1,0 +1,22 @@
+"""Fixtures for every test: keys and anchor files never touch the user's home directory."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_key_and_anchor_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Default audit signing key and anchor files go to a throw-away directory."""
+    base = tmp_path_factory.getbasetemp() / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    for name in (
+        "DOSELADDER_AUDIT_KEY",
+        "DOSELADDER_AUDIT_KEY_FILE",
+        "DOSELADDER_AUDIT_ANCHORS",
+        "DOSELADDER_AUDIT_ANCHOR_INTERVAL",
+    ):
+        monkeypatch.delenv(name, raising=False)
