@@ -9,8 +9,9 @@ import pytest
 def _isolated_key_and_anchor_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Default audit signing key and anchor files go to a throw-away directory."""
-    base = tmp_path_factory.getbasetemp() / "xdg"
+    """Default audit signing key and anchor files go to a throw-away directory per test (so a
+    key created by one test never signs another test's database)."""
+    base = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
     for name in (

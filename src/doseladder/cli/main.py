@@ -14,6 +14,7 @@ import typer
 
 from doseladder import __version__
 from doseladder.cli import (
+    admin_commands,
     audit_commands,
     protocol_commands,
     screen_commands,
@@ -227,6 +228,7 @@ def select(
 
 simulate_commands.register(app)
 audit_commands.register(app)
+admin_commands.register(app)
 protocol_commands.register(app)
 screen_commands.register(app)
 simulate_protocol_commands.register(app)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict
 from doseladder.conduct.models import AuditKey
-from doseladder.conduct.sealing import Sealer
+from doseladder.conduct.sealing import Sealer, configured_sealer
 from doseladder.conduct.security import SYSTEM
 from doseladder.conduct.settings import database_url
 
@@ -129,7 +129,10 @@ class Database:
             tests inject a controllable clock.
         pool_size: connection pool size (PostgreSQL; raise it for many concurrent clients).
         sealer: signs every committed transaction's audit events and anchors the head outside
-            the database (:class:`~doseladder.conduct.sealing.Sealer`; ``None``: unsigned).
+            the database (:class:`~doseladder.conduct.sealing.Sealer`); ``"auto"`` (default):
+            the configured key and anchor file if a key is configured
+            (:func:`~doseladder.conduct.sealing.configured_sealer`), else unsigned; ``None``:
+            unsigned.
     """
 
     def __init__(
@@ -139,12 +142,12 @@ class Database:
         clock: Callable[[], datetime] | None = None,
         pool_size: int | None = None,
         echo: bool = False,
-        sealer: Sealer | None = None,
+        sealer: Sealer | Literal["auto"] | None = "auto",
     ) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size, echo=echo)
         self.clock: Callable[[], datetime] = clock or utcnow
-        self.sealer = sealer
+        self.sealer = configured_sealer(self.url) if sealer == "auto" else sealer
         self._factory = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
         self._key_lock = threading.Lock()
 

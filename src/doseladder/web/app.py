@@ -39,6 +39,7 @@ from doseladder.conduct.db import Database
 from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.core.errors import InputError
 from doseladder.web.deps import WebSettings
+from doseladder.web.throttle import LoginThrottle, LoginThrottled
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -86,6 +87,8 @@ def _conduct_error(request: Request, exc: Exception) -> Response:
     body.setdefault("field", None)
     body.setdefault("reason", getattr(exc, "reason", exc.message))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, LoginThrottled):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
@@ -159,6 +162,7 @@ def create_app(
     session_hours: float = 12.0,
     migrate: bool = False,
     worker_threads: int = 100,
+    login_throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The doseladder web application.
 
@@ -175,6 +179,8 @@ def create_app(
             queue on its row lock while holding a thread; with more threads than concurrent
             writers, a read such as the dose recommendation never waits behind them (anyio's
             default is 40).
+        login_throttle: failed-login counters and lockout (default: 5 failures per account,
+            50 per client address, in 15 minutes).
     """
     if not 1 <= worker_threads <= 1000:
         raise ValueError("worker_threads must be in 1..1000")
@@ -211,6 +217,7 @@ def create_app(
         ],
     )
     app.state.db = db
+    app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.settings = WebSettings(
         secret=secret or secrets.token_bytes(32),
         secure_cookies=secure_cookies,
