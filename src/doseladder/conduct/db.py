@@ -25,7 +25,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -43,7 +44,9 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "downgrade",
+    "failed_at_commit",
     "is_transient",
+    "is_unavailable",
     "make_engine",
     "upgrade",
     "utcnow",
@@ -53,6 +56,9 @@ T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock not available
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+#: SQLSTATEs of a lost or refused connection (admin/crash shutdown, cannot connect now)
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+_AT_COMMIT = "_doseladder_at_commit"
 
 
 def utcnow() -> datetime:
@@ -118,6 +124,33 @@ def is_transient(exc: BaseException) -> bool:
     if state in TRANSIENT_SQLSTATES:
         return True
     return "database is locked" in str(orig).lower()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the database is (momentarily) unreachable: a lost or
+    refused connection, a server shutting down, an exhausted pool.  Answered 503."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return is_transient(exc) or "unable to open" in str(exc.orig).lower()
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        return (
+            exc.connection_invalidated
+            or state in UNAVAILABLE_SQLSTATES
+            or state.startswith("08")
+            or isinstance(exc, InterfaceError)
+            or not state  # psycopg: connection failures carry no SQLSTATE
+            or is_transient(exc)
+        )
+    return False
+
+
+def failed_at_commit(exc: BaseException) -> bool:
+    """Whether the error came from the COMMIT itself (the outcome is then unknown)."""
+    return bool(getattr(exc, _AT_COMMIT, False))
 
 
 class Database:
@@ -198,7 +231,11 @@ class Database:
         session = self.session()
         try:
             yield session
-            session.commit()
+            try:
+                session.commit()
+            except DBAPIError as exc:
+                setattr(exc, _AT_COMMIT, True)
+                raise
         except IntegrityError as exc:
             session.rollback()
             raise Conflict(
@@ -212,14 +249,24 @@ class Database:
             session.close()
 
     def run(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
-        """``fn(session)`` in a transaction, retried on transient database errors."""
+        """``fn(session)`` in a transaction, retried on transient database errors.
+
+        Deadlocks, serialisation failures and SQLite busy errors are retried up to ``retries``
+        times (the database rolled everything back).  A lost connection is retried once,
+        unless it was lost during COMMIT (the transaction may have committed: retrying could
+        write twice; the error propagates and the API answers 503)."""
         delay = 0.02
+        reconnected = False
         for attempt in range(retries + 1):
             try:
                 with self.transaction() as session:
                     return fn(session)
-            except DBAPIError as exc:
-                if attempt >= retries or not is_transient(exc):
+            except (DBAPIError, SATimeoutError) as exc:
+                if attempt < retries and is_transient(exc):
+                    pass
+                elif not reconnected and is_unavailable(exc) and not failed_at_commit(exc):
+                    reconnected = True
+                else:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
