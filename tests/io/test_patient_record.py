@@ -664,3 +664,70 @@ def test_key_aliases() -> None:
     assert rec.observations[0].measure == "neutrophils"
     assert str(rec.observations[0].value) == "1.5 10^3/µL"
     assert rec.serology[0].test == "tb_igra"
+
+
+# --------------------------------------------------------------- FHIR validation (fhir.resources)
+@pytest.mark.parametrize(
+    ("resource", "field", "reason"),
+    [
+        (
+            lab("2160-0", "one", "mg/dL"),
+            "entry[1].resource.valueQuantity.value",
+            "Decimal",
+        ),
+        (
+            {**PATIENT, "birthDate": "1980-13-45"},
+            "entry[0].resource.birthDate",
+            "Date",
+        ),
+        (
+            {**lab("2160-0", 1.0, "mg/dL"), "valueQuantiti": {"value": 1}},
+            "entry[1].resource.valueQuantiti",
+            "unknown element",
+        ),
+        (
+            {"resourceType": "Observation", "code": {"text": "x"}, "valueBoolean": True},
+            "entry[1].resource.status",
+            "required",
+        ),
+        (
+            {"resourceType": "Condition", "code": {"text": "x"}, "onsetDateTime": 2018},
+            "entry[1].resource.onsetDateTime",
+            "",
+        ),
+        (
+            {"resourceType": "Labresult", "id": "x"},
+            "entry[1].resource.resourceType",
+            "not a FHIR R4 resource type",
+        ),
+    ],
+)
+def test_malformed_fhir_resource_is_refused_with_its_path(
+    resource: dict[str, Any], field: str, reason: str
+) -> None:
+    resources = [resource] if resource.get("resourceType") == "Patient" else [PATIENT, resource]
+    with pytest.raises(InputError) as e:
+        patient_record_from_fhir(bundle(*resources))
+    assert e.value.field == field
+    assert reason in e.value.reason
+
+
+def test_malformed_bundle_shell_and_r4_only_elements() -> None:
+    with pytest.raises(InputError) as e:
+        patient_record_from_fhir({**bundle(PATIENT), "type": 5})
+    assert e.value.field == "type"
+    # R4 MedicationStatement.medicationCodeableConcept is accepted (R5 would refuse it)
+    ms = {
+        "resourceType": "MedicationStatement",
+        "status": "active",
+        "medicationCodeableConcept": {"text": "prednisone"},
+        "effectivePeriod": {"start": "2025-01-01"},
+    }
+    rec = patient_record_from_fhir(bundle(PATIENT, ms))
+    assert rec.medications and rec.medications[0].name == "prednisone"
+
+
+def test_unread_resources_are_checked_for_type_only() -> None:
+    enc = {"resourceType": "Encounter", "status": "finished"}  # R4 requires class: not read
+    rec = patient_record_from_fhir(bundle(PATIENT, enc))
+    assert any("Encounter ×1" in n for n in rec.notes)

@@ -16,6 +16,7 @@ from doseladder import __version__
 from doseladder.cli import (
     admin_commands,
     audit_commands,
+    grade_commands,
     protocol_commands,
     screen_commands,
     serve_commands,
@@ -233,6 +234,7 @@ protocol_commands.register(app)
 screen_commands.register(app)
 simulate_protocol_commands.register(app)
 serve_commands.register(app)
+grade_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

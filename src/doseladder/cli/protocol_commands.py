@@ -106,17 +106,31 @@ def show_cmd(
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Print the protocol's escalation rules as readable text."""
+    """Print the protocol's escalation rules, DLT and response definitions as readable text."""
     p = resolve_protocol(protocol)
     if json_:
-        emit_json({**p.to_dict(), "rules_text": p.rules_text()})
+        emit_json(
+            {
+                **p.to_dict(),
+                "rules_text": p.rules_text(),
+                "dlt_text": p.dlt_text(),
+                "response_text": p.response_text(),
+            }
+        )
         return
     if full:
         typer.echo(p.describe())
         return
     typer.echo(
         "\n\n".join(
-            [p.identification_text(), p.indications_text(), p.rules_text(), p.review_text()]
+            [
+                p.identification_text(),
+                p.indications_text(),
+                p.rules_text(),
+                p.dlt_text(),
+                p.response_text(),
+                p.review_text(),
+            ]
         )
     )
 

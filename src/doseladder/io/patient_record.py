@@ -43,6 +43,19 @@ FHIR R4 resources read (others are listed in the record's ``notes`` and ignored)
 * ``Procedure`` — event kinds (transplant, dialysis, plasma exchange, splenectomy, ...) from
   doseladder codes or the text; ``performedDateTime`` / ``performedPeriod``.
 
+Validation: before anything is read, the Bundle is parsed and validated with the maintained
+FHIR model library ``fhir.resources`` (a default dependency).  fhir.resources 8 ships FHIR R5
+as its default package, R4B (4.3.0) and STU3 — there is no R4 package; R5 refuses R4 Bundles
+(e.g. R4 ``MedicationStatement.medicationCodeableConcept`` became ``medication`` in R5), while
+R4B is the R4 technical correction whose models of the resources read here are those of R4, so
+:mod:`fhir.resources.R4B` is used.  A malformed resource (an unknown element, a bad date or
+decimal, a wrong type, a missing required element, an unknown resource type) is refused with
+the FHIR path of the first problem (``entry[0].resource.valueQuantity.value: Decimal value
+string does not match spec regex``).  One leniency, on purpose: a screening Bundle is about
+its one Patient, so the ``subject`` / ``patient`` reference that R4 requires on Condition,
+MedicationStatement, Immunization, Procedure … may be left out; resources doseladder does not
+read are checked for their type only.  doseladder's mapping then reads the validated resources.
+
 A Bundle has no place for investigator attestations or review decisions: give them with
 :func:`merge_screening_inputs` (``doseladder screen --inputs FILE``).  A Bundle may declare a
 history complete with ``meta.tag`` ``{system: https://doseladder.dev/fhir/CodeSystem/
@@ -112,6 +125,7 @@ __all__ = [
     "patient_record_from_data",
     "patient_record_from_fhir",
     "patient_record_from_json",
+    "validate_fhir_bundle",
 ]
 
 LOINC_SYSTEM = "http://loinc.org"
@@ -1238,13 +1252,124 @@ def _fhir_procedure(r: Mapping[str, Any], path: str, rec: dict[str, Any]) -> Non
     )
 
 
+def _fhir_loc(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for item in loc:
+        path = _p(path, item) if path else str(item)
+    return path
+
+
+_SUBJECT_ELEMENTS = frozenset({"subject", "patient"})
+
+
+def _implied_subject(loc: tuple[Any, ...], kind: str) -> bool:
+    """A missing ``subject`` / ``patient`` reference of an entry's resource: a screening Bundle
+    is about its one Patient, so the reference R4 requires (Condition.subject,
+    MedicationStatement.subject, Immunization.patient, ...) may be left out."""
+    return (
+        kind == "missing"
+        and len(loc) == 4
+        and loc[0] == "entry"
+        and loc[2] == "resource"
+        and loc[3] in _SUBJECT_ELEMENTS
+    )
+
+
+_READ_TYPES = frozenset(
+    {
+        "Patient",
+        "Observation",
+        "Condition",
+        "MedicationStatement",
+        "MedicationAdministration",
+        "Medication",
+        "Immunization",
+        "Procedure",
+    }
+)
+
+
+def _raise_validation(exc: Any, prefix: tuple[Any, ...]) -> None:
+    errors = [e for e in exc.errors() if not _implied_subject((*prefix, *e["loc"]), e["type"])]
+    if not errors:
+        return
+    first = errors[0]
+    reason = str(first["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown element (not in the FHIR R4 resource definition)"
+    elif first["type"] == "missing":
+        reason = "required element is missing"
+    more = len({tuple(e["loc"]) for e in errors}) - 1
+    if more > 0:
+        reason += f" (and {more} more problem{'s' if more > 1 else ''})"
+    raise InputError(_fhir_loc((*prefix, *first["loc"])) or "Bundle", reason)
+
+
+def validate_fhir_bundle(bundle: Mapping[str, Any]) -> None:
+    """Parse and validate a FHIR R4 Bundle with ``fhir.resources`` (R4B models, see the module
+    docstring): the Bundle and its entries, every resource's type, and in full every resource
+    doseladder reads (Patient, Observation, Condition, MedicationStatement /
+    MedicationAdministration, Medication, Immunization, Procedure; the others are listed in
+    the record's notes and not read).
+
+    Raises:
+        InputError: naming the FHIR path of the first problem (``entry[3].resource.birthDate``),
+            with "(and N more problems)" when the library found several in that resource.
+    """
+    import pydantic
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+
+    entries = bundle.get("entry", [])
+    shell = dict(bundle)
+    if isinstance(entries, list):
+        shell["entry"] = [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, Mapping) else e
+            for e in entries
+        ]
+    try:
+        Bundle.model_validate(shell)
+    except pydantic.ValidationError as exc:
+        _raise_validation(exc, ())
+    except (KeyError, ValueError, TypeError) as exc:  # the library's own refusals
+        raise InputError("Bundle", f"not a valid FHIR R4 Bundle: {exc}") from None
+    if not isinstance(entries, list):
+        return
+    for i, e in enumerate(entries):
+        res = e.get("resource") if isinstance(e, Mapping) else None
+        if not isinstance(res, Mapping) or not isinstance(res.get("resourceType"), str):
+            continue
+        rt = res["resourceType"]
+        try:
+            model = get_fhir_model_class(rt)
+        except (ValueError, KeyError):
+            raise InputError(
+                f"entry[{i}].resource.resourceType", f"{rt!r} is not a FHIR R4 resource type"
+            ) from None
+        if rt not in _READ_TYPES:
+            continue
+        try:
+            model.model_validate(dict(res))
+        except pydantic.ValidationError as exc:
+            _raise_validation(exc, ("entry", i, "resource"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"entry[{i}].resource", f"not a valid FHIR R4 {rt}: {exc}") from None
+
+
 def patient_record_from_fhir(bundle: Any) -> PatientRecord:
-    """Build a record from a FHIR R4 ``Bundle`` (see the module docstring)."""
+    """Build a record from a FHIR R4 ``Bundle`` (see the module docstring); the Bundle is
+    validated first (:func:`validate_fhir_bundle`)."""
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
         raise InputError("resourceType", "must be 'Bundle'")
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
         raise InputError("entry", "must be a list")
+    for i, e in enumerate(entries):
+        if not isinstance(e, Mapping) or not isinstance(e.get("resource"), Mapping):
+            raise InputError(f"entry[{i}]", "must have a resource")
+        if not isinstance(e["resource"].get("resourceType"), str):
+            raise InputError(f"entry[{i}].resource.resourceType", "is missing")
+    validate_fhir_bundle(bundle)
     rec: dict[str, Any] = {
         k: []
         for k in (

@@ -20,6 +20,11 @@ Semantic checks beyond the schema (:mod:`doseladder.protocols.schema`):
   references form no cycle, and ``review`` nodes appear only in criteria flagged
   ``needs_review``;
 * the safety monitor's target defaults to the design's toxicity target (φT / target);
+* ``dlt``: the window is ``windows.dlt_days``; every term is a known CTCAE v5.0 / ASTCT term
+  (:mod:`doseladder.core.clinical.ctcae_terms`, stored in its catalogue spelling); the core
+  :class:`~doseladder.core.clinical.dlt.DLTDefinition` checks the rest;
+* ``response``: one entry per known indication; ``by_day`` takes its day from
+  ``windows.efficacy_days`` when that is set (one source of truth);
 * every core object validates its own values, and its error is re-labelled with the file path.
 """
 
@@ -32,6 +37,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from doseladder.core.clinical.ctcae_terms import canonical_term
+from doseladder.core.clinical.dlt import (
+    Attribution,
+    DLTDefinition,
+    DLTExclusion,
+    DLTRule,
+)
+from doseladder.core.clinical.response import ResponseDefinition
 from doseladder.core.designs import Design
 from doseladder.core.dosing import (
     Amount,
@@ -73,8 +86,11 @@ from doseladder.protocols.model import (
 )
 from doseladder.protocols.schema import (
     SCHEMA_VERSION,
+    DLTExclusionModel,
+    DLTModel,
     FallbackModel,
     ProtocolFile,
+    ResponseModel,
     ScheduleModel,
     TimingModel,
 )
@@ -368,6 +384,133 @@ def _check_logic(criteria: list[Criterion], indication_ids: tuple[str, ...]) -> 
         visit(cid)
 
 
+def _n(x: float | None) -> float | int | None:
+    """An integral day count as an int (so the protocol text reads 'day 28', not '28.0')."""
+    return int(x) if x is not None and float(x).is_integer() else x
+
+
+def _dlt_terms(terms: list[str], where: str) -> frozenset[str]:
+    return frozenset(canonical_term(t, f"{where}[{j}]") for j, t in enumerate(terms))
+
+
+def _dlt_exclusion(m: DLTExclusionModel, where: str) -> DLTExclusion:
+    terms = _dlt_terms(m.terms, f"{where}.terms")
+    try:
+        return DLTExclusion(
+            m.id,
+            terms,
+            m.max_grade,
+            _n(m.onset_before_day),
+            _n(m.duration_less_than_days),
+            m.description,
+        )
+    except InputError as exc:
+        raise InputError(f"{where}.{exc.field.rsplit('.', 1)[-1]}", exc.reason) from None
+
+
+def _dlt(m: DLTModel | None, window_days: int, name: str) -> DLTDefinition | None:
+    if m is None:
+        return None
+    rules = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(m.rules):
+        where = f"dlt.rules[{i}]"
+        if r.id in seen:
+            raise InputError(f"{where}.id", f"{r.id!r} is already used by dlt.rules[{seen[r.id]}]")
+        seen[r.id] = i
+        terms = _dlt_terms(r.terms, f"{where}.terms")
+        exclude = _dlt_terms(r.exclude_terms, f"{where}.exclude_terms")
+        exclusions = tuple(
+            _dlt_exclusion(e, f"{where}.exclusions[{j}]") for j, e in enumerate(r.exclusions)
+        )
+        try:
+            rules.append(
+                DLTRule(
+                    r.id,
+                    r.min_grade,
+                    terms,
+                    exclude,
+                    _n(r.duration_days),
+                    r.duration_comparator,
+                    None
+                    if r.attribution is None
+                    else frozenset(Attribution(a) for a in r.attribution),
+                    _n(r.window_days),
+                    exclusions,
+                    r.description,
+                    _n(r.persists_beyond_day),
+                )
+            )
+        except InputError as exc:
+            raise InputError(f"{where}.{exc.field.rsplit('.', 1)[-1]}", exc.reason) from None
+    exclusions = tuple(
+        _dlt_exclusion(e, f"dlt.exclusions[{j}]") for j, e in enumerate(m.exclusions)
+    )
+    try:
+        return DLTDefinition(
+            tuple(rules),
+            window_days,
+            frozenset(Attribution(a) for a in m.attribution),
+            exclusions,
+            name,
+        )
+    except InputError as exc:
+        raise _relabel("dlt", exc) from None
+
+
+def _response(
+    models: list[ResponseModel], indication_ids: tuple[str, ...], efficacy_days: int | None
+) -> tuple[ResponseDefinition, ...]:
+    out: list[ResponseDefinition] = []
+    seen: dict[str, int] = {}
+    for i, m in enumerate(models):
+        where = f"response[{i}]"
+        if m.indication not in indication_ids:
+            raise InputError(
+                f"{where}.indication",
+                f"unknown indication {m.indication!r}; known: {', '.join(indication_ids)}",
+            )
+        if m.indication in seen:
+            raise InputError(
+                f"{where}.indication",
+                f"{m.indication!r} already has a response definition "
+                f"(response[{seen[m.indication]}])",
+            )
+        seen[m.indication] = i
+        day = _n(m.day)
+        if m.timing == "by_day" and efficacy_days is not None:
+            if day is not None:
+                raise InputError(
+                    f"{where}.day", "set the efficacy window once, in windows.efficacy_days"
+                )
+            day = efficacy_days
+        if day is None:
+            raise InputError(
+                f"{where}.day",
+                "required key is missing"
+                + (" (or set windows.efficacy_days)" if m.timing == "by_day" else ""),
+            )
+        try:
+            out.append(
+                ResponseDefinition(
+                    m.indication,
+                    m.criterion,
+                    m.timing,
+                    day,
+                    _n(m.window_before) or 0,
+                    _n(m.window_after) or 0,
+                    frozenset(m.responder_values),
+                    m.params,
+                    m.description,
+                    m.needs_review,
+                    m.review_note,
+                )
+            )
+        except InputError as exc:
+            raise InputError(f"{where}.{exc.field}", exc.reason) from None
+    return tuple(out)
+
+
 def _dump(model: BaseModel | None) -> dict[str, Any]:
     return model.model_dump() if model is not None else {}
 
@@ -503,6 +646,8 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
         review_ids[r.id] = i
 
     w = pf.windows
+    dlt = _dlt(pf.dlt, w.dlt_days, pf.id)
+    response = _response(pf.response, tuple(ids), w.efficacy_days)
     return Protocol(
         id=pf.id,
         schema_version=pf.schema_version,
@@ -523,6 +668,10 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
         review=tuple(ReviewItem(r.id, r.about, r.note, r.source_text) for r in pf.review),
         notes=pf.notes,
         source=source,
+        dlt=dlt,
+        dlt_review=pf.dlt.review_note if pf.dlt is not None and pf.dlt.needs_review else None,
+        dlt_source_text=pf.dlt.source_text if pf.dlt is not None else None,
+        response=response,
     )
 
 

@@ -3,8 +3,11 @@
 Built by :mod:`doseladder.protocols.loader` from a validated protocol file.  Everything the
 platform needs downstream hangs off it: ``.plan`` (the
 :class:`~doseladder.core.rules.plan.EscalationPlan` that ``recommend`` uses), ``.doses``,
-``.lymphodepletion``, ``.windows``, ``.indications``, ``.criteria``, ``.schedule`` and the
-``.review`` list of every ambiguity found in the source record.  ``describe()`` renders the
+``.lymphodepletion``, ``.windows``, ``.dlt`` (the
+:class:`~doseladder.core.clinical.dlt.DLTDefinition`), ``.response`` (one
+:class:`~doseladder.core.clinical.response.ResponseDefinition` per indication that has one),
+``.indications``, ``.criteria``, ``.schedule`` and the ``.review`` list of every ambiguity
+found in the source record.  ``describe()`` renders the
 whole protocol as text; ``rules_text()`` the dose-finding part only (issue #4: "renders its
 escalation rules as readable text").
 """
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
 
+from doseladder.core.clinical.dlt import Attribution, DLTDefinition
+from doseladder.core.clinical.response import ResponseDefinition
 from doseladder.core.dosing import DoseLevel, LymphodepletionRegimen
 from doseladder.core.eligibility.logic import Node
 from doseladder.core.errors import InputError
@@ -189,6 +194,10 @@ class Protocol:
     review: tuple[ReviewItem, ...] = ()
     notes: str | None = None
     source: str | None = None
+    dlt: DLTDefinition | None = None
+    dlt_review: str | None = None
+    dlt_source_text: str | None = None
+    response: tuple[ResponseDefinition, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "provenance", _freeze(self.provenance))
@@ -216,6 +225,13 @@ class Protocol:
                 return d
         raise InputError("dose", f"unknown dose label {label!r}; known: {self.dose_labels}")
 
+    def response_for(self, indication: str) -> ResponseDefinition | None:
+        """The response definition of ``indication`` (``None`` when the protocol has none)."""
+        if indication not in {i.id for i in self.indications}:
+            known = ", ".join(i.id for i in self.indications)
+            raise InputError("indication", f"unknown indication {indication!r}; known: {known}")
+        return next((r for r in self.response if r.indication == indication), None)
+
     def criterion(self, criterion_id: str) -> Criterion:
         for c in self.criteria:
             if c.id == criterion_id:
@@ -230,6 +246,11 @@ class Protocol:
                 out.append((f"dose {d.label}", d.review_note))
         if self.windows.needs_review and self.windows.review_note:
             out.append(("windows", self.windows.review_note))
+        if self.dlt_review:
+            out.append(("dlt", self.dlt_review))
+        for resp in self.response:
+            if resp.needs_review and resp.review_note:
+                out.append((f"response {resp.indication}", resp.review_note))
         if self.schedule_review:
             out.append(("schedule", self.schedule_review))
         for c in self.criteria:
@@ -301,6 +322,38 @@ class Protocol:
             [self.doses_text(), self.windows.describe(), "Escalation rules:", self.plan.describe()]
         )
 
+    def dlt_text(self) -> str:
+        """The DLT definition as protocol text: window, attribution, each rule's text."""
+        d = self.dlt
+        if d is None:
+            return "DLT definition: not given in the protocol file."
+        att = ", ".join(a.value for a in Attribution if a in d.attribution)
+        lines = [
+            f"DLT definition: an adverse event with onset from day 0 (infusion) to day "
+            f"{d.window_days} inclusive, attributed to the treatment as {att}, is a DLT when "
+            "it meets any rule below.  CRS and ICANS are graded by ASTCT 2019, other events "
+            "by CTCAE v5.0."
+        ]
+        lines += [f"- {r.describe()}" for r in d.rules]
+        lines += [f"- {e.describe()}" for e in d.exclusions]
+        if self.dlt_source_text:
+            lines.append(f"Source text: {self.dlt_source_text.strip()}")
+        if self.dlt_review:
+            lines.append(f"REVIEW: {self.dlt_review}")
+        return "\n".join(lines)
+
+    def response_text(self) -> str:
+        """Each indication's response definition as protocol text."""
+        lines = ["Response definitions:"]
+        for ind in self.indications:
+            r = next((x for x in self.response if x.indication == ind.id), None)
+            lines.append(
+                f"- {r.describe()}"
+                if r is not None
+                else f"- Response ({ind.id}): not defined in the protocol file."
+            )
+        return "\n".join(lines)
+
     def criteria_text(self) -> str:
         inc = [c for c in self.criteria if c.category == "inclusion"]
         exc = [c for c in self.criteria if c.category == "exclusion"]
@@ -335,6 +388,8 @@ class Protocol:
             self.identification_text(),
             self.indications_text(),
             self.rules_text(),
+            self.dlt_text(),
+            self.response_text(),
             self.criteria_text(),
             self.schedule.describe()
             + (f"\nREVIEW: {self.schedule_review}" if self.schedule_review else ""),
@@ -359,6 +414,18 @@ class Protocol:
                 self.lymphodepletion.to_dict() if self.lymphodepletion is not None else None
             ),
             "windows": self.windows.to_dict(),
+            "dlt": None
+            if self.dlt is None
+            else {
+                "window_days": self.dlt.window_days,
+                "attribution": sorted(a.value for a in self.dlt.attribution),
+                "rules": [{"id": r.id, "text": r.describe()} for r in self.dlt.rules],
+                "exclusions": [{"id": e.id, "text": e.describe()} for e in self.dlt.exclusions],
+                "text": self.dlt_text(),
+                "needs_review": self.dlt_review is not None,
+                "review_note": self.dlt_review,
+            },
+            "response": [r.to_dict() for r in self.response],
             "indications": [i.to_dict() for i in self.indications],
             "plan": self.plan.to_dict(),
             "criteria": [c.to_dict() for c in self.criteria],

@@ -13,6 +13,8 @@ documents every key.  Top level::
     lymphodepletion: {...} | null  # agents, mg/m² ranges, days relative to infusion
     design: {...}                  # a core design (as in design files), dose labels allowed
     windows: {...}                 # DLT and efficacy assessment windows (days)
+    dlt: {...} | null              # DLT definition: rules, exclusions, attribution
+    response: [...]                # per indication: instrument and timing of response
     indications: [...]             # cohorts; at most one 'driving: true'
     rules: {...}                   # fallback, other indications, safety monitor, staggering
     criteria: [...]                # eligibility: id, category, scope, verbatim source text
@@ -42,6 +44,9 @@ __all__ = [
     "AmountModel",
     "AssessmentModel",
     "CriterionModel",
+    "DLTExclusionModel",
+    "DLTModel",
+    "DLTRuleModel",
     "DoseModel",
     "FallbackModel",
     "IdentifiersModel",
@@ -53,6 +58,7 @@ __all__ = [
     "ProductModel",
     "ProtocolFile",
     "ProvenanceModel",
+    "ResponseModel",
     "ReviewItemModel",
     "RulesModel",
     "SafetyMonitorModel",
@@ -188,6 +194,66 @@ class WindowsModel(_Reviewable):
 
     dlt_days: int = Field(gt=0)
     efficacy_days: int | None = Field(default=None, gt=0)
+    source_text: str | None = None
+
+
+Attribution = Literal["unrelated", "unlikely", "possible", "probable", "definite"]
+
+
+class DLTExclusionModel(_Model):
+    """An exception to the DLT rules (:class:`doseladder.core.clinical.dlt.DLTExclusion`):
+    events meeting all the given conditions are not DLTs."""
+
+    id: str = Field(min_length=1)
+    terms: list[str] = []
+    max_grade: int | None = Field(default=None, ge=1, le=5)
+    onset_before_day: float | None = None
+    duration_less_than_days: float | None = Field(default=None, gt=0)
+    description: str = ""
+
+
+class DLTRuleModel(_Model):
+    """One DLT criterion (:class:`doseladder.core.clinical.dlt.DLTRule`).  Terms are CTCAE v5.0
+    terms of the catalogue, laboratory terms, or CRS / ICANS (ASTCT)."""
+
+    id: str = Field(min_length=1)
+    min_grade: int = Field(ge=1, le=5)
+    terms: list[str] = []
+    exclude_terms: list[str] = []
+    duration_days: float | None = Field(default=None, gt=0)
+    duration_comparator: Literal[">", ">="] = ">"
+    persists_beyond_day: float | None = Field(default=None, gt=0)
+    attribution: list[Attribution] | None = None
+    window_days: float | None = Field(default=None, gt=0)
+    exclusions: list[DLTExclusionModel] = []
+    description: str = ""
+
+
+class DLTModel(_Reviewable):
+    """The DLT definition; its window is ``windows.dlt_days`` (set once, there)."""
+
+    attribution: list[Attribution] = Field(
+        default=["possible", "probable", "definite"], min_length=1
+    )
+    rules: list[DLTRuleModel] = Field(min_length=1)
+    exclusions: list[DLTExclusionModel] = []
+    source_text: str | None = None
+
+
+class ResponseModel(_Reviewable):
+    """How one indication's response is decided
+    (:class:`doseladder.core.clinical.response.ResponseDefinition`).  ``day`` defaults to
+    ``windows.efficacy_days`` for ``timing: by_day`` (and must then be omitted)."""
+
+    indication: str = Field(min_length=1)
+    criterion: Literal["itp_response", "sri4", "doris", "lldas"]
+    timing: Literal["by_day", "at_visit"]
+    day: float | None = Field(default=None, gt=0)
+    window_before: float = Field(default=0, ge=0)
+    window_after: float = Field(default=0, ge=0)
+    responder_values: list[str] = []
+    params: dict[str, Any] = {}
+    description: str = ""
     source_text: str | None = None
 
 
@@ -334,7 +400,9 @@ class ProtocolFile(_Model):
     lymphodepletion: LymphodepletionModel | None = None
     design: dict[str, Any]
     windows: WindowsModel
+    dlt: DLTModel | None = None
     indications: list[IndicationModel] = Field(min_length=1)
+    response: list[ResponseModel] = []
     rules: RulesModel = RulesModel()
     criteria: list[CriterionModel] = []
     schedule: ScheduleModel = ScheduleModel()

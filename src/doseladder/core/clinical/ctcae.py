@@ -60,6 +60,7 @@ __all__ = [
     "grade_febrile_neutropenia",
     "grade_infection",
     "grade_lab",
+    "lab_dimension",
     "require_version",
 ]
 
@@ -291,6 +292,19 @@ def grade_lab(
     if t is LabTerm.CREATININE_INCREASED:
         return _grade_creatinine(instrument, inputs, val, hi, bl, mb)
     return _grade_increasing(t, instrument, inputs, val, hi, bl, bl_hi, mb)
+
+
+def lab_dimension(term: LabTerm | str) -> Dimension:
+    """The :class:`Dimension` a value of ``term`` is measured in (which units it accepts).
+
+    Raises:
+        InputError: (``term``) not a graded laboratory term.
+    """
+    try:
+        return _dimension(LabTerm(term))
+    except ValueError:
+        valid = "; ".join(x.value for x in LabTerm)
+        raise InputError("term", f"{term!r} is not a graded lab term ({valid})") from None
 
 
 def _dimension(t: LabTerm) -> Dimension:

@@ -44,11 +44,13 @@ __all__ = [
     "Attribution",
     "DLTDefinition",
     "DLTExclusion",
+    "DLTProposal",
     "DLTRule",
     "DLTStatus",
     "GradedEvent",
     "adjudicate",
     "dlt_time",
+    "propose_dlt",
     "to_tox_outcome",
 ]
 
@@ -237,6 +239,11 @@ class DLTRule:
         exclude_terms: terms never covered (for "any other grade ≥ 3 toxicity except …").
         duration_days: if given, the event must last ``duration_comparator`` this many days.
         duration_comparator: ``">"`` ("lasting more than N days", default) or ``">="``.
+        persists_beyond_day: if given, the event must still be present *after* this many
+            days from infusion ("grade 4 cytopenia persisting beyond day 28"): met when it
+            resolves after that day, or is ongoing at a ``today`` past it; pending while it is
+            ongoing and that day has not passed (the day may lie beyond the window: onset
+            must be within the window, persistence is followed up).
         attribution: attribution levels counted (``None`` = the definition's).
         window_days: overrides the definition's window for this rule.
         exclusions: exceptions specific to this rule.
@@ -253,6 +260,7 @@ class DLTRule:
     window_days: NumberLike | None = None
     exclusions: tuple[DLTExclusion, ...] = ()
     description: str = ""
+    persists_beyond_day: NumberLike | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -271,6 +279,7 @@ class DLTRule:
                 self, "attribution", _attributions(self.attribution, f"{p}.attribution")
             )
         _days(self.window_days, f"{p}.window_days", positive=True)
+        _days(self.persists_beyond_day, f"{p}.persists_beyond_day", positive=True)
         object.__setattr__(self, "exclusions", tuple(self.exclusions))
         for e in self.exclusions:
             if not isinstance(e, DLTExclusion):
@@ -284,6 +293,15 @@ class DLTRule:
         if self.duration_days is not None:
             op = "more than" if self.duration_comparator == ">" else "at least"
             text += f" lasting {op} {self.duration_days} days"
+        if self.persists_beyond_day is not None:
+            text += f" persisting beyond day {self.persists_beyond_day} after infusion"
+        if self.window_days is not None:
+            text += f", onset within {self.window_days} days of infusion"
+        if self.attribution is not None:
+            text += ", attribution " + "/".join(
+                a.value for a in Attribution if a in self.attribution
+            )
+        text += "".join(f"; {e.describe()[:-1]}" for e in self.exclusions)
         return f"DLT ({self.id}): {text}." + (f" {self.description}" if self.description else "")
 
 
@@ -422,6 +440,21 @@ def _evaluate_rule(
                     f"ongoing for {_d(so_far)} day(s); a DLT if it lasts {sym} {_d(n)} days"
                 )
             established = ev._onset + n
+    if rule.persists_beyond_day is not None:
+        limit = infusion + to_fraction(rule.persists_beyond_day)
+        pb = _d(to_fraction(rule.persists_beyond_day))
+        if ev._resolution is not None:
+            if ev._resolution <= limit:
+                return _Eval(
+                    _S.NOT,
+                    f"{rid}: resolved on day {_d(ev._resolution - infusion)}, not beyond day {pb}",
+                    rid,
+                )
+        elif today <= limit:
+            pending.append(
+                f"ongoing on day {_d(today - infusion)}; a DLT if still present after day {pb}"
+            )
+        established = max(established, limit)
     excl_pending: list[str] = []
     for ex in (*rule.exclusions, *d.exclusions):
         applies, why = _exclusion_applies(ex, ev, rel, today)
@@ -435,6 +468,8 @@ def _evaluate_rule(
     desc = f"grade {ev.grade} ≥ {rule.min_grade}, onset day {_d(rel)} within window"
     if rule.duration_days is not None:
         desc += f", duration {sym} {_d(to_fraction(rule.duration_days))} days"
+    if rule.persists_beyond_day is not None:
+        desc += f", present beyond day {_d(to_fraction(rule.persists_beyond_day))}"
     desc += f", attribution {ev.attribution}"
     return _Eval(_S.MET, f"{rid}: {desc}", rid, established)
 
@@ -573,3 +608,79 @@ def dlt_time(assessment: Assessment[DLTStatus]) -> float | None:
         return None
     t = assessment.inputs.get("dlt_day")
     return None if t is None else float(t)
+
+
+@dataclass(frozen=True, slots=True)
+class DLTProposal:
+    """The DLT call the service proposes for one patient, for a person to confirm or override.
+
+    Attributes:
+        status: ``"yes"``, ``"no"`` or ``"not_yet_known"`` (:class:`DLTStatus`).
+        rule_id: the rule that fired (``"yes"``) or that keeps the call open; ``None`` otherwise.
+        rule_text: that rule as protocol text (:meth:`DLTRule.describe`).
+        event: the deciding event (:meth:`GradedEvent.to_dict`), or ``None``.
+        dlt_day: DLT onset in days after infusion when ``"yes"``.
+        reasons: plain-English reasoning (from :func:`adjudicate`).
+        assessment: the full :func:`adjudicate` result (one contribution per event).
+    """
+
+    status: DLTStatus
+    rule_id: str | None
+    rule_text: str | None
+    event: dict[str, Any] | None
+    dlt_day: float | None
+    reasons: tuple[str, ...]
+    assessment: Assessment[DLTStatus]
+
+    @property
+    def tox(self) -> bool | None:
+        """The core's ``Patient.tox`` for this call (:func:`to_tox_outcome`)."""
+        return to_tox_outcome(self.assessment)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "rule_id": self.rule_id,
+            "rule_text": self.rule_text,
+            "event": self.event,
+            "dlt_day": self.dlt_day,
+            "reasons": list(self.reasons),
+            "assessment": self.assessment.to_dict(),
+        }
+
+
+def propose_dlt(
+    definition: DLTDefinition,
+    events: Sequence[GradedEvent],
+    *,
+    infusion_day: NumberLike,
+    today: NumberLike,
+) -> DLTProposal:
+    """Propose the DLT call for one patient: a thin layer over :func:`adjudicate`.
+
+    It adds nothing to the adjudication; it names the rule that fired (its id and its protocol
+    text) and the deciding event, in the shape the conduct service stores and shows next to
+    the confirm / override buttons.
+
+    Args:
+        definition: the protocol's DLT definition (``Protocol.dlt``).
+        events: the patient's graded events (:class:`GradedEvent`, days on the study-day scale).
+        infusion_day: study day of the infusion (day 0 of the DLT window).
+        today: the data cut-off.
+
+    Raises:
+        InputError: as :func:`adjudicate` (naming the field).
+    """
+    a = adjudicate(definition, events, infusion_day, today)
+    status = a.value if isinstance(a.value, DLTStatus) else DLTStatus.NOT_YET_KNOWN
+    rule_id = a.inputs.get("deciding_rule")
+    rule = next((r for r in definition.rules if r.id == rule_id), None)
+    return DLTProposal(
+        status=status,
+        rule_id=rule_id,
+        rule_text=None if rule is None else rule.describe(),
+        event=a.inputs.get("deciding_event"),
+        dlt_day=dlt_time(a),
+        reasons=a.reasons,
+        assessment=a,
+    )
