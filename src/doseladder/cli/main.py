@@ -6,32 +6,88 @@ Every command accepts ``--json`` for machine-readable output.  Bad input gives a
 
 from __future__ import annotations
 
-import inspect
+import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from doseladder import __version__
-from doseladder.cli import (
-    admin_commands,
-    audit_commands,
-    grade_commands,
-    protocol_commands,
-    screen_commands,
-    serve_commands,
-    simulate_commands,
-    simulate_protocol_commands,
-)
 from doseladder.cli.output import emit_json, frame_records, handle_errors
-from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
-from doseladder.core.replay import replay_outcomes
-from doseladder.core.state import TrialState
-from doseladder.io.design_file import load_design
-from doseladder.io.patients_csv import read_patients_csv
+
+if TYPE_CHECKING:
+    from doseladder.core.designs import Design
+    from doseladder.core.state import TrialState
+
+#: Commands living in other modules, imported only when one of their commands runs, so that
+#: ``doseladder --help`` starts instantly.  ``command name: (module, one-line help)``; the
+#: module has a ``register(app)`` function adding its commands (one line per command).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("doseladder.cli.simulate_commands", "Simulate operating characteristics."),
+    "compare": ("doseladder.cli.simulate_commands", "Compare designs on the same patients."),
+    "sweep": ("doseladder.cli.simulate_commands", "Simulate a design over a parameter grid."),
+    "protocol": (
+        "doseladder.cli.protocol_commands",
+        "Protocol files: list, show, validate, schedule, recommend.",
+    ),
+    "simulate-protocol": (
+        "doseladder.cli.simulate_protocol_commands",
+        "Simulate a protocol's escalation plan.",
+    ),
+    "screen": ("doseladder.cli.screen_commands", "Screen a patient against eligibility."),
+    "audit": (
+        "doseladder.cli.audit_commands",
+        "Verify or export the signed audit trail; create or rotate its signing key.",
+    ),
+    "admin": ("doseladder.cli.admin_commands", "Create users (the first administrator)."),
+    "serve": ("doseladder.cli.serve_commands", "Run the web interface and the JSON API."),
+    "grade": (
+        "doseladder.cli.grade_commands",
+        "Grade adverse events and responses (CTCAE, ASTCT, SLEDAI, ITP).",
+    ),
+    "report": (
+        "doseladder.cli.report_commands",
+        "Statistical report: protocol text, tables, flowchart, OCs, pathways.",
+    ),
+    "paths": ("doseladder.cli.report_commands", "Dose-transition pathways of the next cohorts."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports a command's module only when the command is used."""
+
+    _listing = False
+
+    # click's types are typer's vendored copy (typer._click): annotated loosely here
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return names + [n for n in LAZY_COMMANDS if n not in self.commands]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, short_help = LAZY_COMMANDS[cmd_name]
+        if self._listing:  # --help lists the command without importing it
+            return TyperCommand(cmd_name, help=short_help, short_help=short_help)
+        sub = typer.Typer()
+        importlib.import_module(module).register(sub)
+        group = typer.main.get_group(sub)
+        for name, command in group.commands.items():
+            self.commands.setdefault(name, command)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="doseladder",
     help="Design, simulate and run early-phase dose-finding trials.",
     no_args_is_help=True,
@@ -95,6 +151,10 @@ def _state_from_inputs(
     current_dose: int | None,
 ) -> tuple[TrialState, list[dict[str, Any]]]:
     """Build the trial state (and, for outcome strings, the cohort-by-cohort history)."""
+    from doseladder.core.replay import replay_outcomes
+    from doseladder.core.state import TrialState
+    from doseladder.io.patients_csv import read_patients_csv
+
     num_doses: int = design.num_doses
     if (outcomes is None) == (patients is None):
         raise InputError("--outcomes/--patients", "give exactly one of them")
@@ -151,15 +211,25 @@ def _state_from_inputs(
 @app.command()
 @handle_errors
 def table(
-    design_file: DesignArg,
+    design_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Design file, protocol file, or the name of a shipped protocol.",
+            show_default=False,
+        ),
+    ],
     n_max: Annotated[
         int | None,
         typer.Option("--n-max", min=1, help="TITE-BOIN: tabulate states up to this many patients."),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Print the design's decision table(s)."""
-    design = load_design(design_file)
+    """Print the design's decision table(s) (a protocol's: its design's)."""
+    import inspect
+
+    from doseladder.cli.subjects import load_subject, subject_design
+
+    design = subject_design(load_subject(design_file))
     if n_max is not None and "n_max" not in inspect.signature(design.tables).parameters:
         raise InputError("--n-max", f"not used by design {design.name!r}")
     kwargs: dict[str, Any] = {} if n_max is None else {"n_max": n_max}
@@ -190,11 +260,21 @@ def decide(
     json_: JsonOpt = False,
 ) -> None:
     """Recommend the next dose from complete outcomes or a time-to-event patient table."""
+    from doseladder.io.design_file import load_design
+
     design = load_design(design_file)
     state, history = _state_from_inputs(design, outcomes, patients, now, eliminated, current_dose)
     decision = design.decide(state, now)
     if json_:
-        emit_json({**decision.to_dict(), "n_patients": state.n_patients, "history": history})
+        payload = {**decision.to_dict(), "n_patients": state.n_patients, "history": history}
+        values = decision.reason.values
+        if "ptox" in values and "posterior_mean" in values:  # CRM / TITE-CRM model fit
+            payload.update(
+                mtd=values["mtd"], ptox=values["ptox"], posterior_mean=values["posterior_mean"]
+            )
+        if "backfill_open" in values:  # BF-BOIN
+            payload["backfill_open"] = values["backfill_open"]
+        emit_json(payload)
         return
     typer.echo(
         f"Current dose: {decision.current_dose}   Decision: {decision.action.value}"
@@ -218,6 +298,8 @@ def select(
     json_: JsonOpt = False,
 ) -> None:
     """Final MTD/OBD selection with per-dose estimates (complete data)."""
+    from doseladder.io.design_file import load_design
+
     design = load_design(design_file)
     state, _ = _state_from_inputs(design, outcomes, patients, now, eliminated, None)
     selection = design.select(state)
@@ -225,16 +307,6 @@ def select(
         emit_json(selection.to_dict())
         return
     typer.echo(selection.summary())
-
-
-simulate_commands.register(app)
-audit_commands.register(app)
-admin_commands.register(app)
-protocol_commands.register(app)
-screen_commands.register(app)
-simulate_protocol_commands.register(app)
-serve_commands.register(app)
-grade_commands.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

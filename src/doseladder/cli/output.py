@@ -1,35 +1,51 @@
-"""Shared CLI plumbing: JSON output, error reporting."""
+"""Shared CLI plumbing: JSON output, error reporting, optional extras.
+
+Imports nothing heavy (NumPy and pandas are looked up only when a value of theirs is being
+written), so that every command module can use it without slowing ``doseladder --help``.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import numpy as np
-import pandas as pd
 import typer
 
 from doseladder.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["emit_json", "frame_records", "handle_errors", "require_extra"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def _is_pandas_missing(obj: Any) -> bool:
+    pd = sys.modules.get("pandas")  # a pandas NA can only exist once pandas is imported
+    return pd is not None and (obj is pd.NA or obj is pd.NaT)
+
+
 def _default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return None if not math.isfinite(float(obj)) else float(obj)
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
     if isinstance(obj, set | frozenset):
         return sorted(obj)
-    if obj is pd.NA or obj is pd.NaT:
+    if _is_pandas_missing(obj):
         return None
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
@@ -42,7 +58,7 @@ def _clean(obj: Any) -> Any:
         return [_clean(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
-    if obj is pd.NA:
+    if _is_pandas_missing(obj):
         return None
     return obj
 
@@ -59,15 +75,35 @@ def emit_json(payload: Any) -> None:
     typer.echo(json.dumps(_clean(payload), default=_default, indent=2))
 
 
+def require_extra(extra: str, *modules: str, field: str) -> None:
+    """Raise :class:`InputError` naming the extra to install when a module it provides is
+    missing (``field``: the command or option that needs it)."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise InputError(
+            field,
+            f"needs the '{extra}' extra ({', '.join(missing)} not installed): "
+            f"pip install 'doseladder[{extra}]'",
+        )
+
+
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected errors into a one-line message and exit code 2 (never a traceback)."""
+    """Turn expected errors into a one-line message and exit code 2 (never a traceback).
+
+    The message is ``error: <field>: <reason>`` on stderr, or -- when the command was given
+    ``--json`` -- one line of JSON ``{"error": {"field": ..., "reason": ...}}`` on stderr.
+    """
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            if kwargs.get("json_"):
+                payload = {"error": {"field": exc.field, "reason": exc.reason}}
+                typer.echo(json.dumps(payload), err=True)
+            else:
+                typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

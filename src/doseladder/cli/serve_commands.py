@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from doseladder.cli.output import handle_errors
+from doseladder.cli.output import handle_errors, require_extra
 from doseladder.core.errors import InputError
 
 __all__ = ["DEMO_DATABASE_URL", "register"]
@@ -66,6 +66,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Run the web interface and the JSON API (docs at /docs)."""
+        require_extra("web", "fastapi", "uvicorn", "sqlalchemy", "alembic", field="serve")
         import uvicorn
 
         from doseladder.conduct.db import Database

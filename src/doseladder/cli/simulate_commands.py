@@ -12,7 +12,7 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.output import emit_json, handle_errors, require_extra
 from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_design
 from doseladder.io.scenario_file import load_scenarios
@@ -23,6 +23,18 @@ from doseladder.simulate.scenario import ScenarioWarning
 from doseladder.simulate.sweep import sweep as run_sweep
 
 ScenarioOpt = Annotated[Path, typer.Option("--scenario", help="Scenario file (YAML/JSON).")]
+ScenarioOrRandomOpt = Annotated[
+    Path | None, typer.Option("--scenario", help="Scenario file (YAML/JSON).")
+]
+RandomOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--random-scenarios",
+        min=1,
+        max=1000,
+        help="Add N random scenarios (pseudo-uniform algorithm, seeded by --seed).",
+    ),
+]
 TrialsOpt = Annotated[
     int, typer.Option("--trials", min=1, max=100_000_000, help="Number of trials.")
 ]
@@ -72,12 +84,18 @@ def _emit_comparison(comparison: Comparison, seed: int, trials: int, as_json: bo
     )
 
 
+def _check_scheduler(scheduler: str | None) -> None:
+    if scheduler is not None:
+        require_extra("dask", "dask", "distributed", field="--scheduler")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @handle_errors
     def simulate(
         design_file: Annotated[Path, typer.Argument(help="Design file (YAML or JSON).")],
-        scenario: ScenarioOpt,
+        scenario: ScenarioOrRandomOpt = None,
+        random_scenarios: RandomOpt = None,
         trials: TrialsOpt = 10_000,
         seed: SeedOpt = 0,
         workers: WorkersOpt = 1,
@@ -86,8 +104,11 @@ def register(app: typer.Typer) -> None:
         progress: ProgressOpt = True,
     ) -> None:
         """Operating characteristics of a design under each scenario of a scenario file."""
+        _check_scheduler(scheduler)
+        from doseladder.cli.subjects import design_scenarios
+
         design = load_design(design_file)
-        scenarios = load_scenarios(scenario)
+        scenarios = design_scenarios(scenario, random_scenarios, seed, design)
         payload = []
         for si, sc in enumerate(scenarios):
             with warnings.catch_warnings(record=True) as caught:
@@ -116,7 +137,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def compare(
         design_files: Annotated[list[Path], typer.Argument(help="Two or more design files.")],
-        scenario: ScenarioOpt,
+        scenario: ScenarioOrRandomOpt = None,
+        random_scenarios: RandomOpt = None,
         trials: TrialsOpt = 10_000,
         seed: SeedOpt = 0,
         workers: WorkersOpt = 1,
@@ -124,11 +146,16 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """Several designs on the same scenarios with common random numbers."""
+        _check_scheduler(scheduler)
         designs: dict[str, Any] = {}
         for i, p in enumerate(design_files, start=1):
             label = p.stem if p.stem not in designs else f"{p.stem}-{i}"
             designs[label] = load_design(p)
-        scenarios = {sc.name: sc for sc in load_scenarios(scenario)}
+        from doseladder.cli.subjects import design_scenarios
+
+        first = next(iter(designs.values()))
+        listed = design_scenarios(scenario, random_scenarios, seed, first)
+        scenarios = {sc.name or f"S{i + 1}": sc for i, sc in enumerate(listed)}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             comparison = run_compare(
@@ -153,6 +180,7 @@ def register(app: typer.Typer) -> None:
         json_: JsonOpt = False,
     ) -> None:
         """A grid of design parameters × scenarios, on common random numbers."""
+        _check_scheduler(scheduler)
         base = load_design(design_file)
         parsed: dict[str, list[Any]] = {}
         for item in grid:

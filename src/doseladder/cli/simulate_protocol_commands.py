@@ -5,8 +5,13 @@ protocol scenario (truths and accrual per indication, :mod:`doseladder.simulate.
 protocol_scenario`) with :func:`doseladder.simulate.protocol.simulate_protocol` and prints the
 operating characteristics per indication (``--json`` for machine-readable output).  Without
 ``--scenario`` a shipped protocol uses its illustrative example scenario
-(``protocols/scenarios/<name>.yaml``).  Bad input gives one line ``error: <field>: <reason>``
-and exit status 2 (:func:`doseladder.cli.output.handle_errors`).
+(``protocols/scenarios/<name>.yaml``).  A scenario file may hold several scenarios under
+``scenarios:`` (each is simulated with the same seed: common random numbers); ``--json`` then
+prints a list.  The text output gives every estimate with its Monte-Carlo standard error in
+parentheses; a blank (``—``) marks what is not defined (e.g. the selection of a non-driving
+indication, which never selects a dose).  A progress bar runs on stderr.  Bad input gives one
+line ``error: <field>: <reason>`` and exit status 2
+(:func:`doseladder.cli.output.handle_errors`).
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.progress import progress_bar
 from doseladder.cli.protocol_commands import resolve_protocol
+from doseladder.io.scenario_file import load_protocol_scenarios
 from doseladder.simulate.protocol import simulate_protocol
-from doseladder.simulate.protocol_scenario import load_protocol_scenario, shipped_scenario_path
+from doseladder.simulate.protocol_results import ProtocolSimulationResult
+from doseladder.simulate.protocol_scenario import shipped_scenario_path
 
 __all__ = ["register"]
 
@@ -61,9 +70,82 @@ def register(app: typer.Typer) -> None:
         """Operating characteristics of a whole protocol, per indication."""
         proto = resolve_protocol(protocol)
         path = scenario if scenario is not None else shipped_scenario_path(proto.id)
-        sc = load_protocol_scenario(path)
-        result = simulate_protocol(proto, sc, trials, seed, workers=workers, scheduler=scheduler)
+        scenarios = load_protocol_scenarios(path)
+        results = []
+        with progress_bar(trials * len(scenarios), "simulating") as advance:
+            for sc in scenarios:
+                results.append(
+                    simulate_protocol(
+                        proto,
+                        sc,
+                        trials,
+                        seed,
+                        workers=workers,
+                        scheduler=scheduler,
+                        progress=advance,
+                    )
+                )
         if json_:
-            emit_json(result.to_dict())
+            emit_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
         else:
-            typer.echo(result.summary())
+            typer.echo("\n\n".join(summary_text(r) for r in results))
+
+
+def _num(value: float, digits: int) -> str:
+    return "—" if value != value else f"{value:.{digits}f}"
+
+
+def _with_se(value: float, se: float, digits: int) -> str:
+    if value != value:
+        return "—"
+    if se != se:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ({se:.{digits}f})"
+
+
+def summary_text(r: ProtocolSimulationResult) -> str:
+    """The result as text: estimates with their Monte-Carlo SE, ``—`` where undefined."""
+    head = (
+        f"protocol {r.protocol['id']} | scenario {r.scenario.get('name') or ''} | "
+        f"{r.n_trials} trials | seed {r.seed} | doseladder {r.version}"
+    )
+    d = r.per_dose
+    per_dose = pd.DataFrame(
+        {
+            "indication": d["indication"],
+            "role": d["role"],
+            "dose": d["label"],
+            "p_tox": [_num(v, 2) for v in d["p_tox"]],
+            "p_eff": [_num(v, 2) for v in d["p_eff"]],
+            "selected % (SE)": [
+                _with_se(v, e, 1)
+                for v, e in zip(d["selection_pct"], d["selection_se"], strict=True)
+            ],
+            "patients (SE)": [
+                _with_se(v, e, 2)
+                for v, e in zip(d["mean_patients"], d["mean_patients_se"], strict=True)
+            ],
+            "DLTs (SE)": [
+                _with_se(v, e, 2) for v, e in zip(d["mean_dlt"], d["mean_dlt_se"], strict=True)
+            ],
+            "responses (SE)": [
+                _with_se(v, e, 2)
+                for v, e in zip(d["mean_responses"], d["mean_responses_se"], strict=True)
+            ],
+        }
+    )
+    trial = pd.DataFrame(
+        {
+            "scope": r.trial["indication"],
+            "metric": r.trial["metric"],
+            "value (SE)": [
+                f"{v:.0f}" if str(m).startswith("true_") else _with_se(v, e, 3)
+                for m, v, e in zip(r.trial["metric"], r.trial["value"], r.trial["se"], strict=True)
+            ],
+        }
+    )
+    note = (
+        "Selection is the trial's (driving or pooled cohort's) choice; '—' where it does not "
+        "apply (other indications) or a value is undefined."
+    )
+    return f"{head}\n\n{per_dose.to_string(index=False)}\n{note}\n\n{trial.to_string(index=False)}"

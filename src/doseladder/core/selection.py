@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
@@ -46,6 +47,8 @@ class Selection:
         reason: why (the rule and its numbers), including why nothing was selected.
         estimates: one :class:`DoseEstimate` per dose level 1..J.
         mtd: for OBD selection, the isotonic MTD that bounds the OBD (``None`` otherwise).
+        details: design-specific top-level results added to :meth:`to_dict` (e.g. the CRM's
+            plug-in ``ptox`` and ``posterior_mean``).
     """
 
     kind: Literal["mtd", "obd"]
@@ -53,6 +56,7 @@ class Selection:
     reason: Reason
     estimates: tuple[DoseEstimate, ...]
     mtd: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy per-dose table of the estimates."""
@@ -76,4 +80,5 @@ class Selection:
         }
         if self.kind == "obd":
             out["mtd"] = self.mtd
+        out.update(self.details)
         return out

@@ -47,6 +47,8 @@ class Patient:
         cohort: sequence number of the cohort the patient was enrolled in (0-based), if known.
         indication: indication/cohort label for multi-indication protocols (``None`` = the
             driving/only indication).
+        backfill: ``True`` for a backfill patient (BF-BOIN: treated at a cleared lower dose
+            while the escalation cohort is in follow-up); ``False`` (default) for escalation.
     """
 
     dose: int
@@ -57,6 +59,7 @@ class Patient:
     eff_time: float | None = None
     cohort: int | None = None
     indication: str | None = None
+    backfill: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.dose, bool) or not isinstance(self.dose, int) or self.dose < 1:

@@ -11,6 +11,7 @@ tox_day     day after entry on which the DLT occurred (empty if none/unknown)
 eff         response, as ``tox`` (optional column: when absent, efficacy is unknown, which
             only matters to the phase I/II designs)
 eff_day     day after entry of the response
+cohort      ``escalation`` (default when empty or absent) or ``backfill`` (BF-BOIN)
 ==========  ===============================================================
 
 Every error names the row (1-based, header excluded) and the column.  With a decision time
@@ -31,7 +32,8 @@ from doseladder.core.state import Patient
 __all__ = ["parse_patients_csv", "read_patients_csv"]
 
 REQUIRED = ("dose", "entry_day", "tox")
-KNOWN = (*REQUIRED, "tox_day", "eff", "eff_day", "id", "patient", "indication")
+KNOWN = (*REQUIRED, "tox_day", "eff", "eff_day", "id", "patient", "indication", "cohort")
+COHORTS = ("escalation", "backfill")
 _YES = {"1", "yes", "y", "true", "t"}
 _NO = {"0", "no", "n", "false", "f"}
 
@@ -131,6 +133,11 @@ def parse_patients_csv(
                 )
             fields[ep] = flag
             fields[f"{ep}_time"] = day
+        kind = cell("cohort").strip().lower() or "escalation"
+        if kind not in COHORTS:
+            raise InputError(
+                f"row {i}, cohort", f"{cell('cohort')!r} is not escalation or backfill"
+            )
         patients.append(
             Patient(
                 dose=int(dose),
@@ -140,6 +147,7 @@ def parse_patients_csv(
                 eff=fields["eff"],  # type: ignore[arg-type]
                 eff_time=fields["eff_time"],
                 indication=(cell("indication").strip() or None),
+                backfill=kind == "backfill",
             )
         )
     if not patients:

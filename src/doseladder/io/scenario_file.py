@@ -4,18 +4,29 @@ A file holds one scenario (a mapping with ``p_tox`` ...) or several under ``scen
 list, or a mapping of name → scenario).  Keys: ``p_tox`` (list), ``p_eff`` (list, phase I/II),
 ``tox_eff_odds_ratio``, ``accrual`` (``{type: poisson|fixed, rate}``), ``tox_time`` and
 ``eff_time`` (``{model: uniform|weibull, alpha1, alpha2}``), ``name``.
+
+Protocol-scenario files (:mod:`doseladder.simulate.protocol_scenario`) likewise hold one
+scenario (a mapping with ``indications``) or several under ``scenarios:``
+(:func:`load_protocol_scenarios`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_mapping
+from doseladder.simulate.protocol_scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
-__all__ = ["load_scenarios", "scenarios_from_data"]
+__all__ = [
+    "load_protocol_scenarios",
+    "load_scenarios",
+    "protocol_scenarios_from_data",
+    "scenarios_from_data",
+]
 
 
 def scenarios_from_data(data: dict[str, Any]) -> list[Scenario]:
@@ -47,3 +58,44 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
         return scenarios_from_data(data)
     except InputError as exc:
         raise InputError(f"{Path(path).name}: {exc.field}", exc.reason) from None
+
+
+def protocol_scenarios_from_data(data: dict[str, Any]) -> list[ProtocolScenario]:
+    """One protocol scenario (a mapping with ``indications``) or several under ``scenarios:``
+    (a list, or a mapping name → scenario); unnamed ones are called S1, S2, ..."""
+    if "scenarios" not in data:
+        return [ProtocolScenario.from_dict(data)]
+    if set(data) != {"scenarios"}:
+        extra = sorted(set(data) - {"scenarios"})
+        raise InputError(extra[0], "not allowed beside 'scenarios'")
+    items = data["scenarios"]
+    if isinstance(items, dict):
+        items = [{"name": str(k), **v} if isinstance(v, dict) else v for k, v in items.items()]
+    if not isinstance(items, list) or not items:
+        raise InputError("scenarios", "must be a non-empty list or mapping of scenarios")
+    out: list[ProtocolScenario] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InputError(f"scenarios[{i}]", "must be a mapping")
+        try:
+            sc = ProtocolScenario.from_dict(item)
+        except InputError as exc:
+            raise InputError(f"scenarios[{i}].{exc.field}", exc.reason) from None
+        out.append(sc if sc.name else replace(sc, name=f"S{i + 1}"))
+    names = [s.name for s in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError("scenarios", f"repeated scenario name(s) {dup}")
+    return out
+
+
+def load_protocol_scenarios(path: str | Path) -> list[ProtocolScenario]:
+    """Read a protocol-scenario file holding one scenario or a list (errors name the file)."""
+    data = load_mapping(path, "protocol scenario file")
+    try:
+        out = protocol_scenarios_from_data(data)
+    except InputError as exc:
+        raise InputError(f"{Path(path).name}: {exc.field}", exc.reason) from None
+    if len(out) == 1 and not out[0].name:
+        out = [replace(out[0], name=Path(path).stem)]
+    return out

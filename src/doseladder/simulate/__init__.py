@@ -7,13 +7,30 @@ Layout:
 * :mod:`.seeding`  -- one root seed → a ``SeedSequence`` per (scenario, block of trials);
 * :mod:`.kernels`  -- one vectorised kernel per design, proven equal to the core's ``decide``;
 * :mod:`.results`  -- tidy per-dose / per-trial summaries with Monte-Carlo standard errors;
-* :mod:`.engine`   -- orchestration: blocks, local processes or a Dask cluster.
+* :mod:`.engine`   -- orchestration: blocks, local processes or a Dask cluster;
+* :mod:`.protocol` -- simulation of a whole protocol (escalation plan, fallback, indications).
+
+The decision rules themselves live in the core (:mod:`doseladder.core.designs.arrays`).
 """
 
 from __future__ import annotations
 
+from doseladder.simulate.compare import Comparison
 from doseladder.simulate.engine import compare, simulate
+from doseladder.simulate.protocol import ProtocolSimulationResult, simulate_protocol
+from doseladder.simulate.protocol_scenario import load_protocol_scenario
 from doseladder.simulate.results import SimulationResult
 from doseladder.simulate.scenario import Accrual, EventTimeModel, Scenario
 
-__all__ = ["Accrual", "EventTimeModel", "Scenario", "SimulationResult", "compare", "simulate"]
+__all__ = [
+    "Accrual",
+    "Comparison",
+    "EventTimeModel",
+    "ProtocolSimulationResult",
+    "Scenario",
+    "SimulationResult",
+    "compare",
+    "load_protocol_scenario",
+    "simulate",
+    "simulate_protocol",
+]

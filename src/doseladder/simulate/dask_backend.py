@@ -58,14 +58,21 @@ def run_tasks_on_dask(
         raise InputError(
             "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
         ) from None
+    import dask
+
+    from doseladder.simulate.malloc import MALLOC_ENV
+
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=max(workers, 1),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
+        # glibc reads the malloc thresholds at start-up: the nanny sets them before spawning
+        environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(
+                n_workers=max(workers, 1),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
         client = Client(cluster)
     else:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):

@@ -19,6 +19,7 @@ from doseladder.core.errors import InputError
 from doseladder.simulate.compare import Comparison
 from doseladder.simulate.kernels import kernel_for
 from doseladder.simulate.latent import PatientDraws
+from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.results import (
     OCContext,
     OCStats,
@@ -62,6 +63,7 @@ BlockOutput = tuple[OCStats, TrialArrays | None]
 
 def run_block_summary(task: BlockTask) -> BlockOutput:
     """Simulate one block and reduce it to sufficient statistics (on the worker)."""
+    tune_malloc()
     arrays = run_block(task)
     assert task.context is not None
     return OCStats.from_arrays(arrays, task.context), (arrays if task.keep else None)

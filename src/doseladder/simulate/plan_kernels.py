@@ -44,6 +44,17 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from doseladder.core.designs.arrays import (
+    DEESCALATE,
+    ESCALATE,
+    STAY,
+    STOP,
+    SUSPEND,
+    ArrayDecision,
+    DoseArrays,
+    pick,
+    upward,
+)
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.three_plus_three import ThreePlusThree
@@ -52,7 +63,6 @@ from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import deescalation_boundary
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
-from doseladder.simulate.kernels.boin import boin_boundary_arrays
 from doseladder.simulate.kernels.boin12 import (
     _branches,
     boin12_constants,
@@ -61,7 +71,6 @@ from doseladder.simulate.kernels.boin12 import (
     desirability_table,
     inadmissible_doses_vectorised,
     neighbours,
-    pick,
 )
 from doseladder.simulate.kernels.tite_boin12 import (
     _complete_quasi_events,
@@ -90,19 +99,17 @@ __all__ = [
     "PatientView",
     "check_supported",
     "design_decisions",
+    "dose_arrays",
     "driving_recommendation",
     "fallback_status",
     "monitor_boundaries",
     "other_recommendation",
-    "provisional_mtd_vectorised",
 ]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-#: action codes (as :class:`~doseladder.core.decision.Action`)
-STAY, ESCALATE, DEESCALATE, SUSPEND, STOP = 0, 1, 2, 3, 4
 #: enrolment status codes (as :class:`~doseladder.core.rules.plan.EnrolStatus`)
 ENROL, WAIT, CLOSED = 0, 1, 2
 #: fallback phases (as :class:`~doseladder.core.rules.backup_fallback.FallbackPhase`)
@@ -241,36 +248,23 @@ def _tally(view: PatientView, now: FloatArray, num: int) -> _Tally:
 
 
 # ------------------------------------------------------------------------------ designs
-@dataclass(frozen=True, slots=True)
-class DesignStep:
-    """What ``recommend`` reads from the design's :class:`~doseladder.core.decision.Decision`.
+#: what ``recommend`` reads from the design's decision (the core's array decision type)
+DesignStep = ArrayDecision
 
-    Attributes:
-        action: action codes (``STAY`` ... ``STOP``).
-        next_dose: 0-based next dose; -1 = ``None`` (a stop without a dose).
-        eliminated: (J, R) ``decision.eliminated``.
-        tox_deesc: ``decision.reason.rule`` is a toxicity de-escalation rule.
-    """
 
-    action: IntArray
-    next_dose: IntArray
-    eliminated: BoolArray
-    tox_deesc: BoolArray
-
-    @staticmethod
-    def empty(num: int, rows: int) -> DesignStep:
-        return DesignStep(
-            np.zeros(rows, dtype=np.int64),
-            np.full(rows, -1, dtype=np.int64),
-            np.zeros((num, rows), dtype=np.bool_),
-            np.zeros(rows, dtype=np.bool_),
-        )
-
-    def put(self, sel: NDArray[np.bool_], part: DesignStep) -> None:
-        self.action[sel] = part.action
-        self.next_dose[sel] = part.next_dose
-        self.eliminated[:, sel] = part.eliminated
-        self.tox_deesc[sel] = part.tox_deesc
+def dose_arrays(view: PatientView, now: FloatArray, prior: BoolArray, num: int) -> DoseArrays:
+    """The trial states of ``view`` at ``now`` as the core's :class:`DoseArrays`."""
+    tal = _tally(view, now, num)
+    return DoseArrays(
+        n=tal.n,
+        tox=tal.y_t,
+        tox_pending=tal.n - tal.obs_t,
+        eff=tal.y_e,
+        eff_pending=tal.n - tal.obs_e,
+        both=tal.f_te,
+        current=view.current,
+        eliminated=prior,
+    )
 
 
 def design_decisions(
@@ -285,6 +279,8 @@ def design_decisions(
     decision (``Design.decide``: stay at the start dose).
     """
     num = design.num_doses
+    if not isinstance(design, BOIN12):
+        return design.decide_arrays(dose_arrays(view, now, prior, num))
     out = DesignStep.empty(num, view.rows)
     if view.rows == 0:
         return out
@@ -294,24 +290,9 @@ def design_decisions(
         out.next_dose[empty] = design.start_dose - 1
         out.eliminated[:, empty] = prior[:, empty]
     some = ~empty
-    if not some.any():
-        return out
-    sub = view.take(some)
-    if isinstance(design, BOIN12):
-        part = _boin12_decisions(design, sub, now[some], prior[:, some])
-    elif isinstance(design, BOIN):
-        part = _boin_decisions(design, sub, now[some], prior[:, some])
-    elif isinstance(design, ThreePlusThree):
-        part = _three_plus_three_decisions(design, sub, now[some], prior[:, some])
-    else:  # pragma: no cover - check_supported guards
-        raise InputError("design", f"no protocol kernel for {design.name!r}")
-    out.put(some, part)
+    if some.any():
+        out.put(some, _boin12_decisions(design, view.take(some), now[some], prior[:, some]))
     return out
-
-
-def _upward(mask: BoolArray) -> BoolArray:
-    """Upward closure along the dose axis (eliminating j eliminates j..J)."""
-    return np.asarray(np.logical_or.accumulate(mask, axis=0), dtype=np.bool_)
 
 
 def _boin12_decisions(
@@ -442,136 +423,6 @@ def _boin12_decisions(
         ~susp & tox_rule & ~no_adm & ~stop_max & ~stop_n,
     )
     return out
-
-
-def _boin_decisions(
-    design: BOIN, view: PatientView, now: FloatArray, prior: BoolArray
-) -> DesignStep:
-    """``BOIN._decide`` / ``boin_framework_decision`` (spec §1.3) for every trial."""
-    num = design.num_doses
-    rows = view.rows
-    tal = _tally(view, now, num)
-    n, y = tal.n, tal.y_t
-    d = view.current
-    total = n.sum(axis=0)
-    be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(n.max(initial=0))))
-    pending = (n - tal.obs_t).sum(axis=0) > 0
-    prior_c = _upward(prior)
-
-    # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose
-    hit = y >= bel[n]
-    elim = prior_c | _upward(hit)
-    stop_elim = elim[0]
-    # 2. extra-safe stop at the lowest dose
-    if design.extrasafe:
-        stop_safe = ~stop_elim & (n[0] >= 3) & (y[0] >= bsafe[n[0]])
-    else:
-        stop_safe = np.zeros(rows, dtype=np.bool_)
-    nd, yd = pick(n, d), pick(y, d)
-    # 3. the current dose eliminated: to the highest dose not eliminated
-    cur_elim = pick(elim, d)
-    lowest_elim = np.argmax(elim, axis=0)
-    # 4. the move, blocked at the range and at eliminated doses
-    up_ok = (d < num - 1) & ~pick(elim, np.minimum(d + 1, num - 1))
-    esc = (nd > 0) & (yd <= be[nd])
-    dsc = (nd > 0) & ~esc & (yd >= bd[nd])
-    nxt = np.where(esc & up_ok, d + 1, np.where(dsc & (d > 0), d - 1, d))
-    tox_rule = dsc & (d > 0)
-    nxt = np.where(cur_elim, lowest_elim - 1, nxt)
-    tox_rule = np.where(cur_elim, True, tox_rule)
-    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
-    # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size
-    early = (action == STAY) & (nd >= design.n_earlystop)
-    stop_max = ~early & (total >= design.max_n)
-    tox_rule = tox_rule & ~early & ~stop_max
-    action = np.where(early | stop_max, STOP, action)
-    # the safety stops come first
-    safety = stop_elim | stop_safe
-    action = np.where(safety, STOP, action)
-    nxt = np.where(safety, -1, nxt)
-    tox_rule = np.where(safety, True, tox_rule)  # boin.eliminate / boin.extrasafe_stop
-    elim_out = np.where(stop_safe[None, :], True, elim)
-    return DesignStep(
-        np.where(pending, SUSPEND, action).astype(np.int64),
-        np.where(pending, d, nxt).astype(np.int64),
-        np.where(pending[None, :], prior_c, elim_out),
-        ~pending & tox_rule,
-    )
-
-
-def provisional_mtd_vectorised(n: IntArray, y: IntArray, eliminated: BoolArray) -> IntArray:
-    """:func:`~doseladder.core.designs.three_plus_three.provisional_mtd` (dose-major counts):
-    1-based, 0 = none."""
-    num = n.shape[0]
-    limit = _upward((y >= 2) | eliminated)
-    cleared = ((n == 3) & (y == 0)) | ((n >= 6) & (y <= 1))
-    ok = cleared & ~limit
-    dose = np.arange(1, num + 1)[:, None]
-    return np.asarray(np.where(ok, dose, 0).max(axis=0, initial=0), dtype=np.int64)
-
-
-def _three_plus_three_decisions(
-    design: ThreePlusThree, view: PatientView, now: FloatArray, prior: BoolArray
-) -> DesignStep:
-    """``ThreePlusThree._decide`` / ``decide_counts`` for every trial."""
-    num = design.num_doses
-    rows = view.rows
-    n_max = design.n_max
-    tal = _tally(view, now, num)
-    n, y = tal.n, tal.y_t
-    d = view.current
-    total = n.sum(axis=0)
-    nd, yd = pick(n, d), pick(y, d)
-    pending = (n - tal.obs_t).sum(axis=0) > 0
-    partial = (nd % 3 != 0) | (nd == 0)
-
-    elim = _upward((y >= 2) | prior)  # too_toxic_from: >= 2 DLTs or eliminated, upwards
-    up = np.minimum(d + 1, num - 1)
-    clear = ((nd == 3) & (yd == 0)) | ((nd == 6) & (yd <= 1))
-    expand = (nd == 3) & (yd == 1)
-    blocked = (d == num - 1) | (pick(n, up) >= 6) | (pick(y, up) >= 2) | pick(elim, up)
-    action = np.full(rows, STAY, dtype=np.int64)
-    nxt = d.copy()
-    tox_rule = np.zeros(rows, dtype=np.bool_)
-    out_elim = np.where(partial[None, :], prior, elim)
-    # escalate or stop with MTD = d
-    action = np.where(~partial & clear & blocked, STOP, action)
-    go = ~partial & clear & ~blocked
-    action = np.where(go, ESCALATE, action)
-    nxt = np.where(go, d + 1, nxt)
-    # too toxic
-    toxic = ~partial & ~clear & ~expand
-    if design.allow_deescalate:
-        below = np.maximum(d - 1, 0)
-        down = toxic & (d > 0) & (pick(n, below) < 6)
-        korn = toxic & (d > 0) & ~down
-        ok = (n >= 6) & (y <= 1) & ~elim
-        dose = np.arange(num)[:, None]
-        korn_mtd = np.where(ok, dose, -1).max(axis=0, initial=-1)
-        action = np.where(down, DEESCALATE, action)
-        nxt = np.where(down, d - 1, nxt)
-        stop_tt = toxic & ~down
-        nxt = np.where(korn, korn_mtd, nxt)
-        nxt = np.where(stop_tt & (d == 0), -1, nxt)
-        tox_rule = toxic
-    else:
-        stop_tt = toxic
-        nxt = np.where(toxic, d - 1, nxt)  # -1 (None) at dose 1
-        tox_rule = toxic
-    action = np.where(stop_tt, STOP, action)
-    # maximum sample size: stop with the provisional MTD
-    stop_max = (action != STOP) & (total >= n_max)
-    prov = provisional_mtd_vectorised(n, y, elim) - 1
-    action = np.where(stop_max, STOP, action)
-    nxt = np.where(stop_max, prov, nxt)
-    tox_rule = tox_rule & ~stop_max
-    out_elim = np.where(stop_max[None, :], elim, out_elim)
-    # pending outcomes: complete the cohort, else suspend
-    pend_cohort = pending & (nd % 3 != 0) & (total < n_max)
-    action = np.where(pending, np.where(pend_cohort, STAY, SUSPEND), action)
-    nxt = np.where(pending, d, nxt)
-    out_elim = np.where(pending[None, :], prior, out_elim)
-    return DesignStep(action.astype(np.int64), nxt.astype(np.int64), out_elim, ~pending & tox_rule)
 
 
 # ------------------------------------------------------------------------------ fallback
@@ -778,7 +629,7 @@ def other_recommendation(
     if mon is not None and mon.action != "flag":
         bound = monitor_boundaries(mon, int(pooled_n.max(initial=0)))
         flag = (pooled_n >= mon.min_n) & (pooled_y >= bound[pooled_n])
-        excluded |= _upward(flag)
+        excluded |= upward(flag)
     has = view.count > 0
     current = np.where(has, view.current, -1)
     dose_ix = np.arange(num)[:, None]

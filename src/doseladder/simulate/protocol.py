@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from doseladder.core.designs.arrays import DoseArrays
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.three_plus_three import ThreePlusThree
@@ -73,24 +74,21 @@ from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
-from doseladder.simulate.kernels.boin import boin_boundary_arrays, select_mtd_vectorised
 from doseladder.simulate.kernels.boin12 import (
     boin12_constants,
     desirability_table,
     final_selection,
 )
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
+from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.plan_kernels import (
     CLOSED,
     ENROL,
-    STOP,
     WAIT,
     PatientView,
     check_supported,
-    design_decisions,
     driving_recommendation,
     other_recommendation,
-    provisional_mtd_vectorised,
 )
 from doseladder.simulate.protocol_results import (
     CLOSE_CAP,
@@ -799,25 +797,11 @@ def _select(setup: ProtocolSetup, coh: _Cohort) -> IntArray:
         consts = boin12_constants(design, design.max_n)
         table = desirability_table(design, design.max_n)
         sel = final_selection(design, consts, n, yt, ye, yte, coh.carried, table)
-    elif isinstance(design, BOIN):
-        _, _, bel, bsafe = boin_boundary_arrays(design, design.max_n)
-        sel = select_mtd_vectorised(
-            np.ascontiguousarray(n.T),
-            np.ascontiguousarray(yt.T),
-            design,
-            bel,
-            bsafe,
-            eliminated=np.ascontiguousarray(coh.carried.T),
-        )
     else:
-        assert isinstance(design, ThreePlusThree)
-        # ThreePlusThree.select: the rules' stop dose on the final data, else provisional MTD
-        view = coh.view_at(np.arange(nt), np.full(nt, np.inf))
-        dec = design_decisions(design, view, np.full(nt, np.inf), coh.carried)
-        stopped = dec.action == STOP
-        prov = provisional_mtd_vectorised(n, yt, dec.eliminated)
-        sel = np.where(stopped, dec.next_dose + 1, prov)
-        sel = np.where(view.count > 0, sel, 0)
+        assert isinstance(design, BOIN | ThreePlusThree)
+        # the design's final selection on the complete data (no outcome pending)
+        current = coh.view_at(np.arange(nt), np.full(nt, np.inf)).current
+        sel = design.select_arrays(DoseArrays.complete(n, yt, current, coh.carried))
     sel = np.where(safety, 0, sel)
     return np.asarray(sel, dtype=np.int64)
 
@@ -873,6 +857,7 @@ class _Task:
 
 def _run_task(task: _Task) -> ProtocolStats:
     """One block reduced to its statistics (module level: picklable for worker processes)."""
+    tune_malloc()
     block = simulate_protocol_block(task.setup, task.seed, task.block, task.size)
     return block_stats(block, task.ctx, task.setup.uses_efficacy)
 

@@ -88,6 +88,17 @@ def _terms(terms: Iterable[str] | str, name: str) -> frozenset[str]:
     return frozenset(_norm_term(t, name) for t in terms)
 
 
+def _labels(terms: Iterable[str] | str) -> tuple[str, ...]:
+    """The terms as given (first spelling of each), sorted case-insensitively, for text."""
+    if isinstance(terms, str):
+        return ()
+    seen: dict[str, str] = {}
+    for t in terms:
+        if isinstance(t, str) and t.strip():
+            seen.setdefault(" ".join(t.split()).casefold(), " ".join(t.split()))
+    return tuple(v for _, v in sorted(seen.items()))
+
+
 def _attributions(levels: Iterable[Attribution | str], name: str) -> frozenset[Attribution]:
     if isinstance(levels, str):
         raise InputError(name, "must be a collection of attribution levels, not one string")
@@ -200,10 +211,12 @@ class DLTExclusion:
     onset_before_day: NumberLike | None = None
     duration_less_than_days: NumberLike | None = None
     description: str = ""
+    _term_labels: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise InputError("exclusion.id", "must be a non-empty identifier")
+        object.__setattr__(self, "_term_labels", _labels(self.terms))
         object.__setattr__(self, "terms", _terms(self.terms, f"exclusion[{self.id}].terms"))
         if self.max_grade is not None:
             _grade(self.max_grade, f"exclusion[{self.id}].max_grade")
@@ -215,7 +228,7 @@ class DLTExclusion:
         )
 
     def describe(self) -> str:
-        parts = [", ".join(sorted(self.terms)) if self.terms else "any event"]
+        parts = [", ".join(self._term_labels) if self.terms else "any event"]
         if self.max_grade is not None:
             parts.append(f"of grade ≤ {self.max_grade}")
         if self.onset_before_day is not None:
@@ -261,10 +274,14 @@ class DLTRule:
     exclusions: tuple[DLTExclusion, ...] = ()
     description: str = ""
     persists_beyond_day: NumberLike | None = None
+    _term_labels: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    _exclude_labels: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise InputError("rule.id", "must be a non-empty identifier")
+        object.__setattr__(self, "_term_labels", _labels(self.terms))
+        object.__setattr__(self, "_exclude_labels", _labels(self.exclude_terms))
         p = f"rule[{self.id}]"
         _grade(self.min_grade, f"{p}.min_grade")
         object.__setattr__(self, "terms", _terms(self.terms, f"{p}.terms"))
@@ -286,10 +303,11 @@ class DLTRule:
                 raise InputError(f"{p}.exclusions", f"must be DLTExclusion, got {e!r}")
 
     def describe(self) -> str:
-        what = ", ".join(sorted(self.terms)) if self.terms else "any adverse event"
+        what = ", ".join(self._term_labels) if self.terms else "any adverse event"
         if self.exclude_terms:
-            what += f" (other than {', '.join(sorted(self.exclude_terms))})"
-        text = f"{what} of grade ≥ {self.min_grade}"
+            what += f" (other than {', '.join(self._exclude_labels)})"
+        grade = "5 (death)" if self.min_grade == 5 else f"≥ {self.min_grade}"
+        text = f"{what} of grade {grade}"
         if self.duration_days is not None:
             op = "more than" if self.duration_comparator == ">" else "at least"
             text += f" lasting {op} {self.duration_days} days"

@@ -11,9 +11,17 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import (
+    STAY,
+    ArrayDecision,
+    BoolArray,
+    DoseArrays,
+    IntArray,
+)
 from doseladder.core.errors import InputError
 from doseladder.core.selection import Selection
 from doseladder.core.state import TrialState
@@ -103,6 +111,33 @@ class Design(ABC):
     @abstractmethod
     def _decide(self, state: TrialState, now: float | None) -> Decision:
         """Design-specific decision on a validated, non-empty state."""
+
+    def decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`decide` for many trials at once (the array form; see
+        :mod:`doseladder.core.designs.arrays`).  Trials with nobody treated get the start
+        decision; the others go to the design's :meth:`_decide_arrays`."""
+        out = ArrayDecision.empty(data.num_doses, data.rows)
+        if data.rows == 0:
+            return out
+        empty: BoolArray = np.asarray(data.n.sum(axis=0) == 0)
+        if not empty.any():
+            return self._decide_arrays(data)
+        out.action[empty] = STAY
+        out.next_dose[empty] = self.start_dose - 1
+        out.eliminated[:, empty] = data.eliminated[:, empty]
+        some = ~empty
+        if some.any():
+            out.put(some, self._decide_arrays(data.take(some)))
+        return out
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """Design-specific array decision on trials with at least one patient."""
+        raise InputError("design", f"the {self.name} design has no array decision function yet")
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """:meth:`select` for many trials with complete data: the selected dose (1-based,
+        0 = none) of each trial."""
+        raise InputError("design", f"the {self.name} design has no array selection function yet")
 
     @abstractmethod
     def select(self, state: TrialState) -> Selection:

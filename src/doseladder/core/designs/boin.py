@@ -38,6 +38,7 @@ import pandas as pd
 from scipy.stats import beta as beta_dist
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.errors import InputError
 from doseladder.core.select_mtd import select_mtd
@@ -189,6 +190,7 @@ class BoinParameters(Protocol):
     def phi_2(self) -> float: ...
     @property
     def bound_mtd(self) -> bool: ...
+    def __hash__(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,9 +556,23 @@ class BOIN(BoinBoundaries, Design):
             move=lambda dd, nn, yy: boin_move(self, dd, nn, yy),
         )
 
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`_decide` for many trials (:func:`~doseladder.core.designs.arrays.boin.
+        decide_boin`)."""
+        from doseladder.core.designs.arrays.boin import decide_boin
+
+        return decide_boin(self, data)
+
     def select(self, state: TrialState) -> Selection:
         """MTD selection by BOIN ``select.mtd`` (spec §1.4) on complete data."""
         return select_boin_mtd(self, state)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """:meth:`select` for many trials (:func:`~doseladder.core.designs.arrays.boin.
+        select_boin`)."""
+        from doseladder.core.designs.arrays.boin import select_boin
+
+        return select_boin(self, data)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``get.boundary`` tables: ``boundaries`` (n = 1..max_n), ``boundaries_by_cohort``

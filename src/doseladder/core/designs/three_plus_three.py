@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.errors import InputError
 from doseladder.core.estimates import tox_estimates
@@ -367,6 +368,20 @@ class ThreePlusThree(Design):
             ),
             eliminated=elim,
         )
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`_decide` for many trials (:func:`~doseladder.core.designs.arrays.
+        three_plus_three.decide_three_plus_three`)."""
+        from doseladder.core.designs.arrays.three_plus_three import decide_three_plus_three
+
+        return decide_three_plus_three(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """:meth:`select` for many trials (:func:`~doseladder.core.designs.arrays.
+        three_plus_three.select_three_plus_three`)."""
+        from doseladder.core.designs.arrays.three_plus_three import select_three_plus_three
+
+        return select_three_plus_three(self, data)
 
     # ------------------------------------------------------------- selection
     def select(self, state: TrialState) -> Selection:

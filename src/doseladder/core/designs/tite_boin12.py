@@ -49,14 +49,22 @@ Decisions on unresolved points (spec §4.2, §4.4, §8):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import pandas as pd
+
 from doseladder.core.decision import Action, Decision, Reason
-from doseladder.core.designs.base import check_prob
-from doseladder.core.designs.boin12 import (
+from doseladder.core.designs.base import check_int, check_prob
+from doseladder.core.designs.boin12 import (  # the type names resolve the inherited fields
     BOIN12,
+    AdmissibilityMode,  # noqa: F401
     DoseSummary,
+    NStopDose,  # noqa: F401
+    ObdStatistic,  # noqa: F401
+    TieRule,  # noqa: F401
+    Utilities,  # noqa: F401
     cell_counts,
     describe_boin12_paragraphs,
     desirability,
@@ -67,7 +75,7 @@ from doseladder.core.designs.boin12 import (
     quasi_events,
 )
 from doseladder.core.errors import InputError
-from doseladder.core.state import TrialState
+from doseladder.core.state import Patient, TrialState
 
 __all__ = ["TITEBOIN12", "al_summary", "follow_up_weight", "impute"]
 
@@ -179,6 +187,57 @@ class TITEBOIN12(BOIN12):
                     frozenset(state.eliminated),
                 )
         return self._conclude(state, summary)
+
+    def tables(self, rds_sample_sizes: Sequence[int] | None = None) -> dict[str, pd.DataFrame]:
+        """BOIN12's tables plus ``pending_decisions`` (:meth:`pending_table`)."""
+        out = super().tables(rds_sample_sizes)
+        out["pending_decisions"] = self.pending_table()
+        return out
+
+    def pending_table(self, cohorts: int = 2, followed: float = 0.5) -> pd.DataFrame:
+        """Decisions by observed and pending counts, taken by :meth:`decide` itself.
+
+        The situation tabulated: every patient so far is at the start dose (the first
+        ``cohorts`` cohorts); ``n`` patients, of whom ``pending`` have both outcomes pending
+        after following ``followed`` of the toxicity window (so a fraction
+        ``followed · tox_window / eff_window`` of the efficacy window), and among the others
+        ``dlt`` observed DLTs and ``responses`` observed responses (any overlap: a patient with
+        both counts as ``B``, listed with DLTs first).  Columns: the decision and next dose.
+        """
+        check_int("cohorts", cohorts, 1, 4)
+        check_prob("followed", followed, 0.0, 1.0, open_lo=False)
+        d = self.start_dose
+        now = float(self.tox_window)
+        entry_pending = now - followed * float(self.tox_window)
+        rows: list[dict[str, Any]] = []
+        for n in range(self.cohort_size, self.cohort_size * cohorts + 1, self.cohort_size):
+            for pending in range(n + 1):
+                done = n - pending
+                for dlt in range(done + 1):
+                    for resp in range(done + 1):
+                        pts = []
+                        for i in range(done):
+                            pts.append(Patient(d, 0.0, tox=i < dlt, eff=i >= done - resp, cohort=0))
+                        pts += [
+                            Patient(d, entry_pending, tox=None, eff=None, cohort=1)
+                            for _ in range(pending)
+                        ]
+                        state = TrialState(self.num_doses, tuple(pts))
+                        dec = self.decide(state, now if pending else None)
+                        rows.append(
+                            {
+                                "n": n,
+                                "pending": pending,
+                                "dlt": dlt,
+                                "responses": resp,
+                                "decision": dec.action.value,
+                                "next_dose": dec.next_dose,
+                                "rule": dec.reason.rule,
+                            }
+                        )
+        frame = pd.DataFrame(rows)
+        frame["next_dose"] = frame["next_dose"].astype("Int64")
+        return frame
 
     def describe(self) -> str:
         """Protocol text for TITE-BOIN12 with the numbers of this design."""

@@ -45,4 +45,8 @@ def kernel_for(design: Design) -> Kernel:
         from doseladder.simulate.kernels.tite_boin12 import simulate_tite_boin12
 
         return cast(Kernel, simulate_tite_boin12)
+    if name in ("keyboard", "mtpi2", "i3+3"):
+        from doseladder.simulate.kernels.cohort_designs import simulate_cohort_design
+
+        return cast(Kernel, simulate_cohort_design)
     raise InputError("design", f"no simulation kernel for design {name!r}")

@@ -56,6 +56,7 @@ from doseladder.core.designs.boin12 import (
     eff_elimination_boundary,
     tox_elimination_boundary,
 )
+from doseladder.core.isotonic import pava_arrays as pava_columns
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -380,70 +381,6 @@ def boin12_next_doses(
 
 
 # ------------------------------------------------------------------------ selection
-def pava_columns(values: FloatArray, weights: FloatArray, mask: BoolArray) -> FloatArray:
-    """Pool-adjacent-violators for every trial (dose-major), in the core's order of operations.
-
-    Column r is :func:`doseladder.core.isotonic.pava` of ``values[mask, r]`` with
-    ``weights[mask, r]`` (positions where ``mask`` is False are skipped; their output is NaN).
-    Blocks are pushed in dose order and the last two pooled while they violate the order, with
-    the same arithmetic as the core, so results are bit-identical.  Columns that are already
-    non-decreasing (no pooling) are returned as they are without running the loop.
-    """
-    num, cols = values.shape
-    out = np.where(mask, values, np.nan)
-    last = np.full(cols, -np.inf)
-    viol = np.zeros(cols, dtype=np.bool_)
-    for j in range(num):
-        viol |= mask[j] & (last > values[j])
-        last = np.where(mask[j], values[j], last)
-    if viol.any():
-        sub = np.flatnonzero(viol)
-        out[:, sub] = _pava_loop(values[:, sub], weights[:, sub], mask[:, sub])
-    return out
-
-
-def _pava_loop(values: FloatArray, weights: FloatArray, mask: BoolArray) -> FloatArray:
-    """The pushing/pooling loop of :func:`pava_columns`."""
-    num, rows = values.shape
-    means = np.zeros((num, rows))
-    wts = np.zeros((num, rows))
-    cnt = np.zeros((num, rows), dtype=np.int64)
-    top = np.zeros(rows, dtype=np.int64)
-    ar = np.arange(rows)
-    for j in range(num):
-        r = ar[mask[j]]
-        t = top[r]
-        means[t, r] = values[j, r]
-        wts[t, r] = weights[j, r]
-        cnt[t, r] = 1
-        top[r] += 1
-        while True:
-            r = r[top[r] > 1]
-            t = top[r]
-            r = r[means[t - 2, r] > means[t - 1, r]]
-            if r.size == 0:
-                break
-            t = top[r]
-            w2 = wts[t - 2, r] + wts[t - 1, r]
-            m2 = (means[t - 2, r] * wts[t - 2, r] + means[t - 1, r] * wts[t - 1, r]) / w2
-            cnt[t - 2, r] += cnt[t - 1, r]
-            cnt[t - 1, r] = 0
-            means[t - 2, r] = m2
-            wts[t - 2, r] = w2
-            top[r] -= 1
-    # the k-th masked position lies in block #{b: cumulative count of blocks 0..b <= k}
-    csum = np.cumsum(cnt, axis=0)
-    pos = np.cumsum(mask, axis=0) - 1
-    out = np.full((num, rows), np.nan)
-    for j in range(num):
-        block = np.zeros(rows, dtype=np.int64)
-        for b in range(num):
-            block += csum[b] <= pos[j]
-        block = np.minimum(block, num - 1)
-        out[j] = np.where(mask[j], pick(means, block), np.nan)
-    return out
-
-
 def select_obd_vectorised(
     design: BOIN12,
     consts: Boin12Constants,

@@ -3,7 +3,7 @@
 Decisions are exactly those of :meth:`doseladder.core.designs.tite_boin.TITEBOIN.decide` (tested
 in ``tests/simulate/kernels/test_tite_boin.py`` by rebuilding the state at every decision time):
 the integer boundaries b_e, b_d, b_elim come from the core
-(:func:`~doseladder.simulate.kernels.boin.boin_boundary_arrays`), the continuous comparisons use
+(:func:`~doseladder.core.designs.arrays.boin.boin_boundary_arrays`), the continuous comparisons use
 the formulas of :func:`~doseladder.core.designs.tite_boin.imputation_decision` /
 :func:`~doseladder.core.designs.tite_boin.ess_decision`, and the rule order is that of
 :func:`~doseladder.core.designs.boin.boin_framework_decision`: elimination on every dose (all
@@ -36,7 +36,7 @@ Trial conduct and timing follow TITEgBOIN 0.4.0 ``R/get_oc_TITE_QuasiBOIN.R`` (T
   d]), maxt)``); ``duration`` = end − first entry.  A trial stopped early (safety, or
   ``n_earlystop``) ends at the decision time of the stop (R: ``break`` keeps ``t.decision``).
 * Final selection: BOIN ``select.mtd`` on the complete data of every treated patient
-  (:func:`~doseladder.simulate.kernels.boin.select_mtd_vectorised`; spec §2.2 step 7); no dose
+  (:func:`~doseladder.core.designs.arrays.boin.select_boin`; spec §2.2 step 7); no dose
   after a safety stop.  ``tox`` counts every DLT within the window, pending or not at the end.
 
 Where TITEgBOIN's own conduct differs from the core (the kernel follows the core): TITEgBOIN
@@ -53,9 +53,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from doseladder.core.designs.arrays import DoseArrays
+from doseladder.core.designs.arrays.boin import boin_boundary_arrays
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.tite_boin import TITEBOIN
-from doseladder.simulate.kernels.boin import boin_boundary_arrays, select_mtd_vectorised
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -302,7 +303,7 @@ def simulate_tite_boin(
         same = dose0[full] == cur[full][:, None]
         end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
     # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
-    selected = select_mtd_vectorised(n, y, boin, bel, bsafe)
+    selected = boin.select_arrays(DoseArrays.complete(n.T, y.T, cur))
     selected[early] = 0
     return TrialArrays(
         n=n,

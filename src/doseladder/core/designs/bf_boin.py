@@ -1,0 +1,547 @@
+"""BF-BOIN: BOIN with backfill cohorts (Zhao, Yuan, Korn & Freidlin, Clin Cancer Res 2024).
+
+Rules follow the R package bfboin 0.1.1 (``R/bf_boin_oc.R``: ``sim.one.trial``), as written
+down in ``/work/shared/spec/backfill.md`` (section numbers below refer to it).  The BOIN
+boundaries b_e, b_d and b_elim are those of :mod:`doseladder.core.designs.boin`.
+
+Patients carry ``Patient.backfill``: escalation patients form cohorts of ``cohort_size`` at the
+current dose d; backfill patients are treated at lower doses while the escalation cohort is in
+follow-up.  At a decision time the design answers one of:
+
+* the escalation cohort is not full -> ``stay`` at d (the next patient joins it);
+* the cohort is full and an outcome in it is pending -> ``suspend`` escalation; arriving
+  patients may be backfilled at the doses open for backfill (§4), reported in
+  ``reason.values["backfill_open"]`` with the dose ``backfill_assign`` picks;
+* the cohort is complete -> the escalation decision (§3) on escalation patients plus backfill
+  patients whose assessment is complete (pending backfill patients are left out).
+
+§3, categories of each dose j <= d (complete data N_j, Y_j): E if Y <= b_e(N), else X if
+Y >= b_elim(N), else D if Y >= b_d(N), else S (``three_plus_three``: at the current dose 1 DLT
+of 3 is S).  Without conflict with the lower doses, BOIN's move; a conflict -- (a) d is E and
+some lower dose is not E, or (b) d is S/D/X and some lower dose is D/X -- pools the data from
+b* (the highest conflicting dose) to d and decides on the pool (§3).  Only X at the current dose
+eliminates (d and above).  ``n_earlystop`` applies to the "stay" outcomes (N_d counts completed
+backfill patients).  The trial stops once ``max_n`` *escalation* patients have been treated and
+decided on (backfill patients come on top, as bfboin's ``ncohort × cohortsize``).
+
+§4, a dose j < d is open for backfill when (C1) an escalation patient at j has a response
+(``activity = "dose"``; the simFastBOIN variant ``"dose_or_lower"`` accepts a response at j or
+any lower dose), (C2) the completed data at j satisfy Y_j < b_d(N_j), or the pool of j and j + 1
+does (a dose failing C2 closes itself and every dose above it), and (C3) escalation plus
+enrolled backfill patients at j (pending included) are <= ``n_cap``; never an eliminated dose.
+
+Final MTD: BOIN's ``select.mtd`` on escalation plus completed backfill data (§5).
+
+Decisions beyond bfboin ([A]): a next dose that would be eliminated (possible only through
+pooling after an X at d) is replaced by the highest dose not eliminated; escalation patients
+are grouped into cohorts by count (every ``cohort_size`` escalation patients).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.base import Design, check_prob
+from doseladder.core.designs.boin import (
+    BoinBoundaries,
+    b_d,
+    b_e,
+    b_elim,
+    boin_tables,
+    describe_boin,
+    posterior_overdose,
+    validate_boin_parameters,
+)
+from doseladder.core.errors import InputError
+from doseladder.core.select_mtd import select_mtd
+from doseladder.core.selection import Selection
+from doseladder.core.state import Patient, TrialState
+
+__all__ = ["BFBOIN", "assign_backfill", "backfill_open", "complete_counts"]
+
+ASSIGN = ("highest", "lowest", "random")
+ACTIVITY = ("dose", "dose_or_lower")
+
+
+def complete_counts(patients: Sequence[Patient], num_doses: int) -> tuple[list[int], list[int]]:
+    """N_j and Y_j: escalation patients and backfill patients with a known DLT outcome."""
+    n = [0] * num_doses
+    y = [0] * num_doses
+    for p in patients:
+        if p.tox is None:
+            continue
+        n[p.dose - 1] += 1
+        y[p.dose - 1] += p.tox is True
+    return n, y
+
+
+def assign_backfill(open_doses: Sequence[int], rule: str, u: float | None = None) -> int | None:
+    """The backfill dose: highest / lowest open dose, or ``open[floor(u·k)]`` for ``random``."""
+    if not open_doses:
+        return None
+    ordered = sorted(open_doses)
+    if rule == "highest":
+        return ordered[-1]
+    if rule == "lowest":
+        return ordered[0]
+    if u is None:
+        return None  # random: drawn by the caller
+    return ordered[min(int(u * len(ordered)), len(ordered) - 1)]
+
+
+@dataclass(frozen=True)
+class BFBOIN(BoinBoundaries, Design):
+    """BF-BOIN (bfboin 0.1.1 defaults: target 0.25, n_cap 12).
+
+    Attributes: BOIN's (``num_doses``, ``target``, ``cohort_size``, ``max_n`` = escalation
+    sample size, ``start_dose``, ``p_saf``, ``p_tox``, ``cutoff_eli``, ``extrasafe``,
+    ``offset``, ``n_earlystop``, ``bound_mtd``) plus
+        n_cap: cap on escalation + enrolled backfill patients at a backfill dose (12).
+        backfill_assign: ``highest`` (default), ``lowest`` or ``random`` open dose.
+        three_plus_three: at the current dose, 1 DLT in 3 patients means stay (target 0.25).
+        tox_window: DLT assessment window (time unit of entry times; used by simulation and
+            to validate patient tables).
+        activity: ``dose`` (bfboin) or ``dose_or_lower`` (simFastBOIN) for condition C1.
+    """
+
+    name: ClassVar[str] = "bf-boin"
+    target_kind: ClassVar[str] = "mtd"
+
+    num_doses: int
+    target: float = 0.25
+    cohort_size: int = 3
+    max_n: int = 30
+    start_dose: int = 1
+    p_saf: float | None = None
+    p_tox: float | None = None
+    cutoff_eli: float = 0.95
+    extrasafe: bool = False
+    offset: float = 0.05
+    n_earlystop: int = 100
+    bound_mtd: bool = False
+    n_cap: int = 12
+    backfill_assign: str = "highest"
+    three_plus_three: bool = False
+    tox_window: float = 1.0
+    activity: str = "dose"
+
+    def __post_init__(self) -> None:
+        self._validate_common()
+        validate_boin_parameters(self)
+        if self.cohort_size < 3:
+            raise InputError("cohort_size", "must be >= 3 for BF-BOIN (bfboin)")
+        if isinstance(self.n_cap, bool) or not isinstance(self.n_cap, int) or self.n_cap < 1:
+            raise InputError("n_cap", f"must be an integer >= 1, got {self.n_cap!r}")
+        if self.backfill_assign not in ASSIGN:
+            raise InputError(
+                "backfill_assign",
+                f"must be one of {', '.join(ASSIGN)}, got {self.backfill_assign!r}",
+            )
+        if not isinstance(self.three_plus_three, bool):
+            raise InputError("three_plus_three", "must be true or false")
+        if self.three_plus_three and not math.isclose(self.target, 0.25):
+            raise InputError("three_plus_three", "applies to target 0.25 only (bfboin)")
+        check_prob("tox_window", self.tox_window, 0.0, math.inf)
+        if self.activity not in ACTIVITY:
+            raise InputError("activity", f"must be one of {', '.join(ACTIVITY)}")
+
+    # ------------------------------------------------------------ boundaries
+    def _be(self, n: int) -> int:
+        return b_e(n, self.lambda_e)
+
+    def _bd(self, n: int) -> int:
+        return b_d(n, self.lambda_d, b_elim(n, self.target, self.cutoff_eli))
+
+    def _belim(self, n: int) -> int | None:
+        return b_elim(n, self.target, self.cutoff_eli)
+
+    def category(self, n: int, y: int, *, current: bool = False) -> str:
+        """E / X / D / S of §3 for one dose."""
+        if current and self.three_plus_three and n == 3 and y == 1:
+            return "S"
+        if y <= self._be(n):
+            return "E"
+        el = self._belim(n)
+        if el is not None and y >= el:
+            return "X"
+        if y >= self._bd(n):
+            return "D"
+        return "S"
+
+    # ------------------------------------------------------------ backfill
+    def open_for_backfill(self, state: TrialState, current: int) -> list[int]:
+        """Doses open for backfill below ``current`` (§4)."""
+        return backfill_open(self, state, current)
+
+    # ------------------------------------------------------------ decide
+    def _decide(self, state: TrialState, now: float | None) -> Decision:
+        d = _escalation_dose(state)
+        J = self.num_doses
+        eliminated = _closure(state.eliminated, J)
+        esc = [p for p in state.patients if not p.backfill]
+        if d is None:  # only backfill patients: start escalation
+            d = self.start_dose
+        k = len(esc) % self.cohort_size
+        cohort = esc[-k:] if k else esc[-self.cohort_size :]
+        if k:  # cohort not full
+            return Decision(
+                Action.STAY,
+                d,
+                d,
+                Reason(
+                    "bf_boin.complete_cohort",
+                    (
+                        f"The escalation cohort at dose {d} has {k} of {self.cohort_size} "
+                        "patients: the next patient joins it (no backfill)."
+                    ),
+                    {"cohort_n": k, "backfill_open": [], "backfill_dose": None},
+                ),
+                eliminated,
+            )
+        pending = [p for p in cohort if p.tox is None]
+        if pending:
+            opened = backfill_open(self, state, d)
+            dose = assign_backfill(opened, self.backfill_assign)
+            where = (
+                f"doses open for backfill: {', '.join(map(str, opened))}"
+                + (f"; the next patient is backfilled at dose {dose}" if dose is not None else "")
+                if opened
+                else "no dose is open for backfill: an arriving patient cannot be treated"
+            )
+            return Decision(
+                Action.SUSPEND,
+                d,
+                d,
+                Reason(
+                    "bf_boin.backfill",
+                    (
+                        f"{len(pending)} patient(s) of the escalation cohort at dose {d} are in "
+                        f"DLT follow-up: escalation waits; {where}."
+                    ),
+                    {
+                        "pending": len(pending),
+                        "backfill_open": opened,
+                        "backfill_dose": dose,
+                        "backfill_assign": self.backfill_assign,
+                    },
+                ),
+                eliminated,
+            )
+        dec = self._escalation_decision(state, d, eliminated)
+        values = {**dec.reason.values, "backfill_open": [], "backfill_dose": None}
+        reason = Reason(dec.reason.rule, dec.reason.message, values)
+        return Decision(
+            dec.action, dec.current_dose, dec.next_dose, reason, dec.eliminated, dec.steps
+        )
+
+    def _escalation_decision(
+        self, state: TrialState, d: int, eliminated: frozenset[int]
+    ) -> Decision:
+        """§3 on complete data (escalation + completed backfill)."""
+        J = self.num_doses
+        n, y = complete_counts(state.patients, J)
+        cats = [self.category(n[j - 1], y[j - 1], current=(j == d)) for j in range(1, d + 1)]
+        cat_d = cats[-1]
+        lower = cats[:-1]
+        n_esc = sum(1 for p in state.patients if not p.backfill)
+        values: dict[str, Any] = {
+            "n_complete": n[:d],
+            "y_complete": y[:d],
+            "categories": cats,
+        }
+        steps: list[Reason] = []
+        head = (
+            f"At dose {d}, {y[d - 1]} of {n[d - 1]} patients with complete follow-up had a DLT "
+            f"(category {cat_d}; lower doses {''.join(lower) or '-'})"
+        )
+
+        def result(
+            action: Action, nxt: int | None, rule: str, msg: str, elim: frozenset[int]
+        ) -> Decision:
+            return Decision(action, d, nxt, Reason(rule, msg, values), elim, tuple(steps))
+
+        def stay_star(msg: str, elim: frozenset[int]) -> Decision:
+            if n[d - 1] >= self.n_earlystop:
+                return result(
+                    Action.STOP,
+                    d,
+                    "bf_boin.n_earlystop",
+                    f"{msg}: stay at dose {d}; {n[d - 1]} patients >= n_earlystop "
+                    f"{self.n_earlystop}: stop the trial and select the MTD.",
+                    elim,
+                )
+            return result(Action.STAY, d, "bf_boin.stay", f"{msg}: stay at dose {d}.", elim)
+
+        def escalate_or_stay(msg: str, elim: frozenset[int]) -> Decision:
+            if d < J and (d + 1) not in elim:
+                return result(
+                    Action.ESCALATE,
+                    d + 1,
+                    "bf_boin.escalate",
+                    f"{msg}: escalate to dose {d + 1}.",
+                    elim,
+                )
+            why = "it is the highest dose" if d == J else f"dose {d + 1} is eliminated"
+            return stay_star(f"{msg}; escalation is blocked ({why})", elim)
+
+        def dose1_stop_rule() -> bool:
+            el = self._belim(n[0])
+            if el is not None and y[0] >= el:
+                return True
+            if self.extrasafe:
+                esc1 = [
+                    p
+                    for p in state.patients
+                    if p.dose == 1 and not p.backfill and p.tox is not None
+                ]
+                n1, y1 = len(esc1), sum(1 for p in esc1 if p.tox)
+                return (
+                    n1 >= 3
+                    and posterior_overdose(n1, y1, self.target) > self.cutoff_eli - self.offset
+                )
+            return False
+
+        elim = eliminated
+        if d == 1:
+            if cat_d == "E":
+                dec = escalate_or_stay(head, elim)
+            elif cat_d == "S":
+                dec = stay_star(head, elim)
+            elif cat_d == "X":
+                return result(
+                    Action.STOP,
+                    None,
+                    "bf_boin.eliminate",
+                    f"{head}: dose 1 reaches the elimination boundary: stop the trial; no dose is "
+                    "selected.",
+                    frozenset(range(1, J + 1)),
+                )
+            elif self.extrasafe:
+                if n[0] >= 3 and posterior_overdose(n[0], y[0], self.target) > (
+                    self.cutoff_eli - self.offset
+                ):
+                    return result(
+                        Action.STOP,
+                        None,
+                        "bf_boin.extrasafe_stop",
+                        f"{head}: extra-safe rule at the lowest dose: stop the trial, no MTD.",
+                        frozenset(range(1, J + 1)),
+                    )
+                dec = result(Action.STAY, 1, "bf_boin.stay", f"{head}: stay at dose 1.", elim)
+            else:
+                dec = stay_star(f"{head}; dose 1 is the lowest dose", elim)
+            return self._cap(dec, n_esc)
+
+        # d > 1
+        if cat_d == "X":
+            elim = elim | frozenset(range(d, J + 1))
+            steps.append(
+                Reason(
+                    "bf_boin.eliminate",
+                    f"Dose {d} and all higher doses are eliminated ({y[d - 1]} of {n[d - 1]}).",
+                    {"dose": d},
+                )
+            )
+        conflict: int | None = None
+        if cat_d == "E" and any(c != "E" for c in lower):
+            conflict = max(j for j, c in enumerate(lower, start=1) if c != "E")
+        elif cat_d in ("S", "D", "X") and any(c in ("D", "X") for c in lower):
+            conflict = max(j for j, c in enumerate(lower, start=1) if c in ("D", "X"))
+
+        if conflict is None:
+            if cat_d == "E":
+                dec = escalate_or_stay(head, elim)
+            elif cat_d == "S":
+                dec = stay_star(head, elim)
+            else:
+                dec = result(
+                    Action.DEESCALATE,
+                    d - 1,
+                    "bf_boin.deescalate",
+                    f"{head}: de-escalate to dose {d - 1}.",
+                    elim,
+                )
+            return self._cap(dec, n_esc)
+
+        bstar = conflict
+        np_ = sum(n[bstar - 1 : d])
+        yp = sum(y[bstar - 1 : d])
+        values.update({"conflict_dose": bstar, "pooled_n": np_, "pooled_y": yp})
+        pooled = f"{head}; conflict with dose {bstar}: pooled doses {bstar}..{d} give {yp} of {np_}"
+        if yp <= self._be(np_):
+            dec = escalate_or_stay(pooled, elim)
+        elif yp >= self._bd(np_):
+            target_k: int | None = None
+            for kk in range(d, bstar - 1, -1):
+                nk, yk = sum(n[bstar - 1 : kk]), sum(y[bstar - 1 : kk])
+                if yk < self._bd(nk):
+                    target_k = kk
+                    break
+            if target_k is not None:
+                act = Action.STAY if target_k == d else Action.DEESCALATE
+                dec = result(
+                    act, target_k, "bf_boin.pooled", f"{pooled}: go to dose {target_k}.", elim
+                )
+            elif bstar - 1 >= 1:
+                dec = result(
+                    Action.DEESCALATE,
+                    bstar - 1,
+                    "bf_boin.pooled",
+                    f"{pooled}: go to dose {bstar - 1}.",
+                    elim,
+                )
+            elif dose1_stop_rule():
+                return result(
+                    Action.STOP,
+                    None,
+                    "bf_boin.eliminate",
+                    f"{pooled}; dose 1 is too toxic: stop the trial; no dose is selected.",
+                    frozenset(range(1, J + 1)),
+                )
+            else:
+                dec = result(
+                    Action.DEESCALATE, 1, "bf_boin.pooled", f"{pooled}: go to dose 1.", elim
+                )
+        else:
+            dec = stay_star(pooled, elim)
+        return self._cap(dec, n_esc)
+
+    def _cap(self, dec: Decision, n_esc: int) -> Decision:
+        """Never an eliminated next dose; stop at ``max_n`` escalation patients."""
+        nxt = dec.next_dose
+        if nxt is not None and dec.eliminated and nxt >= min(dec.eliminated):
+            nxt = min(dec.eliminated) - 1
+            if nxt < 1:
+                return Decision(
+                    Action.STOP, dec.current_dose, None, dec.reason, dec.eliminated, dec.steps
+                )
+            d = dec.current_dose or nxt
+            action = Action.DEESCALATE if nxt < d else Action.STAY
+            dec = Decision(action, dec.current_dose, nxt, dec.reason, dec.eliminated, dec.steps)
+        if dec.action is not Action.STOP and n_esc >= self.max_n:
+            reason = Reason(
+                "max_n_reached",
+                (
+                    f"{n_esc} escalation patients have been treated (max_n = {self.max_n}): stop "
+                    f"the trial (the rules would give dose {dec.next_dose})."
+                ),
+                {**dec.reason.values, "rule_next_dose": dec.next_dose},
+            )
+            return Decision(
+                Action.STOP,
+                dec.current_dose,
+                dec.next_dose,
+                reason,
+                dec.eliminated,
+                (*dec.steps, dec.reason),
+            )
+        return dec
+
+    # ------------------------------------------------------------ select etc.
+    def select(self, state: TrialState) -> Selection:
+        """BOIN ``select.mtd`` on escalation + completed backfill data (§5)."""
+        self.check_state(state, None)
+        if any(p.tox is None for p in state.patients if not p.backfill):
+            raise InputError(
+                "state",
+                "escalation DLT outcomes are pending: the MTD is selected once they are known",
+            )
+        n, y = complete_counts(state.patients, self.num_doses)
+        return select_mtd(
+            n,
+            y,
+            self.target,
+            cutoff_eli=self.cutoff_eli,
+            extrasafe=self.extrasafe,
+            offset=self.offset,
+            bound_mtd=self.bound_mtd,
+            p_tox=self.phi_2,
+            eliminated=state.eliminated,
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """BOIN boundaries (``get.boundary``) used by every BF-BOIN rule."""
+        return boin_tables(self)
+
+    def describe(self) -> str:
+        base = describe_boin(self, title="BF-BOIN")
+        extra = (
+            "Backfill (Zhao et al., Clin Cancer Res 2024; R package bfboin 0.1.1). While the "
+            "escalation cohort is in DLT follow-up, arriving patients are treated at a lower "
+            "dose that is open for backfill: a dose at which an escalation patient has "
+            + (
+                "responded"
+                if self.activity == "dose"
+                else "responded, or below which a patient has responded"
+            )
+            + ", whose completed data (alone or pooled with the next higher dose) lie below "
+            "the de-escalation boundary, and which has at most "
+            f"{self.n_cap} patients (escalation plus backfill); the patient goes to the "
+            f"{self.backfill_assign} open dose"
+            + (" (chosen at random)" if self.backfill_assign == "random" else "")
+            + ". Backfill patients whose follow-up is complete count in every escalation "
+            "decision and in the MTD selection. When the data of a lower dose conflict with "
+            "those of the current dose, the doses from the conflicting one to the current one "
+            "are pooled and the BOIN boundaries are applied to the pool, which can lead to a "
+            "de-escalation by more than one level. The escalation sample size is "
+            f"{self.max_n}; backfill patients come on top of it."
+            + (
+                " One DLT in the first 3 patients at the current dose means stay."
+                if self.three_plus_three
+                else ""
+            )
+        )
+        return f"{base}\n\n{extra}"
+
+
+def _closure(eliminated: frozenset[int], J: int) -> frozenset[int]:
+    return frozenset(range(min(eliminated), J + 1)) if eliminated else frozenset()
+
+
+def _escalation_dose(state: TrialState) -> int | None:
+    """The dose of the latest escalation patient (``state.current_dose`` if set explicitly)."""
+    esc = [p for p in state.patients if not p.backfill]
+    if not esc:
+        return state.current_dose
+    last = esc[-1].dose
+    cur = state.current_dose
+    # TrialState defaults current_dose to the last patient, who may be a backfill patient
+    if cur is not None and state.patients and state.patients[-1].backfill:
+        return last
+    return cur if cur is not None else last
+
+
+def backfill_open(p: BFBOIN, state: TrialState, current: int) -> list[int]:
+    """Doses open for backfill below ``current`` (spec §4: C1 activity, C2 safety, C3 cap)."""
+    J = p.num_doses
+    n, y = complete_counts(state.patients, J)
+    enrolled = [0] * J
+    responded = [False] * J
+    for q in state.patients:
+        enrolled[q.dose - 1] += 1
+        if not q.backfill and q.eff is True:
+            responded[q.dose - 1] = True
+    eliminated = _closure(frozenset(state.eliminated), J)
+    # C2: the lowest failing dose closes itself and all above
+    safe_upto = current - 1
+    for j in range(1, current):
+        alone = y[j - 1] < p._bd(n[j - 1])
+        nn, yy = n[j - 1] + n[j], y[j - 1] + y[j]
+        pooled = yy < p._bd(nn)
+        if not (alone or pooled):
+            safe_upto = j - 1
+            break
+    out = []
+    for j in range(1, safe_upto + 1):
+        if j in eliminated:
+            break
+        active = responded[j - 1] if p.activity == "dose" else any(responded[:j])
+        if active and enrolled[j - 1] <= p.n_cap:
+            out.append(j)
+    return out
