@@ -69,56 +69,6 @@ names the field and changes nothing.
 """
 
 
-#: the web interface's Content-Security-Policy
-UI_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-#: the API docs page: scripts only from this server; Swagger UI sets inline style attributes
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
-)
-_DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>doseladder trial conduct API</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
-</head><body><div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/init.js"></script>
-</body></html>
-"""
-_DOCS_INIT = (
-    'window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", '
-    "deepLinking: true, persistAuthorization: false});\n"
-)
-
-
-def _mount_api_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI from the ``swagger-ui-bundle-v2`` package (no CDN) under a strict
-    CSP; without the package, a plain page pointing to ``/openapi.json``."""
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # pragma: no cover - the web extra installs it
-        swagger_ui_path = None
-
-    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
-    def docs() -> HTMLResponse:
-        if swagger_ui_path is None:  # pragma: no cover
-            return HTMLResponse(
-                '<p>The API is described in <a href="/openapi.json">openapi.json</a>.</p>'
-            )
-        return HTMLResponse(_DOCS_PAGE)
-
-    @app.get("/docs/init.js", include_in_schema=False)
-    def docs_init() -> Response:
-        return Response(_DOCS_INIT, media_type="application/javascript")
-
-    if swagger_ui_path is not None:
-        app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
-
-
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX) or request.url.path == "/openapi.json"
 
@@ -277,8 +227,6 @@ def create_app(
             db.dispose()
 
     app = FastAPI(
-        docs_url=None,
-        redoc_url=None,
         title="doseladder trial conduct",
         version=__version__,
         description=_DESCRIPTION,
@@ -324,14 +272,19 @@ def create_app(
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            policy = DOCS_CSP if request.url.path == "/docs" else UI_CSP
-            response.headers.setdefault("Content-Security-Policy", policy)
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html") and not (
+            request.url.path.startswith(("/docs", "/redoc"))
+        ):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'",
+            )
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    _mount_api_docs(app)
 
     from doseladder.web.api import api_router
     from doseladder.web.ui.routes import router as ui_router
