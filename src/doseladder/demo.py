@@ -114,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     code = tour(outdir)
     if code != 0 or not serve:
         return code
-    print("\n### The trial-conduct service (Ctrl-C to stop)\n$ doseladder serve", flush=True)
-    app(["serve"], standalone_mode=False)
+    print(
+        "\n### The trial-conduct service, demonstration mode (Ctrl-C to stop)\n"
+        "$ doseladder serve --demo   # demo users, database ./doseladder-demo.db",
+        flush=True,
+    )
+    app(["serve", "--demo"], standalone_mode=False)
     return 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["free_port", "main", "wait_for"]
 
-TIMEOUT_S = 90.0
+TIMEOUT_S = 180.0
 
 
 def free_port() -> int:

@@ -143,8 +143,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(autouse=True)
 def _cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests do not need slow password hashing (production keeps n = 2**14)."""
+    """Tests do not need slow password hashing (production keeps n = 2**14 and argon2id at
+    t = 3, m = 64 MiB, p = 4)."""
     monkeypatch.setattr(security, "SCRYPT_N", 2**8)
+    monkeypatch.setattr(security, "ARGON2_TIME_COST", 1)
+    monkeypatch.setattr(security, "ARGON2_MEMORY_KIB", 1024)
+    monkeypatch.setattr(security, "ARGON2_PARALLELISM", 1)
 
 
 class Clock:

@@ -26,38 +26,83 @@ from doseladder.conduct.services import sites_users
 from .conftest import PASSWORD, World
 
 
-def test_password_hash_is_salted_scrypt_and_verifies() -> None:
+def test_password_hash_is_salted_argon2id_and_verifies() -> None:
     h1 = hash_password("a long password")
     h2 = hash_password("a long password")
-    assert h1 != h2 and h1.startswith("scrypt$")
+    assert h1 != h2 and h1.startswith("$argon2id$")
     assert "a long password" not in h1
     assert verify_password("a long password", h1)
     assert not verify_password("a long passwore", h1)
-    _, n, r, p, _, _ = h1.split("$")
-    assert (int(n), int(r), int(p)) == (security.SCRYPT_N, security.SCRYPT_R, security.SCRYPT_P)
+    assert f"m={security.ARGON2_MEMORY_KIB},t={security.ARGON2_TIME_COST}" in h1
+    assert not security.needs_rehash(h1)
 
 
-def test_hash_keeps_its_own_cost(monkeypatch: pytest.MonkeyPatch) -> None:
-    old = hash_password("another password")
+def test_legacy_scrypt_hashes_verify_and_need_rehash(monkeypatch: pytest.MonkeyPatch) -> None:
+    old = security.scrypt_hash("another password")
+    assert old.startswith("scrypt$")
     monkeypatch.setattr(security, "SCRYPT_N", 2**9)
     assert verify_password("another password", old)
+    assert not verify_password("another passwore", old)
+    assert security.needs_rehash(old)
+    current = hash_password("another password")
+    monkeypatch.setattr(security, "ARGON2_TIME_COST", security.ARGON2_TIME_COST + 1)
+    assert security.needs_rehash(current)  # raised cost: re-hash at next login
 
 
-@pytest.mark.parametrize("stored", ["", "bcrypt$1$2$3$4$5", "scrypt$x$8$1$AA==$AA==", "junk"])
+@pytest.mark.parametrize(
+    "stored", ["", "bcrypt$1$2$3$4$5", "scrypt$x$8$1$AA==$AA==", "junk", "$argon2id$v=19$junk"]
+)
 def test_malformed_hashes_never_verify(stored: str) -> None:
     assert not verify_password("whatever", stored)
 
 
 def test_default_cost_is_production_grade() -> None:
-    assert security.SCRYPT_R == 8 and security.MIN_PASSWORD_LENGTH >= 10
+    """The conftest lowers the argon2 cost for speed; the module itself keeps RFC 9106's."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(security))
+    values = {
+        t.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and not isinstance(node.value, ast.Call)
+        for t in node.targets
+        if isinstance(t, ast.Name) and t.id.startswith(("ARGON2_", "MIN_PASSWORD"))
+    }
+    assert values["ARGON2_TIME_COST"] >= 3 and values["ARGON2_MEMORY_KIB"] >= 64 * 1024
+    assert values["MIN_PASSWORD_LENGTH"] >= 12
 
 
 @pytest.mark.parametrize(
-    ("pw", "reason"), [(None, "string"), ("short", "at least"), (" " * 12, "blank")]
+    ("pw", "reason"),
+    [
+        (None, "string"),
+        ("short", "at least 12"),
+        ("aaaaaaaaaa", "at least 12"),
+        ("aaaaaaaaaaaa", "repetitive"),
+        ("abcdefghijklmnop", "sequential"),
+        (" " * 12, "blank"),
+        ("doseladder-demo", "demo password"),
+        ("DoseLadder-Demo", "demo password"),
+        ("password1234", "common"),
+        ("iloveyou12345678", "common"),
+        ("a" * 1025, "at most"),
+    ],
 )
 def test_password_policy(pw: object, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         security.validate_password(pw)
+
+
+def test_password_may_not_contain_the_username() -> None:
+    with pytest.raises(ValidationError, match="username"):
+        security.validate_password("my name is stat, really", username="stat")
+    assert security.validate_password("a quiet orbit of kettles", username="stat")
+
+
+def test_common_password_list_is_the_bundled_one() -> None:
+    words = security.common_passwords()
+    assert len(words) > 19000 and "password" in words and "123456" in words
 
 
 def test_tokens_are_random_and_stored_as_digests() -> None:
@@ -184,8 +229,12 @@ def test_change_password(world: World) -> None:
     world.run(lambda s: sites_users.authenticate(s, "inv_a", "brand new secret"))
     with pytest.raises(Forbidden):
         world.run(lambda s: sites_users.change_password(s, world.inv_b, uid, new_password="x" * 12))
-    world.run(lambda s: sites_users.change_password(s, world.admin, uid, new_password="y" * 12))
-    world.run(lambda s: sites_users.authenticate(s, "inv_a", "y" * 12))
+    world.run(
+        lambda s: sites_users.change_password(
+            s, world.admin, uid, new_password="a reset passphrase"
+        )
+    )
+    world.run(lambda s: sites_users.authenticate(s, "inv_a", "a reset passphrase"))
 
 
 def test_user_and_site_validation(world: World) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from doseladder.conduct.services import dashboard, outcomes, patients
 
-from .conftest import BOIN, World
+from .conftest import BOIN, World, crs_form
 
 
 def _rows(world: World, trial_id: int, who: Any = None) -> dict[int, dict[str, Any]]:
@@ -27,7 +27,7 @@ def test_dlt_status_pending_negative_positive_and_not_assessed(world: World) -> 
             world.inv_a,
             a,
             term="cytokine release syndrome",
-            grade=3,
+            crs=crs_form(3),
             onset_date=world.clock.today(),
             dlt_candidate=True,
         )

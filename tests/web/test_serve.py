@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from doseladder.cli.main import app as cli
 from doseladder.conduct import Database
+from doseladder.conduct.errors import AuthenticationError
 from doseladder.conduct.services import decisions, exports, sites_users
 from doseladder.web.demo import DEMO_PASSWORD, DEMO_TRIAL_CODE, DEMO_USERS
 
@@ -35,7 +36,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_serve_creates_the_demo_once(tmp_path: Path, served: list[dict[str, Any]]) -> None:
     url = f"sqlite:///{tmp_path / 'sub' / 'demo.db'}"
     runner = CliRunner()
-    first = runner.invoke(cli, ["serve", "--database", url, "--port", "8123"])
+    first = runner.invoke(cli, ["serve", "--demo", "--database", url, "--port", "8123"])
     assert first.exit_code == 0, first.output
     assert f"Demo trial {DEMO_TRIAL_CODE}" in first.output
     assert DEMO_PASSWORD in first.output
@@ -44,7 +45,7 @@ def test_serve_creates_the_demo_once(tmp_path: Path, served: list[dict[str, Any]
     assert "http://127.0.0.1:8123/" in first.output
     assert served[0]["host"] == "127.0.0.1" and served[0]["port"] == 8123
     assert served[0]["login_page"] == 200
-    second = runner.invoke(cli, ["serve", "--database", url])
+    second = runner.invoke(cli, ["serve", "--demo", "--database", url])
     assert second.exit_code == 0, second.output
     assert "already has users: no demo data added" in second.output
     db = Database(url)
@@ -64,17 +65,78 @@ def test_serve_creates_the_demo_once(tmp_path: Path, served: list[dict[str, Any]
         db.dispose()
 
 
-def test_serve_without_demo_creates_an_admin(tmp_path: Path, served: list[dict[str, Any]]) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    result = CliRunner().invoke(cli, ["serve", "--database", url, "--no-demo"])
+def test_serve_demo_uses_the_demo_database_and_signs_the_trail(
+    tmp_path: Path, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOSELADDER_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--demo"])
     assert result.exit_code == 0, result.output
-    assert "Created the first administrator: admin / " in result.output
-    password = result.output.split("admin / ")[1].split()[0]
+    assert (tmp_path / "doseladder-demo.db").exists() and not (tmp_path / "doseladder.db").exists()
+    assert "DEMONSTRATION database" in result.output
+    assert "Audit trail signed with key" in result.output
+    check = CliRunner().invoke(
+        cli, ["audit", "verify", "--database", "sqlite:///./doseladder-demo.db"]
+    )
+    assert check.exit_code == 0, check.output
+    assert "signing key (ed25519)" in check.output and "latest anchor" in check.output
+
+
+def test_production_database_starts_without_users(
+    tmp_path: Path, served: list[dict[str, Any]]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    result = CliRunner().invoke(cli, ["serve", "--database", url])
+    assert result.exit_code == 0, result.output
+    assert "no users yet" in result.output
+    assert "doseladder admin create-user --role admin" in result.output
+    assert DEMO_PASSWORD not in result.output
     db = Database(url)
     try:
-        assert db.run(lambda s: sites_users.login(s, "admin", password)).token.startswith("dl_")
+        for username in DEMO_USERS:  # no default credentials
+            with pytest.raises(AuthenticationError):
+                db.run(lambda s, u=username: sites_users.login(s, u, DEMO_PASSWORD))
     finally:
         db.dispose()
+    # the first administrator, password prompted twice (never an argument)
+    runner = CliRunner()
+    bad = runner.invoke(
+        cli,
+        ["admin", "create-user", "chief", "--role", "monitor", "--database", url],
+        input="a long admin passphrase\na long admin passphrase\n",
+    )
+    assert bad.exit_code == 2 and "--role: the first user of a database must be an admin" in (
+        bad.stderr
+    )
+    weak = runner.invoke(
+        cli,
+        ["admin", "create-user", "chief", "--role", "admin", "--database", url],
+        input="doseladder-demo\ndoseladder-demo\n",
+    )
+    assert weak.exit_code == 2 and "demo password" in weak.stderr
+    ok = runner.invoke(
+        cli,
+        ["admin", "create-user", "chief", "--role", "admin", "--database", url],
+        input="a long admin passphrase\na long admin passphrase\n",
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "created user chief (admin)" in ok.stdout
+    second = runner.invoke(
+        cli,
+        ["admin", "create-user", "mon", "--role", "monitor", "--database", url, "--json"],
+        input="another long passphrase\nanother long passphrase\n",
+    )
+    assert second.exit_code == 0, second.output
+    db = Database(url)
+    try:
+        token = db.run(lambda s: sites_users.login(s, "chief", "a long admin passphrase")).token
+        assert token.startswith("dl_")
+    finally:
+        db.dispose()
+    again = CliRunner().invoke(cli, ["serve", "--database", url])
+    assert "no users yet" not in again.output
+    check = CliRunner().invoke(cli, ["audit", "verify", "--database", url])
+    assert check.exit_code == 0, check.output
 
 
 def test_serve_refuses_a_bad_database_url(served: list[dict[str, Any]]) -> None:

@@ -37,7 +37,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Simulate a protocol's escalation plan.",
     ),
     "screen": ("doseladder.cli.screen_commands", "Screen a patient against eligibility."),
-    "audit": ("doseladder.cli.audit_commands", "Verify or export a trial's audit trail."),
+    "audit": (
+        "doseladder.cli.audit_commands",
+        "Verify or export the signed audit trail; create or rotate its signing key.",
+    ),
+    "admin": ("doseladder.cli.admin_commands", "Create users (the first administrator)."),
     "serve": ("doseladder.cli.serve_commands", "Run the web interface and the JSON API."),
     "grade": (
         "doseladder.cli.grade_commands",

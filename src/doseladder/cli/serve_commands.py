@@ -1,13 +1,16 @@
 """``doseladder serve``: the web interface and JSON API on one port.
 
-By default it uses the SQLite file ``./doseladder.db`` (or ``$DOSELADDER_DATABASE_URL``),
-applies the migrations, creates the demo trial once (into an empty database) and prints the
-demo users, then serves on http://127.0.0.1:8000.
+It uses ``--database`` (or ``$DOSELADDER_DATABASE_URL``, else the SQLite file
+``./doseladder.db``), applies the migrations, signs the audit trail with the configured key
+(created at the first start if none exists; see ``doseladder audit keygen``) and serves on
+http://127.0.0.1:8000.  A new database has no users: ``doseladder admin create-user --role
+admin`` creates the first.  ``--demo`` instead uses the demonstration database
+``./doseladder-demo.db`` (unless ``--database`` names another) and fills it once with the demo
+trial and demo users, whose published password must never guard real data.
 """
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +19,10 @@ import typer
 from doseladder.cli.output import handle_errors, require_extra
 from doseladder.core.errors import InputError
 
-__all__ = ["register"]
+__all__ = ["DEMO_DATABASE_URL", "register"]
+
+#: the database ``serve --demo`` uses unless told otherwise
+DEMO_DATABASE_URL = "sqlite:///./doseladder-demo.db"
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +36,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--database",
                 help="Database URL (default: $DOSELADDER_DATABASE_URL or "
-                "sqlite:///./doseladder.db).",
+                "sqlite:///./doseladder.db; with --demo: sqlite:///./doseladder-demo.db).",
                 show_default=False,
             ),
         ] = None,
@@ -38,9 +44,19 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--demo/--no-demo",
-                help="Create the demo trial and users in an empty database.",
+                help="Demonstration mode: the demo trial and demo users (published password) "
+                "in an empty demo database. Never for real data.",
             ),
-        ] = True,
+        ] = False,
+        key_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--key-file",
+                help="Audit signing key (default: $DOSELADDER_AUDIT_KEY_FILE or "
+                "~/.config/doseladder/audit-ed25519.pem; created if missing).",
+                show_default=False,
+            ),
+        ] = None,
         secure_cookies: Annotated[
             bool,
             typer.Option(
@@ -53,41 +69,70 @@ def register(app: typer.Typer) -> None:
         require_extra("web", "fastapi", "uvicorn", "sqlalchemy", "alembic", field="serve")
         import uvicorn
 
-        from doseladder.conduct.db import Database, upgrade
-        from doseladder.conduct.errors import ConductError
-        from doseladder.conduct.services import sites_users
-        from doseladder.conduct.settings import database_url, redact_url
+        from doseladder.conduct.db import Database
         from doseladder.web import create_app
-        from doseladder.web.demo import describe, has_users, seed_demo
 
-        try:
-            url = database_url(database)
-        except ConductError as exc:
-            raise InputError("--database", getattr(exc, "reason", exc.message)) from None
-        if url.startswith("sqlite"):
-            Path(url.split("///", 1)[-1]).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        try:
-            upgrade(url)
-        except Exception as exc:
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1] or [repr(exc)]
-            raise InputError("--database", f"cannot open {redact_url(url)}: {first[0]}") from None
-        db = Database(url, pool_size=20)
-        if not has_users(db):
-            if demo:
-                info = seed_demo(url)
-                typer.echo(describe(info))
-            else:
-                password = secrets.token_urlsafe(12)
-                db.run(
-                    lambda s: sites_users.bootstrap_admin(s, username="admin", password=password)
-                )
-                typer.echo(f"Created the first administrator: admin / {password} (shown once)")
-        elif demo:
-            typer.echo("The database already has users: no demo data added.")
-        typer.echo(f"Database: {redact_url(url)}")
+        url, db = _prepare(database, demo, key_file)
+        typer.echo(f"Database: {_redacted(url)}")
         typer.echo(f"Web interface: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+        assert isinstance(db, Database)
         application = create_app(db, secure_cookies=secure_cookies)
         try:
             uvicorn.run(application, host=host, port=port, log_level="info")
         finally:
             db.dispose()
+
+
+def _redacted(url: str) -> str:
+    from doseladder.conduct.settings import redact_url
+
+    return redact_url(url)
+
+
+def _prepare(database: str | None, demo: bool, key_file: Path | None) -> tuple[str, object]:
+    """Migrate, configure signing, seed the demo (``--demo``) and say what to do next."""
+    import os
+
+    from doseladder.conduct.db import Database, upgrade
+    from doseladder.conduct.errors import ConductError
+    from doseladder.conduct.sealing import configured_sealer
+    from doseladder.conduct.settings import ENV_VAR, database_url
+    from doseladder.web.demo import describe, has_users, seed_demo
+
+    if demo and not database and not os.environ.get(ENV_VAR):
+        database = DEMO_DATABASE_URL
+    try:
+        url = database_url(database)
+    except ConductError as exc:
+        raise InputError("--database", getattr(exc, "reason", exc.message)) from None
+    if url.startswith("sqlite"):
+        Path(url.split("///", 1)[-1]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(url)
+    except Exception as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0:1] or [repr(exc)]
+        raise InputError("--database", f"cannot open {_redacted(url)}: {first[0]}") from None
+    try:
+        sealer = configured_sealer(url, key_file=key_file, create_key=True)
+    except ConductError as exc:
+        raise InputError("--key-file", getattr(exc, "reason", exc.message)) from None
+    assert sealer is not None
+    db = Database(url, pool_size=20, sealer=sealer)
+    typer.echo(
+        f"Audit trail signed with key {sealer.signer.key_id} "
+        f"(ed25519 public key {sealer.signer.public_key}); anchors: "
+        f"{sealer.anchors.location if sealer.anchors else 'none'}"
+    )
+    if not has_users(db):
+        if demo:
+            typer.echo(describe(seed_demo(url, sealer=sealer)))
+            typer.echo("DEMONSTRATION database: the demo password is published; no real data.")
+        else:
+            typer.echo(
+                "The database has no users yet. Create the first administrator with:\n"
+                f"  doseladder admin create-user --role admin --database '{_redacted(url)}' "
+                "USERNAME"
+            )
+    elif demo:
+        typer.echo("The database already has users: no demo data added.")
+    return url, db

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -38,8 +39,10 @@ from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from doseladder import __version__
-from doseladder.conduct.models import AuditEvent, AuditHead, Base
+from doseladder.conduct.models import AuditEvent, AuditHead, AuditKey, AuditSignature, Base
+from doseladder.conduct.sealing import AnchorStore, Sealer, verify_record
 from doseladder.conduct.security import SYSTEM, Actor
+from doseladder.conduct.signing import Signer, key_id, sign_b64, verify_signature
 
 __all__ = [
     "GENESIS_HASH",
@@ -51,6 +54,8 @@ __all__ = [
     "install",
     "log_event",
     "reason",
+    "seal",
+    "signature_message",
     "snapshot",
     "verify",
     "verify_copy",
@@ -60,7 +65,11 @@ GENESIS_HASH = "0" * 64
 COPY_FORMAT = "doseladder-audit-certified-copy"
 _PENDING = "audit_pending"
 _REASON = "audit_reason"
-_SKIP_TABLES = frozenset({"audit_events", "audit_head"})
+_SEALED = "audit_sealed"
+_SKIP_TABLES = frozenset(
+    {"audit_events", "audit_head", "audit_signatures", "idempotency_keys", "session_activity"}
+)
+log = logging.getLogger("doseladder.audit")
 
 
 # ------------------------------------------------------------------ encoding
@@ -219,11 +228,27 @@ def _before_commit(session: Session) -> None:
     session.flush()
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if pending:
-        append(session, pending)
+        chained = append(session, pending)
+        sealer = session.info.get("sealer")
+        if isinstance(sealer, Sealer) and chained is not None:
+            seal(session, sealer.signer, *chained)
+            session.info[_SEALED] = (chained[1], chained[2])
+
+
+def _after_commit(session: Session) -> None:
+    sealed = session.info.pop(_SEALED, None)
+    sealer = session.info.get("sealer")
+    if sealed is None or not isinstance(sealer, Sealer):
+        return
+    try:
+        sealer.anchor(*sealed)
+    except Exception:  # the commit happened: report, never turn it into a failure
+        log.exception("could not write the audit anchor for event #%s", sealed[0])
 
 
 def _discard(session: Session, *args: Any) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_SEALED, None)
 
 
 def install(session_class: type[Session]) -> None:
@@ -231,6 +256,7 @@ def install(session_class: type[Session]) -> None:
     event.listen(session_class, "before_flush", _before_flush)
     event.listen(session_class, "after_flush", _after_flush)
     event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_commit", _after_commit)
     event.listen(session_class, "after_rollback", _discard)
     event.listen(session_class, "after_soft_rollback", _discard)
 
@@ -272,14 +298,17 @@ def log_event(
     )
 
 
-def append(session: Session, events: list[dict[str, Any]]) -> None:
-    """Chain ``events`` onto the head (locking it) and insert them; updates the head."""
+def append(session: Session, events: list[dict[str, Any]]) -> tuple[int, int, str]:
+    """Chain ``events`` onto the head (locking it) and insert them; updates the head.
+
+    Returns the first and last sequence numbers and the new head hash."""
     head = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one_or_none()
     if head is None:
         raise RuntimeError("audit_head row missing: is the database migrated?")
     seq, prev = int(head.seq), str(head.hash)
+    first = seq + 1
     rows: list[dict[str, Any]] = []
     for ev in events:
         seq += 1
@@ -326,6 +355,40 @@ def append(session: Session, events: list[dict[str, Any]]) -> None:
         .where(AuditHead.id == 1)
         .values(seq=seq, hash=prev, updated_at=_clock(session))
     )
+    return first, seq, prev
+
+
+def signature_message(first_seq: int, last_seq: int, head_hash: str, key: str) -> bytes:
+    """The bytes signed for one transaction: its event range and the head hash after it
+    (which commits to every earlier event through the chain)."""
+    return canonical_json(
+        {
+            "type": "doseladder-audit-signature",
+            "v": 1,
+            "first_seq": first_seq,
+            "last_seq": last_seq,
+            "hash": head_hash,
+            "key_id": key,
+        }
+    ).encode("utf-8")
+
+
+def seal(session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str) -> None:
+    """Sign the head after a transaction's events and store the signature."""
+    message = signature_message(first_seq, last_seq, head_hash, signer.key_id)
+    session.execute(
+        insert(AuditSignature),
+        [
+            {
+                "first_seq": first_seq,
+                "last_seq": last_seq,
+                "head_hash": head_hash,
+                "key_id": signer.key_id,
+                "signature": sign_b64(signer, message),
+                "signed_at": _clock(session),
+            }
+        ],
+    )
 
 
 # -------------------------------------------------------------------- verify
@@ -334,12 +397,17 @@ class VerifyResult:
     """Outcome of :func:`verify`.
 
     Attributes:
-        ok: the chain is intact and every table matches the trail.
+        ok: the chain is intact, signatures and anchor check out, and every table matches.
         events: number of events checked.
         head_seq / head_hash: the chain head (last event) as found.
         first_bad_seq: sequence number of the first broken link (``None`` if intact).
-        problem: what is wrong at ``first_bad_seq`` (or with the head).
+        problem: the first thing wrong (chain, head, signature or anchor).
         data_problems: rows that differ from what the trail recorded (first 100).
+        problems: every chain, signature and anchor problem found.
+        signatures: number of transaction signatures checked.
+        keys: the signing keys, ``"<key id> <base64 public key>"``.
+        anchor: the latest anchor checked (``None`` if none).
+        notes: what was not checked and why.
     """
 
     ok: bool
@@ -349,6 +417,11 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problem: str | None = None
     data_problems: tuple[str, ...] = field(default_factory=tuple)
+    problems: tuple[str, ...] = field(default_factory=tuple)
+    signatures: int = 0
+    keys: tuple[str, ...] = field(default_factory=tuple)
+    anchor: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -359,21 +432,37 @@ class VerifyResult:
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "data_problems": list(self.data_problems),
+            "problems": list(self.problems),
+            "signatures": self.signatures,
+            "keys": list(self.keys),
+            "anchor": dict(self.anchor) if self.anchor is not None else None,
+            "notes": list(self.notes),
         }
 
     def summary(self) -> str:
         """One or more lines of plain text."""
+        lines = []
         if self.ok:
-            return (
+            lines.append(
                 f"audit trail intact: {self.events} events, head #{self.head_seq} {self.head_hash}"
             )
-        lines = []
-        if self.problem is not None:
-            where = f" at event #{self.first_bad_seq}" if self.first_bad_seq is not None else ""
-            lines.append(f"audit trail BROKEN{where}: {self.problem}")
-        if self.data_problems:
-            lines.append(f"{len(self.data_problems)} row(s) differ from the audit trail:")
-            lines.extend(f"  {p}" for p in self.data_problems)
+        else:
+            if self.problem is not None:
+                where = f" at event #{self.first_bad_seq}" if self.first_bad_seq is not None else ""
+                lines.append(f"audit trail BROKEN{where}: {self.problem}")
+            lines.extend(f"  also: {p}" for p in self.problems if p != self.problem)
+            if self.data_problems:
+                lines.append(f"{len(self.data_problems)} row(s) differ from the audit trail:")
+                lines.extend(f"  {p}" for p in self.data_problems)
+        if self.signatures:
+            lines.append(f"signatures: {self.signatures} transaction signature(s) checked")
+        lines.extend(f"signing key (ed25519): {k}" for k in self.keys)
+        if self.anchor is not None:
+            lines.append(
+                f"latest anchor: event #{self.anchor.get('seq')} {self.anchor.get('hash')} "
+                f"at {self.anchor.get('at')}"
+            )
+        lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
 
@@ -421,9 +510,11 @@ def _check_event(
 
 
 def _walk(
-    rows: Iterable[Mapping[Any, Any]],
+    rows: Iterable[Mapping[Any, Any]], hashes: list[str] | None = None
 ) -> tuple[int, str, int | None, str | None, list[dict[str, Any]]]:
-    """Check a sequence of event rows; returns (count, last hash, bad seq, problem, bodies)."""
+    """Check a sequence of event rows; returns (count, last hash, bad seq, problem, bodies).
+
+    ``hashes`` (if given) receives the hash of every intact event in order."""
     prev = GENESIS_HASH
     count = 0
     bodies: list[dict[str, Any]] = []
@@ -434,8 +525,113 @@ def _walk(
         assert body is not None
         bodies.append(body)
         prev = row["hash"]
+        if hashes is not None:
+            hashes.append(prev)
         count += 1
     return count, prev, None, None, bodies
+
+
+def _check_signatures(
+    sigs: Sequence[Mapping[str, Any]], hashes: list[str], keys: Mapping[str, str]
+) -> list[tuple[int | None, str]]:
+    """(event, problem) for every signature that fails and for the unsigned tail."""
+    out: list[tuple[int | None, str]] = []
+    count = len(hashes)
+    signed_to = 0
+    for sig in sorted(sigs, key=lambda r: int(r["last_seq"])):
+        last = int(sig["last_seq"])
+        kid = str(sig["key_id"])
+        if last < 1 or last > count:
+            out.append(
+                (
+                    last,
+                    f"signature of event #{last} but the trail has {count} events: events removed",
+                )
+            )
+            continue
+        if hashes[last - 1] != sig["head_hash"]:
+            out.append(
+                (
+                    last,
+                    f"event #{last} is not the event that was signed (its hash "
+                    "changed since signing: history rewritten)",
+                )
+            )
+            continue
+        public = keys.get(kid)
+        if public is None:
+            out.append((last, f"event #{last} is signed with an untrusted key {kid}"))
+            continue
+        message = signature_message(int(sig["first_seq"]), last, str(sig["head_hash"]), kid)
+        if not verify_signature(public, message, str(sig["signature"])):
+            out.append((last, f"signature of event #{last} is invalid (forged)"))
+            continue
+        signed_to = max(signed_to, last)
+    if count > signed_to and not any(seq is not None and seq >= count for seq, _ in out):
+        out.append(
+            (
+                signed_to + 1,
+                f"events #{signed_to + 1}-#{count} carry no valid signature "
+                "(written outside the application)",
+            )
+        )
+    return out
+
+
+def _check_anchor(
+    anchors: AnchorStore,
+    hashes: list[str],
+    keys: Mapping[str, str] | None,
+    *,
+    required: bool = True,
+) -> tuple[list[tuple[int | None, str]], dict[str, Any] | None]:
+    """Problems with the anchors and the latest valid anchor."""
+    out: list[tuple[int | None, str]] = []
+    latest: dict[str, Any] | None = None
+    for n, rec in enumerate(anchors.records(), start=1):
+        kind = rec.get("type")
+        if kind not in ("anchor", "rotation"):
+            out.append((None, f"anchor record {n} in {anchors.location} is unreadable"))
+            continue
+        if not verify_record(rec):
+            out.append((None, f"anchor record {n} in {anchors.location} has an invalid signature"))
+            continue
+        if kind != "anchor":
+            continue
+        if keys is not None and rec.get("key_id") not in keys:
+            out.append((None, f"anchor record {n} is signed with an untrusted key"))
+            continue
+        if latest is None or int(rec["seq"]) > int(latest["seq"]):
+            latest = rec
+    if latest is None:
+        if hashes and required:
+            out.append(
+                (
+                    None,
+                    f"no anchor in {anchors.location}: truncation or replacement of "
+                    "the trail cannot be ruled out",
+                )
+            )
+        return out, None
+    seq, count = int(latest["seq"]), len(hashes)
+    if seq > count:
+        out.append(
+            (
+                count + 1,
+                f"the anchor of {latest['at']} records {seq} events (head "
+                f"{str(latest['hash'])[:12]}…) but the trail has {count}: events removed or "
+                "the trail replaced",
+            )
+        )
+    elif seq >= 1 and hashes[seq - 1] != latest["hash"]:
+        out.append(
+            (
+                seq,
+                f"event #{seq} differs from the anchor of {latest['at']} (head "
+                f"{str(latest['hash'])[:12]}…): the trail was rewritten or replaced",
+            )
+        )
+    return out, latest
 
 
 def _data_problems(session: Session, bodies: list[dict[str, Any]]) -> list[str]:
@@ -473,10 +669,24 @@ def _data_problems(session: Session, bodies: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def verify(session: Session, *, check_data: bool = True) -> VerifyResult:
-    """Walk the chain and (with ``check_data``) compare every table with the trail."""
+def verify(
+    session: Session,
+    *,
+    check_data: bool = True,
+    keys: Mapping[str, str] | None = None,
+    anchors: AnchorStore | None = None,
+) -> VerifyResult:
+    """Walk the chain, check the signatures and the latest anchor, and (with ``check_data``)
+    compare every table with the trail.
+
+    Args:
+        keys: trusted signing keys (key id → base64 public key), from outside the database;
+            ``None``: the keys recorded in the database are used (and a note says so).
+        anchors: the anchor store of this database (``None``: anchors not checked).
+    """
     rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
-    count, last, bad, problem, bodies = _walk(rows)
+    hashes: list[str] = []
+    count, last, bad, problem, bodies = _walk(rows, hashes)
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
     if problem is None and (head.seq != count or head.hash != last):
         bad = count + 1 if head.seq > count else head.seq
@@ -484,9 +694,34 @@ def verify(session: Session, *, check_data: bool = True) -> VerifyResult:
             f"chain head says event #{head.seq} ({head.hash[:12]}…) but the trail ends at "
             f"#{count}: events removed or head altered"
         )
+    found: list[tuple[int | None, str]] = [] if problem is None else [(bad, problem)]
+    notes: list[str] = []
+    sigs = [dict(r) for r in session.execute(select(AuditSignature.__table__)).mappings()]
+    recorded = {str(k.key_id): str(k.public_key) for k in session.scalars(select(AuditKey))}
+    trusted = dict(keys) if keys is not None else recorded
+    if keys is None and recorded:
+        notes.append(
+            "signatures checked against the keys recorded in the database; pass the "
+            "public key kept outside it (--public-key) to rule out a substituted key"
+        )
+    latest: dict[str, Any] | None = None
+    signed = bool(sigs or recorded or keys is not None)
+    if problem is None:
+        if signed:
+            found.extend(_check_signatures(sigs, hashes, trusted))
+        elif count:
+            notes.append("the trail is not signed (no signing key was configured)")
+        if anchors is not None:
+            anchor_problems, latest = _check_anchor(anchors, hashes, keys, required=signed)
+            found.extend(anchor_problems)
+        elif signed:
+            notes.append("anchors not checked (no anchor store given)")
+    if found and problem is None:
+        bad, problem = found[0]
     data: list[str] = []
     if problem is None and check_data:
         data = _data_problems(session, bodies)
+    used = sorted({str(s["key_id"]) for s in sigs})
     return VerifyResult(
         ok=problem is None and not data,
         events=count,
@@ -495,6 +730,11 @@ def verify(session: Session, *, check_data: bool = True) -> VerifyResult:
         first_bad_seq=bad,
         problem=problem,
         data_problems=tuple(data[:100]),
+        problems=tuple(p for _, p in found),
+        signatures=len(sigs),
+        keys=tuple(f"{k} {trusted.get(k) or recorded.get(k, '(unknown key)')}" for k in used),
+        anchor=latest,
+        notes=tuple(notes),
     )
 
 
@@ -530,19 +770,34 @@ _EVENT_FIELDS = (
 )
 
 
+def _copy_digest(data: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k not in ("certificate", "manifest")}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def manifest_message(manifest: Mapping[str, Any]) -> bytes:
+    """The signed bytes of a certified copy's manifest (all fields but ``signature``)."""
+    return canonical_json({k: v for k, v in manifest.items() if k != "signature"}).encode()
+
+
 def certified_copy(
     session: Session,
     *,
     actor: Actor = SYSTEM,
     database: str | None = None,
     now: datetime | None = None,
+    signer: Signer | None = None,
+    keys: Mapping[str, str] | None = None,
+    anchors: AnchorStore | None = None,
 ) -> dict[str, Any]:
     """The whole trail as a JSON-ready mapping, with its head, verification and a digest.
 
     ``certificate.sha256`` is the SHA-256 of the canonical JSON of everything except the
-    certificate itself; :func:`verify_copy` recomputes it and re-walks the chain.
+    certificate and the manifest; :func:`verify_copy` recomputes it and re-walks the chain.
+    With a ``signer``, the copy also carries the transaction signatures, the public keys and a
+    ``manifest`` (content hash, event count, head, key) signed by it.
     """
-    result = verify(session)
+    result = verify(session, keys=keys, anchors=anchors)
     events = [
         {k: jsonable(v) for k, v in row.items() if k in _EVENT_FIELDS}
         for row in session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
@@ -560,25 +815,61 @@ def certified_copy(
         "verification": result.to_dict(),
         "events": events,
     }
-    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    sigs = session.execute(
+        select(AuditSignature.__table__).order_by(AuditSignature.last_seq)
+    ).mappings()
+    body["signatures"] = [
+        {k: jsonable(v) for k, v in row.items() if k != "id" and k != "signed_at"} for row in sigs
+    ]
+    body["public_keys"] = {
+        str(k.key_id): str(k.public_key) for k in session.scalars(select(AuditKey))
+    }
+    digest = _copy_digest(body)
     body["certificate"] = {
         "statement": (
             f"Certified copy of the complete audit trail ({len(events)} events) generated by "
             f"{actor.username} at {body['generated_at']}; the chain "
             f"{'was verified intact' if result.ok else 'FAILED verification'} at export. "
             "sha256 is the digest of the canonical JSON of this document without this "
-            "certificate."
+            "certificate and the manifest."
         ),
         "sha256": digest,
     }
+    if signer is not None:
+        manifest: dict[str, Any] = {
+            "content_sha256": digest,
+            "events": len(events),
+            "head": {"seq": result.head_seq, "hash": result.head_hash},
+            "generated_at": body["generated_at"],
+            "algorithm": "ed25519",
+            "key_id": signer.key_id,
+            "public_key": signer.public_key,
+        }
+        manifest["signature"] = sign_b64(signer, manifest_message(manifest))
+        body["manifest"] = manifest
     return body
 
 
-def verify_copy(data: Mapping[str, Any]) -> VerifyResult:
-    """Check a certified copy on its own: digest, chain links, and head."""
+def _bad_copy(problem: str, count: int = 0, seq: int = 0, h: str = "") -> VerifyResult:
+    return VerifyResult(False, count, seq, h, None, problem, problems=(problem,))
+
+
+def verify_copy(
+    data: Mapping[str, Any],
+    *,
+    keys: Mapping[str, str] | None = None,
+    require_signature: bool = False,
+) -> VerifyResult:
+    """Check a certified copy on its own: digest, chain links, head, and (when present or
+    required) the signed manifest and the transaction signatures.
+
+    Args:
+        keys: trusted public keys (key id → base64); ``None``: the copy's own keys are used
+            and a note says so.
+        require_signature: refuse a copy without a signed manifest.
+    """
     if data.get("format") != COPY_FORMAT:
-        return VerifyResult(False, 0, 0, "", None, "not a doseladder certified audit copy")
-    body = {k: v for k, v in data.items() if k != "certificate"}
+        return _bad_copy("not a doseladder certified audit copy")
     cert = data.get("certificate")
     events = data.get("events")
     head = data.get("head")
@@ -587,20 +878,90 @@ def verify_copy(data: Mapping[str, Any]) -> VerifyResult:
         or not isinstance(events, list)
         or not isinstance(head, Mapping)
     ):
-        return VerifyResult(False, 0, 0, "", None, "certificate, head or events missing")
+        return _bad_copy("certificate, head or events missing")
     rows: list[dict[str, Any]] = []
     for ev in events:
         if not isinstance(ev, dict):
-            return VerifyResult(False, 0, 0, "", None, "malformed event entry")
+            return _bad_copy("malformed event entry")
         row = dict(ev)
         rows.append(row)
-    count, last, bad, problem, _ = _walk(rows)
-    head_seq = int(head.get("seq", -1))
+    hashes: list[str] = []
+    try:
+        count, last, bad, problem, _ = _walk(rows, hashes)
+        head_seq = int(head.get("seq", -1))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return _bad_copy(f"malformed copy ({exc})")
     head_hash = str(head.get("hash", ""))
     if problem is None and (head_seq != count or head_hash != last):
         bad = count + 1 if head_seq > count else head_seq
         problem = f"head says event #{head_seq} but the copy ends at #{count}"
-    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    digest = _copy_digest(data)
     if problem is None and digest != cert.get("sha256"):
         problem = "certificate digest does not match the document (copy altered)"
-    return VerifyResult(problem is None, count, head_seq, head_hash, bad, problem)
+    notes: list[str] = []
+    manifest = data.get("manifest")
+    copy_keys = data.get("public_keys")
+    own_keys = (
+        {str(k): str(v) for k, v in copy_keys.items()} if isinstance(copy_keys, Mapping) else {}
+    )
+    trusted = dict(keys) if keys is not None else own_keys
+    used: list[str] = []
+    if problem is None:
+        if isinstance(manifest, Mapping):
+            problem = _manifest_problem(manifest, digest, count, last, keys)
+            used.append(f"{manifest.get('key_id')} {manifest.get('public_key')}")
+            if keys is None:
+                notes.append(
+                    "manifest checked against its own public key: compare the key id "
+                    "with the one kept in the trial master file (or pass --public-key)"
+                )
+        elif require_signature:
+            problem = "the copy has no signed manifest (unsigned or stripped)"
+    sigs = data.get("signatures")
+    if problem is None and isinstance(sigs, list) and (sigs or own_keys):
+        try:
+            sig_problems = _check_signatures(
+                [dict(x) for x in sigs if isinstance(x, Mapping)], hashes, trusted
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            sig_problems = [(None, f"malformed signatures ({exc})")]
+        if sig_problems:
+            bad, problem = sig_problems[0]
+    return VerifyResult(
+        problem is None,
+        count,
+        head_seq,
+        head_hash,
+        bad,
+        problem,
+        problems=(problem,) if problem else (),
+        signatures=len(sigs) if isinstance(sigs, list) else 0,
+        keys=tuple(used),
+        notes=tuple(notes),
+    )
+
+
+def _manifest_problem(
+    manifest: Mapping[str, Any],
+    digest: str,
+    count: int,
+    last: str,
+    keys: Mapping[str, str] | None,
+) -> str | None:
+    """What is wrong with a copy's manifest (``None`` if it matches and is validly signed)."""
+    public = str(manifest.get("public_key", ""))
+    kid = str(manifest.get("key_id", ""))
+    if key_id(public) != kid:
+        return "manifest key id does not match its public key"
+    if keys is not None and keys.get(kid) != public:
+        return f"manifest signed with an untrusted key {kid}"
+    if not verify_signature(public, manifest_message(manifest), str(manifest.get("signature"))):
+        return "manifest signature is invalid (manifest altered or forged)"
+    if manifest.get("content_sha256") != digest:
+        return "content does not match the signed manifest (copy altered after signing)"
+    if manifest.get("events") != count:
+        return f"the signed manifest says {manifest.get('events')} events, the copy has {count}"
+    mhead = manifest.get("head")
+    if not isinstance(mhead, Mapping) or mhead.get("seq") != count or mhead.get("hash") != last:
+        return "the copy's head does not match the signed manifest"
+    return None

@@ -13,23 +13,28 @@ The schema is created and upgraded only by the Alembic migrations in ``migration
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict
+from doseladder.conduct.models import AuditKey
+from doseladder.conduct.sealing import Sealer, configured_sealer
+from doseladder.conduct.security import SYSTEM
 from doseladder.conduct.settings import database_url
 
 __all__ = [
@@ -39,7 +44,9 @@ __all__ = [
     "alembic_config",
     "current_revision",
     "downgrade",
+    "failed_at_commit",
     "is_transient",
+    "is_unavailable",
     "make_engine",
     "upgrade",
     "utcnow",
@@ -49,6 +56,9 @@ T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, lock not available
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+#: SQLSTATEs of a lost or refused connection (admin/crash shutdown, cannot connect now)
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+_AT_COMMIT = "_doseladder_at_commit"
 
 
 def utcnow() -> datetime:
@@ -116,6 +126,33 @@ def is_transient(exc: BaseException) -> bool:
     return "database is locked" in str(orig).lower()
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the database is (momentarily) unreachable: a lost or
+    refused connection, a server shutting down, an exhausted pool.  Answered 503."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return is_transient(exc) or "unable to open" in str(exc.orig).lower()
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        return (
+            exc.connection_invalidated
+            or state in UNAVAILABLE_SQLSTATES
+            or state.startswith("08")
+            or isinstance(exc, InterfaceError)
+            or not state  # psycopg: connection failures carry no SQLSTATE
+            or is_transient(exc)
+        )
+    return False
+
+
+def failed_at_commit(exc: BaseException) -> bool:
+    """Whether the error came from the COMMIT itself (the outcome is then unknown)."""
+    return bool(getattr(exc, _AT_COMMIT, False))
+
+
 class Database:
     """A database handle: engine, session factory, clock, and transaction helpers.
 
@@ -124,6 +161,11 @@ class Database:
         clock: source of "now" (timezone-aware UTC) for every timestamp the services write;
             tests inject a controllable clock.
         pool_size: connection pool size (PostgreSQL; raise it for many concurrent clients).
+        sealer: signs every committed transaction's audit events and anchors the head outside
+            the database (:class:`~doseladder.conduct.sealing.Sealer`); ``"auto"`` (default):
+            the configured key and anchor file if a key is configured
+            (:func:`~doseladder.conduct.sealing.configured_sealer`), else unsigned; ``None``:
+            unsigned.
     """
 
     def __init__(
@@ -133,11 +175,14 @@ class Database:
         clock: Callable[[], datetime] | None = None,
         pool_size: int | None = None,
         echo: bool = False,
+        sealer: Sealer | Literal["auto"] | None = "auto",
     ) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url, pool_size=pool_size, echo=echo)
         self.clock: Callable[[], datetime] = clock or utcnow
+        self.sealer = configured_sealer(self.url) if sealer == "auto" else sealer
         self._factory = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
+        self._key_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -146,9 +191,37 @@ class Database:
 
     def session(self) -> Session:
         """A new session (the caller commits or rolls back and closes it)."""
+        if self.sealer is not None and self.sealer.signer.key_id not in self.sealer.registered:
+            self._register_key(self.sealer)
         session = self._factory()
         session.info["clock"] = self.clock
+        session.info["sealer"] = self.sealer
         return session
+
+    def _register_key(self, sealer: Sealer) -> None:
+        """Record the signing key's public half (once, through the audit trail)."""
+        signer = sealer.signer
+        with self._key_lock:
+            if signer.key_id in sealer.registered:
+                return
+            session = self._factory()
+            session.info.update(clock=self.clock, sealer=sealer, actor=SYSTEM)
+            try:
+                if session.get(AuditKey, signer.key_id) is None:
+                    session.add(
+                        AuditKey(
+                            key_id=signer.key_id,
+                            algorithm="ed25519",
+                            public_key=signer.public_key,
+                            created_at=self.clock(),
+                        )
+                    )
+                session.commit()
+            except IntegrityError:  # another process registered it first
+                session.rollback()
+            finally:
+                session.close()
+            sealer.registered.add(signer.key_id)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -158,7 +231,11 @@ class Database:
         session = self.session()
         try:
             yield session
-            session.commit()
+            try:
+                session.commit()
+            except DBAPIError as exc:
+                setattr(exc, _AT_COMMIT, True)
+                raise
         except IntegrityError as exc:
             session.rollback()
             raise Conflict(
@@ -172,14 +249,24 @@ class Database:
             session.close()
 
     def run(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
-        """``fn(session)`` in a transaction, retried on transient database errors."""
+        """``fn(session)`` in a transaction, retried on transient database errors.
+
+        Deadlocks, serialisation failures and SQLite busy errors are retried up to ``retries``
+        times (the database rolled everything back).  A lost connection is retried once,
+        unless it was lost during COMMIT (the transaction may have committed: retrying could
+        write twice; the error propagates and the API answers 503)."""
         delay = 0.02
+        reconnected = False
         for attempt in range(retries + 1):
             try:
                 with self.transaction() as session:
                     return fn(session)
-            except DBAPIError as exc:
-                if attempt >= retries or not is_transient(exc):
+            except (DBAPIError, SATimeoutError) as exc:
+                if attempt < retries and is_transient(exc):
+                    pass
+                elif not reconnected and is_unavailable(exc) and not failed_at_commit(exc):
+                    reconnected = True
+                else:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)

@@ -44,6 +44,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "AuditKey",
+    "AuditSignature",
     "Base",
     "CommitteeSignoff",
     "DLTAdjudication",
@@ -53,10 +55,12 @@ __all__ = [
     "ElectronicSignature",
     "Enrolment",
     "FinalSelection",
+    "IdempotencyRecord",
     "OpeningAcknowledgement",
     "Patient",
     "ProtocolVersion",
     "ScreeningResult",
+    "SessionActivity",
     "Site",
     "Trial",
     "TrialSite",
@@ -584,6 +588,62 @@ class AuditHead(Base):
     updated_at: Mapped[datetime | None]
 
 
+class AuditKey(Base):
+    """A public key that signs the audit trail (the private key lives outside the database).
+
+    Recorded, through the audit trail itself, by the first commit signed with the key.
+    """
+
+    __tablename__ = "audit_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class AuditSignature(Base):
+    """The signature of one committed transaction's audit events: Ed25519 over the head
+    ``(last_seq, head_hash)`` after the transaction (see :mod:`.audit`)."""
+
+    __tablename__ = "audit_signatures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[datetime]
+
+
+class IdempotencyRecord(Base):
+    """The first result of a POST sent with an ``Idempotency-Key`` (per user and key).
+
+    Claimed in the same transaction as the request's writes; the response is stored after.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class SessionActivity(Base):
+    """When a token was last used (for the idle timeout); not part of the audit trail."""
+
+    __tablename__ = "session_activity"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seen_at: Mapped[datetime]
+
+
 #: tables whose rows are never updated (enforced by database triggers)
 IMMUTABLE_TABLES = (
     "protocol_versions",
@@ -596,6 +656,8 @@ IMMUTABLE_TABLES = (
     "committee_signoffs",
     "audit_events",
     "dlt_proposals",
+    "audit_keys",
+    "audit_signatures",
 )
 #: tables whose rows are never deleted (every table but the chain head)
 UNDELETABLE_TABLES = (

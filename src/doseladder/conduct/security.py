@@ -1,8 +1,9 @@
 """Authentication primitives, roles and the permission matrix.
 
-* Passwords are hashed with ``hashlib.scrypt`` and a random 16-byte salt; the stored string
-  ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` (base64) carries its own cost parameters, so the cost can
-  be raised later without invalidating old hashes.  Comparison is constant-time.
+* Passwords are hashed with argon2id (``argon2-cffi``; the PHC string carries its cost
+  parameters).  Hashes of the earlier ``scrypt$<n>$<r>$<p>$<salt>$<hash>`` format still verify
+  and are replaced by argon2id at the next successful login (:func:`needs_rehash`).  The
+  policy (:func:`validate_password`) follows NIST SP 800-63B.
 * API tokens are opaque random strings (``dl_`` + 43 URL-safe characters, 256 bits); only their
   SHA-256 digest is stored, so a database leak does not leak usable tokens.
 * :data:`PERMISSIONS` is the role → permission matrix.  Users bound to a site (every site
@@ -13,12 +14,20 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
+from importlib.resources import files
+from itertools import pairwise
+
+from argon2 import PasswordHasher
+from argon2 import Type as Argon2Type
+from argon2.exceptions import Argon2Error
 
 from doseladder.conduct.errors import Forbidden, ValidationError
 
@@ -29,7 +38,9 @@ __all__ = [
     "Permission",
     "Role",
     "check_site",
+    "common_passwords",
     "hash_password",
+    "needs_rehash",
     "new_token",
     "require",
     "token_digest",
@@ -182,66 +193,135 @@ def check_site(actor: Actor, site_id: int, what: str = "patient") -> None:
 
 
 # ------------------------------------------------------------------- passwords
-#: scrypt cost for new hashes (n, r, p); stored with each hash
+#: scrypt cost of the hashes written before argon2id (still verified, re-hashed on login)
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
 _DKLEN = 32
-MIN_PASSWORD_LENGTH = 10
+#: argon2id cost for new hashes (RFC 9106 second recommended option: t=3, m=64 MiB, p=4)
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 65536  # 64 MiB
+ARGON2_PARALLELISM = 4
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+#: the published password of the demonstration accounts (refused everywhere else)
+DEMO_PASSWORD = "doseladder-demo"
+_COMMON = "common-passwords.txt.gz"
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def validate_password(password: object, field: str = "password") -> str:
-    """Check the password policy (a string of at least 10 characters, not all blank)."""
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of common and breached passwords (lower case; see data/README.md)."""
+    raw = files("doseladder.conduct").joinpath("data", _COMMON).read_bytes()
+    return frozenset(gzip.decompress(raw).decode("utf-8").split())
+
+
+def _sequential(text: str) -> bool:
+    """Whether ``text`` is one repeated character or a run such as ``abcdef…``/``98765…``."""
+    if len(set(text)) <= 2:
+        return True
+    steps = {ord(b) - ord(a) for a, b in pairwise(text)}
+    # digits may wrap around: 1234567890 12
+    return steps <= {1, -9} or steps <= {-1, 9} or (len(steps) == 1 and steps <= {-1, 1})
+
+
+def validate_password(
+    password: object, field: str = "password", *, username: str | None = None
+) -> str:
+    """Check the password policy (NIST SP 800-63B §5.1.1.2).
+
+    At least 12 characters (at most 1024), not blank, not a common or breached password (the
+    bundled list, also with trailing digits removed), not repetitive or sequential
+    (``aaaaaaaaaaaa``, ``123456789012``), not the username and not the demo password.
+    """
     if not isinstance(password, str):
         raise ValidationError(field, "must be a string")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(field, f"must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationError(field, f"must have at most {MAX_PASSWORD_LENGTH} characters")
     if not password.strip():
         raise ValidationError(field, "must not be blank")
-    if len(password) > 1024:
-        raise ValidationError(field, "must have at most 1024 characters")
+    lowered = password.strip().lower()
+    if lowered == DEMO_PASSWORD:
+        raise ValidationError(field, "is the published demo password; choose another")
+    if username and username.strip().lower() in lowered:
+        raise ValidationError(field, "must not contain the username")
+    common = common_passwords()
+    if lowered in common or lowered.rstrip("0123456789") in common:
+        raise ValidationError(field, "is a common or breached password; choose another")
+    if _sequential(lowered):
+        raise ValidationError(field, "is repetitive or sequential; choose another")
     return password
 
 
+def _hasher() -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        type=Argon2Type.ID,
+    )
+
+
 def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash`` for ``password`` with a fresh random salt."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
+    """An argon2id hash (PHC string ``$argon2id$v=19$m=…,t=…,p=…$salt$hash``)."""
+    return _hasher().hash(password)
+
+
+def _scrypt_hash(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    return hashlib.scrypt(
         password.encode("utf-8"),
         salt=salt,
-        n=SCRYPT_N,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        dklen=_DKLEN,
+        n=n,
+        r=r,
+        p=p,
+        dklen=dklen,
         maxmem=256 * 1024 * 1024,
     )
+
+
+def scrypt_hash(password: str) -> str:
+    """The legacy ``scrypt$n$r$p$salt$hash`` format (kept to test re-hashing on login)."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt_hash(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _DKLEN)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches the stored hash (constant-time comparison)."""
+    """Whether ``password`` matches the stored hash (argon2id, or legacy scrypt; constant-time
+    comparison)."""
+    if stored.startswith("$argon2"):
+        try:
+            return _hasher().verify(stored, password)
+        except (Argon2Error, ValueError, TypeError):
+            return False
     try:
         scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
         if scheme != "scrypt":
             return False
-        salt = base64.b64decode(salt_b64)
         expected = base64.b64decode(hash_b64)
-        digest = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=salt,
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-            maxmem=256 * 1024 * 1024,
+        digest = _scrypt_hash(
+            password, base64.b64decode(salt_b64), int(n), int(r), int(p), len(expected)
         )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash should be replaced at the next login (scrypt, or argon2id with
+    other parameters than the current ones)."""
+    if not stored.startswith("$argon2"):
+        return True
+    try:
+        return _hasher().check_needs_rehash(stored)
+    except (Argon2Error, ValueError):
+        return True
 
 
 # ---------------------------------------------------------------------- tokens

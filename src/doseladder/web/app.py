@@ -11,6 +11,9 @@ Errors never leak as 500 for bad input:
   ``{"error", "message", "field", "reason"}``;
 * request validation (types, ranges, enums, dates, unknown fields) answers 422 with the field
   path (``body.grade``) and the reason, before any service runs;
+* a database that is unreachable (lost connection, server shutting down, pool exhausted) is a
+  503 with ``Retry-After`` (after one retry where safe, see ``Database.run``);
+* every POST accepts an ``Idempotency-Key`` header (see :mod:`.idempotency`);
 * anything else is a 500 ``{"error": "internal"}`` -- and, because every request's change runs
   in one transaction, a crash mid-request leaves no partial record.
 
@@ -30,19 +33,25 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doseladder import __version__
-from doseladder.conduct.db import Database
+from doseladder.conduct.db import Database, is_unavailable
 from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.core.errors import InputError
 from doseladder.web.deps import WebSettings
+from doseladder.web.idempotency import idempotency_middleware
+from doseladder.web.throttle import LoginThrottle, LoginThrottled
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
+#: seconds a client is asked to wait when the database is unavailable
+RETRY_AFTER_SECONDS = 5
 STATIC_DIR = Path(__file__).with_name("ui") / "static"
 log = logging.getLogger("doseladder.web")
 
@@ -86,6 +95,8 @@ def _conduct_error(request: Request, exc: Exception) -> Response:
     body.setdefault("field", None)
     body.setdefault("reason", getattr(exc, "reason", exc.message))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, LoginThrottled):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
@@ -141,6 +152,25 @@ def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _unavailable(request: Request, exc: Exception) -> Response:
+    """A lost database connection, a server shutting down, an exhausted pool: 503."""
+    if not is_unavailable(exc):
+        return _internal_error(request, exc)
+    log.warning("database unavailable in %s %s: %s", request.method, request.url.path, exc)
+    message = (
+        "the database is temporarily unavailable; try again shortly (a request sent with an "
+        "Idempotency-Key can be retried safely)"
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if not _is_api(request):  # no page template: it would need the database
+        return HTMLResponse(
+            f"<!doctype html><title>503</title><h1>Temporarily unavailable</h1><p>{message}</p>",
+            status_code=503,
+            headers=headers,
+        )
+    return JSONResponse(_error_body("unavailable", message), status_code=503, headers=headers)
+
+
 def _internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
     message = "internal error: nothing was recorded; try again or contact the administrator"
@@ -159,6 +189,7 @@ def create_app(
     session_hours: float = 12.0,
     migrate: bool = False,
     worker_threads: int = 100,
+    login_throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The doseladder web application.
 
@@ -175,6 +206,8 @@ def create_app(
             queue on its row lock while holding a thread; with more threads than concurrent
             writers, a read such as the dose recommendation never waits behind them (anyio's
             default is 40).
+        login_throttle: failed-login counters and lockout (default: 5 failures per account,
+            50 per client address, in 15 minutes).
     """
     if not 1 <= worker_threads <= 1000:
         raise ValueError("worker_threads must be in 1..1000")
@@ -211,6 +244,7 @@ def create_app(
         ],
     )
     app.state.db = db
+    app.state.login_throttle = login_throttle or LoginThrottle()
     app.state.settings = WebSettings(
         secret=secret or secrets.token_bytes(32),
         secure_cookies=secure_cookies,
@@ -221,7 +255,15 @@ def create_app(
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(SATimeoutError, _unavailable)
     app.add_exception_handler(Exception, _internal_error)
+
+    @app.middleware("http")
+    async def idempotency(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        return await idempotency_middleware(request, call_next, API_PREFIX)
 
     @app.middleware("http")
     async def security_headers(

@@ -30,6 +30,7 @@ from doseladder.conduct.db import Database
 from doseladder.conduct.errors import AuthenticationError
 from doseladder.conduct.security import Actor
 from doseladder.conduct.services import sites_users
+from doseladder.web.idempotency import Claim, claim_in
 
 __all__ = [
     "SESSION_COOKIE",
@@ -97,9 +98,23 @@ class Caller:
     token: str
 
     def run(self, fn: Callable[[Session, Actor], T]) -> T:
-        """``fn(session, actor)`` in one transaction (all or nothing, retried if transient)."""
+        """``fn(session, actor)`` in one transaction (all or nothing, retried if transient).
+
+        The request's ``Idempotency-Key`` (if any) is claimed in the same transaction."""
         actor = self.actor
-        return self.db.run(lambda s: fn(s, actor))
+        claims: list[Claim] = []
+
+        def body(s: Session) -> T:
+            result = fn(s, actor)
+            claim = claim_in(s, actor.user_id)
+            if claim is not None:
+                claims.append(claim)
+            return result
+
+        result = self.db.run(body)
+        for claim in claims:
+            claim.claimed = True
+        return result
 
 
 def resolve(db: Database, token: str) -> Caller:

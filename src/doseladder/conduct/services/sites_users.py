@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import AuthenticationError, Conflict, Forbidden, ValidationError
-from doseladder.conduct.models import ApiToken, AuditEvent, Site, User
+from doseladder.conduct.models import ApiToken, AuditEvent, SessionActivity, Site, User
 from doseladder.conduct.security import (
     SYSTEM,
     Actor,
     Permission,
     Role,
     hash_password,
+    needs_rehash,
     new_token,
     token_digest,
     validate_password,
@@ -53,12 +54,17 @@ __all__ = [
     "list_users",
     "login",
     "mark_access_reviewed",
+    "revoke_sessions",
     "revoke_token",
     "set_role",
 ]
 
-#: default API token lifetime
+#: default API token lifetime (absolute session timeout)
 DEFAULT_TOKEN_TTL = timedelta(hours=12)
+#: a token unused for this long stops working (idle session timeout, OWASP ASVS 3.3)
+IDLE_TIMEOUT = timedelta(minutes=30)
+#: last-use times are written at most this often per token
+_ACTIVITY_GRANULARITY = timedelta(minutes=1)
 _BAD_LOGIN = "unknown user or wrong password"
 _BAD_TOKEN = "invalid, expired or revoked token"
 
@@ -134,7 +140,7 @@ def _new_user(
     display_name: str | None,
 ) -> User:
     name = _username(username)
-    validate_password(password)
+    validate_password(password, username=name)
     user_role = Role.parse(role)
     label = c.text("display_name", display_name, max_len=200, required=False)
     _check_role_site(session, user_role, site_id)
@@ -231,6 +237,7 @@ def deactivate_user(session: Session, actor: Actor, user_id: int, *, reason: str
         raise Conflict(f"user {user.username} is already inactive")
     with audit.reason(session, why):
         user.active = False
+        revoke_sessions(session, user.id)
     return user
 
 
@@ -379,10 +386,25 @@ def change_password(
         old_password is None or not verify_password(old_password, user.password_hash)
     ):
         raise ValidationError("old_password", "does not match the current password")
-    validate_password(new_password, "new_password")
-    with audit.reason(session, "password changed"):
+    validate_password(new_password, "new_password", username=user.username)
+    why = "password changed" if actor.user_id == user_id else "password reset by administrator"
+    with audit.reason(session, why):
         user.password_hash = hash_password(new_password)
+        revoke_sessions(session, user.id)
     return user
+
+
+def revoke_sessions(session: Session, user_id: int) -> int:
+    """Revoke every unrevoked token of a user (password change or reset, deactivation);
+    audited as token updates under the caller's reason.  Returns how many."""
+    stamp = c.now(session)
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = stamp
+    session.flush()
+    return len(rows)
 
 
 # ----------------------------------------------------------------------- tokens
@@ -396,6 +418,10 @@ def authenticate(session: Session, username: str, password: str) -> User:
         raise AuthenticationError(_BAD_LOGIN)
     if not verify_password(password, user.password_hash) or not user.active:
         raise AuthenticationError(_BAD_LOGIN)
+    if needs_rehash(user.password_hash):  # e.g. a scrypt hash from before argon2id
+        session.info["actor"] = actor_for(user)
+        with audit.reason(session, "password re-hashed with argon2id at login"):
+            user.password_hash = hash_password(password)
     return user
 
 
@@ -425,6 +451,7 @@ def issue_token(
     )
     session.add(row)
     session.flush()
+    session.execute(insert(SessionActivity).values(token_id=row.id, last_seen_at=stamp))
     return IssuedToken(token, row.id, actor.user_id, row.expires_at)
 
 
@@ -441,8 +468,11 @@ def login(
     return issue_token(session, actor_for(user), label=label, ttl=ttl)
 
 
-def actor_from_token(session: Session, token: str) -> Actor:
-    """The actor a bearer token stands for (:class:`AuthenticationError` if unusable)."""
+def actor_from_token(
+    session: Session, token: str, *, idle_timeout: timedelta | None = IDLE_TIMEOUT
+) -> Actor:
+    """The actor a bearer token stands for (:class:`AuthenticationError` if unusable:
+    unknown, revoked, expired, idle longer than ``idle_timeout``, or its user deactivated)."""
     if not isinstance(token, str) or not token.startswith("dl_") or len(token) > 200:
         raise AuthenticationError(_BAD_TOKEN)
     row = session.scalars(
@@ -455,7 +485,26 @@ def actor_from_token(session: Session, token: str) -> Actor:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise AuthenticationError(_BAD_TOKEN)
+    _touch(session, row.id, idle_timeout)
     return actor_for(user)
+
+
+def _touch(session: Session, token_id: int, idle_timeout: timedelta | None) -> None:
+    """Refuse an idle token; otherwise record its use (at most once a minute)."""
+    now = c.now(session)
+    last = session.scalar(
+        select(SessionActivity.last_seen_at).where(SessionActivity.token_id == token_id)
+    )
+    if last is None:  # a token issued before idle tracking existed
+        return
+    if idle_timeout is not None and now - last > idle_timeout:
+        raise AuthenticationError(_BAD_TOKEN)
+    if now - last >= _ACTIVITY_GRANULARITY:
+        session.execute(
+            update(SessionActivity)
+            .where(SessionActivity.token_id == token_id)
+            .values(last_seen_at=now)
+        )
 
 
 def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:

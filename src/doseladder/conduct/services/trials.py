@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from doseladder.conduct import audit
+from doseladder.conduct import audit, plausibility
 from doseladder.conduct.errors import Conflict, NotFound, ValidationError
 from doseladder.conduct.models import Enrolment, Patient, ProtocolVersion, Site, Trial, TrialSite
 from doseladder.conduct.security import Actor, Permission
@@ -99,6 +99,7 @@ def _windows(
             if dlt_window_days is not None
             else DEFAULT_DLT_WINDOW_DAYS
         )
+    plausibility.window_days("dlt_window_days", dlt, plausibility.DLT_WINDOW_DAYS)
     eff: float | None = None
     if engine.uses_efficacy:
         if engine.efficacy_window is not None:
@@ -120,6 +121,8 @@ def _windows(
             )
     elif efficacy_window_days is not None:
         raise ValidationError("efficacy_window_days", "the design does not use efficacy")
+    if eff is not None:
+        plausibility.window_days("efficacy_window_days", eff, plausibility.EFFICACY_WINDOW_DAYS)
     return dlt, eff
 
 
@@ -166,6 +169,7 @@ def create_trial(
         signoff = c.boolean("require_signoff_for_escalation", require_signoff_for_escalation)
     is_sandbox = c.boolean("sandbox", sandbox)
     day0 = c.a_date("epoch", epoch) if epoch is not None else c.today(session)
+    plausibility.trial_epoch(day0, today=c.today(session))
     if session.scalars(select(Trial.id).where(Trial.code == trial_code)).first() is not None:
         raise Conflict(f"a trial with code {trial_code!r} already exists", field="code")
     stamp = c.now(session)

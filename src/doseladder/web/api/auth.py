@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.errors import AuthenticationError
 from doseladder.conduct.security import PERMISSIONS, Actor, token_digest
 from doseladder.conduct.services import sites_users
 from doseladder.web.api.common import ERRORS
-from doseladder.web.api.schemas import LoginIn, LogoutOut, MeOut, TokenOut
+from doseladder.web.api.schemas import ErrorOut, LoginIn, LogoutOut, MeOut, TokenOut
 from doseladder.web.deps import ApiCaller, DbDep
+from doseladder.web.throttle import throttled_login
 
 __all__ = ["me_out", "router"]
 
@@ -30,15 +31,22 @@ def me_out(actor: Actor) -> MeOut:
     )
 
 
-@router.post("/login", response_model=TokenOut, summary="Log in: a new bearer token")
-def login(body: LoginIn, db: DbDep) -> TokenOut:
-    """Check the password and issue an opaque token (valid 12 hours; shown once, only its
-    SHA-256 is stored).  Unknown users and wrong passwords get the same 401."""
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    summary="Log in: a new bearer token",
+    responses={429: {"model": ErrorOut, "description": "Locked out after failed logins"}},
+)
+def login(body: LoginIn, db: DbDep, request: Request) -> TokenOut:
+    """Check the password and issue an opaque token (valid 12 hours, and until 30 minutes
+    unused; shown once, only its SHA-256 is stored).  Unknown users and wrong passwords get
+    the same 401; after 5 failures for an account (or 50 from an address) within 15 minutes,
+    logins are refused with 429 and ``Retry-After`` until the window has passed."""
+    issued = throttled_login(
+        request, db, body.username, body.password, label=body.label, ttl=timedelta(hours=12)
+    )
 
     def run(s: Session) -> TokenOut:
-        issued = sites_users.login(
-            s, body.username, body.password, label=body.label, ttl=timedelta(hours=12)
-        )
         actor = sites_users.actor_from_token(s, issued.token)
         return TokenOut(
             token=issued.token,

@@ -17,6 +17,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such record (or not visible to the caller)."},
     409: {"model": ErrorOut, "description": "Conflicts with the trial's current state."},
     422: {"model": ErrorOut, "description": "Bad input: `field` and `reason` say what."},
+    503: {
+        "model": ErrorOut,
+        "description": "The database is temporarily unavailable; retry after `Retry-After` "
+        "seconds (POSTs with an `Idempotency-Key` are safe to retry).",
+    },
 }
 
 #: a record id in a path

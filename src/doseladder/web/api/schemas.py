@@ -192,14 +192,14 @@ class ReasonIn(In):
 
 class UserIn(In):
     username: Code
-    password: Annotated[str, Text(1024, 10), CLEAN]
+    password: Annotated[str, Text(1024, 12), CLEAN]
     role: RoleName
     site_id: Id | None = None
     display_name: Annotated[str, Text(200), CLEAN] | None = None
 
 
 class PasswordIn(In):
-    new_password: Annotated[str, Text(1024, 10), CLEAN]
+    new_password: Annotated[str, Text(1024, 12), CLEAN]
     old_password: Annotated[str, Text(1024), CLEAN] | None = None
 
 

@@ -54,6 +54,7 @@ from doseladder.web.deps import (
     new_login_csrf,
     session_caller,
 )
+from doseladder.web.throttle import LoginThrottled, throttled_login
 
 __all__ = ["error_page", "router"]
 
@@ -243,17 +244,16 @@ def login(
         return _login_form(request, "The login form expired; please try again.", 403)
     settings = get_settings(request)
     try:
-        issued = get_db(request).run(
-            lambda s: sites_users.login(
-                s,
-                username[:64],
-                password[:1024],
-                label="web",
-                ttl=timedelta(hours=settings.session_hours),
-            )
+        issued = throttled_login(
+            request,
+            get_db(request),
+            username[:64],
+            password[:1024],
+            label="web",
+            ttl=timedelta(hours=settings.session_hours),
         )
-    except AuthenticationError as exc:
-        return _login_form(request, exc.message, 401)
+    except (AuthenticationError, LoginThrottled) as exc:
+        return _login_form(request, exc.message, exc.status)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
