@@ -114,8 +114,8 @@ def sealed(db_url: str, clock: Clock, tmp_path: Path) -> Iterator[Sealed]:
             s,
             world.inv_a,
             pid,
-            term="Neutropenia",
-            grade=4,
+            term="Neutrophil count decreased",
+            lab={"value": 0.4, "unit": "10^9/L"},
             onset_date=world.clock.today(),
             dlt_candidate=True,
         )

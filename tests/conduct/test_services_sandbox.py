@@ -134,28 +134,21 @@ def test_exports_leave_sandbox_trials_out_unless_asked(world: World) -> None:
     world.cohort(real, 1)
     world.cohort(box, 1)
 
-    def csv(include: bool) -> dict[str, str]:
+    def csv(trial_id: int, include: bool) -> dict[str, str]:
         out: dict[str, str] = world.run(
-            lambda s: exports.tables_csv(s, world.monitor, include_sandbox=include)
+            lambda s: exports.tables_csv(s, world.monitor, trial_id, include_sandbox=include)
         )
         return out
 
-    default, asked = csv(False), csv(True)
-    assert "REAL-1" in default["trials"] and "BOX-1" not in default["trials"]
-    assert "BOX-1" in asked["trials"]
-    # every row of the sandbox trial is left out, in every table with a trial
-    n_default = len(default["patients"].splitlines()) - 1
-    n_asked = len(asked["patients"].splitlines()) - 1
-    assert (n_default, n_asked) == (3, 6)
-    assert len(asked["audit_events"]) > len(default["audit_events"])
-    with pytest.raises(Conflict) as err:
-        world.run(lambda s: exports.dataset_json(s, world.monitor, box, "DM"))
-    assert err.value.field == "include_sandbox"
-    dm = world.run(
-        lambda s: exports.dataset_json(s, world.monitor, box, "DM", include_sandbox=True)
-    )
-    assert dm["records"] == 3
-
+    with pytest.raises(Conflict) as refused:
+        csv(box, False)
+    assert refused.value.field == "include_sandbox"
+    asked, real_only = csv(box, True), csv(real, False)
+    assert "BOX-1" in asked["trials"] and "REAL-1" not in asked["trials"]
+    assert "REAL-1" in real_only["trials"] and "BOX-1" not in real_only["trials"]
+    # every row of the export belongs to its trial, in every table with a trial
+    assert len(asked["patients"].splitlines()) - 1 == 3
+    assert len(real_only["patients"].splitlines()) - 1 == 3
 
 def test_trials_created_as_real_stay_real(world: World) -> None:
     tid = world.trial(BOIN)

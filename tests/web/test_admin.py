@@ -43,13 +43,17 @@ def test_api_sandbox_trial_clock_and_exports(api: Api, world: World) -> None:
     assert ds.status_code == 409 and ds.json()["field"] == "include_sandbox"
     assert api.get("monitor", f"/trials/{tid}/datasets/DM?include_sandbox=true").status_code == 200
 
-    def trials_csv(query: str) -> str:
-        r = api.get("monitor", "/exports/tables.zip" + query)
-        assert r.status_code == 200
-        return zipfile.ZipFile(io.BytesIO(r.content)).read("trials.csv").decode()
-
-    assert "BOX" not in trials_csv("") and "REAL" in trials_csv("")
-    assert "BOX" in trials_csv("?include_sandbox=true")
+    # the per-trial CSV export refuses a sandbox trial unless asked; a real trial's is given
+    r = api.get("monitor", f"/trials/{tid}/exports/tables.zip")
+    assert r.status_code == 409 and r.json()["field"] == "include_sandbox"
+    r = api.get("monitor", f"/trials/{tid}/exports/tables.zip?include_sandbox=true")
+    assert r.status_code == 200
+    assert "BOX" in zipfile.ZipFile(io.BytesIO(r.content)).read("trials.csv").decode()
+    rid = real.json()["id"]
+    r = api.get("monitor", f"/trials/{rid}/exports/tables.zip")
+    assert r.status_code == 200
+    trials_csv = zipfile.ZipFile(io.BytesIO(r.content)).read("trials.csv").decode()
+    assert "REAL" in trials_csv and "BOX" not in trials_csv
 
 
 def test_api_roles_and_access_review(api: Api, world: World) -> None:

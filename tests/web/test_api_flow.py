@@ -389,9 +389,13 @@ def test_a_trial_conducted_through_the_api(api: Api, world: World) -> None:
     assert names == {f"{t.name}.csv" for t in Base.metadata.sorted_tables} - {
         "api_tokens.csv",
         "audit_head.csv",
+        "audit_keys.csv",
+        "audit_signatures.csv",
+        "idempotency_keys.csv",
+        "session_activity.csv",
     }
     users_csv = zipfile.ZipFile(io.BytesIO(z.content)).read("users.csv").decode()
-    assert "[redacted]" in users_csv and "scrypt$" not in users_csv
+    assert "[redacted]" in users_csv and "scrypt$" not in users_csv and "$argon2" not in users_csv
     for domain in ("DM", "EX", "AE"):
         ds = ok(api.get("monitor", f"/trials/{tid}/datasets/{domain}"))
         assert ds["datasetJSONVersion"] == "1.1.0" and ds["name"] == domain

@@ -115,8 +115,18 @@ def _csv(header: list[str], rows: Any) -> str:
     return buf.getvalue()
 
 
-#: tables left out of a trial's export (not trial data)
-_NOT_EXPORTED = frozenset({"api_tokens", "audit_head"})
+#: tables left out of a trial's export (not trial data: credentials, sessions, request keys;
+#: the audit signatures and keys travel in the certified copy, which verifies them)
+_NOT_EXPORTED = frozenset(
+    {
+        "api_tokens",
+        "audit_head",
+        "audit_keys",
+        "audit_signatures",
+        "idempotency_keys",
+        "session_activity",
+    }
+)
 
 
 def _trial_filter(session: Session, table: Any, trial_id: int) -> Any:
