@@ -26,6 +26,7 @@ from doseladder import __version__
 from doseladder.core.designs.base import Design
 from doseladder.core.errors import InputError
 from doseladder.core.pathways import Pathways, dose_paths, plan_paths
+from doseladder.core.state import TrialState
 from doseladder.protocols.model import Protocol
 from doseladder.simulate.protocol_results import ProtocolSimulationResult
 from doseladder.simulate.protocol_scenario import ProtocolScenario
@@ -39,6 +40,7 @@ __all__ = [
     "build_report",
     "fmt",
     "fmt_se",
+    "pathway_table",
 ]
 
 Progress = Callable[[int], None]
@@ -76,6 +78,8 @@ class ReportContent:
     n_trials: int
     seed: int
     reproducibility: list[tuple[str, str]] = field(default_factory=list)
+    #: where the pathways start, as the captions say it
+    pathways_origin: str = "from the start of the trial"
 
     # ------------------------------------------------------------------ OC tables
     def oc_summary(self) -> NamedTable:
@@ -99,34 +103,44 @@ class ReportContent:
         return _design_tables(r, name, self.dose_labels)
 
     def pathway_table(self) -> NamedTable:
-        t = self.pathways.table()
-        labels = self.dose_labels
+        return pathway_table(self.pathways, self.dose_labels, self.pathways_origin)
 
-        def lab(v: Any) -> str:
-            return "—" if v is pd.NA or v is None else labels[int(v) - 1]
 
-        frame = pd.DataFrame(
-            {
-                "Path": [p or "(start)" for p in t["path"]],
-                "Cohort": t["depth"].astype(str),
-                "Cohort dose": [lab(v) for v in t["cohort_dose"]],
-                "Outcomes": [o or "—" for o in t["cohort_outcomes"]],
-                "Decision": t["action"],
-                "Next dose": [lab(v) for v in t["next_dose"]],
-                "Rule": t["rule"],
-            }
-        )
-        letters = "N = no DLT and no response, T = DLT, E = response, B = both"
-        if not self.design.uses_efficacy:
-            letters = "N = no DLT, T = DLT"
-        return NamedTable(
-            "Dose-transition pathways",
-            frame,
-            f"Every outcome of the next {self.pathways.cohorts} cohort(s) of "
-            f"{self.design.cohort_size} from the start of the trial and the decision after "
-            f"each ({letters}; the order within a cohort does not matter). Paths are written "
-            "as dose level (1-based) followed by the cohort's outcomes.",
-        )
+def pathway_table(
+    pathways: Pathways, labels: Sequence[str], origin: str = "from the start of the trial"
+) -> NamedTable:
+    """The pathway tree as a printable table (one row per node), with its caption.
+
+    ``origin`` says where the pathways start (e.g. ``"from the start of the trial"``)."""
+    t = pathways.table()
+    design = pathways.design
+    root = "(start)" if pathways.start.n_patients == 0 else "(now)"
+
+    def lab(v: Any) -> str:
+        return "—" if v is pd.NA or v is None else labels[int(v) - 1]
+
+    frame = pd.DataFrame(
+        {
+            "Path": [p or root for p in t["path"]],
+            "Cohort": t["depth"].astype(str),
+            "Cohort dose": [lab(v) for v in t["cohort_dose"]],
+            "Outcomes": [o or "—" for o in t["cohort_outcomes"]],
+            "Decision": t["action"],
+            "Next dose": [lab(v) for v in t["next_dose"]],
+            "Rule": t["rule"],
+        }
+    )
+    letters = "N = no DLT and no response, T = DLT, E = response, B = both"
+    if not design.uses_efficacy:
+        letters = "N = no DLT, T = DLT"
+    size = design.cohort_size
+    return NamedTable(
+        "Dose-transition pathways",
+        frame,
+        f"Every outcome of the next {pathways.cohorts} cohort(s) of {size} {origin} and the "
+        f"decision after each ({letters}; the order within a cohort does not matter). Paths "
+        "are written as dose level (1-based) followed by the cohort's outcomes.",
+    )
 
 
 # ---------------------------------------------------------------------- formatting
@@ -373,6 +387,8 @@ def build_report(
     *,
     workers: int = 1,
     pathway_cohorts: int | None = None,
+    pathway_start: TrialState | None = None,
+    pathway_now: float | None = None,
     progress: Progress | None = None,
     subject_source: bytes | None = None,
     scenario_source: bytes | None = None,
@@ -384,6 +400,8 @@ def build_report(
         scenarios: design scenarios (for a design) or protocol scenarios (for a protocol).
         pathway_cohorts: cohorts ahead in the pathways (default 3 for phase I designs, 2 for
             designs that use efficacy).
+        pathway_start: the trial state the pathways start from (default: the start of the
+            trial); ``pathway_now`` its decision day (TITE designs with pending outcomes).
         progress: called with the number of trials finished after each block.
         subject_source, scenario_source: the files' bytes, hashed for the appendix (default:
             the canonical JSON of the design/protocol and of the scenarios).
@@ -448,10 +466,20 @@ def build_report(
     else:
         raise InputError("design", "must be a design or a protocol")
     cohorts = pathway_cohorts or (2 if design.uses_efficacy else 3)
+    if pathway_start is not None and pathway_start.num_doses != design.num_doses:
+        raise InputError(
+            "pathways_from",
+            f"the trial state has {pathway_start.num_doses} dose levels, the design "
+            f"{design.num_doses}",
+        )
     if isinstance(subject, Protocol):
-        paths = plan_paths(subject.plan, cohorts=cohorts)
+        paths = plan_paths(subject.plan, pathway_start, cohorts, now=pathway_now)
     else:
-        paths = dose_paths(design, cohorts=cohorts)
+        paths = dose_paths(design, pathway_start, cohorts, now=pathway_now)
+    origin = "from the start of the trial"
+    if pathway_start is not None and pathway_start.n_patients:
+        origin = f"from the current state ({pathway_start.n_patients} patients treated"
+        origin += f", decision day {pathway_now:g})" if pathway_now is not None else ")"
     elapsed = time.perf_counter() - t0
     scen_src = scenario_source if scenario_source is not None else [s.to_dict() for s in scenarios]
     repro = [
@@ -470,6 +498,7 @@ def build_report(
         ("Trials per scenario", f"{n_trials:,}"),
         ("Scenarios", str(len(results))),
         ("Random numbers", _crn_text(kind)),
+        ("Dose-transition pathways", origin),
         ("Simulation and pathway time", f"{elapsed:.1f} s"),
     ]
     return ReportContent(
@@ -486,4 +515,5 @@ def build_report(
         n_trials=n_trials,
         seed=seed,
         reproducibility=repro,
+        pathways_origin=origin,
     )

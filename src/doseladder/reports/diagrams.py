@@ -304,7 +304,8 @@ def tree_figure(paths: Pathways, labels: tuple[str, ...], max_depth: int | None 
     def draw(node: Any) -> None:
         x, y = float(node.depth), ypos[node.node_id]
         if node.depth == 0:
-            text, color = f"start: {note(node)[0].replace('→ ', '')}", "#222222"
+            where = "start" if paths.start.n_patients == 0 else "now"
+            text, color = f"{where}: {note(node)[0].replace('→ ', '')}", "#222222"
         else:
             nxt, color = note(node)
             text = f"{name(node.dose)} {node.outcomes}  {nxt}"
