@@ -52,6 +52,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Statistical report: protocol text, tables, flowchart, OCs, pathways.",
     ),
     "paths": ("doseladder.cli.report_commands", "Dose-transition pathways of the next cohorts."),
+    "trial": (
+        "doseladder.cli.trial_commands",
+        "Documents of a running trial: the committee meeting pack.",
+    ),
 }
 
 
