@@ -73,6 +73,32 @@ def _scenarios(
     return out, raw
 
 
+def _pathway_start(subject: Any, patients: Path | None, now: float | None) -> Any:
+    """The trial state of ``--pathways-from`` (``None``: from the start), read exactly as
+    ``decide`` reads its ``--patients`` table."""
+    if patients is None:
+        if now is not None:
+            raise InputError("--now", "only applies with --pathways-from")
+        return None
+    from doseladder.cli.main import _state_from_inputs
+    from doseladder.protocols.model import Protocol
+
+    if isinstance(subject, Protocol):
+        design, labels = subject.plan.design, tuple(subject.plan.dose_labels)
+    else:
+        design, labels = subject, None
+    try:
+        state, _ = _state_from_inputs(design, None, patients, now, None, None, labels=labels)
+    except InputError as exc:
+        field = f"--pathways-from: {exc.field}"
+        raise InputError(field, exc.reason) from None
+    try:
+        state.validate_at(now)
+    except InputError as exc:
+        raise InputError("--now", exc.reason) from None
+    return state
+
+
 def register(app: typer.Typer) -> None:
     @app.command("report")
     @handle_errors
@@ -120,6 +146,19 @@ def register(app: typer.Typer) -> None:
                 "designs using efficacy).",
             ),
         ] = None,
+        pathways_from: Annotated[
+            Path | None,
+            typer.Option(
+                "--pathways-from",
+                help="Start the pathways from this trial state: a patients CSV as `decide` "
+                "reads (dose, entry_day, tox, tox_day, eff, eff_day; empty = pending; a "
+                "protocol's dose labels allowed). Default: the start of the trial.",
+            ),
+        ] = None,
+        now: Annotated[
+            float | None,
+            typer.Option("--now", help="Decision day of --pathways-from (time-to-event designs)."),
+        ] = None,
         outdir: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")] = Path(
             "report"
         ),
@@ -133,6 +172,7 @@ def register(app: typer.Typer) -> None:
 
         fmts = _formats(formats)
         subject = load_subject(subject_arg)
+        start = _pathway_start(subject, pathways_from, now)
         scen, raw = _scenarios(subject, scenarios, random_scenarios, seed)
         src_path = Path(subject_arg)
         subject_raw = src_path.read_bytes() if src_path.is_file() else None
@@ -147,6 +187,8 @@ def register(app: typer.Typer) -> None:
                 seed,
                 workers=workers,
                 pathway_cohorts=pathway_cohorts,
+                pathway_start=start,
+                pathway_now=now,
                 progress=advance,
                 subject_source=subject_raw,
                 scenario_source=raw,
