@@ -13,6 +13,8 @@ from doseladder.conduct.models import AuditEvent, AuditHead
 from doseladder.conduct.services import decisions, meeting_pack, outcomes, trials
 from doseladder.core.pathways import PathNode, plan_decision
 from doseladder.core.state import _LETTERS, Patient, TrialState
+from doseladder.io.design_file import load_mapping
+from doseladder.protocols import shipped_path
 
 from .conftest import BOIN, TITE_BOIN, World
 
@@ -191,3 +193,39 @@ def test_committee_may_and_bad_arguments_name_the_field(world: World) -> None:
         ("Dr Ada Byron", "Chair"),
         ("", "Member"),
     ]
+
+
+def test_driving_indication_protocol_has_a_section_per_indication(world: World) -> None:
+    t = world.trial(load_mapping(shipped_path("str-p004-nct07143617")))
+    d = world.decide(t)
+    world.enrol(world.patient(t, indication="SLE-ITP"), d.next_dose)
+    world.patient(t, indication="IIM")
+    pack = world.run(lambda s: meeting_pack.meeting_pack(s, world.stat, t))
+    rec = world.run(lambda s: decisions.recommend(s, world.stat, t))
+    assert [(i.name, i.role) for i in pack.indications] == [
+        (v.indication, v.role) for v in rec.indications
+    ]
+    driving, *others = pack.indications
+    assert driving.role == "driving" and driving.pathways is not None
+    assert driving.recommendation == rec.for_indication(driving.name)
+    assert pack.cohorts == 1  # TITE-BOIN12 uses efficacy: one cohort ahead by default
+    assert [r.study_id for r in driving.pending] == ["SA-001"]
+    assert sum(x.n for x in driving.doses) == 1
+    for other in others:
+        assert other.role == "other" and other.pathways is None
+        assert "does not drive dose finding" in other.pathways_note
+        assert sum(x.n for x in other.doses) == 0 and other.pending == ()
+
+
+def test_pooled_indications_are_one_section(world: World) -> None:
+    t = world.trial(load_mapping(shipped_path("f01-car-nk-snc103")))
+    d = world.decide(t, indication="AAV")
+    world.enrol(world.patient(t, indication="SLE"), d.next_dose)
+    world.enrol(world.patient(t, indication="AAV"), d.next_dose)
+    pack = world.run(lambda s: meeting_pack.meeting_pack(s, world.stat, t))
+    (ind,) = pack.indications
+    rec = world.run(lambda s: decisions.recommend(s, world.stat, t))
+    assert ind.role == "pooled" and ind.members == tuple(v.indication for v in rec.indications)
+    assert ind.title.startswith("All indications, pooled (")
+    assert sum(x.n for x in ind.doses) == 2 and len(ind.pending) == 2
+    assert [x.seq for x in ind.decisions] == [d.seq]

@@ -179,9 +179,13 @@ class IndicationPack:
     pending: tuple[PendingRow, ...]
     pathways: Pathways | None
     pathways_note: str
+    #: the named indications a pooled section covers (they share one cohort and decision)
+    members: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
+        if len(self.members) > 1:
+            return f"All indications, pooled ({', '.join(self.members)})"
         return self.name if self.name is not None else "All patients"
 
 
@@ -308,7 +312,7 @@ def _pathways(
     if not paths.root.children:
         return paths, (
             "The design does not enrol a next cohort now ("
-            + paths.root.decision.reason.message
+            + paths.root.decision.reason.message.rstrip(".")
             + "): the pathways start once it does."
         )
     return paths, ""
@@ -359,8 +363,11 @@ def meeting_pack(
         for p in patients.list_patients(session, actor, trial.id)
     ]
     history = list_decisions(session, actor, trial.id)
-    packs = []
+    packs: list[IndicationPack] = []
+    pooled = [v.indication for v in rec.indications if v.role == "pooled" and v.indication]
     for view in rec.indications:
+        if view.role == "pooled" and any(p.role == "pooled" for p in packs):
+            continue  # pooled indications share one cohort, one decision: one section
         cohort = cohort_of(engine, state, view.indication, view.role)
         counts = TrialState(engine.num_doses, tuple(cohort)).counts()
         doses = tuple(
@@ -414,6 +421,7 @@ def meeting_pack(
                 pending=pending,
                 pathways=paths,
                 pathways_note=note,
+                members=tuple(pooled) if view.role == "pooled" else (),
             )
         )
     title = getattr(getattr(engine.protocol, "identifiers", None), "title", None)
