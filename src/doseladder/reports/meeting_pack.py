@@ -266,6 +266,7 @@ table { border-collapse: collapse; margin: .4em 0 .3em; font-size: .85em; }
 th, td { border: 1px solid #c8d0da; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #e8f0fa; }
 .caption { font-size: .82em; color: #556; margin: 0 0 .8em; }
+td.nw { white-space: nowrap; }
 .empty { color: #667; font-style: italic; margin: .3em 0 .8em; }
 figure { margin: .6em 0 1em; } figure img { max-width: 100%; border: 1px solid #dde; }
 figcaption { font-size: .85em; color: #556; }
@@ -315,7 +316,7 @@ Decision of the committee: ______________________________________________</p>
 _MACROS = """{% macro table(t) %}
 <h3>{{ t.title }}</h3>{% if t.frame|length == 0 %}<p class="empty">None.</p>{% else %}
 <table><thead><tr>{% for col in t.frame.columns %}<th>{{ col }}</th>{% endfor %}</tr></thead>
-<tbody>{% for row in t.frame.itertuples(index=False) %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>
+<tbody>{% for row in t.frame.itertuples(index=False) %}<tr>{% for v in row %}<td{% if v|length < 16 %} class="nw"{% endif %}>{{ v }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>{% if t.caption %}<p class="caption">{{ t.caption }}</p>{% endif %}{% endif %}{% endmacro %}
 """
 
