@@ -543,7 +543,8 @@ def _listings(
         if infused is None:
             tox = eff = dashboard.OutcomeStatus("pending", "not infused yet")
         else:
-            tox, eff = status_of[lineage]
+            unknown = dashboard.OutcomeStatus("not_assessed", "not in the decision state")
+            tox, eff = status_of.get(lineage, (unknown, unknown))
         if "pending" in (tox.kind, eff.kind):
             pending.append(
                 PendingRow(
