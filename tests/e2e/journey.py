@@ -88,9 +88,7 @@ def open_trial(api: Api, *, shipped: str, code: str, sandbox: bool = True) -> Op
 
 def advance(api: Api, trial_id: int, days: float) -> date:
     """Advance the sandbox trial's clock by ``days``; today on the trial's clock."""
-    out = ok(
-        api.post("admin", f"/trials/{trial_id}/clock", {"days": days, "reason": "rehearsal"})
-    )
+    out = ok(api.post("admin", f"/trials/{trial_id}/clock", {"days": days, "reason": "rehearsal"}))
     return date.fromisoformat(str(out["now"])[:10])
 
 
@@ -223,7 +221,9 @@ def check_recommendation(api: Api, opened: Opened, ledger: Ledger) -> dict[str |
 def decide(api: Api, opened: Opened, ledger: Ledger, indication: str | None) -> Any:
     """Record the design's decision for ``indication`` and check it against the core."""
     views = check_recommendation(api, opened, ledger)
-    d = ok(api.post("stat", f"/trials/{opened.trial_id}/decisions", {"indication": indication}), 201)
+    d = ok(
+        api.post("stat", f"/trials/{opened.trial_id}/decisions", {"indication": indication}), 201
+    )
     view = views[indication]
     assert (d["status"], d["next_dose"]) == (view["status"], view["next_dose"]), (d, view)
     expected = ledger.reference(opened.engine, float(d["decision_day"]))[indication]
@@ -284,13 +284,12 @@ def close_dlt_windows(api: Api, ledger: Ledger, today: date, done: set[int]) -> 
     """Every patient whose DLT window has ended without a DLT: the service proposes "no DLT"
     and the statistician confirms it (once per patient)."""
     for s in ledger.subjects:
-        if s.dlt_on is None and s.patient_id not in done:
-            if (today - s.infused).days >= ledger.dlt_window:
-                inv = SITES[s.site]
-                prop = ok(api.post(inv, f"/patients/{s.patient_id}/dlt-proposals"), 201)
-                assert prop["status"] == "no", prop
-                confirm_dlt_proposal(api, prop, "window completed without DLT")
-                done.add(s.patient_id)
+        ended = (today - s.infused).days >= ledger.dlt_window
+        if s.dlt_on is None and s.patient_id not in done and ended:
+            prop = ok(api.post(SITES[s.site], f"/patients/{s.patient_id}/dlt-proposals"), 201)
+            assert prop["status"] == "no", prop
+            confirm_dlt_proposal(api, prop, "window completed without DLT")
+            done.add(s.patient_id)
 
 
 def export_checks(
@@ -311,9 +310,8 @@ def export_checks(
 
     import jsonschema
 
-    schema = json.loads(
-        (Path(__file__).parents[1] / "conduct" / "data" / "dataset-json-1.1.schema.json").read_text()
-    )
+    schema_file = Path(__file__).parents[1] / "conduct" / "data" / "dataset-json-1.1.schema.json"
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
     refused = api.get("datamgr", f"/trials/{trial_id}/datasets/AE")
     assert refused.status_code == 409 and refused.json()["field"] == "include_sandbox"
     out: dict[str, Any] = {}

@@ -70,7 +70,7 @@ def test_hn2301_three_plus_three_to_a_signed_mtd(api: Api, world: World, tmp_pat
         at_two = [s for s in ledger.subjects if s.dose == 2]
         if at_two and not crs_done:
             s = at_two[0]
-            ae, proposal = record_crs(api, opened.investigators[s.site], s, today, 3)
+            _ae, proposal = record_crs(api, opened.investigators[s.site], s, today, 3)
             assert (proposal["status"], proposal["rule"]) == ("yes", "crs_ge3")
             confirm_dlt_proposal(api, proposal, "grade 3 CRS on day 3")
             s.dlt_on = today
