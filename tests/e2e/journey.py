@@ -42,6 +42,10 @@ class Opened:
     site_ids: dict[str, int]
     investigators: dict[str, str] = field(default_factory=lambda: dict(SITES))
 
+    def engine_label(self, dose: int) -> str:
+        """How the web pages name a dose: ``DL-1 (level 1)``."""
+        return f"{self.engine.label(dose)} (level {dose})"
+
     def criteria(self, indication: str | None) -> dict[str, bool]:
         """Every criterion that applies to ``indication``, satisfied (an eligible screening)."""
         return dict.fromkeys(sorted(applicable_criteria(self.engine, indication)), True)
@@ -357,3 +361,29 @@ def replay_copy(api: Api, path: Any) -> list[str]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.splitlines()
+
+
+def assess_itp(api: Api, s: Subject, today: date, responder: bool) -> Any:
+    """An ITP response assessment from the platelet count (CR at 150, no response at 20 with
+    a baseline of 15), confirmed by the statistician."""
+    ea = ok(
+        api.post(
+            SITES[s.site],
+            f"/patients/{s.patient_id}/efficacy-assessments",
+            {
+                "assessed_on": today.isoformat(),
+                "components": {
+                    "platelets": 150 if responder else 20,
+                    "unit": "10^9/L",
+                    "baseline_platelets": 15,
+                    "bleeding": False,
+                },
+            },
+        ),
+        201,
+    )
+    assert ea["proposed_responder"] is responder, ea
+    ok(api.post("stat", f"/efficacy/{ea['id']}/confirm", {"reason": "agreed"}), 201)
+    if responder:
+        s.responded_on = today
+    return ea

@@ -23,6 +23,7 @@ from .journey import (
     Ledger,
     Subject,
     advance,
+    assess_itp,
     check_recommendation,
     close_dlt_windows,
     confirm_dlt_proposal,
@@ -43,32 +44,6 @@ DRIVING = "SLE-ITP"
 OTHERS = (("SLE-other", "SB"), ("IIM", "SC"))
 DL_MINUS_1, DL1 = 1, 2
 ROTATION = ("SA", "SB", "SC")
-
-
-def assess_itp(api: Api, s: Subject, today: date, responder: bool) -> Any:
-    """An ITP response assessment from the platelet count (CR at 150, no response at 20 with
-    a baseline of 15), confirmed by the statistician."""
-    ea = ok(
-        api.post(
-            {"SA": "inv_a", "SB": "inv_b", "SC": "inv_c"}[s.site],
-            f"/patients/{s.patient_id}/efficacy-assessments",
-            {
-                "assessed_on": today.isoformat(),
-                "components": {
-                    "platelets": 150 if responder else 20,
-                    "unit": "10^9/L",
-                    "baseline_platelets": 15,
-                    "bleeding": False,
-                },
-            },
-        ),
-        201,
-    )
-    assert ea["proposed_responder"] is responder, ea
-    ok(api.post("stat", f"/efficacy/{ea['id']}/confirm", {"reason": "agreed"}), 201)
-    if responder:
-        s.responded_on = today
-    return ea
 
 
 def test_str_p004_at_three_sites_to_a_signed_obd(api: Api, world: World, tmp_path: Path) -> None:

@@ -132,6 +132,8 @@ def end_of_trial(session: Session, actor: Actor, trial_id: int) -> dict[str, Any
                     "driving": i in pending_idx,
                     "toxicity": tox.status.value,
                     "efficacy": None if eff is None else eff.status.value,
+                    "toxicity_value": tox.value,
+                    "efficacy_value": None if eff is None else eff.value,
                     "toxicity_pending": tox.pending,
                     "efficacy_pending": eff is not None and eff.pending,
                     "infused_on": ends(p.entry_time, 0.0) if infused else None,
