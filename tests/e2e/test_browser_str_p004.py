@@ -94,7 +94,10 @@ class Pages:
 
 
 def test_str_p004_through_the_web_pages(
-    api: Api, world: World, driver: Any, db_url: str  # noqa: F811
+    api: Api,
+    world: World,
+    driver: Any,
+    db_url: str,  # noqa: F811
 ) -> None:
     from selenium.webdriver.support.ui import Select
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,26 @@ def test_str_p004_at_three_sites_to_a_signed_obd(api: Api, world: World, tmp_pat
     eot = ok(api.get("monitor", f"/trials/{tid}/end-of-trial"))
     assert eot["stop"] is not None and eot["kind"] == "obd"
     assert eot["pending"] and eot["preview"] is None and "pending" in eot["why_not"]
+    now = float(ok(api.get("stat", f"/trials/{tid}/recommendation"))["decision_day"])
+    mine = [
+        (p.entry_time, p.tox is None, p.eff is None)
+        for p in ledger.core_patients(now)
+        if p.indication == DRIVING and (p.tox is None or p.eff is None)
+    ]
+    theirs = [
+        (
+            ledger.day(date.fromisoformat(p["infused_on"])),
+            p["toxicity_pending"],
+            p["efficacy_pending"],
+        )
+        for p in eot["pending"]
+        if p["driving"]
+    ]
+    assert sorted(theirs) == sorted(mine) and f"{len(mine)} driving" in eot["why_not"]
+    for p in eot["pending"]:
+        infused = date.fromisoformat(p["infused_on"])
+        assert date.fromisoformat(p["dlt_window_ends"]) == infused + timedelta(days=28)
+        assert date.fromisoformat(p["efficacy_window_ends"]) == infused + timedelta(days=90)
     refused = api.post("stat", f"/trials/{tid}/final-selection")
     assert 400 <= refused.status_code < 500
     today = advance(api, tid, 91)
