@@ -96,8 +96,8 @@ class Pages:
 def test_str_p004_through_the_web_pages(
     api: Api,
     world: World,
-    driver: Any,
-    db_url: str,  # noqa: F811
+    driver: Any,  # noqa: F811
+    db_url: str,
 ) -> None:
     from selenium.webdriver.support.ui import Select
 
