@@ -12,7 +12,8 @@ from sqlalchemy import select
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
 from doseladder.conduct.models import AuditEvent, Trial
-from doseladder.conduct.services import decisions, exports, outcomes, sandbox, trials
+from doseladder.conduct.services import decisions, exports, grading, outcomes, sandbox, trials
+from doseladder.core.clinical.dlt import TERM_CRS, DLTDefinition, DLTRule
 
 from .conftest import BOIN, World
 
@@ -150,6 +151,7 @@ def test_exports_leave_sandbox_trials_out_unless_asked(world: World) -> None:
     assert len(asked["patients"].splitlines()) - 1 == 3
     assert len(real_only["patients"].splitlines()) - 1 == 3
 
+
 def test_trials_created_as_real_stay_real(world: World) -> None:
     tid = world.trial(BOIN)
     with world.db.session() as s:
@@ -165,3 +167,42 @@ def test_trials_created_as_real_stay_real(world: World) -> None:
             )
         )
     assert err.value.field == "sandbox"
+
+
+def test_efficacy_dates_and_dlt_proposals_follow_the_sandbox_clock(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the sandbox clock moved 30 days, an efficacy assessment may be dated on the
+    trial's today (not refused as "in the future"), and the DLT proposal sees the window as
+    ended (the real clock would still be on day 0 of it); a real trial refuses the same date."""
+    definition = DLTDefinition(
+        rules=(DLTRule("crs_ge3", 3, terms=frozenset({TERM_CRS})),), window_days=28
+    )
+    monkeypatch.setattr(grading, "dlt_definition", lambda protocol: definition)
+    real = world.trial(BOIN)
+    box = _sandbox_trial(world)
+    pids = {tid: world.cohort(tid, 1, n=1)[0] for tid in (real, box)}
+    _advance(world, box, 30)
+    ahead = world.clock.today() + timedelta(days=30)
+
+    def assess(tid: int) -> Any:
+        return world.run(
+            lambda s: outcomes.assess_efficacy(
+                s,
+                world.inv_a,
+                pids[tid],
+                assessed_on=ahead.isoformat(),
+                instrument="ITP response",
+                components={"platelets": 150, "unit": "10^9/L"},
+            )
+        )
+
+    assert assess(box).assessed_on == ahead
+    with pytest.raises(ValidationError) as err:
+        assess(real)
+    assert err.value.field == "assessed_on"
+    proposals = {
+        tid: world.run(lambda s, t=tid: outcomes.propose_dlt(s, world.stat, pids[t]).status)
+        for tid in (real, box)
+    }
+    assert proposals == {real: "not_yet_known", box: "no"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from doseladder import __version__
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict, ValidationError
-from doseladder.conduct.models import Enrolment, FinalSelection, Patient, ProtocolVersion
+from doseladder.conduct.models import Enrolment, FinalSelection, Patient, ProtocolVersion, User
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import esignatures as es
@@ -37,6 +38,7 @@ from doseladder.conduct.services.decision_state import (
 from doseladder.conduct.services.protocol_engine import Engine, parse_protocol
 from doseladder.conduct.services.recommendation import compute
 from doseladder.conduct.services.trials import engine_for
+from doseladder.core.ascertainment import OutcomeStatus
 from doseladder.core.errors import InputError
 from doseladder.core.rules.final_selection import final_selection, pending_patients
 
@@ -45,6 +47,7 @@ __all__ = [
     "SUBJECT",
     "compute_final_selection",
     "end_of_trial",
+    "latest_selection",
     "recompute_selection",
     "selection_content",
     "selection_view",
@@ -104,10 +107,20 @@ def end_of_trial(session: Session, actor: Actor, trial_id: int) -> dict[str, Any
             .where(Enrolment.trial_id == trial.id)
         ).all()
     )
+    dlt_window = float(trial.dlt_window_days or 0.0)
+    eff_window = float(trial.efficacy_window_days or 0.0) if engine.uses_efficacy else None
+
+    def ends(entry: float, window: float | None) -> str | None:
+        """The calendar date an observation window ends (entry day + window)."""
+        if window is None:
+            return None
+        return (trial.epoch + timedelta(days=entry + window)).isoformat()
+
     pending: list[dict[str, Any]] = []
     for i, (ref, p, (tox, eff)) in enumerate(
         zip(built.refs, built.state.patients, built.outcomes, strict=True)
     ):
+        infused = tox.status is not OutcomeStatus.NOT_INFUSED
         if tox.pending or (eff is not None and eff.pending):
             pending.append(
                 {
@@ -119,6 +132,13 @@ def end_of_trial(session: Session, actor: Actor, trial_id: int) -> dict[str, Any
                     "driving": i in pending_idx,
                     "toxicity": tox.status.value,
                     "efficacy": None if eff is None else eff.status.value,
+                    "toxicity_value": tox.value,
+                    "efficacy_value": None if eff is None else eff.value,
+                    "toxicity_pending": tox.pending,
+                    "efficacy_pending": eff is not None and eff.pending,
+                    "infused_on": ends(p.entry_time, 0.0) if infused else None,
+                    "dlt_window_ends": ends(p.entry_time, dlt_window) if infused else None,
+                    "efficacy_window_ends": ends(p.entry_time, eff_window) if infused else None,
                 }
             )
     stop = _stop_in_force(rec.inputs, key)
@@ -145,6 +165,20 @@ def end_of_trial(session: Session, actor: Actor, trial_id: int) -> dict[str, Any
         "why_not": why_not,
         "selections": [selection_view(session, r) for r in rows],
     }
+
+
+def latest_selection(session: Session, actor: Actor, trial_id: int) -> dict[str, Any] | None:
+    """The trial's most recent final selection with its signatures (``None`` if none was
+    computed yet) -- what the trial dashboard shows."""
+    c.begin(session, actor, Permission.VIEW_TRIAL)
+    trial = ensure_visible(session, actor, trial_id)
+    row = session.scalars(
+        select(FinalSelection)
+        .where(FinalSelection.trial_id == trial.id)
+        .order_by(FinalSelection.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else selection_view(session, row)
 
 
 def compute_final_selection(session: Session, actor: Actor, trial_id: int) -> FinalSelection:
@@ -222,6 +256,7 @@ def selection_view(session: Session, row: FinalSelection) -> dict[str, Any]:
         "engine_version": row.engine_version,
         "computed_at": audit.jsonable(row.computed_at),
         "computed_by_id": row.computed_by_id,
+        "computed_by": session.scalar(select(User.username).where(User.id == row.computed_by_id)),
         "signatures": sigs,
         "signatures_required": SIGNATURES_REQUIRED,
         "signed": approvals >= SIGNATURES_REQUIRED and not rejected,

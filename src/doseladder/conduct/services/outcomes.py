@@ -183,7 +183,7 @@ def _event_call(session: Session, patient: Patient, values: Mapping[str, Any]) -
         definition,
         epoch=trial.epoch,
         infusion=enrolment.infusion_date,
-        now=c.now(session),
+        now=c.trial_now(session, trial),
         events=[ev],
     )
     return p.event_status.get(0)
@@ -406,7 +406,7 @@ def assess_efficacy(
     on = c.a_date(
         "assessed_on",
         assessed_on,
-        not_after=c.latest_date(session),
+        not_after=c.latest_date(session, c.get(session, Trial, patient.trial_id)),
         not_before=consent_date(session, patient),
         before_what="the patient's consent (first screening)",
     )
@@ -675,7 +675,7 @@ def _store_proposal(session: Session, actor: Actor, patient: Patient) -> DLTProp
                 definition,
                 epoch=trial.epoch,
                 infusion=enrolment.infusion_date,
-                now=c.now(session),
+                now=c.trial_now(session, trial),
                 events=events,
             )
         except InputError as exc:  # stored data the core cannot read (e.g. legacy terms)

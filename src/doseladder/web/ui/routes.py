@@ -35,6 +35,7 @@ from doseladder.conduct.services import dashboard as dashboard_service
 from doseladder.conduct.services import (
     decisions,
     exports,
+    final_selection,
     grading,
     outcomes,
     patients,
@@ -306,7 +307,13 @@ def _engine(s: Session, trial_id: int) -> Any:
 def _dashboard(
     request: Request, caller: Caller, trial_id: int, *, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    data = caller.run(lambda s, a: dashboard_service.dashboard_data(s, a, trial_id))
+    def run(s: Session, a: Actor) -> dict[str, Any]:
+        data = dashboard_service.dashboard_data(s, a, trial_id)
+        # the end-of-trial block: the latest final MTD / OBD and its signatures
+        data["final_selection"] = final_selection.latest_selection(s, a, trial_id)
+        return data
+
+    data = caller.run(run)
     return render(request, "dashboard.html", data, caller=caller, error=error, status=status)
 
 
