@@ -357,10 +357,14 @@ def crm_fit_arrays(
     intercept: float = 3.0,
     scale: float = math.sqrt(1.34),
     chunk: int = 4096,
+    partial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean â and dfcrm's recommended dose (1-based) for many trials at once.
 
-    ``n``, ``y``: (J, R) complete-data counts per dose.  The integrals are computed with
+    ``n``, ``y``: (J, R) counts per dose of the patients with full weight (complete data).
+    ``partial`` = (dose, weight), two (R, P) arrays: patients without a DLT whose weight w < 1
+    (TITE-CRM follow-up), each contributing ``log(1 − w·p_dose(a))`` to the log-likelihood as
+    in dfcrm ``titecrm`` (weight 0 = no contribution, e.g. padding).  The integrals are computed with
     256-point Gauss-Legendre quadrature on [−10σ, 10σ] in log space (the prior mass outside is
     < 1e-22), a matrix product per chunk of trials.  This is the exact posterior mean to ~1e-9;
     dfcrm's ``integrate`` (:func:`crm_fit`) is accurate to R's tolerance (~1e-4), so the two
@@ -387,6 +391,11 @@ def crm_fit_arrays(
     for lo in range(0, rows, chunk):
         hi = min(rows, lo + chunk)
         logh = base[:, None] + logp @ yy[:, lo:hi] + log1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
+        if partial is not None:
+            pdose, pw = partial[0][lo:hi], partial[1][lo:hi]
+            if pdose.shape[1]:
+                p = np.exp(logp)[:, pdose]  # (K, chunk, P)
+                logh += np.log1p(-pw[None, :, :] * p).sum(axis=2)
         logh -= logh.max(axis=0, keepdims=True)
         h = np.exp(logh)
         est[lo:hi] = (a @ h) / h.sum(axis=0)
