@@ -364,9 +364,11 @@ def crm_fit_arrays(
     ``n``, ``y``: (J, R) counts per dose of the patients with full weight (complete data).
     ``partial`` = (dose, weight), two (R, P) arrays: patients without a DLT whose weight w < 1
     (TITE-CRM follow-up), each contributing ``log(1 − w·p_dose(a))`` to the log-likelihood as
-    in dfcrm ``titecrm`` (weight 0 = no contribution, e.g. padding).  The integrals are computed with
-    256-point Gauss-Legendre quadrature on [−10σ, 10σ] in log space (the prior mass outside is
-    < 1e-22), a matrix product per chunk of trials.  This is the exact posterior mean to ~1e-9;
+    in dfcrm ``titecrm`` (weight 0 = no contribution, e.g. padding).
+
+    The integrals are computed with 256-point Gauss-Legendre quadrature on [−10σ, 10σ] in
+    log space (the prior mass outside is < 1e-22), a matrix product per chunk of trials.
+    This is the exact posterior mean to ~1e-9;
     dfcrm's ``integrate`` (:func:`crm_fit`) is accurate to R's tolerance (~1e-4), so the two
     agree to that tolerance and give the same dose except at near-ties of |p̂_j − target|.
     """
@@ -387,6 +389,8 @@ def crm_fit_arrays(
     nn = np.asarray(n, dtype=float)
     yy = np.asarray(y, dtype=float)
     rows = nn.shape[1]
+    if partial is not None and partial[0].shape[1] > 4:
+        chunk = max(256, chunk * 4 // partial[0].shape[1])  # bound the (K, chunk, P) memory
     est = np.empty(rows)
     for lo in range(0, rows, chunk):
         hi = min(rows, lo + chunk)

@@ -98,8 +98,17 @@ def to_arrays(states: Sequence[tuple[TrialState, float]]) -> DoseArrays:
             elif p.tox is False:
                 tox_at[r, i] = p.entry_time
     pts = PatientArrays(dose, entry, tox_at, tox_at, tox, np.zeros_like(tox), now)
-    return DoseArrays(base.n, base.tox, base.tox_pending, base.eff, base.eff_pending,
-                      base.both, base.current, base.eliminated, pts)  # fmt: skip
+    return DoseArrays(
+        base.n,
+        base.tox,
+        base.tox_pending,
+        base.eff,
+        base.eff_pending,
+        base.both,
+        base.current,
+        base.eliminated,
+        pts,
+    )
 
 
 def _near_tie(design: TITECRM, state: TrialState, now: float) -> bool:
@@ -158,9 +167,12 @@ def test_selections_agree(design: TITECRM, data: st.DataObject) -> None:
     )
     complete = []
     for s, _now in states:
-        pts = tuple(p if p.tox is not None else Patient(p.dose, p.entry_time, False) for p in s.patients)
-        complete.append(TrialState(s.num_doses, pts, current_dose=s.current_dose,
-                                   eliminated=s.eliminated))  # fmt: skip
+        pts = tuple(
+            p if p.tox is not None else Patient(p.dose, p.entry_time, False) for p in s.patients
+        )
+        complete.append(
+            TrialState(s.num_doses, pts, current_dose=s.current_dose, eliminated=s.eliminated)
+        )
     got = design.select_arrays(DoseArrays.from_states(complete))
     for r, s in enumerate(complete):
         if _near_tie(design, s, 1e9):
