@@ -34,7 +34,6 @@ from doseladder.core.designs.arrays.interface import (
     DoseArrays,
     FloatArray,
     IntArray,
-    pick,
     upward,
 )
 from doseladder.core.errors import InputError
@@ -160,16 +159,16 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     cols = np.arange(rows)
     d = data.current.astype(np.int64)
     elim0 = upward(data.eliminated)
-    N, Y = v.n, v.tox
-    size = _size(int(N.sum(axis=0).max(initial=0)) + 1)
+    nc, yc = v.n, v.tox
+    size = _size(int(nc.sum(axis=0).max(initial=0)) + 1)
     be, bd, bel = bf_boin_tables(design, size)
     jj = np.arange(num)[:, None]
 
     # §3 categories
     cat = np.where(
-        Y <= be[N], CAT_E, np.where(Y >= bel[N], CAT_X, np.where(Y >= bd[N], CAT_D, CAT_S))
+        yc <= be[nc], CAT_E, np.where(yc >= bel[nc], CAT_X, np.where(yc >= bd[nc], CAT_D, CAT_S))
     )
-    nd, yd = N[d, cols], Y[d, cols]
+    nd, yd = nc[d, cols], yc[d, cols]
     cat_d = cat[d, cols]
     if design.three_plus_three:
         cat_d = np.where((nd == 3) & (yd == 1), CAT_S, cat_d)
@@ -207,8 +206,8 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     deesc |= plain_down
     # pooling from b* to d
     in_pool = (jj >= bstar[None, :]) & (jj <= d[None, :])
-    cum_n = np.cumsum(np.where(in_pool, N, 0), axis=0)
-    cum_y = np.cumsum(np.where(in_pool, Y, 0), axis=0)
+    cum_n = np.cumsum(np.where(in_pool, nc, 0), axis=0)
+    cum_y = np.cumsum(np.where(in_pool, yc, 0), axis=0)
     np_, yp = cum_n[d, cols], cum_y[d, cols]
     pool_up = conflict & (yp <= be[np_])
     pool_down = conflict & ~pool_up & (yp >= bd[np_])
@@ -222,7 +221,7 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     want = np.where(below, 2, want)
     target = np.where(below, bstar - 1, target)
     bottom = pool_down & (k_best < 0) & (bstar == 0)
-    stop1 = Y[0] >= bel[N[0]]
+    stop1 = yc[0] >= bel[nc[0]]
     if design.extrasafe:
         bsafe = boin_boundary_arrays(design, size)[3]
         stop1 = stop1 | ((v.esc1_n >= 3) & (v.esc1_y >= bsafe[v.esc1_n]))
@@ -283,14 +282,14 @@ def backfill_open_arrays(
     v = backfill_view(design, data) if view is None else view
     num = data.num_doses
     d = data.current
-    N, Y = v.n, v.tox
-    size = _size(int(N.sum(axis=0).max(initial=0)) + 1)
+    nc, yc = v.n, v.tox
+    size = _size(int(nc.sum(axis=0).max(initial=0)) + 1)
     bd = bf_boin_tables(design, size)[1]
     jj = np.arange(num)[:, None]
     lower = jj < d[None, :]
-    n_next = np.vstack([N[1:], np.zeros((1, N.shape[1]), dtype=np.int64)])
-    y_next = np.vstack([Y[1:], np.zeros((1, Y.shape[1]), dtype=np.int64)])
-    ok = (Y < bd[N]) | (Y + y_next < bd[N + n_next])
+    n_next = np.vstack([nc[1:], np.zeros((1, nc.shape[1]), dtype=np.int64)])
+    y_next = np.vstack([yc[1:], np.zeros((1, yc.shape[1]), dtype=np.int64)])
+    ok = (yc < bd[nc]) | (yc + y_next < bd[nc + n_next])
     fail = lower & ~ok
     safe = ~upward(fail)
     if design.activity == "dose":
