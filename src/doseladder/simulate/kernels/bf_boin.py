@@ -105,9 +105,15 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         k = int(count[idx].max())
         w = max(k, 1)
         pts = PatientArrays(
-            dose0[idx, :w], entry[idx, :w], tox_at[idx, :w], eff_at[idx, :w],
-            is_tox[idx, :w], is_eff[idx, :w], t[idx], is_bf[idx, :w],
-        )  # fmt: skip
+            dose0[idx, :w],
+            entry[idx, :w],
+            tox_at[idx, :w],
+            eff_at[idx, :w],
+            is_tox[idx, :w],
+            is_eff[idx, :w],
+            t[idx],
+            is_bf[idx, :w],
+        )
         enrolled = np.zeros((j, idx.size), dtype=np.int64)
         for dose in range(j):  # loops over doses only
             enrolled[dose] = (pts.dose == dose).sum(axis=1)
