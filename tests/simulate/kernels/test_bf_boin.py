@@ -120,7 +120,7 @@ def test_every_patient_is_where_the_core_sends_them(
     out = simulate_bf_boin(design, draws)
     assert out.n_backfill is not None and out.tox_backfill is not None
     for tr in range(6):
-        flags, final = _replay(design, draws, out.dose_seq[tr], out.entry[tr], tr)
+        flags, _final = _replay(design, draws, out.dose_seq[tr], out.entry[tr], tr)
         n_esc = sum(1 for f in flags if not f)
         assert n_esc == design.max_n or out.stopped_early[tr]
         # the end: the last escalation cohort's last completion; backfill still pending then
