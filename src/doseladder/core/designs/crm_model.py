@@ -389,17 +389,22 @@ def crm_fit_arrays(
     nn = np.asarray(n, dtype=float)
     yy = np.asarray(y, dtype=float)
     rows = nn.shape[1]
-    if partial is not None and partial[0].shape[1] > 4:
-        chunk = max(256, chunk * 4 // partial[0].shape[1])  # bound the (K, chunk, P) memory
+    p_all = np.exp(logp)  # (K, J) DLT probabilities at the nodes
     est = np.empty(rows)
     for lo in range(0, rows, chunk):
         hi = min(rows, lo + chunk)
         logh = base[:, None] + logp @ yy[:, lo:hi] + log1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
         if partial is not None:
-            pdose, pw = partial[0][lo:hi], partial[1][lo:hi]
-            if pdose.shape[1]:
-                p = np.exp(logp)[:, pdose]  # (K, chunk, P)
-                logh += np.log1p(-pw[None, :, :] * p).sum(axis=2)
+            pw = partial[1][lo:hi]
+            mask = pw > 0  # weight 0 contributes log(1) = 0: only real partial patients
+            if mask.any():
+                r_i, c_i = np.nonzero(mask)  # row-major: grouped by trial
+                dose_i = partial[0][lo:hi][r_i, c_i]
+                vals = np.log1p(-pw[r_i, c_i][None, :] * p_all[:, dose_i])  # (K, M)
+                counts = mask.sum(axis=1)
+                has = counts > 0
+                starts = (np.cumsum(counts) - counts)[has]
+                logh[:, has] += np.add.reduceat(vals, starts, axis=1)
         logh -= logh.max(axis=0, keepdims=True)
         h = np.exp(logh)
         est[lo:hi] = (a @ h) / h.sum(axis=0)
