@@ -56,9 +56,7 @@ class Accrual:
 
     def __post_init__(self) -> None:
         if self.type not in ("fixed", "poisson", "uniform"):
-            raise InputError(
-                "type", f"must be 'fixed', 'poisson' or 'uniform', got {self.type!r}"
-            )
+            raise InputError("type", f"must be 'fixed', 'poisson' or 'uniform', got {self.type!r}")
         r = self.rate
         if isinstance(r, bool) or not isinstance(r, int | float) or not (0 < r < math.inf):
             raise InputError(

@@ -176,3 +176,15 @@ def test_results_report_the_split_and_duration() -> None:
     out = res.to_dict()
     assert "mean_patients_backfill" in out["per_dose"]
     assert "total_backfill" in out["trial"]
+
+
+def test_escalation_sample_size_must_be_whole_cohorts() -> None:
+    import pytest
+
+    from doseladder.core.errors import InputError
+
+    sc = Scenario(p_tox=(0.1, 0.2, 0.3), accrual=Accrual("uniform", 3.0))
+    design = BFBOIN(num_doses=3, target=0.25, cohort_size=3, max_n=20)
+    with pytest.raises(InputError) as err:
+        simulate(design, sc, 10, seed=1)
+    assert err.value.field == "max_n"

@@ -60,6 +60,12 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         raise InputError(
             "max_n", f"BF-BOIN needs {design.n_max} latent patients per trial, got {width}"
         )
+    if design.max_n % design.cohort_size:
+        raise InputError(
+            "max_n",
+            f"must be a multiple of cohort_size ({design.cohort_size}) to simulate BF-BOIN "
+            f"(bfboin: ncohort × cohortsize), got {design.max_n}",
+        )
     big_t = float(design.tox_window)
     gaps = draws.gaps
     wait = draws.wait_gaps()
