@@ -202,3 +202,40 @@ def test_selections_agree(design: BFBOIN, data: st.DataObject) -> None:
         except InputError:
             continue  # escalation outcomes pending
         assert int(got[r]) == (sel.dose or 0), (r, state, sel)
+
+
+def _pts(dose: int, outcomes: str, *, backfill: bool = False, resp: int = 0) -> list[Patient]:
+    return [
+        Patient(dose=dose, tox=None if c == "P" else c == "T", eff=i < resp, backfill=backfill)
+        for i, c in enumerate(outcomes)
+    ]
+
+
+def test_worked_examples_of_the_spec() -> None:
+    """backfill.md §7 (target 0.25, 5 doses, cohorts of 3, n_cap 12), read off the array
+    functions directly."""
+    design = BFBOIN(num_doses=5, target=0.25, cohort_size=3, n_cap=12)
+    h1 = _pts(1, "NNN") + _pts(2, "NNN", resp=1) + _pts(2, "TN", backfill=True) + _pts(3, "NNN")
+    h1_pending = _pts(1, "NNN") + _pts(2, "NNN", resp=1) + _pts(3, "PPP")
+    h2 = (
+        _pts(1, "NNN", resp=1)
+        + _pts(1, "NNN", backfill=True)
+        + _pts(2, "TNN")
+        + _pts(2, "TTTNNN", backfill=True)
+        + _pts(3, "TNN")
+    )
+    h3_stop = _pts(1, "NNN") + _pts(1, "TTTTTN", backfill=True) + _pts(2, "NNN")
+    h3_go = _pts(1, "NNN") + _pts(1, "TTTTNN", backfill=True) + _pts(2, "NNN")
+    h4 = _pts(1, "NNN") + _pts(2, "NNN") + _pts(3, "NNN") + _pts(4, "TTT")
+    histories = (h1, h1_pending, h2, h3_stop, h3_go, h4)
+    states = [
+        TrialState(5, tuple(p), current_dose=[q.dose for q in p if not q.backfill][-1])
+        for p in histories
+    ]
+    arrays = to_arrays(states, 1)
+    dec = design.decide_arrays(arrays)
+    names = [ACTION_NAMES[int(a)] for a in dec.action]
+    assert names == ["escalate", "suspend", "de-escalate", "stop", "de-escalate", "de-escalate"]
+    assert list(dec.next_dose) == [3, 2, 0, -1, 0, 2]  # 0-based: 4, 3, 1, none, 1, 3
+    assert np.flatnonzero(dec.eliminated[:, 5]).tolist() == [3, 4]  # H4: doses 4..5
+    assert np.flatnonzero(backfill_open_arrays(design, arrays)[:, 1]).tolist() == [1]  # H1: {2}
