@@ -139,3 +139,48 @@ def test_patients_csv_rejects_unknown_cohort(tmp_path: Path) -> None:
     code, _out, err = run("decide", DESIGNS / "bf-boin.yaml", "--patients", csv, "--now", "40")
     assert code == 2
     assert err.strip() == "error: p.csv: row 1, cohort: 'expansion' is not escalation or backfill"
+
+
+def test_simulate_and_compare_tite_crm_and_bf_boin_in_time(tmp_path: Path) -> None:
+    """``simulate`` shows the escalation/backfill split and the duration (text and JSON);
+    ``compare`` runs BF-BOIN and TITE-CRM beside BOIN; accrual errors name the field."""
+    sc = tmp_path / "s.yaml"
+    sc.write_text(
+        "p_tox: [0.05, 0.12, 0.25, 0.40, 0.55]\np_eff: [0.2, 0.3, 0.4, 0.5, 0.5]\n"
+        "accrual: {type: uniform, rate: 0.1}\ntox_time: {model: weibull}\nname: A\n"
+    )
+    bf = DESIGNS / "bf-boin.yaml"
+    code, out, err = run("simulate", bf, "--scenario", sc, "--trials", "200", "--no-progress")
+    assert code == 0, err
+    assert "mean_patients_backfill" in out and "total_backfill" in out and "duration" in out
+    data = run_json("simulate", bf, "--scenario", sc, "--trials", "200", "--no-progress")
+    per_dose = data["per_dose"]
+    assert isinstance(per_dose, dict)
+    assert per_dose["mean_patients_backfill"][-1] == 0  # never at the top dose
+    trial = data["trial"]
+    assert isinstance(trial, dict) and trial["duration"] > 28  # at least one 28-day window
+    tc = run_json(
+        "simulate",
+        DESIGNS / "tite-crm.yaml",
+        "--scenario",
+        sc,
+        "--trials",
+        "100",
+        "--no-progress",
+    )
+    assert isinstance(tc["trial"], dict) and tc["trial"]["total_n"] == 24
+    code, out, err = run(
+        "compare",
+        bf,
+        DESIGNS / "tite-crm.yaml",
+        DESIGNS / "boin.yaml",
+        "--scenario",
+        sc,
+        "--trials",
+        "100",
+    )
+    assert code == 0, err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("p_tox: [0.05, 0.12, 0.25, 0.40, 0.55]\naccrual: {type: weekly, rate: 1}\n")
+    code, _, err = run("simulate", bf, "--scenario", bad, "--trials", "10")
+    assert code == 2 and "accrual.type" in err

@@ -49,3 +49,22 @@ def test_errors_name_the_item_and_the_field(tmp_path: Path) -> None:
         load_protocol_scenarios(_write(tmp_path, {"scenarios": [ONE], "name": "x"}))
     with pytest.raises(InputError, match="non-empty"):
         load_protocol_scenarios(_write(tmp_path, {"scenarios": []}))
+
+
+def test_design_scenarios_take_p_eff_and_accrual_and_name_bad_fields(tmp_path: Path) -> None:
+    from doseladder.io.scenario_file import load_scenarios
+
+    good = {"p_tox": [0.1, 0.2], "p_eff": [0.3, 0.4], "accrual": {"type": "uniform", "rate": 3}}
+    sc = load_scenarios(_write(tmp_path, {"scenarios": {"A": good}}))[0]
+    assert sc.p_eff == (0.3, 0.4)
+    assert sc.accrual.type == "uniform" and sc.accrual.rate == 3
+    bad = {
+        "accrual.type": {**good, "accrual": {"type": "weekly", "rate": 3}},
+        "accrual.rate": {**good, "accrual": {"type": "uniform", "rate": 0}},
+        "p_eff[1]": {**good, "p_eff": [0.3, 1.5]},
+        "p_eff": {**good, "p_eff": [0.3]},
+    }
+    for field, data in bad.items():
+        with pytest.raises(InputError) as err:
+            load_scenarios(_write(tmp_path, {"scenarios": [data]}))
+        assert err.value.field.endswith(f"scenarios[0].{field}"), (field, err.value.field)

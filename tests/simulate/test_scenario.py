@@ -53,3 +53,26 @@ def test_plackett_joint_probability_has_the_odds_ratio(psi: float) -> None:
     p00 = 1 - p11 - p10 - p01
     assert min(p11, p10, p01, p00) >= 0
     assert p11 * p00 / (p10 * p01) == pytest.approx(psi)
+
+
+def test_uniform_accrual_gaps_are_uniform_on_zero_to_two_over_rate() -> None:
+    """bfboin's ``accrual = "uniform"``: gaps U(0, 2/rate), mean 1/rate (also for the
+    turned-away arrivals' stream)."""
+    import numpy as np
+
+    from doseladder.simulate.latent import PatientDraws
+    from doseladder.simulate.scenario import Accrual, Scenario
+
+    rate = 3.0
+    draws = PatientDraws(
+        Scenario(p_tox=(0.1,), accrual=Accrual("uniform", rate)), 1, 0, 0, 4000, 10
+    )
+    g = draws.gaps.ravel()
+    assert g.min() >= 0 and g.max() < 2 / rate
+    se = (2 / rate) / np.sqrt(12 * g.size)
+    assert abs(g.mean() - 1 / rate) < 5 * se
+    # uniform: a quarter of the gaps in each quarter of the range
+    q = np.histogram(g, bins=4, range=(0, 2 / rate))[0] / g.size
+    assert np.all(np.abs(q - 0.25) < 0.01)
+    w = draws.wait_gaps()(20_000)
+    assert w.max() < 2 / rate and abs(w.mean() - 1 / rate) < 5 * (2 / rate) / np.sqrt(12 * 20_000)

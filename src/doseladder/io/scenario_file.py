@@ -1,9 +1,10 @@
 """Scenario files (YAML/JSON) → :class:`~doseladder.simulate.scenario.Scenario` objects.
 
 A file holds one scenario (a mapping with ``p_tox`` ...) or several under ``scenarios:`` (a
-list, or a mapping of name → scenario).  Keys: ``p_tox`` (list), ``p_eff`` (list, phase I/II),
-``tox_eff_odds_ratio``, ``accrual`` (``{type: poisson|fixed, rate}``), ``tox_time`` and
-``eff_time`` (``{model: uniform|weibull, alpha1, alpha2}``), ``name``.
+list, or a mapping of name → scenario).  Keys: ``p_tox`` (list), ``p_eff`` (list; phase I/II
+designs, and BF-BOIN's activity condition), ``tox_eff_odds_ratio``, ``accrual`` (``{type:
+poisson|uniform|fixed, rate}``, patients per unit of the design's ``tox_window``),
+``tox_time`` and ``eff_time`` (``{model: uniform|weibull, alpha1, alpha2}``), ``name``.
 
 Protocol-scenario files (:mod:`doseladder.simulate.protocol_scenario`) likewise hold one
 scenario (a mapping with ``indications``) or several under ``scenarios:``

@@ -25,7 +25,7 @@ from doseladder.simulate.scenario import EventTimeModel, Scenario, joint_probabi
 
 __all__ = ["PatientDraws", "event_time_fraction"]
 
-_COMPONENTS = {"u_tox": 0, "u_eff": 1, "v_tox": 2, "v_eff": 3, "gaps": 4, "waits": 5}
+_COMPONENTS = {"u_tox": 0, "u_eff": 1, "v_tox": 2, "v_eff": 3, "gaps": 4, "waits": 5, "assign": 6}
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -111,6 +111,8 @@ class PatientDraws:
         acc = self.scenario.accrual
         if acc.type == "fixed":
             return np.full((self.n_trials, self.max_n), 1.0 / acc.rate)
+        if acc.type == "uniform":
+            return self._draw("gaps").random((self.n_trials, self.max_n)) * (2.0 / acc.rate)
         return self._draw("gaps").standard_exponential((self.n_trials, self.max_n)) / acc.rate
 
     def wait_gaps(self) -> Callable[[int], FloatArray]:
@@ -126,7 +128,15 @@ class PatientDraws:
             return lambda size: np.full(size, gap)
         rng = self._draw("waits")
         rate = float(acc.rate)
+        if acc.type == "uniform":
+            return lambda size: rng.random(size) * (2.0 / rate)
         return lambda size: rng.standard_exponential(size) / rate
+
+    def assign_uniforms(self) -> Callable[[int], FloatArray]:
+        """A stream of uniforms for random choices of a design's conduct (BF-BOIN's
+        ``backfill_assign: random``), from its own stream so the patients stay common."""
+        rng = self._draw("assign")
+        return lambda size: rng.random(size)
 
     # ------------------------------------------------------------- outcomes
     def tox(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> NDArray[np.bool_]:

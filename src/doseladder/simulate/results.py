@@ -36,6 +36,8 @@ class TrialArrays:
         dose_seq: (trials, max_n) dose of the i-th patient (0 = no patient).
         entry: (trials, max_n) entry time of the i-th patient; (trials, 0) for designs that
             do not model time.
+        n_backfill, tox_backfill: (trials, doses) the backfill patients and their DLTs among
+            ``n`` / ``tox`` (BF-BOIN; ``None`` for designs without backfill).
     """
 
     n: NDArray[np.int64]
@@ -47,6 +49,8 @@ class TrialArrays:
     suspended: NDArray[np.float64]
     dose_seq: NDArray[np.int64]
     entry: NDArray[np.float64]
+    n_backfill: NDArray[np.int64] | None = None
+    tox_backfill: NDArray[np.int64] | None = None
 
     @staticmethod
     def concat(parts: list[TrialArrays]) -> TrialArrays:
@@ -69,7 +73,15 @@ class TrialArrays:
             suspended=np.concatenate([p.suspended for p in parts]),
             dose_seq=np.concatenate([pad(p.dose_seq, 0) for p in parts]),
             entry=np.concatenate([pad(p.entry, np.nan) for p in parts]),
+            n_backfill=_cat_optional([p.n_backfill for p in parts]),
+            tox_backfill=_cat_optional([p.tox_backfill for p in parts]),
         )
+
+
+def _cat_optional(parts: list[NDArray[np.int64] | None]) -> NDArray[np.int64] | None:
+    if any(p is None for p in parts):
+        return None
+    return np.concatenate([p for p in parts if p is not None])
 
 
 def true_obd(
@@ -118,6 +130,7 @@ class OCContext:
 #: per-trial quantities averaged in the trial table, in report order
 _TRIAL_MEANS = (
     "total_n",
+    "total_backfill",
     "total_dlt",
     "total_responses",
     "pct_patients_above_mtd",
@@ -152,6 +165,8 @@ class OCStats:
         else:
             zero = np.zeros(ctx.num_doses)
             dose_sums["eff"] = (zero, zero)
+        if a.n_backfill is not None and a.tox_backfill is not None:
+            per_dose += [("n_backfill", a.n_backfill), ("tox_backfill", a.tox_backfill)]
         for name, arr in per_dose:
             # integer counts: exact sums and sums of squares
             dose_sums[name] = (
@@ -175,6 +190,8 @@ class OCStats:
             counts["select_overdose_pct"] = int((a.selected > ctx.true_mtd).sum())
         if ctx.true_obd is not None:
             counts["correct_obd_pct"] = int((a.selected == ctx.true_obd).sum())
+        if a.n_backfill is not None:
+            per_trial["total_backfill"] = a.n_backfill.sum(axis=1)
         if np.isfinite(a.duration).any():
             per_trial["duration"] = a.duration
             per_trial["suspended_time"] = a.suspended
@@ -274,6 +291,16 @@ class SimulationResult:
                 "mean_dlt_se": se_t,
             }
         )
+        if "n_backfill" in stats.dose_sums:
+            # escalation / backfill split (BF-BOIN): per-trial differences have exact sums
+            mean_b, se_b = mean_se_from(*stats.dose_sums["n_backfill"], nt)
+            mean_bt, se_bt = mean_se_from(*stats.dose_sums["tox_backfill"], nt)
+            per_dose["mean_patients_escalation"] = mean_n - mean_b
+            per_dose["mean_patients_backfill"] = mean_b
+            per_dose["mean_patients_backfill_se"] = se_b
+            per_dose["mean_dlt_escalation"] = mean_t - mean_bt
+            per_dose["mean_dlt_backfill"] = mean_bt
+            per_dose["mean_dlt_backfill_se"] = se_bt
         if ctx.efficacy:
             per_dose.insert(2, "p_eff", scenario["p_eff"])
             mean_e, se_e = mean_se_from(*stats.dose_sums["eff"], nt)

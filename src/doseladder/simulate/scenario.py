@@ -13,7 +13,8 @@ the window of length W, its time is
   window (Yuan et al. 2018; TITEgBOIN ``get_oc_TITE_QuasiBOIN``; defaults α1 = α2 = 0.5).
 
 Accrual: ``rate`` patients per unit time (the unit of the design's windows), with ``fixed``
-inter-arrival gaps 1/rate or ``poisson`` (exponential gaps with mean 1/rate).
+inter-arrival gaps 1/rate, ``poisson`` (exponential gaps with mean 1/rate) or ``uniform`` (gaps
+uniform on (0, 2/rate), bfboin's default ``accrual = "uniform"``).
 """
 
 from __future__ import annotations
@@ -50,12 +51,12 @@ class EventTimeModel:
 
 @dataclass(frozen=True, slots=True)
 class Accrual:
-    type: Literal["fixed", "poisson"] = "poisson"
+    type: Literal["fixed", "poisson", "uniform"] = "poisson"
     rate: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.type not in ("fixed", "poisson"):
-            raise InputError("type", f"must be 'fixed' or 'poisson', got {self.type!r}")
+        if self.type not in ("fixed", "poisson", "uniform"):
+            raise InputError("type", f"must be 'fixed', 'poisson' or 'uniform', got {self.type!r}")
         r = self.rate
         if isinstance(r, bool) or not isinstance(r, int | float) or not (0 < r < math.inf):
             raise InputError(

@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.boin import (
     BoinBoundaries,
@@ -442,6 +443,26 @@ class BFBOIN(BoinBoundaries, Design):
                 (*dec.steps, dec.reason),
             )
         return dec
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """The decision for many trials (:func:`~doseladder.core.designs.arrays.bf_boin.
+        decide_bf_boin`)."""
+        from doseladder.core.designs.arrays.bf_boin import decide_bf_boin
+
+        return decide_bf_boin(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """The selection for many trials (:func:`~doseladder.core.designs.arrays.bf_boin.
+        select_bf_boin`)."""
+        from doseladder.core.designs.arrays.bf_boin import select_bf_boin
+
+        return select_bf_boin(self, data)
+
+    @property
+    def n_max(self) -> int:
+        """The most patients a trial can enrol: ``max_n`` escalation patients plus at most
+        ``n_cap + 1`` at each dose below the top one (C3 tests ``<= n_cap`` before enrolling)."""
+        return self.max_n + (self.n_cap + 1) * (self.num_doses - 1)
 
     # ------------------------------------------------------------ select etc.
     def select(self, state: TrialState) -> Selection:

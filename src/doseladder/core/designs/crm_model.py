@@ -357,12 +357,18 @@ def crm_fit_arrays(
     intercept: float = 3.0,
     scale: float = math.sqrt(1.34),
     chunk: int = 4096,
+    partial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean â and dfcrm's recommended dose (1-based) for many trials at once.
 
-    ``n``, ``y``: (J, R) complete-data counts per dose.  The integrals are computed with
-    256-point Gauss-Legendre quadrature on [−10σ, 10σ] in log space (the prior mass outside is
-    < 1e-22), a matrix product per chunk of trials.  This is the exact posterior mean to ~1e-9;
+    ``n``, ``y``: (J, R) counts per dose of the patients with full weight (complete data).
+    ``partial`` = (dose, weight), two (R, P) arrays: patients without a DLT whose weight w < 1
+    (TITE-CRM follow-up), each contributing ``log(1 − w·p_dose(a))`` to the log-likelihood as
+    in dfcrm ``titecrm`` (weight 0 = no contribution, e.g. padding).
+
+    The integrals are computed with 256-point Gauss-Legendre quadrature on [−10σ, 10σ] in
+    log space (the prior mass outside is < 1e-22), a matrix product per chunk of trials.
+    This is the exact posterior mean to ~1e-9;
     dfcrm's ``integrate`` (:func:`crm_fit`) is accurate to R's tolerance (~1e-4), so the two
     agree to that tolerance and give the same dose except at near-ties of |p̂_j − target|.
     """
@@ -383,10 +389,22 @@ def crm_fit_arrays(
     nn = np.asarray(n, dtype=float)
     yy = np.asarray(y, dtype=float)
     rows = nn.shape[1]
+    p_all = np.exp(logp)  # (K, J) DLT probabilities at the nodes
     est = np.empty(rows)
     for lo in range(0, rows, chunk):
         hi = min(rows, lo + chunk)
         logh = base[:, None] + logp @ yy[:, lo:hi] + log1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
+        if partial is not None:
+            pw = partial[1][lo:hi]
+            mask = pw > 0  # weight 0 contributes log(1) = 0: only real partial patients
+            if mask.any():
+                r_i, c_i = np.nonzero(mask)  # row-major: grouped by trial
+                dose_i = partial[0][lo:hi][r_i, c_i]
+                vals = np.log1p(-pw[r_i, c_i][None, :] * p_all[:, dose_i])  # (K, M)
+                counts = mask.sum(axis=1)
+                has = counts > 0
+                starts = (np.cumsum(counts) - counts)[has]
+                logh[:, has] += np.add.reduceat(vals, starts, axis=1)
         logh -= logh.max(axis=0, keepdims=True)
         h = np.exp(logh)
         est[lo:hi] = (a @ h) / h.sum(axis=0)

@@ -29,6 +29,7 @@ from typing import ClassVar
 import pandas as pd
 
 from doseladder.core.decision import Decision
+from doseladder.core.designs.arrays import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.crm import (
     CrmParameters,
@@ -138,6 +139,20 @@ class TITECRM(CrmParameters, Design):
         return Decision(
             dec.action, dec.current_dose, dec.next_dose, reason, dec.eliminated, dec.steps
         )
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """The decision for many trials (:func:`~doseladder.core.designs.arrays.tite_crm.
+        decide_tite_crm`)."""
+        from doseladder.core.designs.arrays.tite_crm import decide_tite_crm
+
+        return decide_tite_crm(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """The selection for many trials (:func:`~doseladder.core.designs.arrays.tite_crm.
+        select_tite_crm`)."""
+        from doseladder.core.designs.arrays.tite_crm import select_tite_crm
+
+        return select_tite_crm(self, data)
 
     def select(self, state: TrialState) -> Selection:
         """dfcrm's recommendation on complete data (every weight 1)."""

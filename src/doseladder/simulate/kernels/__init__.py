@@ -49,6 +49,14 @@ def kernel_for(design: Design) -> Kernel:
         from doseladder.simulate.kernels.crm import simulate_crm
 
         return cast(Kernel, simulate_crm)
+    if name == "tite-crm":
+        from doseladder.simulate.kernels.tite_crm import simulate_tite_crm
+
+        return cast(Kernel, simulate_tite_crm)
+    if name == "bf-boin":
+        from doseladder.simulate.kernels.bf_boin import simulate_bf_boin
+
+        return cast(Kernel, simulate_bf_boin)
     if name in ("keyboard", "mtpi2", "i3+3"):
         from doseladder.simulate.kernels.cohort_designs import simulate_cohort_design
 

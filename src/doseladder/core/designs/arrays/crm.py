@@ -35,12 +35,12 @@ from doseladder.core.designs.crm_model import crm_fit_arrays
 from doseladder.core.errors import InputError
 
 if TYPE_CHECKING:
-    from doseladder.core.designs.crm import CRM
+    from doseladder.core.designs.crm import CRM, CrmParameters
 
-__all__ = ["decide_crm", "select_crm"]
+__all__ = ["crm_conduct_arrays", "decide_crm", "select_crm"]
 
 
-def _check(design: CRM) -> None:
+def _check(design: CrmParameters) -> None:
     if design.stop_tox_cutoff is not None:
         raise InputError("stop_tox_cutoff", "has no array (simulation) form yet")
 
@@ -61,15 +61,13 @@ def last_cohort_fraction(design: CRM, data: DoseArrays) -> np.ndarray:
 def decide_crm(design: CRM, data: DoseArrays) -> ArrayDecision:
     """``CRM._decide`` for every trial with at least one patient."""
     _check(design)
-    num, rows = data.num_doses, data.rows
-    n, y, d = data.n, data.tox, data.current
+    d = data.current
     pending = data.tox_pending.sum(axis=0) > 0
-    prior_c = upward(data.eliminated)
     _est, mtd = crm_fit_arrays(
         design.skeleton_values,
         design.target,
-        n,
-        y,
+        data.n,
+        data.tox,
         model=design.model,
         intercept=float(design.intercept),
         scale=float(design.prior_sd),
@@ -79,6 +77,25 @@ def decide_crm(design: CRM, data: DoseArrays) -> ArrayDecision:
         frac = last_cohort_fraction(design, data)
         cap = np.where(frac >= design.target, d, d + 1)
         nxt = np.minimum(nxt, cap)
+    dec = crm_conduct_arrays(design, data, nxt, max_n=design.max_n)
+    return ArrayDecision(
+        np.where(pending, SUSPEND, dec.action).astype(np.int64),
+        np.where(pending, d, dec.next_dose).astype(np.int64),
+        dec.eliminated,
+        ~pending & dec.tox_deesc,
+    )
+
+
+def crm_conduct_arrays(
+    design: CrmParameters, data: DoseArrays, nxt: IntArray, *, max_n: int
+) -> ArrayDecision:
+    """The dfcrm conduct around the model's next dose ``nxt`` (0-based, after the
+    restriction), for CRM and TITE-CRM: the array form of steps 3-4 of
+    :func:`~doseladder.core.designs.crm.crm_decision` -- cap below carried eliminations (stop
+    when every dose is eliminated), the action, ``stop_n_mtd`` and ``max_n``."""
+    num, rows = data.num_doses, data.rows
+    n, d = data.n, data.current
+    prior_c = upward(data.eliminated)
     has_elim = prior_c.any(axis=0)
     first = np.argmax(prior_c, axis=0)
     capped = has_elim & (nxt >= first)
@@ -91,21 +108,18 @@ def decide_crm(design: CRM, data: DoseArrays) -> ArrayDecision:
         stop_n = pick(n, np.clip(nxt, 0, num - 1)) >= design.stop_n_mtd
     else:
         stop_n = np.zeros(rows, dtype=bool)
-    stop_max = ~stop_n & (total >= design.max_n)
+    stop_max = ~stop_n & (total >= max_n)
     action = np.where(stop_n | stop_max, STOP, action)
     tox_rule = tox_rule & ~stop_n & ~stop_max
     action = np.where(all_gone, STOP, action)
     nxt = np.where(all_gone, -1, nxt)
     tox_rule = tox_rule & ~all_gone
     return ArrayDecision(
-        np.where(pending, SUSPEND, action).astype(np.int64),
-        np.where(pending, d, nxt).astype(np.int64),
-        prior_c.copy(),
-        ~pending & tox_rule,
+        action.astype(np.int64), nxt.astype(np.int64), prior_c.copy(), np.asarray(tox_rule)
     )
 
 
-def select_crm(design: CRM, data: DoseArrays) -> IntArray:
+def select_crm(design: CrmParameters, data: DoseArrays) -> IntArray:
     """dfcrm's recommended dose on all data (1-based; 0 = none), capped below carried
     eliminations."""
     _check(design)

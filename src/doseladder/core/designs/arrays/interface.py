@@ -64,6 +64,8 @@ class PatientArrays:
             time, or entry + window without event).
         tox, eff: whether a DLT / response occurs (read only where ascertained by ``now``).
         now: (R,) decision times (``inf`` = every outcome known).
+        backfill: backfill patients (BF-BOIN; ``None`` = every patient is an escalation
+            patient).
     """
 
     dose: IntArray
@@ -73,6 +75,7 @@ class PatientArrays:
     tox: BoolArray
     eff: BoolArray
     now: FloatArray
+    backfill: BoolArray | None = None
 
     def take(self, sel: BoolArray | IntArray) -> PatientArrays:
         """The patients of a subset of trials."""
@@ -84,6 +87,7 @@ class PatientArrays:
             self.tox[sel],
             self.eff[sel],
             self.now[sel],
+            None if self.backfill is None else self.backfill[sel],
         )
 
 
