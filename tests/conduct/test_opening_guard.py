@@ -116,16 +116,16 @@ def test_the_same_person_never_gives_both_acknowledgements(world: World) -> None
     world.run(
         lambda s: sites_users.set_role(
             s,
-                admin2,
-                world.admin.user_id,
-                role=Role.STATISTICIAN,
-                site_id=None,
-                reason="moved to statistics",
+            admin2,
+            world.admin.user_id,
+            role=Role.STATISTICIAN,
+            site_id=None,
+            reason="moved to statistics",
         )
     )
     turned = Actor(world.admin.user_id, world.admin.username, Role.STATISTICIAN)
     before = world.snapshot_counts()
-    with pytest.raises(Conflict, match="you already acknowledged .* another person"):
+    with pytest.raises(Conflict, match=r"you already acknowledged .* another person"):
         _ack(world, turned, tid, item)
     assert world.snapshot_counts() == before
     # another person in the statistician role may
@@ -150,9 +150,7 @@ def test_an_amendment_resolves_an_item_and_keeps_the_other_acknowledgements(
     dose["amount"] = {"value": 0.5, "unit": "mg/kg"}
     dose.pop("needs_review")
     dose.pop("review_note")
-    world.run(
-        lambda s: trials.amend_protocol(s, world.stat, tid, data, reason="sponsor set DL1")
-    )
+    world.run(lambda s: trials.amend_protocol(s, world.stat, tid, data, reason="sponsor set DL1"))
     after = _items(world, tid)
     assert [x.item.id for x in after] == [x.item.id for x in items if x is not dl1]
     assert all(x.cleared for x in after)  # acknowledged under version 1, still standing
