@@ -74,6 +74,13 @@ def operations(v: dict[str, Any]) -> list[Op]:
         ),
         Op("GET", f"/trials/{t}", None, ALL),
         Op("POST", f"/trials/{v['draft_id']}/open", {}, TRIAL_MANAGERS),
+        Op("GET", f"/trials/{v['draft_id']}/opening-checklist", None, ALL),
+        Op(
+            "POST",
+            f"/trials/{v['draft_id']}/opening-acknowledgements",
+            {"item": "placeholder:dose DL1#0000000000", "reason": "sponsor letter"},
+            TRIAL_MANAGERS,
+        ),
         Op("POST", f"/trials/{t}/suspend", {"reason": "safety review"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/resume", {"reason": "review done"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/close", {"reason": "stopped"}, TRIAL_MANAGERS),
