@@ -288,10 +288,12 @@ def create_app(
 
     from doseladder.web.api import api_router
     from doseladder.web.ui.admin import router as admin_router
+    from doseladder.web.ui.opening import router as opening_router
     from doseladder.web.ui.routes import router as ui_router
 
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(ui_router)
     app.include_router(admin_router)
+    app.include_router(opening_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
