@@ -84,7 +84,18 @@ def open_trial(api: Api, *, shipped: str, code: str, sandbox: bool = True) -> Op
     tid = int(trial["id"])
     for site in SITES:
         ok(api.post("admin", f"/trials/{tid}/sites", {"site_id": sites[site]}), 201)
-    opened = ok(api.post("admin", f"/trials/{tid}/open", {"reason": "site initiation visits done"}))
+    open_body = {"reason": "site initiation visits done"}
+    refused = api.post("admin", f"/trials/{tid}/open", open_body)
+    assert refused.status_code == 409, refused.text  # the opening guard: items not acknowledged
+    assert "protocol" in refused.text
+    items = ok(api.get("stat", f"/trials/{tid}/opening-checklist"))
+    assert items, "a shipped protocol with placeholders has opening items"
+    for item in items:
+        for who in ("admin", "stat"):
+            body = {"item": item["id"], "reason": "reviewed at the protocol review meeting"}
+            ok(api.post(who, f"/trials/{tid}/opening-acknowledgements", body), 201)
+    assert all(i["cleared"] for i in ok(api.get("stat", f"/trials/{tid}/opening-checklist")))
+    opened = ok(api.post("admin", f"/trials/{tid}/open", open_body))
     assert opened["status"] == "open"
     engine = parse_protocol(yaml.safe_load(shipped_path(shipped).read_text(encoding="utf-8")))
     return Opened(tid, engine, {k: sites[k] for k in SITES})

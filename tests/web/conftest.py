@@ -23,6 +23,7 @@ from ..conduct.conftest import (  # noqa: F401 - fixtures shared with the conduc
     Clock,
     World,
     _cheap_scrypt,
+    acknowledge_opening,
     clock,
     db,
     db_url,

@@ -14,8 +14,10 @@ TRIAL_MANAGERS = frozenset({"admin", "statistician"})
 DATA_ENTRY = frozenset({"investigator", "data_manager"})
 EXPORTERS = frozenset({"admin", "statistician", "data_manager", "monitor"})
 AUDITORS = frozenset({"admin", "statistician", "monitor"})
-#: confirm/override a proposed response, propose a DLT call again
+#: propose a DLT call again
 OUTCOME_CALLS = frozenset({"investigator", "data_manager", "statistician"})
+#: confirm/override a proposed response: a clinician (investigator) or the statistician
+RESPONSE_CALLS = frozenset({"investigator", "statistician"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,13 @@ def operations(v: dict[str, Any]) -> list[Op]:
         ),
         Op("GET", f"/trials/{t}", None, ALL),
         Op("POST", f"/trials/{v['draft_id']}/open", {}, TRIAL_MANAGERS),
+        Op("GET", f"/trials/{v['draft_id']}/opening-checklist", None, ALL),
+        Op(
+            "POST",
+            f"/trials/{v['draft_id']}/opening-acknowledgements",
+            {"item": "placeholder:dose DL1#0000000000", "reason": "sponsor letter"},
+            TRIAL_MANAGERS,
+        ),
         Op("POST", f"/trials/{t}/suspend", {"reason": "safety review"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/resume", {"reason": "review done"}, TRIAL_MANAGERS),
         Op("POST", f"/trials/{t}/close", {"reason": "stopped"}, TRIAL_MANAGERS),
@@ -170,12 +179,12 @@ def operations(v: dict[str, Any]) -> list[Op]:
             {"assessed_on": today, "instrument": "PGA", "components": {"pga": 1}},
             DATA_ENTRY,
         ),
-        Op("POST", f"/efficacy/{v['efficacy_id']}/confirm", {}, OUTCOME_CALLS),
+        Op("POST", f"/efficacy/{v['efficacy_id']}/confirm", {}, RESPONSE_CALLS),
         Op(
             "POST",
             f"/efficacy/{v['efficacy_id']}/override",
             {"responder": True, "reason": "reviewed"},
-            OUTCOME_CALLS,
+            RESPONSE_CALLS,
         ),
         Op("GET", f"/patients/{v['enrolled']}/dlt-proposals", None, ALL),
         Op("POST", f"/patients/{v['enrolled']}/dlt-proposals", None, OUTCOME_CALLS),
@@ -227,7 +236,7 @@ def operations(v: dict[str, Any]) -> list[Op]:
             "POST",
             f"/trials/{t}/final-selection",
             None,
-            frozenset({"statistician", "investigator"}),
+            frozenset({"statistician"}),
         ),
         Op(
             "POST",

@@ -83,6 +83,7 @@ def test_api_refuses_an_eligible_screening_without_criteria(api: Api, world: Wor
     ).json()
     joined = api.post("admin", f"/trials/{t['id']}/sites", {"site_id": world.site_a})
     assert joined.status_code == 201
+    world.acknowledge_opening(t["id"])
     opened = api.post("admin", f"/trials/{t['id']}/open", {"reason": "SIV done"})
     assert opened.status_code == 200, opened.text
     before = world.snapshot_counts()
@@ -215,6 +216,8 @@ def test_admin_trial_life_cycle_and_sandbox_clock(client: TestClient, world: Wor
         ("clock", {"days": "29", "reason": "end of the DLT window"}),
     ]
     for action, data in steps:
+        if action == "open":  # the sandbox opens through the opening guard too
+            world.acknowledge_opening(tid)
         r = client.post(
             f"/admin/trials/{tid}/{action}", data={"csrf": csrf, **data}, follow_redirects=False
         )

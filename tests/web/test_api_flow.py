@@ -97,6 +97,9 @@ def test_trial_life_cycle_and_protocols(api: Api, world: World) -> None:
     assert pv[0]["version"] == 1 and pv[0]["source_name"] == "str-p004-nct07143617.yaml"
     ok(api.post("stat", f"/trials/{t['id']}/sites", {"site_id": world.site_a}), 201)
     assert [s["code"] for s in ok(api.get("stat", f"/trials/{t['id']}/sites"))] == ["SA"]
+    refused = api.post("stat", f"/trials/{t['id']}/open", {})
+    assert refused.status_code == 409 and "placeholder:dose DL1#" in refused.json()["message"]
+    world.acknowledge_opening(t["id"])
     assert ok(api.post("stat", f"/trials/{t['id']}/open", {}))["status"] == "open"
     amended = ok(
         api.post(

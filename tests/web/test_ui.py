@@ -15,7 +15,7 @@ from doseladder.conduct.models import AdverseEvent, Patient, ScreeningResult
 from doseladder.conduct.services import trials
 from doseladder.web.api.trials import shipped_source
 
-from .conftest import PASSWORD, Api, Scene, TestClient, World
+from .conftest import PASSWORD, Api, Scene, TestClient, World, acknowledge_opening
 
 
 def csrf_of(page: str) -> str:
@@ -167,6 +167,7 @@ def test_register_with_screening_and_enrol(browser: TestClient, world: World) ->
             s, world.stat, code="STR", title="STR", protocol=data, source_name=name
         )
         trials.activate_site(s, world.stat, t.id, world.site_a)
+        acknowledge_opening(s, t.id, world.admin, world.stat)
         trials.open_trial(s, world.stat, t.id)
         return t.id
 
@@ -248,6 +249,7 @@ def test_screen_an_uploaded_record(browser: TestClient, world: World) -> None:
         data = shipped_source("hn2301-nct06801119")[0]
         t = trials.create_trial(s, world.stat, code="HN", title="HN", protocol=data)
         trials.activate_site(s, world.stat, t.id, world.site_a)
+        acknowledge_opening(s, t.id, world.admin, world.stat)
         trials.open_trial(s, world.stat, t.id)
         return t.id
 

@@ -325,15 +325,23 @@ def select(
     """Final MTD/OBD selection with per-dose estimates (complete data).
 
     DESIGN_FILE may also be a protocol file (or a shipped protocol's name); the patients CSV
-    may then name doses by the protocol's labels (e.g. DL-1), as in ``protocol recommend``.
+    may then name doses by the protocol's labels (e.g. DL-1), as in ``protocol recommend``, and
+    the summary names the selected dose and every table row by its label.
     """
     design, labels = _design_or_protocol(design_file)
     state, _ = _state_from_inputs(design, outcomes, patients, now, eliminated, None, labels=labels)
     selection = design.select(state)
     if json_:
-        emit_json(selection.to_dict())
+        payload = selection.to_dict()
+        if labels:
+            payload[f"{selection.kind}_label"] = (
+                labels[selection.dose - 1] if selection.dose is not None else None
+            )
+            if selection.kind == "obd":
+                payload["mtd_label"] = labels[selection.mtd - 1] if selection.mtd else None
+        emit_json(payload)
         return
-    typer.echo(selection.summary())
+    typer.echo(selection.summary(labels))
 
 
 if __name__ == "__main__":  # pragma: no cover

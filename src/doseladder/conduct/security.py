@@ -84,19 +84,25 @@ class Permission(StrEnum):
     REGISTER_PATIENT = "register_patient"  # register patients, record screening
     ENROL = "enrol"  # enrol a screened patient at the decided dose
     ENTER_OUTCOMES = "enter_outcomes"  # infusions, AEs, efficacy, and their corrections
-    ADJUDICATE_DLT = "adjudicate_dlt"  # DLT adjudication
+    ADJUDICATE_DLT = "adjudicate_dlt"  # DLT adjudication, confirm/override a proposed DLT call
+    CALL_RESPONSE = "call_response"  # confirm/override a proposed response
     RECORD_DECISION = "record_decision"  # compute and record the next-dose decision
     OVERRIDE_DOSE = "override_dose"  # record a dose different from the design's, with reason
     SIGN_OFF = "sign_off"  # committee sign-off of a dose decision
+    SELECT_FINAL = "select_final"  # compute and record the final MTD / OBD selection
+    ACKNOWLEDGE_OPENING = "acknowledge_opening"  # acknowledge a protocol item before opening
     EXPORT = "export"  # CSV / Dataset-JSON exports of every table
     AUDIT = "audit"  # verify the audit chain, export the certified copy
 
 
 _P = Permission
 #: role → permissions.  The administrator runs the system (trials, sites, users) but enters no
-#: clinical data; the statistician (for the safety review committee) adjudicates DLTs, records
-#: and overrides decisions and signs them off; investigators register, enrol and report for
-#: their own site; data managers enter and correct data for every site; monitors read.
+#: clinical data; the statistician (for the safety review committee) adjudicates DLTs (only
+#: they confirm or override a proposed DLT call), records and overrides decisions, computes the
+#: final selection and signs them off; investigators register, enrol and report for their own
+#: site and confirm or override a proposed response; data managers enter and correct data for
+#: every site; monitors read.  An administrator and a statistician (two different people) each
+#: acknowledge a protocol item that would otherwise keep a trial from opening.
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(
         {
@@ -109,6 +115,7 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             _P.SIGN_OFF,
             _P.EXPORT,
             _P.AUDIT,
+            _P.ACKNOWLEDGE_OPENING,
         }
     ),
     Role.STATISTICIAN: frozenset(
@@ -118,11 +125,14 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             _P.MANAGE_TRIAL,
             _P.SUSPEND_ACCRUAL,
             _P.ADJUDICATE_DLT,
+            _P.CALL_RESPONSE,
             _P.RECORD_DECISION,
             _P.OVERRIDE_DOSE,
+            _P.SELECT_FINAL,
             _P.SIGN_OFF,
             _P.EXPORT,
             _P.AUDIT,
+            _P.ACKNOWLEDGE_OPENING,
         }
     ),
     Role.INVESTIGATOR: frozenset(
@@ -132,6 +142,7 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             _P.REGISTER_PATIENT,
             _P.ENROL,
             _P.ENTER_OUTCOMES,
+            _P.CALL_RESPONSE,
             _P.RECORD_DECISION,
         }
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,11 +65,33 @@ class Selection:
         frame["selected"] = frame["dose"] == self.dose
         return frame.dropna(axis=1, how="all")
 
-    def summary(self) -> str:
-        """A printable summary (selected dose, why, and the per-dose table)."""
-        head = f"{self.kind.upper()}: {self.dose if self.dose is not None else 'none'}"
-        table = self.to_frame().round(3).to_string(index=False)
-        return f"{head}\n{self.reason.message}\n{table}"
+    def summary(self, labels: Sequence[str] | None = None) -> str:
+        """A printable summary (selected dose, why, and the per-dose table).
+
+        With ``labels`` (a protocol's dose labels, lowest level first, one per level) the
+        selected dose (and an OBD's bounding MTD) is named by its label, the table gets a
+        ``label`` column and a line maps levels to labels (the reason's numbers are levels).
+        """
+        if labels is not None and len(labels) != len(self.estimates):
+            raise ValueError(f"{len(labels)} dose label(s) for {len(self.estimates)} dose level(s)")
+
+        def name(dose: int | None) -> str:
+            if dose is None:
+                return "none"
+            return f"{labels[dose - 1]} (dose level {dose})" if labels else str(dose)
+
+        head = f"{self.kind.upper()}: {name(self.dose)}"
+        frame = self.to_frame().round(3)
+        lines = [head]
+        if labels:
+            if self.kind == "obd":
+                lines[0] += f"; MTD: {name(self.mtd)}"
+            frame.insert(1, "label", [labels[int(d) - 1] for d in frame["dose"]])
+            lines.append(
+                "Dose levels: " + ", ".join(f"{i} = {lab}" for i, lab in enumerate(labels, 1))
+            )
+        lines += [self.reason.message, frame.to_string(index=False)]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -289,6 +289,7 @@ def create_app(
     from doseladder.web.api import api_router
     from doseladder.web.ui.admin import router as admin_router
     from doseladder.web.ui.end_of_trial import router as end_of_trial_router
+    from doseladder.web.ui.opening import router as opening_router
     from doseladder.web.ui.pack import router as pack_router
     from doseladder.web.ui.routes import router as ui_router
 
@@ -297,5 +298,6 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(end_of_trial_router)
     app.include_router(pack_router)
+    app.include_router(opening_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

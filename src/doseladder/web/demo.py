@@ -11,6 +11,9 @@ times: a run-in cohort at DL1 that completes without DLT, a second SLE-ITP cohor
 grade-3 cytokine release syndrome adjudicated as a DLT, SLE-other and IIM patients at the
 confirmed-safe dose, efficacy assessments, one screen failure, and finally an open decision
 with free slots and a screened patient waiting, so the dashboard shows a live recommendation.
+The trial opens through the opening guard: the demo administrator and statistician acknowledge
+every placeholder dose and review item of the seed protocol (reason "demo data"), and the
+dashboard lists those acknowledgements.
 
 Every demo user has the password :data:`DEMO_PASSWORD` (printed by ``doseladder serve``).
 """
@@ -30,7 +33,14 @@ from doseladder.conduct.db import Database
 from doseladder.conduct.models import User
 from doseladder.conduct.sealing import Sealer
 from doseladder.conduct.security import DEMO_PASSWORD, Actor, Role, hash_password
-from doseladder.conduct.services import decisions, outcomes, patients, sites_users, trials
+from doseladder.conduct.services import (
+    decisions,
+    opening_guard,
+    outcomes,
+    patients,
+    sites_users,
+    trials,
+)
 from doseladder.conduct.services.protocol_sources import shipped_source
 
 __all__ = ["DEMO_PASSWORD", "DEMO_PROTOCOL", "DEMO_TRIAL_CODE", "DEMO_USERS", "seed_demo"]
@@ -158,6 +168,11 @@ def _seed(db: Database, clock: _DemoClock, epoch: date) -> DemoInfo:
         )
         for site_id in setup_out["sites"].values():
             trials.activate_site(s, stat, t.id, site_id)
+        # the opening guard: the demo administrator and statistician acknowledge every
+        # placeholder dose and review item of the seed protocol
+        for item in opening_guard.checklist(s, stat, t.id):
+            for who in (actors["admin"], stat):
+                opening_guard.acknowledge(s, who, t.id, item=item.item.id, reason="demo data")
         trials.open_trial(s, stat, t.id, reason="site initiation visits completed")
         return t.id
 

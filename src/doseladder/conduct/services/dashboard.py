@@ -18,7 +18,14 @@ from doseladder.conduct import audit
 from doseladder.conduct.models import Trial
 from doseladder.conduct.security import Actor
 from doseladder.conduct.services import _common as c
-from doseladder.conduct.services import decisions, grading, patients, sandbox, trials
+from doseladder.conduct.services import (
+    decisions,
+    grading,
+    opening_guard,
+    patients,
+    sandbox,
+    trials,
+)
 from doseladder.conduct.services import outcomes as outcome_service
 
 __all__ = [
@@ -169,6 +176,8 @@ def dashboard_data(s: Session, a: Actor, trial_id: int) -> dict[str, Any]:
         "sites": sites,
         "my_site": sites.get(a.site_id) if a.site_id is not None else None,
         "patients": pts,
+        # the opening guard's acknowledgements, for as long as their items stand
+        "opening_acks": opening_guard.standing_acknowledgements(s, a, trial_id),
     }
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from doseladder import __version__
 from doseladder.conduct import audit
-from doseladder.conduct.errors import Conflict, ValidationError
+from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
 from doseladder.conduct.models import Enrolment, FinalSelection, Patient, ProtocolVersion, User
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
@@ -182,8 +182,15 @@ def latest_selection(session: Session, actor: Actor, trial_id: int) -> dict[str,
 
 
 def compute_final_selection(session: Session, actor: Actor, trial_id: int) -> FinalSelection:
-    """Compute and record the final MTD / OBD of the driving cohort (module docstring)."""
-    c.begin(session, actor, Permission.RECORD_DECISION)
+    """Compute and record the final MTD / OBD of the driving cohort (module docstring).
+
+    Only a statistician may (:data:`~doseladder.conduct.security.Permission.SELECT_FINAL`)."""
+    if isinstance(actor, Actor) and not actor.can(Permission.SELECT_FINAL):
+        raise Forbidden(
+            f"role {actor.role.value!r} may not compute the final selection (only a "
+            "statistician may)"
+        )
+    c.begin(session, actor, Permission.SELECT_FINAL)
     ensure_visible(session, actor, trial_id)
     trial = c.lock_trial(session, trial_id)
     rec = compute(session, trial)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doseladder.conduct.errors import Conflict, ValidationError
+from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
 from doseladder.conduct.models import (
     AdverseEvent,
     DLTAdjudication,
@@ -38,7 +38,7 @@ from doseladder.conduct.models import (
     Trial,
     Versioned,
 )
-from doseladder.conduct.security import Actor, Permission, require
+from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import grading
 from doseladder.conduct.services.trials import current_protocol, engine_for
@@ -432,15 +432,14 @@ def assess_efficacy(
 
 
 def _proposed_assessment(session: Session, actor: Actor, assessment_id: int) -> EfficacyAssessment:
-    if not (actor.can(Permission.ENTER_OUTCOMES) or actor.can(Permission.ADJUDICATE_DLT)):
-        require(actor, Permission.ENTER_OUTCOMES)
-    c.begin(
-        session,
-        actor,
-        Permission.ADJUDICATE_DLT
-        if actor.can(Permission.ADJUDICATE_DLT)
-        else Permission.ENTER_OUTCOMES,
-    )
+    """The assessment whose proposed response awaits a call (investigators and statisticians
+    only: a clinician or the statistician confirms or overrides it)."""
+    if isinstance(actor, Actor) and not actor.can(Permission.CALL_RESPONSE):
+        raise Forbidden(
+            f"role {actor.role.value!r} may not confirm or override a proposed response "
+            "(investigators and statisticians make that call)"
+        )
+    c.begin(session, actor, Permission.CALL_RESPONSE)
     old: EfficacyAssessment = _old(
         session, actor, EfficacyAssessment, assessment_id, "efficacy assessment"
     )
@@ -732,6 +731,11 @@ def latest_proposal(session: Session, actor: Actor, patient_id: int) -> DLTPropo
 
 
 def _open_proposal(session: Session, actor: Actor, proposal_id: int) -> tuple[Patient, DLTProposal]:
+    if isinstance(actor, Actor) and not actor.can(Permission.ADJUDICATE_DLT):
+        raise Forbidden(
+            f"role {actor.role.value!r} may not confirm or override a proposed DLT call "
+            "(only a statistician may)"
+        )
     c.begin(session, actor, Permission.ADJUDICATE_DLT)
     proposal = c.get(session, DLTProposal, proposal_id, "DLT proposal")
     patient = c.patient_for(session, actor, proposal.patient_id, lock=True)

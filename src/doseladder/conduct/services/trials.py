@@ -9,7 +9,7 @@ a reason; before opening, new versions also need a reason.  Nothing is overwritt
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -293,12 +293,15 @@ def _transition(
     to: str,
     reason: str | None,
     reason_required: bool = True,
+    guard: Callable[[Session, Trial], None] | None = None,
 ) -> Trial:
     c.begin(session, actor, permission)
     why = c.reason_text(reason) if reason_required or reason is not None else None
     trial = c.lock_trial(session, trial_id)
     if trial.status not in allowed_from:
         raise Conflict(f"the trial is {trial.status}; cannot change it to {to}")
+    if guard is not None:
+        guard(session, trial)
     with audit.reason(session, why):
         trial.status = to
         trial.status_reason = why
@@ -312,7 +315,13 @@ def _transition(
 def open_trial(
     session: Session, actor: Actor, trial_id: int, *, reason: str | None = None
 ) -> Trial:
-    """Open a draft trial for enrolment (locks the protocol: later changes are amendments)."""
+    """Open a draft trial for enrolment (locks the protocol: later changes are amendments).
+
+    Refused (:class:`Conflict`, nothing changed) while the current protocol has placeholder
+    doses or unresolved review items that are neither resolved by an amendment nor acknowledged
+    by an administrator and a statistician (:mod:`.opening_guard`)."""
+    from doseladder.conduct.services import opening_guard  # it reads this module's protocols
+
     return _transition(
         session,
         actor,
@@ -322,6 +331,7 @@ def open_trial(
         to=TrialStatus.OPEN,
         reason=reason,
         reason_required=False,
+        guard=opening_guard.check_can_open,
     )
 
 

@@ -9,6 +9,7 @@ from doseladder.web.api import (
     auth,
     decisions,
     exports,
+    opening,
     outcomes,
     patients,
     sites,
@@ -19,5 +20,16 @@ from doseladder.web.api import (
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for _module in (auth, sites, users, trials, patients, outcomes, decisions, audit, exports):
+for _module in (
+    auth,
+    sites,
+    users,
+    trials,
+    opening,
+    patients,
+    outcomes,
+    decisions,
+    audit,
+    exports,
+):
     api_router.include_router(_module.router)
