@@ -74,6 +74,34 @@ class PatientArrays:
     eff: BoolArray
     now: FloatArray
 
+    @staticmethod
+    def from_states(states: Sequence[TrialState], now: Sequence[float]) -> PatientArrays:
+        """The patients of trial states at their decision times ``now`` -- for tests and for
+        callers holding a few states.  A known outcome is ascertained at ``-inf``, a pending
+        one (``None``) at ``+inf``."""
+        num = states[0].num_doses
+        rows = len(states)
+        width = max((len(st.patients) for st in states), default=0)
+        dose = np.full((rows, width), num, dtype=np.int64)
+        entry = np.zeros((rows, width))
+        tox_at = np.full((rows, width), -np.inf)
+        eff_at = np.full((rows, width), -np.inf)
+        tox = np.zeros((rows, width), dtype=np.bool_)
+        eff = np.zeros((rows, width), dtype=np.bool_)
+        for r, st in enumerate(states):
+            for i, p in enumerate(st.patients):
+                dose[r, i] = p.dose - 1
+                entry[r, i] = p.entry_time
+                tox[r, i] = p.tox is True
+                eff[r, i] = p.eff is True
+                if p.tox is None:
+                    tox_at[r, i] = np.inf
+                if p.eff is None:
+                    eff_at[r, i] = np.inf
+        return PatientArrays(
+            dose, entry, tox_at, eff_at, tox, eff, np.asarray(now, dtype=np.float64)
+        )
+
     def take(self, sel: BoolArray | IntArray) -> PatientArrays:
         """The patients of a subset of trials."""
         return PatientArrays(
