@@ -50,6 +50,7 @@ __all__ = [
     "NO_BOUNDARY",
     "Boin12Constants",
     "Boin12Stats",
+    "DesirabilityFill",
     "DesirabilityTable",
     "Neighbours",
     "NextDoses",
@@ -59,7 +60,6 @@ __all__ = [
     "conclude_boin12",
     "decide_boin12",
     "desirability_needed",
-    "DesirabilityFill",
     "desirability_table",
     "final_selection",
     "inadmissible_arrays",
@@ -312,12 +312,10 @@ def boin12_next_doses(
     largest D among {below, d, above}, ties to the higher dose.  Then ``n_stop``
     (``n_stop_dose``).
     """
-    rows = n.shape[1]
     if near is None:
         near = neighbours(d, n, admissible)
     below, has_below = near.below, near.has_below
     above, has_above, here = near.above, near.has_above, near.here
-    n_d = pick(n, d)
 
     explore, deesc, nstar, general = rule_branches(design, consts, d, n, p_hat, near)
 
