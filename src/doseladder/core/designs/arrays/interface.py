@@ -47,7 +47,10 @@ def pick(values: NDArray[Any], dose: IntArray) -> NDArray[Any]:
 
 def upward(mask: BoolArray) -> BoolArray:
     """Upward closure along the dose axis (eliminating dose j eliminates j..J)."""
-    return np.asarray(np.logical_or.accumulate(mask, axis=0), dtype=np.bool_)
+    out = np.array(mask, dtype=np.bool_)
+    for j in range(1, out.shape[0]):
+        out[j] |= out[j - 1]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,9 +53,9 @@ def stft_at_current(design: TITEBOIN, data: DoseArrays) -> FloatArray:
         return stft
     window = float(design.tox_window)
     pending = (pts.dose == data.current[:, None]) & (pts.tox_at > pts.now[:, None])
-    frac = np.minimum(pts.now[:, None] - pts.entry, window) / window
-    for k in range(pts.dose.shape[1]):
-        stft = stft + np.where(pending[:, k], frac[:, k], 0.0)
+    for k in np.flatnonzero(pending.any(axis=0)):
+        frac = np.minimum(pts.now - pts.entry[:, k], window) / window
+        stft = stft + np.where(pending[:, k], frac, 0.0)
     return stft
 
 
@@ -106,7 +106,7 @@ def decide_tite_boin(design: TITEBOIN, data: DoseArrays) -> ArrayDecision:
     be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(total.max())))
 
     # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose
-    elim = upward(data.eliminated) | upward(y >= bel[n])
+    elim = upward(data.eliminated | (y >= bel[n]))
     stop_elim = elim[0]
     # 2. extra-safe stop at the lowest dose
     if design.extrasafe:
