@@ -76,7 +76,6 @@ FloatArray = NDArray[np.float64]
 STAY, ESCALATE, DEESCALATE, SUSPEND, STOP, STOP_SAFETY = 0, 1, 2, 3, 4, 5
 
 
-
 @dataclass(frozen=True, slots=True)
 class TraceEntry:
     """One decision time of a block: the trials decided, when, and what was decided.

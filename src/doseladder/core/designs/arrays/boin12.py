@@ -300,13 +300,15 @@ def boin12_next_doses(
     desir: FloatArray,
     admissible: BoolArray,
     near: Neighbours | None = None,
+    branches: tuple[BoolArray, BoolArray, BoolArray, BoolArray] | None = None,
 ) -> NextDoses:
     """:func:`~doseladder.core.designs.boin12.boin12_next_dose` and the ``n_stop`` rule of
     ``BOIN12._finish`` for many trials (the maximum sample size aside).
 
     ``d`` current doses (0-based, n_d > 0), ``n`` patients per dose, ``p_hat`` the toxicity
     estimate at d, ``desir`` D per dose (only read at the candidate doses), ``admissible`` per
-    dose (dose-major arrays), ``near`` :func:`neighbours` if already computed.  Rule order and
+    dose (dose-major arrays), ``near`` :func:`neighbours` and ``branches``
+    :func:`rule_branches` if already computed.  Rule order and
     tie rules of the core (spec §3.5): exploration; de-escalation to "below" (stay if there is
     none and d is admissible); N* choice between {below, d} (``nstar_tie``); otherwise the
     largest D among {below, d, above}, ties to the higher dose.  Then ``n_stop``
@@ -317,7 +319,9 @@ def boin12_next_doses(
     below, has_below = near.below, near.has_below
     above, has_above, here = near.above, near.has_above, near.here
 
-    explore, deesc, nstar, general = rule_branches(design, consts, d, n, p_hat, near)
+    if branches is None:
+        branches = rule_branches(design, consts, d, n, p_hat, near)
+    explore, deesc, nstar, general = branches
 
     ninf = -np.inf
     d_below = np.where(has_below, pick(desir, below), ninf)
@@ -418,8 +422,9 @@ def conclude_boin12(
     desir = stats.desir
     if fill is not None:
         desir = fill(desirability_needed(design, consts, d, n, p_rule, near))
-    res = boin12_next_doses(design, consts, d, n, p_rule, desir, adm, near)
-    _, deesc, _, _ = rule_branches(design, consts, d, n, p_rule, near)
+    branches = rule_branches(design, consts, d, n, p_rule, near)
+    res = boin12_next_doses(design, consts, d, n, p_rule, desir, adm, near, branches)
+    deesc = branches[1]
     nxt = res.next_dose
     no_adm = res.no_admissible
     tox_rule = deesc & ~no_adm
@@ -459,6 +464,8 @@ def decide_boin12(design: BOIN12, data: DoseArrays) -> ArrayDecision:
     """``BOIN12._decide`` (complete data) for every trial with at least one patient: any
     pending toxicity or efficacy outcome suspends accrual; otherwise the rules on the
     complete-data statistics (:func:`complete_stats`, :func:`conclude_boin12`)."""
+    if not (data.tox_pending.any() or data.eff_pending.any()):
+        return conclude_boin12(design, data, complete_stats(design, data))
     pending = (data.tox_pending.sum(axis=0) + data.eff_pending.sum(axis=0)) > 0
     if pending.all():
         return suspend_where(ArrayDecision.empty(data.num_doses, data.rows), pending, data)

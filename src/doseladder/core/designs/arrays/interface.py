@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,14 @@ ACTION_NAMES = {STAY: "stay", ESCALATE: "escalate", DEESCALATE: "de-escalate",
 def pick(values: NDArray[Any], dose: IntArray) -> NDArray[Any]:
     """``values[dose[r], r]`` for every trial r of a dose-major array (``dose`` in 0..J-1)."""
     rows = values.shape[1]
-    return np.asarray(np.take(values.reshape(-1), dose * rows + np.arange(rows)))
+    return np.asarray(np.take(values.reshape(-1), dose * rows + _arange(rows)))
+
+
+@lru_cache(maxsize=16)
+def _arange(rows: int) -> IntArray:
+    out = np.arange(rows, dtype=np.int64)
+    out.setflags(write=False)
+    return out
 
 
 def upward(mask: BoolArray) -> BoolArray:

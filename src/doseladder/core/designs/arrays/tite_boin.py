@@ -151,9 +151,7 @@ def decide_tite_boin(design: TITEBOIN, data: DoseArrays) -> ArrayDecision:
         nxt = np.where(safety, -1, nxt)
         tox_rule = tox_rule | safety  # boin.eliminate / boin.extrasafe_stop
         elim = elim | stop_safe[None, :]
-    return ArrayDecision(
-        action.astype(np.int64), np.asarray(nxt, dtype=np.int64), elim, tox_rule
-    )
+    return ArrayDecision(action.astype(np.int64), np.asarray(nxt, dtype=np.int64), elim, tox_rule)
 
 
 def select_tite_boin(design: TITEBOIN, data: DoseArrays) -> IntArray:
