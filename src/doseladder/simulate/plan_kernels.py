@@ -13,11 +13,10 @@ own time ``now``:
   what :func:`~doseladder.core.rules.plan.recommend` reads from a
   :class:`~doseladder.core.decision.Decision`: the action, the next dose, ``eliminated`` and
   whether ``reason.rule`` is a toxicity de-escalation
-  (:data:`~doseladder.core.rules.driving_indication.TOXICITY_DEESCALATION_RULES`).  The
-  BOIN12-family statistics are the TITE-BOIN12 kernel's
-  (:mod:`doseladder.simulate.kernels.tite_boin12`, spec ``dose-finding.md`` §4.2: ESS, MLE,
-  imputation, desirability with exact tie handling) and its rule code
-  (:mod:`doseladder.simulate.kernels.boin12`); the BOIN boundaries are the BOIN kernel's tables.
+  (:data:`~doseladder.core.rules.driving_indication.TOXICITY_DEESCALATION_RULES`).  It is the
+  core's array decision (:meth:`~doseladder.core.designs.base.Design.decide_arrays`, one
+  function per design in :mod:`doseladder.core.designs.arrays`), which the design's own
+  simulation kernel calls too.
 * :func:`fallback_status` -- :meth:`~doseladder.core.rules.backup_fallback.BackupFallback.
   evaluate` (seed 000's run-in at DL1 and fallback to DL-1).
 * :func:`driving_recommendation` -- the driving (or pooled) cohort's entry of ``recommend``:
@@ -52,36 +51,17 @@ from doseladder.core.designs.arrays import (
     SUSPEND,
     ArrayDecision,
     DoseArrays,
+    PatientArrays,
     pick,
     upward,
 )
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.three_plus_three import ThreePlusThree
-from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import deescalation_boundary
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
-from doseladder.simulate.kernels.boin12 import (
-    _branches,
-    boin12_constants,
-    boin12_next_doses,
-    desirability_needed,
-    desirability_table,
-    inadmissible_doses_vectorised,
-    neighbours,
-)
-from doseladder.simulate.kernels.tite_boin12 import (
-    _complete_quasi_events,
-    _ess_admissibility,
-    _fill_pending,
-    _fsum_bins,
-    _pending_utility,
-    _split_scale,
-    _Summary,
-    allowed_pending,
-)
 
 __all__ = [
     "CLOSED",
@@ -264,6 +244,7 @@ def dose_arrays(view: PatientView, now: FloatArray, prior: BoolArray, num: int) 
         both=tal.f_te,
         current=view.current,
         eliminated=prior,
+        patients=PatientArrays(view.dose, view.entry, view.rt, view.re, view.tb, view.eb, now),
     )
 
 
@@ -273,156 +254,13 @@ def design_decisions(
     now: FloatArray,
     prior: BoolArray,
 ) -> DesignStep:
-    """``design.decide(TrialState(J, patients, eliminated=prior), now)`` for every trial.
+    """``design.decide(TrialState(J, patients, eliminated=prior), now)`` for every trial: the
+    core's array decision (:meth:`~doseladder.core.designs.base.Design.decide_arrays`).
 
     ``prior`` (J, R) is the state's ``eliminated``; trials without patients get the start
     decision (``Design.decide``: stay at the start dose).
     """
-    num = design.num_doses
-    if not isinstance(design, BOIN12):
-        return design.decide_arrays(dose_arrays(view, now, prior, num))
-    out = DesignStep.empty(num, view.rows)
-    if view.rows == 0:
-        return out
-    empty = view.count == 0
-    if empty.any():
-        out.action[empty] = STAY
-        out.next_dose[empty] = design.start_dose - 1
-        out.eliminated[:, empty] = prior[:, empty]
-    some = ~empty
-    if some.any():
-        out.put(some, _boin12_decisions(design, view.take(some), now[some], prior[:, some]))
-    return out
-
-
-def _boin12_decisions(
-    design: BOIN12, view: PatientView, now: FloatArray, prior: BoolArray
-) -> DesignStep:
-    """BOIN12 (complete data) / TITE-BOIN12 (AL method) ``_decide`` for every trial."""
-    num = design.num_doses
-    rows = view.rows
-    tite = isinstance(design, TITEBOIN12)
-    consts = boin12_constants(design, design.max_n)
-    tal = _tally(view, now, num)
-    n = tal.n
-    d = view.current
-    total = n.sum(axis=0)
-    pend_t, pend_e = n - tal.obs_t, n - tal.obs_e
-    shape = (num + 1, rows)
-
-    # pending patients (flat) and the effective sample sizes (spec §4.2)
-    w_cols = view.dose.shape[1]
-    pmask = ((~tal.kt) | (~tal.ke)) & (view.dose < num)
-    pend = np.flatnonzero(pmask.ravel())
-    p_row = pend // max(w_cols, 1)
-    p_key = tal.key[pend]
-    p_dose = view.dose.reshape(-1)[pend]
-    kt_p, ke_p = tal.kt.reshape(-1)[pend], tal.ke.reshape(-1)[pend]
-    if tite:
-        assert isinstance(design, TITEBOIN12)
-        scale = _split_scale(design.max_n)
-        t_win, e_win = float(design.tox_window), float(design.eff_window)
-        follow = np.maximum(now[p_row] - view.entry.reshape(-1)[pend], 0.0)
-        w_t = np.where(kt_p, 0.0, np.minimum(follow, t_win) / t_win)
-        w_e = np.where(ke_p, 0.0, np.minimum(follow, e_win) / e_win)
-        ess_t = tal.obs_t + _fsum_bins(p_key, w_t, tal.size, scale).reshape(shape)[:num]
-        ess_e = tal.obs_e + _fsum_bins(p_key, w_e, tal.size, scale).reshape(shape)[:num]
-    else:
-        ess_t = tal.obs_t.astype(np.float64)
-        ess_e = tal.obs_e.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_t = tal.y_t / ess_t
-        p_e = tal.y_e / ess_e
-
-    # suspension (TITE: > max_pending at the current dose, or zero information; BOIN12: any
-    # pending outcome)
-    n_d = pick(n, d)
-    if tite:
-        assert isinstance(design, TITEBOIN12)
-        allowed = allowed_pending(float(design.max_pending), design.max_n)
-        live = (n_d > 0) & (total < design.max_n)
-        cap = allowed[np.minimum(n_d, design.max_n)]
-        susp = live & ((pick(pend_t, d) > cap) | (pick(pend_e, d) > cap))
-        susp |= live & ((pick(ess_t, d) == 0) | (pick(ess_e, d) == 0))
-    else:
-        susp = (pend_t.sum(axis=0) + pend_e.sum(axis=0)) > 0
-
-    # desirability: the complete-data table where nothing is pending, else x with imputations
-    table = desirability_table(design, design.max_n)
-    desir = table(n, tal.y_t, tal.y_e, tal.f_te)
-    has_pend = (n - tal.f_n) > 0
-    x = np.zeros((num, rows))
-    if tite and pend.size:
-        assert isinstance(design, TITEBOIN12)
-        eu = _pending_utility(
-            design,
-            (p_t, p_e),
-            (ess_t, ess_e),
-            (p_dose, p_row),
-            (w_t, w_e),
-            (kt_p, ke_p),
-            (view.tb.reshape(-1)[pend], view.eb.reshape(-1)[pend]),
-        )
-        base = _complete_quasi_events(design, tal.f_n, tal.f_t, tal.f_e, tal.f_te)
-        x = base + _fsum_bins(p_key, eu / 100.0, tal.size, scale).reshape(shape)[:num]
-        desir[has_pend] = np.nan
-
-    # admissibility on the current data (BOIN12: the integer boundaries on complete data)
-    pending_adm = design.pending_admissibility if isinstance(design, TITEBOIN12) else "scaled"
-    if pending_adm == "scaled":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            st = np.where(ess_t > 0, (tal.y_t * n) / ess_t, 0.0)
-            se = np.where(ess_e > 0, (tal.y_e * n) / ess_e, np.inf)
-        tox_fail = st >= consts.tox_bound[n]
-        eff_fail = se <= consts.eff_bound[n]
-    else:
-        tox_fail, eff_fail = _ess_admissibility(design, n, tal.y_t, tal.y_e, ess_t, ess_e)
-
-    # the rules (BOIN12._conclude / _finish)
-    inadm = inadmissible_doses_vectorised(prior, tox_fail, eff_fail)
-    adm = ~inadm
-    p_d = pick(p_t, d)
-    nodata = ~np.isfinite(p_d)
-    p_rule = np.where(nodata, 0.0, p_d)
-    near = neighbours(d, n, adm)
-    need = desirability_needed(design, consts, d, n, p_rule, near)
-    if tite:
-        assert isinstance(design, TITEBOIN12)
-        summ = _Summary(p_t, desir, tox_fail, eff_fail, x, has_pend)
-        desir = _fill_pending(design, summ, n, need)
-    res = boin12_next_doses(design, consts, d, n, p_rule, desir, adm, near)
-    _, deesc, _, _ = _branches(design, consts, d, n, p_rule, near)
-    nxt = res.next_dose.copy()
-    no_adm = res.no_admissible.copy()
-    tox_rule = deesc & ~no_adm
-    # no estimate at the current dose (zero ESS; only reachable once max_n is reached)
-    if nodata.any():
-        here = pick(adm, d)
-        nxt = np.where(nodata & here, d, np.where(nodata, near.below, nxt))
-        no_adm = np.where(nodata, ~here & ~near.has_below, no_adm)
-        tox_rule = np.where(nodata, ~here & near.has_below, tox_rule)
-    stop_max = (total >= design.max_n) & ~no_adm
-    if design.n_stop is None:
-        stop_n = np.zeros(rows, dtype=np.bool_)
-    else:
-        safe_next = np.where(no_adm, 0, nxt)
-        if design.n_stop_dose == "recommended":
-            count = pick(n, safe_next)
-        elif design.n_stop_dose == "current":
-            count = n_d
-        else:
-            count = n.max(axis=0)
-        stop_n = (count >= design.n_stop) & ~no_adm & ~stop_max
-    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
-    action = np.where(no_adm | stop_max | stop_n, STOP, action)
-    recorded = inadm if design.admissibility == "permanent" else prior
-    out = DesignStep(
-        np.where(susp, SUSPEND, action).astype(np.int64),
-        np.where(susp, d, np.where(no_adm, -1, nxt)).astype(np.int64),
-        np.where(susp[None, :], prior, recorded),
-        ~susp & tox_rule & ~no_adm & ~stop_max & ~stop_n,
-    )
-    return out
+    return design.decide_arrays(dose_arrays(view, now, prior, design.num_doses))
 
 
 # ------------------------------------------------------------------------------ fallback

@@ -67,18 +67,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import DoseArrays
-from doseladder.core.designs.boin import BOIN
-from doseladder.core.designs.boin12 import BOIN12
-from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
-from doseladder.simulate.kernels.boin12 import (
-    boin12_constants,
-    desirability_table,
-    final_selection,
-)
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
 from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.plan_kernels import (
@@ -793,15 +785,10 @@ def _select(setup: ProtocolSetup, coh: _Cohort) -> IntArray:
     ye = per_dose(coh.eb)
     yte = per_dose(coh.tb & coh.eb)
     safety = coh.close_kind == CLOSE_SAFETY
-    if isinstance(design, BOIN12):
-        consts = boin12_constants(design, design.max_n)
-        table = desirability_table(design, design.max_n)
-        sel = final_selection(design, consts, n, yt, ye, yte, coh.carried, table)
-    else:
-        assert isinstance(design, BOIN | ThreePlusThree)
-        # the design's final selection on the complete data (no outcome pending)
-        current = coh.view_at(np.arange(nt), np.full(nt, np.inf)).current
-        sel = design.select_arrays(DoseArrays.complete(n, yt, current, coh.carried))
+    # the design's final selection on the complete data (no outcome pending)
+    current = coh.view_at(np.arange(nt), np.full(nt, np.inf)).current
+    zeros = np.zeros_like(n)
+    sel = design.select_arrays(DoseArrays(n, yt, zeros, ye, zeros, yte, current, coh.carried))
     sel = np.where(safety, 0, sel)
     return np.asarray(sel, dtype=np.int64)
 

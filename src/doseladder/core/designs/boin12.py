@@ -68,10 +68,12 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import beta as beta_dist
 from scipy.stats import rankdata
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.boin import boin_lambdas
 from doseladder.core.errors import InputError
@@ -95,14 +97,19 @@ __all__ = [
     "complete_summary",
     "describe_boin12_paragraphs",
     "desirability",
+    "desirability_values",
     "eff_elimination_boundary",
     "elimination_flags",
     "elimination_table",
     "expected_utility",
+    "expected_utility_values",
     "inadmissible_doses",
     "prob_eff_below",
+    "prob_eff_below_values",
     "prob_tox_above",
+    "prob_tox_above_values",
     "quasi_events",
+    "quasi_events_values",
     "rds_table",
     "tox_elimination_boundary",
 ]
@@ -140,8 +147,16 @@ def quasi_events(cells: Sequence[float], utilities: Sequence[float]) -> float:
     (tox, no eff) -- escalation ``boin12_pbenchmark``.
     """
     y1, y2, y3, y4 = cells
+    return float(quasi_events_values(y1, y2, y3, y4, utilities))
+
+
+def quasi_events_values(
+    y1: ArrayLike, y2: ArrayLike, y3: ArrayLike, y4: ArrayLike, utilities: Sequence[float]
+) -> NDArray[np.float64]:
+    """:func:`quasi_events` elementwise on arrays of the four cell counts (same operations)."""
     u1, u2, u3, u4 = utilities
-    return (u1 * y1 + u2 * y2 + u3 * y3 + u4 * y4) / 100.0
+    a1, a2, a3, a4 = (np.asarray(v) for v in (y1, y2, y3, y4))
+    return np.asarray((u1 * a1 + u2 * a2 + u3 * a3 + u4 * a4) / 100.0, dtype=np.float64)
 
 
 def expected_utility(p_tox: float, p_eff: float, utilities: Sequence[float]) -> float:
@@ -149,12 +164,18 @@ def expected_utility(p_tox: float, p_eff: float, utilities: Sequence[float]) -> 
 
     u1(1−pT)pE + u2(1−pT)(1−pE) + u3·pT·pE + u4·pT(1−pE) (TITE-BOIN12 AL, spec §4.2).
     """
+    return float(expected_utility_values(p_tox, p_eff, utilities))
+
+
+def expected_utility_values(
+    p_tox: ArrayLike, p_eff: ArrayLike, utilities: Sequence[float]
+) -> NDArray[np.float64]:
+    """:func:`expected_utility` elementwise on arrays (same operations)."""
     u1, u2, u3, u4 = utilities
-    return (
-        u1 * (1 - p_tox) * p_eff
-        + u2 * (1 - p_tox) * (1 - p_eff)
-        + u3 * p_tox * p_eff
-        + u4 * p_tox * (1 - p_eff)
+    pt, pe = np.asarray(p_tox), np.asarray(p_eff)
+    return np.asarray(
+        u1 * (1 - pt) * pe + u2 * (1 - pt) * (1 - pe) + u3 * pt * pe + u4 * pt * (1 - pe),
+        dtype=np.float64,
     )
 
 
@@ -166,7 +187,18 @@ def desirability(
     ``1 - pbeta(u_b/100, α + x, β + n − x)`` as in escalation ``boin12_pbenchmark`` (which
     reports 100·D as ``utility()``).  An untried dose has D = 1 − u_b/100 with Beta(1, 1).
     """
-    return float(beta_dist.sf(u_b / 100.0, prior_alpha + x, prior_beta + n - x))
+    return float(desirability_values(x, n, u_b, prior_alpha, prior_beta))
+
+
+def desirability_values(
+    x: ArrayLike, n: ArrayLike, u_b: float, prior_alpha: float = 1.0, prior_beta: float = 1.0
+) -> NDArray[np.float64]:
+    """:func:`desirability` elementwise on arrays of x and n (the same operations, so the
+    values are bit-identical; used by the array decision functions)."""
+    xa, na = np.asarray(x), np.asarray(n)
+    return np.asarray(
+        beta_dist.sf(u_b / 100.0, prior_alpha + xa, prior_beta + na - xa), dtype=np.float64
+    )
 
 
 def boin12_lambdas(phi_t: float) -> tuple[float, float]:
@@ -180,12 +212,24 @@ def boin12_lambdas(phi_t: float) -> tuple[float, float]:
 # ---------------------------------------------------------------------------- §3.4
 def prob_tox_above(n_tox: float, n: float, phi_t: float) -> float:
     """Pr(p_T > φT | data) under Beta(1 + n_T, 1 + n − n_T) (escalation ``boin12_admissible``)."""
-    return float(beta_dist.sf(phi_t, 1.0 + n_tox, 1.0 + n - n_tox))
+    return float(prob_tox_above_values(n_tox, n, phi_t))
+
+
+def prob_tox_above_values(n_tox: ArrayLike, n: ArrayLike, phi_t: float) -> NDArray[np.float64]:
+    """:func:`prob_tox_above` elementwise on arrays (same operations)."""
+    y, m = np.asarray(n_tox), np.asarray(n)
+    return np.asarray(beta_dist.sf(phi_t, 1.0 + y, 1.0 + m - y), dtype=np.float64)
 
 
 def prob_eff_below(n_eff: float, n: float, phi_e: float) -> float:
     """Pr(p_E < φE | data) under Beta(1 + n_E, 1 + n − n_E) (escalation ``boin12_admissible``)."""
-    return float(beta_dist.cdf(phi_e, 1.0 + n_eff, 1.0 + n - n_eff))
+    return float(prob_eff_below_values(n_eff, n, phi_e))
+
+
+def prob_eff_below_values(n_eff: ArrayLike, n: ArrayLike, phi_e: float) -> NDArray[np.float64]:
+    """:func:`prob_eff_below` elementwise on arrays (same operations)."""
+    y, m = np.asarray(n_eff), np.asarray(n)
+    return np.asarray(beta_dist.cdf(phi_e, 1.0 + y, 1.0 + m - y), dtype=np.float64)
 
 
 @lru_cache(maxsize=8192)
@@ -652,6 +696,20 @@ class BOIN12(Design):
                 frozenset(state.eliminated),
             )
         return self._conclude(state, complete_summary(self, state))
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`_decide` for many trials (:func:`~doseladder.core.designs.arrays.boin12.
+        decide_boin12`)."""
+        from doseladder.core.designs.arrays.boin12 import decide_boin12
+
+        return decide_boin12(self, data)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """:meth:`select` for many trials (:func:`~doseladder.core.designs.arrays.boin12.
+        select_boin12`)."""
+        from doseladder.core.designs.arrays.boin12 import select_boin12
+
+        return select_boin12(self, data)
 
     def _eliminated(self, state: TrialState, summary: DoseSummary) -> frozenset[int]:
         """Doses not admissible now (data-derived, plus ``state.eliminated``)."""

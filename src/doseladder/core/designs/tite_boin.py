@@ -58,6 +58,7 @@ from typing import Any, ClassVar, Literal
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.boin import (
     BoinBoundaries,
@@ -524,9 +525,23 @@ class TITEBOIN(BoinBoundaries, Design):
             Reason("tite_boin.stay", f"{head}: {why}: stay at dose {d}.", values),
         )
 
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`_decide` for many trials (:func:`~doseladder.core.designs.arrays.tite_boin.
+        decide_tite_boin`; ``data.patients`` holds each trial's decision time)."""
+        from doseladder.core.designs.arrays.tite_boin import decide_tite_boin
+
+        return decide_tite_boin(self, data)
+
     def select(self, state: TrialState) -> Selection:
         """BOIN ``select.mtd`` once every DLT outcome is known (spec §2.2 step 7)."""
         return select_boin_mtd(self, state)
+
+    def select_arrays(self, data: DoseArrays) -> IntArray:
+        """:meth:`select` for many trials (:func:`~doseladder.core.designs.arrays.tite_boin.
+        select_tite_boin`)."""
+        from doseladder.core.designs.arrays.tite_boin import select_tite_boin
+
+        return select_tite_boin(self, data)
 
     def tables(self, n_max: int | None = None) -> dict[str, pd.DataFrame]:
         """BOIN boundary tables plus ``decision_table`` (:func:`tite_decision_table`) for

@@ -53,9 +53,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays
 from doseladder.core.designs.base import check_int, check_prob
 from doseladder.core.designs.boin12 import (  # the type names resolve the inherited fields
     BOIN12,
@@ -77,19 +80,41 @@ from doseladder.core.designs.boin12 import (  # the type names resolve the inher
 from doseladder.core.errors import InputError
 from doseladder.core.state import Patient, TrialState
 
-__all__ = ["TITEBOIN12", "al_summary", "follow_up_weight", "impute"]
+__all__ = [
+    "TITEBOIN12",
+    "al_summary",
+    "follow_up_weight",
+    "follow_up_weights",
+    "impute",
+    "impute_values",
+]
+
+FloatArray = NDArray[np.float64]
 
 PendingAdmissibility = Literal["scaled", "ess"]
 
 
 def follow_up_weight(entry_time: float, now: float, window: float) -> float:
     """w = min(now − entry, A)/A for a pending patient (uniform event time over the window)."""
-    return min(max(now - entry_time, 0.0), window) / window
+    return float(follow_up_weights(entry_time, now, window))
+
+
+def follow_up_weights(entry_time: ArrayLike, now: ArrayLike, window: float) -> FloatArray:
+    """:func:`follow_up_weight` elementwise on arrays (same operations)."""
+    follow = np.maximum(np.asarray(now) - np.asarray(entry_time), 0.0)
+    return np.asarray(np.minimum(follow, window) / window, dtype=np.float64)
 
 
 def impute(p_hat: float, weight: float) -> float:
     """Conditional event probability of a pending endpoint: p̂(1 − w)/(1 − p̂·w) (spec §4.2)."""
-    return p_hat * (1.0 - weight) / (1.0 - p_hat * weight)
+    return float(impute_values(p_hat, weight))
+
+
+def impute_values(p_hat: ArrayLike, weight: ArrayLike) -> FloatArray:
+    """:func:`impute` elementwise on arrays (same operations; 0/0 gives NaN, no warning)."""
+    p, w = np.asarray(p_hat), np.asarray(weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(p * (1.0 - w) / (1.0 - p * w), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -187,6 +212,13 @@ class TITEBOIN12(BOIN12):
                     frozenset(state.eliminated),
                 )
         return self._conclude(state, summary)
+
+    def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
+        """:meth:`_decide` for many trials (:func:`~doseladder.core.designs.arrays.tite_boin12.
+        decide_tite_boin12`; ``data.patients`` holds each trial's decision time)."""
+        from doseladder.core.designs.arrays.tite_boin12 import decide_tite_boin12
+
+        return decide_tite_boin12(self, data)
 
     def tables(self, rds_sample_sizes: Sequence[int] | None = None) -> dict[str, pd.DataFrame]:
         """BOIN12's tables plus ``pending_decisions`` (:meth:`pending_table`)."""

@@ -1,15 +1,12 @@
 """Vectorised TITE-BOIN trials (spec ``dose-finding.md`` §2; both the imputation and ESS forms).
 
-Decisions are exactly those of :meth:`doseladder.core.designs.tite_boin.TITEBOIN.decide` (tested
-in ``tests/simulate/kernels/test_tite_boin.py`` by rebuilding the state at every decision time):
-the integer boundaries b_e, b_d, b_elim come from the core
-(:func:`~doseladder.core.designs.arrays.boin.boin_boundary_arrays`), the continuous comparisons use
-the formulas of :func:`~doseladder.core.designs.tite_boin.imputation_decision` /
-:func:`~doseladder.core.designs.tite_boin.ess_decision`, and the rule order is that of
-:func:`~doseladder.core.designs.boin.boin_framework_decision`: elimination on every dose (all
-treated patients, observed DLTs) -> dose 1 eliminated or extra-safe -> stop for safety ->
-current dose eliminated -> highest non-eliminated dose -> the TITE move (escalate / stay /
-de-escalate / suspend; blocked at the dose range and eliminated doses) -> ``n_earlystop``.
+Decisions are the core's array decision (:meth:`TITEBOIN.decide_arrays
+<doseladder.core.designs.base.Design.decide_arrays>` =
+:func:`~doseladder.core.designs.arrays.tite_boin.decide_tite_boin`, proven equal to
+:meth:`doseladder.core.designs.tite_boin.TITEBOIN.decide` by random testing in
+``tests/core/designs/arrays/test_tite_boin.py``; also tested in
+``tests/simulate/kernels/test_tite_boin.py`` by rebuilding the state at every decision time);
+this module only runs the conduct below.
 
 Trial conduct and timing follow TITEgBOIN 0.4.0 ``R/get_oc_TITE_QuasiBOIN.R`` (Takeda et al.
 2022; the simulator behind the reference-results S1 row "TITEgBOIN TITE-BOIN, ESS form"):
@@ -53,8 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from doseladder.core.designs.arrays import DoseArrays
-from doseladder.core.designs.arrays.boin import boin_boundary_arrays
+from doseladder.core.designs.arrays import DoseArrays, PatientArrays
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.simulate.latent import PatientDraws
@@ -78,8 +74,6 @@ FloatArray = NDArray[np.float64]
 
 # action codes of one decision (recorded in the optional trace)
 STAY, ESCALATE, DEESCALATE, SUSPEND, STOP, STOP_SAFETY = 0, 1, 2, 3, 4, 5
-
-_NONE = 10**6  # an unreachable count, as in kernels/boin.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +128,8 @@ def simulate_tite_boin(
     nt, j = draws.n_trials, design.num_doses
     csize, max_n = design.cohort_size, design.max_n
     big_t = float(design.tox_window)
-    boin = as_boin(design)
-    be, bd, bel, bsafe = boin_boundary_arrays(boin, max_n)
-    lam_e, lam_d = design.lambda_e, design.lambda_d
-    target, max_pending = design.target, design.max_pending
-    imputation = design.form == "imputation"
-    block_few = design.block_escalation_few_complete
     wait = draws.wait_gaps()
+    dose_ix = np.arange(j)[:, None]
     gaps = draws.gaps
 
     rows = np.arange(nt)
@@ -178,78 +167,33 @@ def simulate_tite_boin(
         n[idx, dd] += size
 
     def decide(idx: IntArray, t: FloatArray, k: int) -> tuple[IntArray, IntArray, IntArray]:
-        """Action, next dose (0-based) and lowest eliminated dose at times ``t``."""
+        """The core's array decision at times ``t``: action (``STOP_SAFETY`` for a stop
+        without a dose), next dose (0-based) and lowest eliminated dose."""
         m = idx.size
-        loc = np.arange(m)
-        d = cur[idx]
         dz = dose0[idx, :k]
         pend = known_at[idx, :k] > t[:, None]
-        # observed DLTs per dose = all DLTs minus those not yet known
-        yobs = y[idx]
-        ptox = pend & is_tox[idx, :k]
-        if ptox.any():
-            rr, cc = np.nonzero(ptox)
-            yobs = yobs - np.bincount(rr * j + dz[rr, cc], minlength=m * j).reshape(m, j)
-        nn = n[idx]
-        # 1. elimination on every dose (n >= 3 is built into bel)
-        hit = yobs >= bel[nn]
-        first = np.where(hit.any(axis=1), hit.argmax(axis=1), j)
-        elo = np.minimum(elim_lo[idx], first)
-        safety = elo == 0
-        # 2. extra-safe stop
-        if design.extrasafe:
-            safety |= yobs[:, 0] >= bsafe[nn[:, 0]]
-        # 3. current dose eliminated
-        cur_elim = d >= elo
-        # 4. the move at the current dose
-        nd = nn[loc, d]
-        yd = yobs[loc, d]
-        at_d = pend & (dz == d[:, None])
-        c = at_d.sum(axis=1)
-        stft = np.where(at_d, (t[:, None] - entry[idx, :k]) / big_t, 0.0).sum(axis=1)
-        complete = c == 0
-        b_up = yd <= be[nd]
-        b_down = yd >= bd[nd]
-        sus = c > max_pending * nd
-        r = nd - c
-        ndf = nd.astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if imputation:
-                pi_hat = (yd + target / 2) / (r + 1)
-                p_tilde = (yd + pi_hat / (1 - pi_hat) * (c - stft)) / ndf
-                below = yd / ndf < target
-                t_down = b_down | (~sus & ~below & (p_tilde >= lam_d))
-                t_up = ~b_down & ~sus & below & (p_tilde <= lam_e)
-                t_sus = ~b_down & sus
-            else:
-                mu = yd / ((nd - c) + stft)
-                t_up = ~sus & (mu <= lam_e)
-                t_down = ~sus & ~t_up & (mu >= lam_d)
-                t_sus = sus | (t_down & (d == 0))
-                t_down &= d != 0
-        if block_few:
-            few = t_up & (r <= 2)
-            t_sus |= few
-            t_up &= ~few
-        up = np.where(complete, b_up, t_up)
-        down = np.where(complete, ~b_up & b_down, t_down)
-        wait_ = ~complete & t_sus
-        # dose range and eliminated doses block the move (-> stay)
-        up &= (d < j - 1) & (d + 1 < elo)
-        down &= d > 0
-        action = np.full(m, STAY, dtype=np.int64)
-        action[up] = ESCALATE
-        action[down] = DEESCALATE
-        action[wait_] = SUSPEND
-        nxt = d + up - down
-        # 5. n_earlystop: stop when the rule keeps the dose
-        action[(action == STAY) & (nd >= design.n_earlystop)] = STOP
-        # precedence: safety stop > current dose eliminated > move
-        action[cur_elim] = DEESCALATE
-        nxt = np.where(cur_elim, elo - 1, nxt)
-        action[safety] = STOP_SAFETY
-        nxt = np.where(safety, -1, nxt)
-        return action, nxt, elo
+        # DLT outcomes not yet known, per dose; observed DLTs = all DLTs minus pending ones
+        rr, cc = np.nonzero(pend)
+        key = rr * j + dz[rr, cc]
+        waiting = np.bincount(key, minlength=m * j).reshape(m, j)
+        yobs = y[idx] - np.bincount(key, is_tox[idx[rr], cc], minlength=m * j).reshape(m, j)
+        # the patients who may be pending: the columns from the first pending one on
+        lo = int(cc.min()) if cc.size else k
+        shape = (m, k - lo)
+        patients = PatientArrays(
+            dz[:, lo:], entry[idx, lo:k], known_at[idx, lo:k],
+            np.broadcast_to(-np.inf, shape), np.broadcast_to(False, shape),
+            np.broadcast_to(False, shape), t,
+        )  # fmt: skip
+        zeros = np.zeros((j, m), dtype=np.int64)
+        data = DoseArrays(
+            n[idx].T, yobs.T.astype(np.int64), waiting.T.astype(np.int64), zeros, zeros, zeros,
+            cur[idx], dose_ix >= elim_lo[idx][None, :], patients,
+        )  # fmt: skip
+        dec = design.decide_arrays(data)
+        action = np.where((dec.action == STOP) & (dec.next_dose < 0), STOP_SAFETY, dec.action)
+        elo = np.where(dec.eliminated.any(axis=0), np.argmax(dec.eliminated, axis=0), j)
+        return action.astype(np.int64), dec.next_dose, elo
 
     # first cohort at the start dose
     total = min(csize, max_n)
@@ -303,7 +247,7 @@ def simulate_tite_boin(
         same = dose0[full] == cur[full][:, None]
         end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
     # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
-    selected = boin.select_arrays(DoseArrays.complete(n.T, y.T, cur))
+    selected = design.select_arrays(DoseArrays.complete(n.T, y.T, cur))
     selected[early] = 0
     return TrialArrays(
         n=n,

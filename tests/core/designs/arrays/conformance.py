@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import strategies as st
 
 from doseladder.core.designs import Design
-from doseladder.core.designs.arrays import ACTION_NAMES, DoseArrays
+from doseladder.core.designs.arrays import ACTION_NAMES, DoseArrays, PatientArrays
 from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import TOXICITY_DEESCALATION_RULES
 from doseladder.core.state import Patient, TrialState
@@ -47,15 +48,39 @@ def histories(
     return TrialState(num_doses, tuple(patients), current_dose=current, eliminated=elim)
 
 
-def assert_decisions_agree(design: Design, states: Sequence[TrialState]) -> int:
+@st.composite
+def timed_histories(
+    draw: st.DrawFn, num_doses: int, max_patients: int, *, efficacy: bool = False
+) -> tuple[TrialState, float]:
+    """A random trial state with entry times and a decision time ``now`` (for time-to-event
+    designs): :func:`histories` with random inter-arrival gaps (zero gaps too, several
+    patients entering at once) and ``now`` at or after the last entry."""
+    state = draw(histories(num_doses, max_patients, pending=True, efficacy=efficacy))
+    gaps = st.sampled_from([0.0, 0.5, 1.0, 3.0]) | st.floats(0.0, 40.0)
+    t = 0.0
+    patients = []
+    for p in state.patients:
+        t += draw(gaps)
+        patients.append(replace(p, entry_time=t))
+    now = t + draw(st.sampled_from([0.0, 1.0, 15.0, 30.0, 100.0]) | st.floats(0.0, 60.0))
+    return replace(state, patients=tuple(patients)), now
+
+
+def assert_decisions_agree(
+    design: Design, states: Sequence[TrialState], now: Sequence[float] | None = None
+) -> int:
     """``design.decide_arrays`` = ``design.decide`` on every state ``decide`` accepts (next
-    dose, action -- hence suspension and stop --, eliminations, toxicity de-escalation).
+    dose, action -- hence suspension and stop --, eliminations, toxicity de-escalation);
+    ``now``: the decision times (time-to-event designs; the arrays then carry the patients).
     Returns the number of states compared."""
-    got = design.decide_arrays(DoseArrays.from_states(states))
+    data = DoseArrays.from_states(states)
+    if now is not None:
+        data = replace(data, patients=PatientArrays.from_states(states, now))
+    got = design.decide_arrays(data)
     compared = 0
     for r, state in enumerate(states):
         try:
-            dec = design.decide(state)
+            dec = design.decide(state, None if now is None else now[r])
         except InputError:
             continue  # not a history of this design (e.g. > 6 patients at a 3+3 dose)
         compared += 1

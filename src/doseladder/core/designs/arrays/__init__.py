@@ -5,7 +5,7 @@ simulation kernel (:mod:`doseladder.simulate.kernels`) and protocol simulation
 (:mod:`doseladder.simulate.plan_kernels`) both call it; neither re-writes a rule.  The scalar
 :meth:`Design.decide <doseladder.core.designs.base.Design.decide>` stays the readable
 reference that explains itself with reasons; the array function must take the same decision
-on every history, which ``tests/core/designs/test_array_conformance.py`` checks by random
+on every history, which ``tests/core/designs/arrays/test_<design>.py`` checks by random
 testing (hypothesis: random parameters, every option, random histories).
 
 The interface (the pattern for every design)
@@ -35,7 +35,10 @@ Conventions:
   <doseladder.core.state.TrialState.counts>` (``n`` counts pending patients too; ``tox`` and
   ``eff`` count *observed* events only), plus ``current`` (``state.current_dose``) and
   ``eliminated`` (``state.eliminated``).  Time-to-event designs also need each patient's
-  follow-up at the decision time; they receive a :class:`PatientArrays` in ``patients``.
+  follow-up at the decision time; they receive a :class:`PatientArrays` in ``patients``
+  (``patients.now`` = each trial's decision time).  It must hold at least every patient with
+  a pending outcome; patients whose outcomes are all known may be left out (the per-dose
+  counts carry them), which the TITE kernels use to pass only their recent patients.
 * :class:`ArrayDecision` is what callers read from a :class:`~doseladder.core.decision.Decision`:
   ``action`` (the codes below, as :class:`~doseladder.core.decision.Action`), ``next_dose``,
   ``eliminated`` and ``tox_deesc`` -- whether ``reason.rule`` is a toxicity de-escalation

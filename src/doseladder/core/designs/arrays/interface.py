@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -42,12 +43,22 @@ ACTION_NAMES = {STAY: "stay", ESCALATE: "escalate", DEESCALATE: "de-escalate",
 def pick(values: NDArray[Any], dose: IntArray) -> NDArray[Any]:
     """``values[dose[r], r]`` for every trial r of a dose-major array (``dose`` in 0..J-1)."""
     rows = values.shape[1]
-    return np.asarray(np.take(values.reshape(-1), dose * rows + np.arange(rows)))
+    return np.asarray(np.take(values.reshape(-1), dose * rows + _arange(rows)))
+
+
+@lru_cache(maxsize=16)
+def _arange(rows: int) -> IntArray:
+    out = np.arange(rows, dtype=np.int64)
+    out.setflags(write=False)
+    return out
 
 
 def upward(mask: BoolArray) -> BoolArray:
     """Upward closure along the dose axis (eliminating dose j eliminates j..J)."""
-    return np.asarray(np.logical_or.accumulate(mask, axis=0), dtype=np.bool_)
+    out = np.array(mask, dtype=np.bool_)
+    for j in range(1, out.shape[0]):
+        out[j] |= out[j - 1]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,34 @@ class PatientArrays:
     eff: BoolArray
     now: FloatArray
     backfill: BoolArray | None = None
+
+    @staticmethod
+    def from_states(states: Sequence[TrialState], now: Sequence[float]) -> PatientArrays:
+        """The patients of trial states at their decision times ``now`` -- for tests and for
+        callers holding a few states.  A known outcome is ascertained at ``-inf``, a pending
+        one (``None``) at ``+inf``."""
+        num = states[0].num_doses
+        rows = len(states)
+        width = max((len(st.patients) for st in states), default=0)
+        dose = np.full((rows, width), num, dtype=np.int64)
+        entry = np.zeros((rows, width))
+        tox_at = np.full((rows, width), -np.inf)
+        eff_at = np.full((rows, width), -np.inf)
+        tox = np.zeros((rows, width), dtype=np.bool_)
+        eff = np.zeros((rows, width), dtype=np.bool_)
+        for r, st in enumerate(states):
+            for i, p in enumerate(st.patients):
+                dose[r, i] = p.dose - 1
+                entry[r, i] = p.entry_time
+                tox[r, i] = p.tox is True
+                eff[r, i] = p.eff is True
+                if p.tox is None:
+                    tox_at[r, i] = np.inf
+                if p.eff is None:
+                    eff_at[r, i] = np.inf
+        return PatientArrays(
+            dose, entry, tox_at, eff_at, tox, eff, np.asarray(now, dtype=np.float64)
+        )
 
     def take(self, sel: BoolArray | IntArray) -> PatientArrays:
         """The patients of a subset of trials."""

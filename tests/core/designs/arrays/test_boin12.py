@@ -1,0 +1,79 @@
+"""BOIN12's array decision and selection agree with ``BOIN12.decide`` / ``BOIN12.select``
+(random parameters, every option and named convention, random histories)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from doseladder.core.designs import BOIN12
+from doseladder.core.errors import InputError
+
+from .conformance import assert_decisions_agree, assert_selections_agree, histories
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: utilities with u1 + u4 = u2 + u3 (marginal desirability table) and without
+UTILITIES = st.sampled_from(
+    [(100.0, 40.0, 60.0, 0.0), (100.0, 50.0, 70.0, 20.0), (100.0, 35.0, 72.5, 0.0),
+     (90.0, 30.0, 60.0, 10.0)]
+)  # fmt: skip
+
+
+def boin12_fields(draw: st.DrawFn, num: int) -> dict[str, object]:
+    """Random values for every field of :class:`BOIN12` (shared with TITE-BOIN12)."""
+    return {
+        "num_doses": num,
+        "phi_t": draw(st.sampled_from([0.05, 0.2, 0.3, 0.35, 0.4, 0.6])),
+        "phi_e": draw(st.sampled_from([0.1, 0.25, 0.3, 0.5])),
+        "utilities": draw(UTILITIES),
+        "c_t": draw(st.sampled_from([0.5, 0.8, 0.9, 0.95])),
+        "c_e": draw(st.sampled_from([0.5, 0.8, 0.9])),
+        "n_star": draw(st.integers(1, 9)),
+        "exploration_n": draw(st.one_of(st.none(), st.integers(1, 12))),
+        "cohort_size": draw(st.integers(1, 4)),
+        "max_n": draw(st.integers(1, 36)),
+        "n_stop": draw(st.one_of(st.none(), st.integers(1, 15))),
+        "n_stop_dose": draw(st.sampled_from(["recommended", "current", "any"])),
+        "start_dose": draw(st.integers(1, num)),
+        "prior_alpha": draw(st.sampled_from([1.0, 0.5, 2.0])),
+        "prior_beta": draw(st.sampled_from([1.0, 0.5, 3.0])),
+        "admissibility": draw(st.sampled_from(["permanent", "reevaluate"])),
+        "obd_statistic": draw(st.sampled_from(["posterior_mean", "desirability"])),
+        "nstar_tie": draw(st.sampled_from(["lower", "higher"])),
+    }
+
+
+@st.composite
+def boin12_designs(draw: st.DrawFn) -> BOIN12:
+    try:
+        return BOIN12(**boin12_fields(draw, draw(st.integers(1, 6))))  # type: ignore[arg-type]
+    except InputError:
+        assume(False)
+        raise
+
+
+@SETTINGS
+@given(data=st.data())
+def test_decide_arrays_equals_decide(data: st.DataObject) -> None:
+    design = data.draw(boin12_designs())
+    states = data.draw(
+        st.lists(
+            histories(design.num_doses, design.max_n + 3, efficacy=True), min_size=1, max_size=12
+        )
+    )
+    assert_decisions_agree(design, states)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_select_arrays_equals_select(data: st.DataObject) -> None:
+    design = data.draw(boin12_designs())
+    states = data.draw(
+        st.lists(
+            histories(design.num_doses, design.max_n + 3, pending=False, efficacy=True),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    assert assert_selections_agree(design, states) == len(states)
