@@ -10,7 +10,7 @@ See ``docs/protocols.md``.
 
 from __future__ import annotations
 
-from doseladder.protocols.library import library_dir, list_protocols, load_shipped, shipped_path
+from doseladder.protocols.shipped import library_dir, list_protocols, load_shipped, shipped_path
 from doseladder.protocols.loader import load_protocol, protocol_from_dict
 from doseladder.protocols.model import (
     AssessmentWindows,

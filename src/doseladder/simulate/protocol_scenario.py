@@ -301,7 +301,7 @@ def _fields(sc: ProtocolScenario) -> dict[str, Any]:
 
 def shipped_scenario_path(protocol_id: str) -> Path:
     """The example scenario shipped for a shipped protocol (``protocols/scenarios/<id>.yaml``)."""
-    from doseladder.protocols.library import library_dir
+    from doseladder.protocols.shipped import library_dir
 
     p = library_dir() / "scenarios" / f"{protocol_id}.yaml"
     if not p.is_file():
