@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from doseladder.core import BOIN, BOIN12
 from doseladder.core.errors import InputError
-from doseladder.simulate.protocol_scenario import load_protocol_scenario
+from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.simulate.results import true_obd
 from doseladder.simulate.scenario_gen import (
     random_protocol_scenarios,
