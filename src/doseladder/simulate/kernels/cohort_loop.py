@@ -85,8 +85,6 @@ def simulate_cohorts(
     if track_patients:
         pdose = np.full((nt, max_n), j, dtype=np.int64)  # phantom dose J = not (yet) a patient
         ptox = np.zeros((nt, max_n), dtype=bool)
-        no_time = np.zeros((nt, max_n))
-        no_eff = np.zeros((nt, max_n), dtype=bool)
     total = 0
     idx = rows
     n_flat, y_flat = n.reshape(-1), y.reshape(-1)  # views: (dose, trial) -> dose * nt + trial
@@ -113,8 +111,10 @@ def simulate_cohorts(
         else:
             data = DoseArrays.complete(n[:, idx], y[:, idx], dd, elim[:, idx])
         if track_patients:
+            no_time = np.zeros((idx.size, max_n))  # complete data: no times, no efficacy
             pts = PatientArrays(
-                pdose[idx], no_time[idx], no_time[idx], no_time[idx], ptox[idx], no_eff[idx],
+                pdose if full else pdose[idx], no_time, no_time, no_time,
+                ptox if full else ptox[idx], np.zeros((idx.size, max_n), dtype=bool),
                 np.full(idx.size, np.inf),
             )  # fmt: skip
             data = DoseArrays(
