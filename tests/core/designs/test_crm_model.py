@@ -43,3 +43,54 @@ def test_empty_batch() -> None:
     empty = np.zeros((4, 0), dtype=np.int64)
     est, mtd = crm_fit_arrays(sk, 0.25, empty, empty)
     assert est.shape == (0,) and mtd.shape == (0,)
+
+
+def _adaptive_posterior_mean(
+    skeleton: list[float], n: list[int], y: list[int], model: str, c: float = 3.0
+) -> float:
+    """E[a | data] by adaptive quadrature (scipy ``quad``, relative tolerance 1e-12)."""
+    import math
+
+    from scipy.integrate import quad
+
+    s2 = 1.34
+    sk = np.asarray(skeleton)
+
+    def log_post(a: float) -> float:
+        if model == "empiric":
+            logp = math.exp(a) * np.log(sk)
+            log1mp = np.log1p(-np.exp(logp))
+        else:
+            eta = c + math.exp(a) * (np.log(sk / (1 - sk)) - c)
+            logp, log1mp = -np.logaddexp(0, -eta), -np.logaddexp(0, eta)
+        ni, yi = np.asarray(n), np.asarray(y)
+        return float(yi @ logp + (ni - yi) @ log1mp) - a * a / (2 * s2)
+
+    grid = np.linspace(-12, 12, 4801)
+    vals = np.array([log_post(a) for a in grid])
+    top, mode = vals.max(), float(grid[vals.argmax()])
+
+    def f(a: float) -> float:
+        return math.exp(log_post(a) - top)
+
+    kw = {"points": [mode], "limit": 500, "epsabs": 0.0, "epsrel": 1e-12}
+    num = quad(lambda a: a * f(a), -15, 15, **kw)[0]
+    den = quad(f, -15, 15, **kw)[0]
+    return float(num / den)
+
+
+@pytest.mark.parametrize(
+    ("n", "y", "model"),
+    [
+        ([27, 0, 0], [5, 0, 0], "logistic"),  # 256 nodes missed this by 1.5e-5
+        ([30, 0, 0], [6, 0, 0], "empiric"),
+        ([3, 24, 3], [0, 6, 2], "logistic"),
+        ([6, 6, 24], [0, 1, 9], "empiric"),
+    ],
+)
+def test_concentrated_posteriors_against_adaptive_quadrature(
+    n: list[int], y: list[int], model: str
+) -> None:
+    sk = [0.25, 0.3545004276151119, 0.4603431110853069]
+    est, _ = crm_fit_arrays(sk, 0.25, np.array(n)[:, None], np.array(y)[:, None], model=model)
+    assert est[0] == pytest.approx(_adaptive_posterior_mean(sk, n, y, model), abs=1e-9)
