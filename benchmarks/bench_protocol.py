@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import library_dir, load_shipped
 from doseladder.simulate.protocol import simulate_protocol
-from doseladder.simulate.protocol_scenario import load_protocol_scenario
 
 NAME = "str-p004-nct07143617"
 

@@ -24,6 +24,7 @@ from scipy.stats import binomtest
 from doseladder.core.errors import InputError
 from doseladder.core.rules import EnrolStatus, recommend
 from doseladder.core.state import Patient, TrialState
+from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import Protocol, library_dir, load_shipped, protocol_from_dict
 from doseladder.simulate import protocol as protocol_module
 from doseladder.simulate.latent import PatientDraws
@@ -38,7 +39,7 @@ from doseladder.simulate.protocol import (
     simulate_protocol,
     simulate_protocol_block,
 )
-from doseladder.simulate.protocol_scenario import ProtocolScenario, load_protocol_scenario
+from doseladder.simulate.protocol_scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
 SEED000 = "str-p004-nct07143617"

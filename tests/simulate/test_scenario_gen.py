@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from doseladder.core import BOIN, BOIN12
 from doseladder.core.errors import InputError
-from doseladder.simulate.protocol_scenario import load_protocol_scenario
+from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.simulate.results import true_obd
 from doseladder.simulate.scenario_gen import (
     random_protocol_scenarios,
@@ -95,7 +95,7 @@ def test_scenarios_for_a_design_use_its_target_and_endpoints() -> None:
 
 def test_random_protocol_scenarios_keep_accrual_and_indications() -> None:
     from doseladder.protocols import load_shipped
-    from doseladder.protocols.library import library_dir
+    from doseladder.protocols.shipped import library_dir
 
     proto = load_shipped("str-p004-nct07143617")
     base = load_protocol_scenario(library_dir() / "scenarios" / "str-p004-nct07143617.yaml")

@@ -33,12 +33,9 @@ def _scenarios(
     subject: Any, scenarios: Path | None, random_n: int | None, seed: int
 ) -> tuple[list[Any], bytes | None]:
     """The scenarios of the report (file, random, or both) and the file's bytes."""
-    from doseladder.io.scenario_file import load_protocol_scenarios
+    from doseladder.io.scenario_file import load_protocol_scenario, load_protocol_scenarios
     from doseladder.protocols.model import Protocol
-    from doseladder.simulate.protocol_scenario import (
-        load_protocol_scenario,
-        shipped_scenario_path,
-    )
+    from doseladder.simulate.protocol_scenario import shipped_scenario_path
     from doseladder.simulate.scenario_gen import random_protocol_scenarios
 
     raw: bytes | None = None

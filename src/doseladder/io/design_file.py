@@ -1,7 +1,9 @@
 """Design files (YAML or JSON) → validated design objects.
 
-A design file is a mapping with a ``design`` key naming the design (``boin``, ``tite-boin``,
-``boin12``, ``tite-boin12``, ``3+3``) and the design's parameters under their own names
+A design file is a mapping with a ``design`` key naming the design (any name of the registry
+:data:`~doseladder.core.designs.registry.DESIGNS`: ``boin``, ``tite-boin``, ``boin12``,
+``tite-boin12``, ``3+3``, ``crm``, ``tite-crm``, ``keyboard``, ``mtpi2``, ``i3+3``,
+``bf-boin``) and the design's parameters under their own names
 (``num_doses``, ``target``, ``phi_t``, ``cohort_size``, ``max_n``, ...).  Unknown keys are
 rejected with the list of allowed ones; values are validated by the design itself, whose error
 names the key and the allowed range.
@@ -12,13 +14,12 @@ names the key and the allowed range.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
-from doseladder.core.designs import DESIGNS, Design
+from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
 
 __all__ = ["design_from_dict", "load_design", "load_mapping"]
@@ -45,51 +46,11 @@ def load_mapping(path: str | Path, what: str = "file") -> dict[str, Any]:
     return data
 
 
-def _utilities(value: Any) -> tuple[float, ...]:
-    """``[u1, u2, u3, u4]`` or ``{u1:, u2:, u3:, u4:}`` (u1 defaults to 100, u4 to 0)."""
-    if isinstance(value, dict):
-        unknown = set(value) - {"u1", "u2", "u3", "u4"}
-        if unknown:
-            raise InputError("utilities", f"unknown keys {sorted(unknown)}; allowed u1, u2, u3, u4")
-        missing = [k for k in ("u2", "u3") if k not in value]
-        if missing:
-            raise InputError("utilities", f"{' and '.join(missing)} must be given")
-        return (value.get("u1", 100.0), value["u2"], value["u3"], value.get("u4", 0.0))
-    if isinstance(value, list | tuple):
-        if len(value) != 4:
-            raise InputError("utilities", f"must have 4 values u1..u4, got {len(value)}")
-        return tuple(value)
-    raise InputError("utilities", "must be a list [u1, u2, u3, u4] or a mapping {u1: .., u4: ..}")
-
-
 def design_from_dict(data: dict[str, Any]) -> Design:
-    """Build and validate a design from a mapping (as read from a design file)."""
-    if "design" not in data:
-        raise InputError("design", f"missing; one of {', '.join(sorted(DESIGNS))}")
-    name = data["design"]
-    cls = DESIGNS.get(str(name).lower()) if isinstance(name, str) else None
-    if cls is None:
-        raise InputError("design", f"unknown design {name!r}; one of {', '.join(sorted(DESIGNS))}")
-    allowed = {f.name for f in fields(cast(Any, cls)) if f.init}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "design":
-            continue
-        if key not in allowed:
-            raise InputError(
-                key, f"unknown key for design {cls.name!r}; allowed: {', '.join(sorted(allowed))}"
-            )
-        if key == "utilities":
-            value = _utilities(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[key] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        # a required parameter is missing
-        missing = str(exc).split("argument")[-1].strip(": '")
-        raise InputError(missing or "design", f"required for design {cls.name!r}") from None
+    """Build and validate a design from a mapping (as read from a design file):
+    :meth:`Design.from_dict <doseladder.core.designs.base.Design.from_dict>`, which looks the
+    ``design`` key up in the registry (:mod:`doseladder.core.designs.registry`)."""
+    return Design.from_dict(data)
 
 
 def load_design(path: str | Path) -> Design:

@@ -8,7 +8,10 @@ poisson|uniform|fixed, rate}``, patients per unit of the design's ``tox_window``
 
 Protocol-scenario files (:mod:`doseladder.simulate.protocol_scenario`) likewise hold one
 scenario (a mapping with ``indications``) or several under ``scenarios:``
-(:func:`load_protocol_scenarios`).
+(:func:`load_protocol_scenarios`; :func:`load_protocol_scenario` for a file holding exactly one).
+
+The import direction is one-way: ``io`` builds ``simulate``'s scenario objects, and
+``simulate`` never imports ``io``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from doseladder.simulate.protocol_scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
 __all__ = [
+    "load_protocol_scenario",
     "load_protocol_scenarios",
     "load_scenarios",
     "protocol_scenarios_from_data",
@@ -100,3 +104,15 @@ def load_protocol_scenarios(path: str | Path) -> list[ProtocolScenario]:
     if len(out) == 1 and not out[0].name:
         out = [replace(out[0], name=Path(path).stem)]
     return out
+
+
+def load_protocol_scenario(path: str | Path) -> ProtocolScenario:
+    """Read and validate a protocol-scenario file holding one scenario (a mapping with
+    ``indications``); errors are prefixed with the file name, and an unnamed scenario is
+    named after the file."""
+    data = load_mapping(path, "protocol scenario file")
+    try:
+        sc = ProtocolScenario.from_dict(data)
+    except InputError as exc:
+        raise InputError(f"{Path(path).name}: {exc.field}", exc.reason) from None
+    return sc if sc.name else replace(sc, name=Path(path).stem)

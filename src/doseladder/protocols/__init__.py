@@ -10,7 +10,6 @@ See ``docs/protocols.md``.
 
 from __future__ import annotations
 
-from doseladder.protocols.library import library_dir, list_protocols, load_shipped, shipped_path
 from doseladder.protocols.loader import load_protocol, protocol_from_dict
 from doseladder.protocols.model import (
     AssessmentWindows,
@@ -20,6 +19,7 @@ from doseladder.protocols.model import (
     ReviewItem,
 )
 from doseladder.protocols.schema import SCHEMA_VERSION
+from doseladder.protocols.shipped import library_dir, list_protocols, load_shipped, shipped_path
 
 __all__ = [
     "SCHEMA_VERSION",

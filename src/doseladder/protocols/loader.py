@@ -46,6 +46,7 @@ from doseladder.core.clinical.dlt import (
 )
 from doseladder.core.clinical.response import ResponseDefinition
 from doseladder.core.designs import Design
+from doseladder.core.designs.registry import DESIGNS, design_parameters
 from doseladder.core.dosing import (
     Amount,
     DoseLevel,
@@ -254,10 +255,13 @@ def _design(pf: ProtocolFile, labels: tuple[str, ...]) -> Design:
         if isinstance(sd, bool) or not isinstance(sd, str | int):
             raise InputError("design.start_dose", "must be a dose label or a level number")
         data["start_dose"] = _level(sd, labels, "design.start_dose")
-    name = str(data.get("design", "")).lower()
-    if name.startswith("tite"):
+    # a time-to-event design takes its windows from the protocol's windows (the registry
+    # says which designs and which windows); a missing or unknown design is reported below
+    cls = DESIGNS.get(str(data.get("design", "")).strip().lower())
+    if cls is not None and cls.time_to_event:
+        name = cls.name
         for key, source in _TITE_WINDOWS.items():
-            if key == "eff_window" and name != "tite-boin12":
+            if key not in design_parameters(cls):
                 continue
             if key in data:
                 raise InputError(

@@ -18,7 +18,6 @@ from __future__ import annotations
 from doseladder.simulate.compare import Comparison
 from doseladder.simulate.engine import compare, simulate
 from doseladder.simulate.protocol import ProtocolSimulationResult, simulate_protocol
-from doseladder.simulate.protocol_scenario import load_protocol_scenario
 from doseladder.simulate.results import SimulationResult
 from doseladder.simulate.scenario import Accrual, EventTimeModel, Scenario
 
@@ -30,7 +29,6 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "compare",
-    "load_protocol_scenario",
     "simulate",
     "simulate_protocol",
 ]

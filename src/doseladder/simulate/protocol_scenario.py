@@ -29,6 +29,9 @@ indications are simulated from time 0 until the driving cohort's accrual has end
 many days, at most 3650 (they still follow the protocol: closed after a safety stop, by the
 caps, or when ``continue_after_driving_stop`` is false).  Time unit: days, as the protocol's
 windows.
+
+Reading a scenario file is :func:`doseladder.io.scenario_file.load_protocol_scenario` (this
+module does no file I/O of its own, so that ``simulate`` never imports ``io``).
 """
 
 from __future__ import annotations
@@ -40,13 +43,11 @@ from pathlib import Path
 from typing import Any
 
 from doseladder.core.errors import InputError
-from doseladder.io.design_file import load_mapping
 from doseladder.simulate.scenario import Accrual, EventTimeModel, Scenario
 
 __all__ = [
     "IndicationTruth",
     "ProtocolScenario",
-    "load_protocol_scenario",
     "shipped_scenario_path",
 ]
 
@@ -278,30 +279,9 @@ class ProtocolScenario:
         return cls(**kw)
 
 
-def load_protocol_scenario(path: str | Path) -> ProtocolScenario:
-    """Read and validate a protocol-scenario file; errors are prefixed with the file name."""
-    data = load_mapping(path, "protocol scenario file")
-    try:
-        sc = ProtocolScenario.from_dict(data)
-    except InputError as exc:
-        raise InputError(f"{Path(path).name}: {exc.field}", exc.reason) from None
-    return sc if sc.name else ProtocolScenario(**{**_fields(sc), "name": Path(path).stem})
-
-
-def _fields(sc: ProtocolScenario) -> dict[str, Any]:
-    return {
-        "indications": sc.indications,
-        "tox_time": sc.tox_time,
-        "eff_time": sc.eff_time,
-        "other_accrual_after_driving_stop": sc.other_accrual_after_driving_stop,
-        "name": sc.name,
-        "description": sc.description,
-    }
-
-
 def shipped_scenario_path(protocol_id: str) -> Path:
     """The example scenario shipped for a shipped protocol (``protocols/scenarios/<id>.yaml``)."""
-    from doseladder.protocols.library import library_dir
+    from doseladder.protocols.shipped import library_dir
 
     p = library_dir() / "scenarios" / f"{protocol_id}.yaml"
     if not p.is_file():

@@ -1,4 +1,8 @@
-"""The designs: one module per design, each a frozen, validated parameter object."""
+"""The designs: one module per design, each a frozen, validated parameter object.
+
+:data:`DESIGNS` (:mod:`.registry`) maps a design name to its class; ``Design.from_dict`` builds
+a design from a mapping through it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from doseladder.core.designs.crm import CRM
 from doseladder.core.designs.i3p3 import I3P3
 from doseladder.core.designs.keyboard import Keyboard
 from doseladder.core.designs.mtpi2 import MTPI2
+from doseladder.core.designs.registry import DESIGNS, design_class, design_from_mapping
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
@@ -29,22 +34,6 @@ __all__ = [
     "Design",
     "Keyboard",
     "ThreePlusThree",
+    "design_class",
+    "design_from_mapping",
 ]
-
-#: design-file name -> class
-DESIGNS: dict[str, type[Design]] = {
-    cls.name: cls
-    for cls in (
-        BOIN,
-        TITEBOIN,
-        BOIN12,
-        TITEBOIN12,
-        ThreePlusThree,
-        CRM,
-        TITECRM,
-        Keyboard,
-        MTPI2,
-        I3P3,
-        BFBOIN,
-    )
-}

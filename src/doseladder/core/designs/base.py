@@ -8,6 +8,7 @@ its arguments.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -170,3 +171,26 @@ class Design(ABC):
         """Parameters as a plain dict with the ``design`` key (round-trips through files)."""
         assert is_dataclass(self)
         return {"design": self.name, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Design:
+        """The design described by ``data`` (the inverse of :meth:`to_dict`; a design file's
+        mapping), looked up by its ``design`` key in the registry
+        (:func:`~doseladder.core.designs.registry.design_from_mapping`).
+
+        On a design class (``BOIN.from_dict({...})``) the ``design`` key may be left out; if
+        given it must name that class.
+
+        Raises:
+            InputError: naming the key and the reason; an unknown design name lists the known
+                designs.
+        """
+        from doseladder.core.designs.registry import design_class, design_from_mapping
+
+        if not isinstance(data, Mapping):
+            raise InputError("design", "must be a mapping of parameters with a 'design' key")
+        if cls is not Design and getattr(cls, "name", None):
+            data = {"design": cls.name, **data}
+            if design_class(data["design"]) is not cls:
+                raise InputError("design", f"names the design {data['design']!r}, not {cls.name!r}")
+        return design_from_mapping(data)

@@ -2,7 +2,7 @@
 
 The array form of ``CRM._decide`` / :func:`~doseladder.core.designs.crm.crm_decision` (dfcrm
 ``crmsim`` conduct) and ``CRM.select``.  The fit is
-:func:`~doseladder.core.designs.crm_model.crm_fit_arrays`: the posterior mean by 256-point
+:func:`~doseladder.core.designs.crm_model.crm_fit_arrays`: the posterior mean by 512-point
 Gauss-Legendre quadrature (exact to ~1e-9), where the scalar ``decide`` reproduces dfcrm's
 ``integrate`` (accurate to R's 1e-4 tolerance); the two give the same dose except at near-ties
 of |p̂_j − target| (below 1e-3), which the conformance test allows.

@@ -4,6 +4,9 @@ The YAML files live at the repository's top-level ``protocols/`` directory; the 
 them as ``doseladder/protocols/library/`` (``pyproject.toml``: ``[tool.hatch.build.targets.wheel
 .force-include]``).  :func:`library_dir` finds them through :mod:`importlib.resources` when
 installed, else in the source tree (``Path(__file__).parents[3] / "protocols"``).
+
+(The module is called ``shipped`` so that its name differs from the packaged data folder
+``doseladder/protocols/library/`` and from the repository's ``protocols/``.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,327 @@
+"""Protocol-rule conformance by random testing: the vectorised protocol rules of
+:mod:`doseladder.simulate.plan_kernels` take the decisions of the core's
+:func:`~doseladder.core.rules.plan.recommend` on random protocol parameters and random histories.
+
+Hypothesis draws the plan (design and its options, start dose, backup-dose fallback with every
+option, driving indication or pooled cohort, other-indication policy, pooled safety monitor with
+either scope and the vectorisable actions, cohort completion, trial-wide cap); a seeded
+generator draws, for many trials at once, the driving cohort's patients (run-in biased towards
+the start dose so that the fallback's phases all occur), the other indications' patients,
+pending outcomes, carried eliminations and the decision time.  Every trial's history is then
+rebuilt as a :class:`~doseladder.core.state.TrialState` and ``recommend`` is asked; the public
+entry points of ``plan_kernels`` must agree on
+
+* :func:`~doseladder.simulate.plan_kernels.fallback_status` -- the fallback's phase, whether it
+  fired and the doses it blocks (``BackupFallback.evaluate`` / ``blocked_doses``);
+* :func:`~doseladder.simulate.plan_kernels.driving_recommendation` -- the driving (or pooled)
+  entry: status and dose (fallback, design, cohort completion, the guard against closed doses;
+  the trial-wide cap applied as the caller does) and the doses carried as eliminated;
+* :func:`~doseladder.simulate.plan_kernels.other_recommendation` -- every non-driving
+  indication's status and dose (confirmed-safe doses, dose cap, pooled safety monitor, caps,
+  the driving cohort's stop).
+
+Histories the core refuses (e.g. more than 6 patients at a 3+3 dose) are skipped; each example
+must keep most of its trials.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from doseladder.core.errors import InputError
+from doseladder.core.rules.backup_fallback import BackupFallback
+from doseladder.core.rules.driving_indication import OtherIndicationPolicy
+from doseladder.core.rules.plan import EnrolStatus, EscalationPlan, recommend
+from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
+from doseladder.core.state import Patient, TrialState
+from doseladder.io.design_file import design_from_dict
+from doseladder.simulate.plan_kernels import (
+    CLOSED,
+    ENROL,
+    WAIT,
+    PatientView,
+    driving_recommendation,
+    fallback_status,
+    other_recommendation,
+)
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+ROWS = 48
+TOX_WINDOW = 28.0
+EFF_WINDOW = 60.0
+DRIVING = "A"
+OTHERS = ("B", "C")
+STATUS = {ENROL: EnrolStatus.ENROL, WAIT: EnrolStatus.WAIT, CLOSED: EnrolStatus.CLOSED}
+PHASES = ("run_in", "awaiting", "passed", "triggered", "applied")
+
+
+# ------------------------------------------------------------------------------ plans
+@st.composite
+def designs(draw: st.DrawFn, num: int, start: int, with_fallback: bool) -> Any:
+    name = draw(
+        st.sampled_from(["boin", "boin12", "tite-boin12", *(() if with_fallback else ("3+3",))])
+    )
+    data: dict[str, Any] = {"design": name, "num_doses": num, "start_dose": start}
+    if name == "boin":
+        data.update(
+            target=draw(st.sampled_from([0.2, 0.25, 0.3, 0.35])),
+            cohort_size=draw(st.integers(1, 3)),
+            max_n=draw(st.integers(6, 24)),
+            n_earlystop=draw(st.integers(3, 12)),
+            extrasafe=draw(st.booleans()),
+        )
+    elif name == "3+3":
+        data.update(allow_deescalate=draw(st.booleans()))
+    else:
+        data.update(
+            cohort_size=draw(st.integers(1, 3)),
+            max_n=draw(st.integers(6, 24)),
+            n_stop=draw(st.integers(3, 12)),
+        )
+        if name == "tite-boin12":
+            data.update(tox_window=TOX_WINDOW, eff_window=EFF_WINDOW)
+    return design_from_dict(data)
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> EscalationPlan:
+    num = draw(st.integers(2, 5))
+    fallback = None
+    if draw(st.booleans()) and num >= 2:
+        run_in = draw(st.integers(2, num))
+        first_k = draw(st.integers(1, 4))
+        fallback = BackupFallback(
+            run_in_dose=run_in,
+            backup_dose=draw(st.integers(1, run_in - 1)),
+            first_k=first_k,
+            min_dlts=draw(st.integers(1, first_k)),
+            zero_dlt_branch=draw(st.sampled_from(["complete", "tite"])),
+            reescalation=draw(st.sampled_from(["allowed", "blocked"])),
+        )
+        start = run_in
+    else:
+        start = draw(st.integers(1, num))
+    design = draw(designs(num, start, fallback is not None))
+    driving = draw(st.booleans())
+    monitor = None
+    if driving and draw(st.booleans()):
+        monitor = PooledSafetyMonitor(
+            target=draw(st.sampled_from([0.2, 0.3])),
+            cutoff=draw(st.sampled_from([0.8, 0.9, 0.95])),
+            min_n=draw(st.integers(1, 4)),
+            scope=draw(st.sampled_from(["all", "others"])),
+            action=draw(st.sampled_from(["flag", "close_others"])),
+        )
+    policy = OtherIndicationPolicy(
+        min_complete=draw(st.integers(1, 4)),
+        dose_cap=draw(st.sampled_from(["driving_current", "any_confirmed"])),
+        max_n_per_indication=draw(st.one_of(st.none(), st.integers(1, 6))),
+        continue_after_driving_stop=draw(st.booleans()),
+    )
+    try:
+        return EscalationPlan(
+            design=design,
+            dose_labels=tuple(f"DL{k}" for k in range(1, num + 1)),
+            indications=(DRIVING, *OTHERS) if driving else (),
+            driving_indication=DRIVING if driving else None,
+            fallback=fallback,
+            other_indications=policy,
+            safety_monitor=monitor,
+            complete_cohorts=draw(st.booleans()),
+            max_total=draw(st.integers(4, 30)) if draw(st.integers(0, 2)) == 0 else None,
+        )
+    except InputError:
+        assume(False)
+        raise
+
+
+# ------------------------------------------------------------------------------ histories
+@dataclass(frozen=True)
+class Histories:
+    """Random histories of ``ROWS`` trials: the driving cohort as a view, the others' patients."""
+
+    view: PatientView
+    now: np.ndarray
+    carried: np.ndarray  # (J, R) the state's eliminated
+    oth_dose: np.ndarray  # (R, K) 0-based, J = none
+    oth_ind: np.ndarray  # (R, K) index into OTHERS
+    oth_entry: np.ndarray
+    oth_rt: np.ndarray
+    oth_tb: np.ndarray
+
+
+def random_histories(plan: EscalationPlan, seed: int) -> Histories:
+    rng = np.random.default_rng(seed)
+    num, rows, width = plan.num_doses, ROWS, 14
+    start = plan.design.start_dose - 1
+    # at most max_n driving patients (the BOIN12 kernels' tables stop there, see the report)
+    count = rng.integers(0, min(width, int(plan.design.max_n)) + 1, rows)
+    # a random walk of doses with a run at the start dose, so the fallback's phases all occur
+    steps = rng.choice([-1, 0, 0, 1], (rows, width))
+    walk = np.clip(start + np.cumsum(steps, axis=1), 0, num - 1)
+    lead = rng.integers(0, 6, rows)
+    dose = np.where(np.arange(width)[None, :] < lead[:, None], start, walk)
+    dose = np.where(rng.random((rows, width)) < 0.15, rng.integers(0, num, (rows, width)), dose)
+    dose = np.where(np.arange(width)[None, :] < count[:, None], dose, num)
+    entry = np.cumsum(rng.exponential(6.0, (rows, width)), axis=1)
+    tb = rng.random((rows, width)) < rng.uniform(0.05, 0.6, (rows, 1))
+    eb = rng.random((rows, width)) < 0.4
+    rt = entry + np.where(tb, rng.uniform(0, TOX_WINDOW, (rows, width)), TOX_WINDOW)
+    re = entry + np.where(eb, rng.uniform(0, EFF_WINDOW, (rows, width)), EFF_WINDOW)
+    k_oth = 8
+    n_oth = rng.integers(0, k_oth + 1, rows)
+    oth_dose = np.where(
+        np.arange(k_oth)[None, :] < n_oth[:, None], rng.integers(0, num, (rows, k_oth)), num
+    )
+    oth_ind = rng.integers(0, len(OTHERS), (rows, k_oth))
+    oth_entry = rng.uniform(0, 80, (rows, k_oth))
+    oth_tb = rng.random((rows, k_oth)) < 0.35
+    oth_rt = oth_entry + np.where(oth_tb, rng.uniform(0, TOX_WINDOW, (rows, k_oth)), TOX_WINDOW)
+    r = np.arange(rows)
+    last = np.maximum(
+        np.where(count > 0, entry[r, np.maximum(count - 1, 0)], 0.0),
+        np.where(oth_dose < num, oth_entry, 0.0).max(axis=1),
+    )
+    now = last + rng.choice([0.0, 1.0, 10.0, 40.0, 200.0], rows) * rng.random(rows)
+    now = np.where(rng.random(rows) < 0.2, np.inf, now)  # some with every outcome known
+    current = np.where(count > 0, dose[r, np.maximum(count - 1, 0)], 0)
+    run_len = np.zeros(rows, dtype=np.int64)
+    for i in range(rows):
+        c = int(count[i])
+        while run_len[i] < c and dose[i, c - 1 - run_len[i]] == current[i]:
+            run_len[i] += 1
+    carried = rng.random((num, rows)) < 0.06
+    view = PatientView(
+        dose.astype(np.int64), entry, rt, re, tb, eb, count.astype(np.int64),
+        current.astype(np.int64), run_len,
+    )  # fmt: skip
+    return Histories(view, now, carried, oth_dose, oth_ind, oth_entry, oth_rt, oth_tb)
+
+
+def state_of(plan: EscalationPlan, h: Histories, r: int) -> tuple[TrialState, float | None]:
+    """Trial ``r`` as the core sees it: every patient in order of entry."""
+    now = float(h.now[r])
+    use_eff = plan.design.uses_efficacy
+    v = h.view
+    pts: list[tuple[float, Patient]] = []
+    for c in range(int(v.count[r])):
+        pts.append(
+            (
+                float(v.entry[r, c]),
+                Patient(
+                    dose=int(v.dose[r, c]) + 1,
+                    entry_time=float(v.entry[r, c]),
+                    tox=bool(v.tb[r, c]) if v.rt[r, c] <= now else None,
+                    eff=(bool(v.eb[r, c]) if v.re[r, c] <= now else None) if use_eff else False,
+                    indication=DRIVING if plan.driving_indication else None,
+                ),
+            )
+        )
+    if plan.driving_indication is not None:
+        for c in np.flatnonzero(h.oth_dose[r] < plan.num_doses):
+            pts.append(
+                (
+                    float(h.oth_entry[r, c]),
+                    Patient(
+                        dose=int(h.oth_dose[r, c]) + 1,
+                        entry_time=float(h.oth_entry[r, c]),
+                        tox=bool(h.oth_tb[r, c]) if h.oth_rt[r, c] <= now else None,
+                        eff=False,
+                        indication=OTHERS[int(h.oth_ind[r, c])],
+                    ),
+                )
+            )
+    pts.sort(key=lambda x: x[0])  # stable: the driving cohort keeps its order
+    elim = frozenset(int(d) + 1 for d in np.flatnonzero(h.carried[:, r]))
+    state = TrialState(plan.num_doses, tuple(p for _, p in pts), eliminated=elim)
+    return state, None if math.isinf(now) else now
+
+
+def _level(dose0: int) -> int | None:
+    return dose0 + 1 if dose0 >= 0 else None
+
+
+def _doses(mask: np.ndarray) -> frozenset[int]:
+    return frozenset(int(d) + 1 for d in np.flatnonzero(mask))
+
+
+# ------------------------------------------------------------------------------ tests
+@SETTINGS
+@given(plan=plans(), seed=st.integers(0, 2**32 - 1))
+def test_driving_entry_and_fallback_agree_with_recommend(plan: EscalationPlan, seed: int) -> None:
+    h = random_histories(plan, seed)
+    step = driving_recommendation(plan, h.view, h.now, h.carried)
+    fb = fallback_status(plan, h.view, h.now) if plan.fallback is not None else None
+    n_all = h.view.count + (
+        (h.oth_dose < plan.num_doses).sum(axis=1) if plan.driving_indication else 0
+    )
+    checked = 0
+    for r in range(ROWS):
+        state, now = state_of(plan, h, r)
+        try:
+            rec = recommend(plan, state, now)
+        except InputError:
+            continue  # a history the design does not define
+        checked += 1
+        where = (r, rec.driving.reason.rule)
+        if fb is not None:
+            assert rec.fallback is not None
+            assert rec.fallback.phase.value == PHASES[int(fb.phase[r])], where
+            assert rec.fallback.fired == bool(fb.fired[r]), where
+        status, dose = STATUS[int(step.status[r])], _level(int(step.dose[r]))
+        if plan.max_total is not None and n_all[r] >= plan.max_total:
+            status, dose = EnrolStatus.CLOSED, None  # the trial-wide cap (the caller's part)
+        assert rec.driving.status is status, where
+        assert rec.driving.dose == dose, where
+        assert rec.eliminated == _doses(step.eliminated[:, r]), where
+    assert checked >= ROWS // 2
+
+
+@SETTINGS
+@given(plan=plans(), seed=st.integers(0, 2**32 - 1))
+def test_other_indications_agree_with_recommend(plan: EscalationPlan, seed: int) -> None:
+    assume(plan.driving_indication is not None)
+    h = random_histories(plan, seed)
+    num = plan.num_doses
+    oth_in = h.oth_dose < num
+    oth_known = oth_in & (h.oth_rt <= h.now[:, None])
+    drv_known = (h.view.dose < num) & (h.view.rt <= h.now[:, None])
+    dose_ix = np.arange(num)[:, None, None]
+    pooled_n = (oth_known[None] & (h.oth_dose[None] == dose_ix)).sum(axis=2)
+    pooled_y = (oth_known[None] & h.oth_tb[None] & (h.oth_dose[None] == dose_ix)).sum(axis=2)
+    mon = plan.safety_monitor
+    if mon is not None and mon.scope == "all":
+        pooled_n += (drv_known[None] & (h.view.dose[None] == dose_ix)).sum(axis=2)
+        pooled_y += (drv_known[None] & h.view.tb[None] & (h.view.dose[None] == dose_ix)).sum(axis=2)
+    total = h.view.count + oth_in.sum(axis=1)
+    steps = {}
+    for k, name in enumerate(OTHERS):
+        n_ind = (oth_in & (h.oth_ind == k)).sum(axis=1)
+        steps[name] = other_recommendation(
+            plan, h.view, h.now, h.carried, pooled_n, pooled_y, total, n_ind
+        )
+    checked = 0
+    for r in range(ROWS):
+        state, now = state_of(plan, h, r)
+        try:
+            rec = recommend(plan, state, now)
+        except InputError:
+            continue
+        checked += 1
+        for name in OTHERS:
+            got = rec.for_indication(name)
+            step = steps[name]
+            where = (r, name, got.reason.rule)
+            assert got.status is STATUS[int(step.status[r])], where
+            assert got.dose == _level(int(step.dose[r])), where
+    assert checked >= ROWS // 2
