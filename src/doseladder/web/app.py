@@ -43,6 +43,7 @@ from doseladder import __version__
 from doseladder.conduct.db import Database, is_unavailable
 from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.core.errors import InputError
+from doseladder.web.apidocs import install_api_docs
 from doseladder.web.deps import WebSettings
 from doseladder.web.idempotency import idempotency_middleware
 from doseladder.web.throttle import LoginThrottle, LoginThrottled
@@ -231,6 +232,8 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package under a CSP: see install_api_docs
+        redoc_url=None,
         openapi_tags=[
             {"name": "auth", "description": "Log in and out (bearer tokens)."},
             {"name": "sites", "description": "Participating hospitals (administrators)."},
@@ -272,11 +275,9 @@ def create_app(
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/docs", "/redoc")):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type", "").startswith("text/html") and not (
-            request.url.path.startswith(("/docs", "/redoc"))
-        ):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            # pages that need another policy (/docs) set their own
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -294,4 +295,5 @@ def create_app(
     app.include_router(ui_router)
     app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_api_docs(app)
     return app
