@@ -24,6 +24,7 @@ page).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -55,6 +56,7 @@ API_PREFIX = "/api/v1"
 RETRY_AFTER_SECONDS = 5
 STATIC_DIR = Path(__file__).with_name("ui") / "static"
 log = logging.getLogger("doseladder.web")
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 _DESCRIPTION = """
 The trial-conduct API of doseladder: trials and their protocol versions, sites and users,
@@ -148,9 +150,34 @@ def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400:  # an unparsable body: answered like every other bad input
         reason = f"not valid JSON ({exc.detail})"
         return JSONResponse(_error_body(code, f"body: {reason}", "body", reason), status_code=422)
+    headers = exc.headers
+    allowed = _allowed_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return JSONResponse(
-        _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document declares for this path (``None`` if it declares none).
+
+    Starlette's own 405 names only the methods of the first route that matched the path, so
+    a path with GET and POST routes would say ``Allow: GET``."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = sorted(m.upper() for m in item if m in _HTTP_METHODS)
+            table.append((re.compile(f"^{regex}$"), methods))
+        request.app.state.allowed_methods = table
+    for pattern, methods in table:
+        if pattern.match(request.url.path):
+            return methods
+    return None
 
 
 def _unavailable(request: Request, exc: Exception) -> Response:
