@@ -77,6 +77,9 @@ STATE_RULES: dict[tuple[str, str], str] = {
     ("POST /api/v1/trials", "efficacy_window_days"): (
         "an efficacy window for a protocol whose design has no efficacy endpoint"
     ),
+    ("POST /api/v1/trials", "dlt_window_days"): (
+        "a DLT window other than the one the protocol's design sets"
+    ),
     ("POST /api/v1/trials", "epoch"): "an epoch outside the range around today's date",
     ("POST /api/v1/trials/{trial_id}/protocol-versions", "protocol"): (
         "a protocol document the protocol schema refuses"
