@@ -38,6 +38,7 @@ from doseladder.conduct.services.esignatures import PRINTED_NAME_MAX, PRINTED_NA
 __all__ = [
     "CLEAN",
     "MAX_ID",
+    "STRIPPED",
     "TEXT_PATTERN",
     "WHOLE",
     "ErrorOut",
@@ -112,7 +113,10 @@ def text_pattern(min_length: int = 0) -> str:
 @dataclass(frozen=True)
 class _CleanText:
     """Refuses control characters and lone surrogates (:func:`_clean_text`) and states it in
-    the JSON schema as :data:`TEXT_PATTERN`."""
+    the JSON schema as :data:`TEXT_PATTERN` (``stripped``: text whose service strips it before
+    checking the minimum length, :func:`text_pattern`)."""
+
+    stripped: bool = False
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -123,12 +127,15 @@ class _CleanText:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         out = handler(schema)
-        out["pattern"] = text_pattern(int(out.get("minLength", 0)))
+        minimum = int(out.get("minLength", 0)) if self.stripped else 0
+        out["pattern"] = text_pattern(minimum)
         return out
 
 
 #: refuses control characters and lone surrogates (PostgreSQL cannot store NUL)
 CLEAN = _CleanText()
+#: :data:`CLEAN` for text the service strips before checking its minimum length
+STRIPPED = _CleanText(stripped=True)
 
 
 def _whole_number(value: Any) -> Any:
@@ -147,7 +154,7 @@ WHOLE = BeforeValidator(_whole_number)
 Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID), WHOLE]
 IsoDate = Annotated[date, BeforeValidator(_date_only)]
 StrictBool = Annotated[bool, Strict()]
-Reason = Annotated[str, Text(2000, 3), CLEAN]
+Reason = Annotated[str, Text(2000, 3), STRIPPED]
 
 
 def _json_value(depth: int) -> dict[str, Any]:
@@ -802,7 +809,7 @@ class TermOut(BaseModel):
 
 class AdjudicationIn(In):
     is_dlt: StrictBool
-    rationale: Annotated[str, Text(4000, 3), CLEAN]
+    rationale: Annotated[str, Text(4000, 3), STRIPPED]
     adverse_event_id: Id | None = None
     onset_date: IsoDate | None = None
 
@@ -811,7 +818,7 @@ class AdjudicationChanges(In):
     #: optional, but not null (the service refuses a null call)
     is_dlt: Annotated[StrictBool | None, WithJsonSchema({"type": "boolean"})] = None
     onset_date: IsoDate | None = None
-    rationale: Annotated[str, Text(4000, 3), CLEAN] | None = None
+    rationale: Annotated[str, Text(4000, 3), STRIPPED] | None = None
 
 
 class AdjudicationCorrectionIn(In):
@@ -864,7 +871,7 @@ class ESignatureIn(In):
     """An electronic signature: the signer re-enters their password and prints their name."""
 
     password: Annotated[str, Text(200)]
-    printed_name: Annotated[str, Text(PRINTED_NAME_MAX, PRINTED_NAME_MIN), CLEAN]
+    printed_name: Annotated[str, Text(PRINTED_NAME_MAX, PRINTED_NAME_MIN), STRIPPED]
 
 
 class SignoffIn(ESignatureIn):
