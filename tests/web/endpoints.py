@@ -227,7 +227,7 @@ def operations(v: dict[str, Any]) -> list[Op]:
         Op(
             "POST",
             f"/decisions/{v['decision_id']}/signoff",
-            {"approve": True, "comment": "approved"},
+            {"approve": True, "comment": "approved", "password": "x", "printed_name": "Dr X"},
             TRIAL_MANAGERS,
         ),
         Op("GET", f"/decisions/{v['decision_id']}/replay", None, ALL),

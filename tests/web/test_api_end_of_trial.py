@@ -24,7 +24,7 @@ def test_final_selection_signed_by_two_people(api: Api, world: World) -> None:
     r = api.post("stat", f"/final-selections/{sid}/sign", body)
     assert r.status_code == 403 and "second person" in r.json()["message"]
     r = api.post("com1", f"/final-selections/{sid}/sign", {"printed_name": "Dr One"})
-    assert r.status_code == 422 and r.json()["field"] == "password"
+    assert r.status_code == 422 and r.json()["field"] == "body.password"
     r = api.post("inv_a", f"/final-selections/{sid}/sign", body)
     assert r.status_code == 403
     one = api.post("com1", f"/final-selections/{sid}/sign", {**body, "printed_name": "Dr One"})

@@ -183,7 +183,7 @@ def _cases(world: World, scene: Scene) -> list[tuple[str, str, Any, int, str]]:
         (
             "POST",
             f"/decisions/{scene.decision_id}/signoff",
-            {"approve": "yes", "comment": "ok!"},
+            {"approve": "yes", "comment": "ok!", "password": "x", "printed_name": "Dr X"},
             422,
             "body.approve",
         ),

@@ -24,6 +24,7 @@ page).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -43,6 +44,7 @@ from doseladder import __version__
 from doseladder.conduct.db import Database, is_unavailable
 from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.core.errors import InputError
+from doseladder.web.apidocs import install_api_docs
 from doseladder.web.deps import WebSettings
 from doseladder.web.idempotency import idempotency_middleware
 from doseladder.web.throttle import LoginThrottle, LoginThrottled
@@ -54,6 +56,7 @@ API_PREFIX = "/api/v1"
 RETRY_AFTER_SECONDS = 5
 STATIC_DIR = Path(__file__).with_name("ui") / "static"
 log = logging.getLogger("doseladder.web")
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 _DESCRIPTION = """
 The trial-conduct API of doseladder: trials and their protocol versions, sites and users,
@@ -147,9 +150,34 @@ def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400:  # an unparsable body: answered like every other bad input
         reason = f"not valid JSON ({exc.detail})"
         return JSONResponse(_error_body(code, f"body: {reason}", "body", reason), status_code=422)
+    headers = exc.headers
+    allowed = _allowed_methods(request) if exc.status_code == 405 else None
+    if allowed:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return JSONResponse(
-        _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        _error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
     )
+
+
+def _allowed_methods(request: Request) -> list[str] | None:
+    """The methods the OpenAPI document declares for this path (``None`` if it declares none).
+
+    Starlette's own 405 names only the methods of the first route that matched the path, so
+    a path with GET and POST routes would say ``Allow: GET``."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = sorted(m.upper() for m in item if m in _HTTP_METHODS)
+            table.append((re.compile(f"^{regex}$"), methods))
+        request.app.state.allowed_methods = table
+    for pattern, methods in table:
+        if pattern.match(request.url.path):
+            return methods
+    return None
 
 
 def _unavailable(request: Request, exc: Exception) -> Response:
@@ -231,6 +259,8 @@ def create_app(
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package under a CSP: see install_api_docs
+        redoc_url=None,
         openapi_tags=[
             {"name": "auth", "description": "Log in and out (bearer tokens)."},
             {"name": "sites", "description": "Participating hospitals (administrators)."},
@@ -272,11 +302,9 @@ def create_app(
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith(("/docs", "/redoc")):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type", "").startswith("text/html") and not (
-            request.url.path.startswith(("/docs", "/redoc"))
-        ):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.headers.get("content-type", "").startswith("text/html"):
+            # pages that need another policy (/docs) set their own
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -300,4 +328,5 @@ def create_app(
     app.include_router(pack_router)
     app.include_router(opening_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_api_docs(app)
     return app

@@ -40,6 +40,8 @@ __all__ = [
 
 #: what a signature means
 MEANINGS = ("reviewed", "approved", "rejected")
+#: length of the printed name of a signer (after stripping surrounding white space)
+PRINTED_NAME_MIN, PRINTED_NAME_MAX = 2, 200
 
 
 def content_sha256(content: Mapping[str, Any]) -> tuple[str, str]:
@@ -102,7 +104,9 @@ def sign(
         raise Forbidden("an electronic signature needs a named user")
     if not isinstance(password, str) or not password:
         raise ValidationError("password", "is required: re-enter your password to sign")
-    name = c.required_text("printed_name", printed_name, max_len=200, min_len=2)
+    name = c.required_text(
+        "printed_name", printed_name, max_len=PRINTED_NAME_MAX, min_len=PRINTED_NAME_MIN
+    )
     if not isinstance(meaning, str) or meaning.strip().lower() not in MEANINGS:
         raise ValidationError("meaning", f"must be one of {', '.join(MEANINGS)}")
     what = meaning.strip().lower()

@@ -11,6 +11,7 @@ the field and the reason.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -20,15 +21,26 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Strict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
+from doseladder.conduct.plausibility import DLT_WINDOW_DAYS, EFFICACY_WINDOW_DAYS
 from doseladder.conduct.security import Role
+from doseladder.conduct.services.esignatures import PRINTED_NAME_MAX, PRINTED_NAME_MIN
 
 __all__ = [
+    "CLEAN",
     "MAX_ID",
+    "STRIPPED",
+    "TEXT_PATTERN",
+    "WHOLE",
     "ErrorOut",
     "Text",
 ]
@@ -36,7 +48,14 @@ __all__ = [
 #: largest id accepted (PostgreSQL ``integer``)
 MAX_ID = 2_147_483_647
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: the characters text may not contain: C0 controls other than tab, LF and CR, and DEL
+_FORBIDDEN = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_FORBIDDEN}]")
+#: the allowed characters ``str.strip()`` removes (spelled out: fuzzers read ``\\s`` variously)
+_SPACE = r"\t\n\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: what :func:`_clean_text` accepts, stated in the OpenAPI document: no control characters
+#: (lone surrogates, also refused, cannot be written in a pattern the fuzzers understand)
+TEXT_PATTERN = f"^[^{_FORBIDDEN}]*$"
 
 
 def _clean_text(value: str) -> str:
@@ -81,15 +100,105 @@ def Text(max_length: int, min_length: int = 1) -> StringConstraints:
     return StringConstraints(min_length=min_length, max_length=max_length, strict=True)
 
 
+def text_pattern(min_length: int = 0) -> str:
+    """:data:`TEXT_PATTERN`, and for ``min_length >= 2`` also that many characters once
+    surrounding white space is stripped (the services strip text before checking its length,
+    ``doseladder.conduct.services._common.text``)."""
+    if min_length < 2:
+        return TEXT_PATTERN
+    ok, inner = f"[^{_FORBIDDEN}]", f"[^{_SPACE}{_FORBIDDEN}]"
+    return f"^[{_SPACE}]*{inner}{ok}{{{min_length - 2},}}{inner}[{_SPACE}]*$"
+
+
+@dataclass(frozen=True)
+class _CleanText:
+    """Refuses control characters and lone surrogates (:func:`_clean_text`) and states it in
+    the JSON schema as :data:`TEXT_PATTERN` (``stripped``: text whose service strips it before
+    checking the minimum length, :func:`text_pattern`)."""
+
+    stripped: bool = False
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_clean_text, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        minimum = int(out.get("minLength", 0)) if self.stripped else 0
+        out["pattern"] = text_pattern(minimum)
+        return out
+
+
 #: refuses control characters and lone surrogates (PostgreSQL cannot store NUL)
-CLEAN = AfterValidator(_clean_text)
+CLEAN = _CleanText()
+#: :data:`CLEAN` for text the service strips before checking its minimum length
+STRIPPED = _CleanText(stripped=True)
 
 
-Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+def _whole_number(value: Any) -> Any:
+    """A JSON number with no fraction (``3.0``) is an integer (JSON Schema's ``integer``);
+    ``true``, ``"3"`` and ``3.5`` stay refused by the strict integer that follows."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+#: accepts ``3.0`` where an integer is asked (last in ``Annotated``: it runs first, and the
+#: bounds before it stay ``minimum``/``maximum`` in the JSON schema)
+WHOLE = BeforeValidator(_whole_number)
+
+
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID), WHOLE]
 IsoDate = Annotated[date, BeforeValidator(_date_only)]
 StrictBool = Annotated[bool, Strict()]
-Reason = Annotated[str, Text(2000, 3), CLEAN]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+Reason = Annotated[str, Text(2000, 3), STRIPPED]
+
+
+def _json_value(depth: int) -> dict[str, Any]:
+    """A JSON value whose strings and keys hold no control character, to ``depth`` levels
+    (deeper values are left open: :func:`_clean_json` checks every level)."""
+    clean = {"type": "string", "pattern": TEXT_PATTERN}
+    if depth <= 0:
+        return {}
+    scalar: dict[str, Any] = {"type": ["number", "boolean", "null"]}
+    inner = _json_value(depth - 1)
+    return {
+        "anyOf": [
+            clean,
+            scalar,
+            {"type": "array", "items": inner},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": TEXT_PATTERN},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
+#: the JSON schema of :data:`JsonObject` (what ``_clean_json`` refuses, stated two levels deep)
+JSON_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": TEXT_PATTERN},
+    "additionalProperties": _json_value(2),
+}
+JsonObject = Annotated[
+    dict[str, Any], AfterValidator(_clean_json), WithJsonSchema(JSON_OBJECT_SCHEMA)
+]
+#: criterion id → met (ids: 1-64 characters, no control characters)
+Criteria = Annotated[
+    dict[Annotated[str, Text(64), CLEAN], StrictBool],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
+            "additionalProperties": {"type": "boolean"},
+        }
+    ),
+]
 Code = Annotated[
     str,
     Strict(),
@@ -214,13 +323,49 @@ class UserOut(Out):
 
 
 # ---------------------------------------------------------------------- trials
+def WindowDays(bounds: tuple[float, float]) -> Any:
+    """A window in days: any positive number is well formed (checked here); the clinically
+    plausible range ``bounds`` (from :mod:`doseladder.conduct.plausibility`, which the service
+    enforces, naming the range) is stated in the OpenAPI document."""
+    low, high = bounds
+    return Annotated[
+        float,
+        Strict(),
+        Field(gt=0, le=3650, json_schema_extra={"minimum": low, "maximum": high}),
+    ]
+
+
+def _shipped_names(schema: dict[str, Any]) -> None:
+    """States the names of the shipped protocols (the library is the source) in the schema."""
+    from doseladder.protocols.library import list_protocols
+
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string":
+            option["enum"] = list_protocols()
+
+
 class _ProtocolSource(In):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # what _one_source checks: exactly one of the two, not null
+            "oneOf": [
+                {"required": ["protocol"], "properties": {"protocol": {"type": "object"}}},
+                {
+                    "required": ["shipped_protocol"],
+                    "properties": {"shipped_protocol": {"type": "string"}},
+                },
+            ]
+        },
+    )
+
     protocol: JsonObject | None = Field(
         default=None,
         description="The design or protocol file as a JSON object (give this or shipped_protocol).",
     )
     shipped_protocol: Annotated[str, Text(100), CLEAN] | None = Field(
-        default=None, description="Name of a protocol shipped with doseladder (GET /protocols)."
+        default=None,
+        description="Name of a protocol shipped with doseladder (GET /protocols).",
+        json_schema_extra=_shipped_names,
     )
     source_text: Annotated[str, Text(1_000_000, 0), CLEAN] | None = None
     source_name: Annotated[str, Text(255), CLEAN] | None = None
@@ -237,8 +382,8 @@ class TrialIn(_ProtocolSource):
     title: Annotated[str, Text(300), CLEAN]
     epoch: IsoDate | None = None
     require_signoff_for_escalation: StrictBool | None = None
-    dlt_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
-    efficacy_window_days: Annotated[float, Strict(), Field(gt=0, le=3650)] | None = None
+    dlt_window_days: WindowDays(DLT_WINDOW_DAYS) | None = None  # type: ignore[valid-type]
+    efficacy_window_days: WindowDays(EFFICACY_WINDOW_DAYS) | None = None  # type: ignore[valid-type]
     sandbox: StrictBool = False
 
 
@@ -301,7 +446,7 @@ class ShippedProtocolOut(BaseModel):
 class ScreeningIn(In):
     screened_on: IsoDate
     eligible: StrictBool
-    criteria: dict[Annotated[str, Text(64), CLEAN], StrictBool] | None = Field(
+    criteria: Criteria | None = Field(
         default=None, description="Criterion id → met (every one must be met if eligible)."
     )
     notes: Annotated[str, Text(2000, 0), CLEAN] | None = None
@@ -312,7 +457,7 @@ class PatientIn(In):
     indication: Annotated[str, Text(64), CLEAN] | None = None
     study_id: Annotated[str, Text(32), CLEAN] | None = None
     sex: Sex | None = None
-    age: Annotated[int, Strict(), Field(ge=0, le=120)] | None = None
+    age: Annotated[int, Strict(), Field(ge=0, le=120), WHOLE] | None = None
     screening: ScreeningIn | None = Field(
         default=None, description="Record the screening result in the same transaction."
     )
@@ -331,7 +476,7 @@ class ScreeningReportIn(In):
 class ScreeningChanges(In):
     screened_on: IsoDate | None = None
     eligible: StrictBool | None = None
-    criteria: dict[Annotated[str, Text(64), CLEAN], StrictBool] | None = None
+    criteria: Criteria | None = None
     notes: Annotated[str, Text(2000, 0), CLEAN] | None = None
 
 
@@ -340,7 +485,7 @@ class ScreeningCorrectionIn(In):
     reason: Reason
 
 
-DoseLevel = Annotated[int, Strict(), Field(ge=1, le=100)]
+DoseLevel = Annotated[int, Strict(), Field(ge=1, le=100), WHOLE]
 
 
 class EnrolIn(In):
@@ -467,7 +612,7 @@ class RegisteredOut(BaseModel):
 
 
 # -------------------------------------------------------------------- outcomes
-Grade = Annotated[int, Strict(), Field(ge=1, le=5)]
+Grade = Annotated[int, Strict(), Field(ge=1, le=5), WHOLE]
 
 
 Number = Annotated[float, Strict(), Field(ge=0, le=1e9, allow_inf_nan=False)]
@@ -524,7 +669,7 @@ class IceItems(In):
     orientation_month: StrictBool
     orientation_city: StrictBool
     orientation_hospital: StrictBool
-    objects_named: Annotated[int, Strict(), Field(ge=0, le=3)]
+    objects_named: Annotated[int, Strict(), Field(ge=0, le=3), WHOLE]
     follows_commands: StrictBool
     writes_sentence: StrictBool
     counts_backwards_by_10: StrictBool
@@ -534,13 +679,13 @@ class IcansForm(In):
     """The ASTCT 2019 ICANS form: ICE score (≥ 12 years) or CAPD (children), consciousness,
     seizure, motor findings, cerebral oedema.  The age defaults to the patient's."""
 
-    age_years: Annotated[int, Strict(), Field(ge=0, le=120)] | None = None
-    ice: Annotated[int, Strict(), Field(ge=0, le=10)] | None = None
+    age_years: Annotated[int, Strict(), Field(ge=0, le=120), WHOLE] | None = None
+    ice: Annotated[int, Strict(), Field(ge=0, le=10), WHOLE] | None = None
     ice_items: IceItems | None = None
-    capd: Annotated[int, Strict(), Field(ge=0, le=32)] | None = None
+    capd: Annotated[int, Strict(), Field(ge=0, le=32), WHOLE] | None = None
     capd_items: (
         Annotated[
-            list[Annotated[int, Strict(), Field(ge=0, le=4)]],
+            list[Annotated[int, Strict(), Field(ge=0, le=4), WHOLE]],
             Field(min_length=8, max_length=8),
         ]
         | None
@@ -664,15 +809,16 @@ class TermOut(BaseModel):
 
 class AdjudicationIn(In):
     is_dlt: StrictBool
-    rationale: Annotated[str, Text(4000, 3), CLEAN]
+    rationale: Annotated[str, Text(4000, 3), STRIPPED]
     adverse_event_id: Id | None = None
     onset_date: IsoDate | None = None
 
 
 class AdjudicationChanges(In):
-    is_dlt: StrictBool | None = None
+    #: optional, but not null (the service refuses a null call)
+    is_dlt: Annotated[StrictBool | None, WithJsonSchema({"type": "boolean"})] = None
     onset_date: IsoDate | None = None
-    rationale: Annotated[str, Text(4000, 3), CLEAN] | None = None
+    rationale: Annotated[str, Text(4000, 3), STRIPPED] | None = None
 
 
 class AdjudicationCorrectionIn(In):
@@ -717,15 +863,15 @@ class OverrideIn(In):
     dose_level: DoseLevel
     reason: Reason
     indication: Annotated[str, Text(64), CLEAN] | None = None
-    slots: Annotated[int, Strict(), Field(ge=1, le=100)] | None = None
+    slots: Annotated[int, Strict(), Field(ge=1, le=100), WHOLE] | None = None
     justification: Annotated[str, Text(4000)] | None = None
 
 
 class ESignatureIn(In):
     """An electronic signature: the signer re-enters their password and prints their name."""
 
-    password: Annotated[str, Text(200)] | None = None
-    printed_name: Annotated[str, Text(200), CLEAN] | None = None
+    password: Annotated[str, Text(200)]
+    printed_name: Annotated[str, Text(PRINTED_NAME_MAX, PRINTED_NAME_MIN), STRIPPED]
 
 
 class SignoffIn(ESignatureIn):
