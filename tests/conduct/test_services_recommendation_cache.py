@@ -158,7 +158,7 @@ def test_a_write_in_another_database_moves_the_trial_head(
         other.dispose()
 
 
-def test_a_session_with_its_own_changes_does_not_use_the_cache(world: World) -> None:
+def test_only_a_read_only_session_without_changes_uses_the_cache(world: World) -> None:
     tid = world.trial()
 
     def run(s: Any) -> list[bool]:
@@ -169,7 +169,8 @@ def test_a_session_with_its_own_changes_does_not_use_the_cache(world: World) -> 
         seen.append(cache_of(s) is not None)
         return seen
 
-    assert world.db.run(run) == [True, False, False]
+    assert world.db.run(run, read_only=True) == [True, False, False]
+    assert world.db.run(lambda s: cache_of(s) is None)  # a writer's transaction: never
 
 
 def _snap(head: int) -> Snapshot:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "READ_ONLY",
     "AuditedSession",
     "Database",
     "alembic_config",
@@ -62,6 +63,8 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 #: SQLSTATEs of a lost or refused connection (admin/crash shutdown, cannot connect now)
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _AT_COMMIT = "_doseladder_at_commit"
+#: ``session.info`` key: the session is a read-only transaction (:meth:`Database.transaction`)
+READ_ONLY = "doseladder_read_only"
 #: execution option of a read-only transaction: SQLite begins it deferred (no write lock)
 _DEFERRED = "doseladder_deferred"
 
@@ -247,6 +250,7 @@ class Database:
         until it writes; PostgreSQL reads never wait for row locks anyway (no ``FOR UPDATE``
         on the read path)."""
         session = self.session()
+        session.info[READ_ONLY] = read_only
         if read_only and self.dialect == "sqlite":
             session.connection(execution_options={_DEFERRED: True})
         try:

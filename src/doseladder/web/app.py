@@ -266,7 +266,10 @@ def create_app(
     async def idempotency(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        return await idempotency_middleware(request, call_next, API_PREFIX)
+        try:
+            return await idempotency_middleware(request, call_next, API_PREFIX)
+        except (DBAPIError, SATimeoutError) as exc:  # the key's look-up: nothing was written
+            return _unavailable(request, exc)
 
     @app.middleware("http")
     async def security_headers(

@@ -180,8 +180,17 @@ class TrialRecords:
 
 def load_records(session: Session, trial: Trial, *, as_of: datetime | None = None) -> TrialRecords:
     """The records of :class:`TrialRecords` (data as of ``as_of``, default all)."""
+    # light column rows (immutable, usable after the session closed: they may be cached)
     enrolments = sorted(
-        c.as_of(_rows(session, Enrolment, trial.id), as_of),
+        c.as_of(
+            _rows(
+                session,
+                Enrolment,
+                trial.id,
+                columns=("patient_id", "dose_level", "indication", "infusion_date", "enrolled_at"),
+            ),
+            as_of,
+        ),
         key=lambda e: (e.enrolled_at, e.lineage_id),
     )
     # only adverse events ever flagged as possible DLTs matter (awaiting adjudication), and only

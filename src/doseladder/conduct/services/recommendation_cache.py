@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
+from doseladder.conduct.db import READ_ONLY
 from doseladder.conduct.models import AuditEvent, ProtocolVersion
 from doseladder.conduct.services.decision_state import TrialRecords
 from doseladder.conduct.services.protocol_engine import Engine
@@ -101,10 +102,12 @@ class RecommendationCache:
 
 
 def cache_of(session: Session) -> RecommendationCache | None:
-    """The session's cache, if it may be used: only in a session with no change of its own
-    (a change not yet committed is not in the audit head)."""
+    """The session's cache, if it may be used: only in a read-only transaction
+    (``Database.run(..., read_only=True)``) with no change of its own (a change not yet
+    committed is not in the audit head).  Writers (a recorded decision) always read the
+    database, under the trial's lock."""
     cache = session.info.get(SESSION_KEY)
-    if not isinstance(cache, RecommendationCache):
+    if not isinstance(cache, RecommendationCache) or not session.info.get(READ_ONLY):
         return None
     if session.new or session.dirty or session.deleted or audit.has_pending(session):
         return None
