@@ -15,8 +15,9 @@ Run (one command; ``--quick`` for a 10-second smoke run)::
   patient of a random trial (201 expected); ``--readers`` threads loop
   ``GET /trials/{id}/recommendation`` on random trials, timed.  The recommendation is also
   timed on the quiet server before and after.
-* Verification: adverse-event rows = seeded + every 201, the audit trail grew by one event
-  per accepted write, and the chain verifies.  Exit status 1 otherwise.
+* Verification: adverse-event rows = seeded + every 201, the audit trail has one
+  adverse-event creation per accepted write, and the chain verifies.  Exit status 1
+  otherwise.
 
 Targets: recommendation p99 < 100 ms under the load, ≥ 500 accepted writes/s.  The client
 threads run on the same machine as the server and PostgreSQL: on a small machine they take a
@@ -248,7 +249,11 @@ def main() -> int:
 
         quiet_before = quiet(args.quiet_requests)
         ae_before = count("SELECT count(*) FROM adverse_events")
-        audit_before = count("SELECT count(*) FROM audit_events")
+        audit_sql = (
+            "SELECT count(*) FROM audit_events "
+            "WHERE entity_type = 'adverse_events' AND action = 'create'"
+        )
+        audit_before = count(audit_sql)
         today = datetime.now(UTC).date().isoformat()
         tally = Tally()
         stop = threading.Event()
@@ -307,7 +312,7 @@ def main() -> int:
         quiet_after = quiet(args.quiet_requests)
 
         ae_after = count("SELECT count(*) FROM adverse_events")
-        audit_after = count("SELECT count(*) FROM audit_events")
+        audit_after = count(audit_sql)
         db = Database(url)
         try:
             stat = db.run(lambda s: sites_users.actor_from_token(s, stat_token))
@@ -333,7 +338,7 @@ def main() -> int:
             f"refused/failed: {tally.errors or 'none'}"
         )
         print(
-            f"  lost: {lost} adverse events, {audit_gap} audit events; audit chain "
+            f"  lost: {lost} adverse events, {audit_gap} adverse-event audit records; audit chain "
             f"{'verifies' if verified.ok else 'BROKEN: ' + str(verified.problem)} "
             f"({verified.events} events; tables match the trail: {not verified.data_problems})"
         )
