@@ -161,8 +161,9 @@ def test_serve_with_workers_shares_the_throttle_and_the_csrf_key(
         "DOSELADDER_SECURE_COOKIES",
         "DOSELADDER_POOL_SIZE",
         "DOSELADDER_RATE_LIMIT_STORAGE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    ):  # setenv first, so that what `serve` sets is undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     url = f"sqlite:///{tmp_path / 'w.db'}"
     result = CliRunner().invoke(cli, ["serve", "--database", url, "--workers", "3"])
     assert result.exit_code == 0, result.output
