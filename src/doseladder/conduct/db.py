@@ -251,9 +251,9 @@ class Database:
         on the read path)."""
         session = self.session()
         session.info[READ_ONLY] = read_only
-        if read_only and self.dialect == "sqlite":
-            session.connection(execution_options={_DEFERRED: True})
         try:
+            if read_only and self.dialect == "sqlite":
+                session.connection(execution_options={_DEFERRED: True})
             yield session
             try:
                 session.commit()
