@@ -6,6 +6,7 @@ always equals the one computed from the database without it -- after writes thro
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from doseladder.conduct import Database
 from doseladder.conduct.models import Trial
+from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import decisions, outcomes, patients, recommendation
 from doseladder.conduct.services.recommendation_cache import (
     SESSION_KEY,
@@ -191,3 +193,28 @@ def test_cache_keeps_the_latest_head_and_the_most_recent_trials() -> None:
     assert cache.get(1, 5) is None
     with pytest.raises(ValueError, match="max_trials"):
         RecommendationCache(max_trials=0)
+
+
+def test_a_read_never_waits_for_a_writer_of_the_trial(world: World) -> None:
+    """A writer holds the trial's lock (PostgreSQL: its row lock; SQLite: the write lock) with
+    an uncommitted change; the recommendation completes meanwhile, without the change."""
+    tid = world.trial()
+    locked, read_done = threading.Event(), threading.Event()
+    outcome: dict[str, bool] = {}
+
+    def writer() -> None:
+        with world.db.transaction() as s:
+            c.lock_trial(s, tid)
+            patients.register_patient(s, world.inv_a, tid)
+            s.flush()
+            locked.set()
+            outcome["read_while_locked"] = read_done.wait(20)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert locked.wait(20)
+    rec = world.db.run(lambda s: decisions.recommend(s, world.stat, tid), read_only=True)
+    read_done.set()
+    thread.join(30)
+    assert outcome == {"read_while_locked": True}
+    assert rec.inputs["state"]["patients"] == []
