@@ -24,6 +24,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def fake_run(app: Any, **kwargs: Any) -> None:
         calls.append({"app": app, **kwargs})
+        if isinstance(app, str):  # --workers: an import string for the worker processes
+            return
         with TestClient(app) as client:  # the served app works
             calls[-1]["login_page"] = client.get("/login").status_code
 
@@ -143,3 +145,47 @@ def test_serve_refuses_a_bad_database_url(served: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(cli, ["serve", "--database", "mysql://x/y"])
     assert result.exit_code == 2
     assert "--database" in result.output and not served
+
+
+def test_serve_with_workers_shares_the_throttle_and_the_csrf_key(
+    tmp_path: Path, served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--workers 3``: uvicorn gets the app factory; every worker's app uses the database,
+    one CSRF key and one login-throttle file."""
+    from doseladder.web.serve_app import app_from_environment
+    from doseladder.web.throttle_storage import SQLiteFileStorage
+
+    for name in (
+        "DOSELADDER_DATABASE_URL",
+        "DOSELADDER_WEB_SECRET",
+        "DOSELADDER_SECURE_COOKIES",
+        "DOSELADDER_POOL_SIZE",
+        "DOSELADDER_RATE_LIMIT_STORAGE",
+    ):  # setenv first, so that what `serve` sets is undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    result = CliRunner().invoke(cli, ["serve", "--database", url, "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert "3 workers; login throttle shared in" in result.output
+    call = served[-1]
+    assert call["app"] == "doseladder.web.serve_app:app_from_environment"
+    assert call["factory"] is True and call["workers"] == 3
+    first, second = app_from_environment(), app_from_environment()
+    assert first.state.settings.secret == second.state.settings.secret
+    throttles = [first.state.login_throttle, second.state.login_throttle]
+    assert all(isinstance(t._storage, SQLiteFileStorage) for t in throttles)
+    for _ in range(5):
+        throttles[0].failed("admin", "10.1.1.1")
+    assert throttles[1].locked("admin", "10.1.1.2") is not None
+    with TestClient(second) as client:
+        assert client.get("/login").status_code == 200
+
+
+def test_worker_app_refuses_a_bad_pool_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from doseladder.conduct.errors import ValidationError
+    from doseladder.web.serve_app import app_from_environment
+
+    monkeypatch.setenv("DOSELADDER_POOL_SIZE", "lots")
+    with pytest.raises(ValidationError, match="DOSELADDER_POOL_SIZE"):
+        app_from_environment()

@@ -7,6 +7,13 @@ http://127.0.0.1:8000.  A new database has no users: ``doseladder admin create-u
 admin`` creates the first.  ``--demo`` instead uses the demonstration database
 ``./doseladder-demo.db`` (unless ``--database`` names another) and fills it once with the demo
 trial and demo users, whose published password must never guard real data.
+
+``--workers N`` runs N server processes (uvicorn workers) on the one port, for throughput on
+several cores.  The processes share the CSRF key, and the login throttle's failure counters
+are shared too: in ``$DOSELADDER_RATE_LIMIT_STORAGE`` if set (e.g. ``redis://…``, needed
+when several hosts serve one database), else in a private SQLite file that ``serve`` creates
+for its workers (:mod:`doseladder.web.throttle_storage`) -- never per process, which would
+multiply the allowed attempts by N.
 """
 
 from __future__ import annotations
@@ -57,6 +64,16 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                help="Server processes (uvicorn workers); their login throttle counters are "
+                "shared ($DOSELADDER_RATE_LIMIT_STORAGE or a private file).",
+                min=1,
+                max=64,
+            ),
+        ] = 1,
         secure_cookies: Annotated[
             bool,
             typer.Option(
@@ -76,11 +93,52 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Database: {_redacted(url)}")
         typer.echo(f"Web interface: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
         assert isinstance(db, Database)
+        if workers > 1:
+            db.dispose()
+            _environment_for_workers(url, key_file, workers, secure_cookies)
+            uvicorn.run(
+                "doseladder.web.serve_app:app_from_environment",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+            )
+            return
         application = create_app(db, secure_cookies=secure_cookies)
         try:
             uvicorn.run(application, host=host, port=port, log_level="info")
         finally:
             db.dispose()
+
+
+def _environment_for_workers(
+    url: str, key_file: Path | None, workers: int, secure_cookies: bool
+) -> None:
+    """Describe the app to the worker processes (:mod:`doseladder.web.serve_app`)."""
+    import os
+    import secrets
+    import tempfile
+
+    from doseladder.conduct.settings import ENV_VAR
+    from doseladder.conduct.signing import ENV_KEY_FILE
+    from doseladder.web.serve_app import ENV_POOL_SIZE, ENV_SECRET, ENV_SECURE_COOKIES
+    from doseladder.web.throttle import ENV_STORAGE
+    from doseladder.web.throttle_storage import storage_uri
+
+    os.environ[ENV_VAR] = url
+    if key_file is not None:
+        os.environ[ENV_KEY_FILE] = str(Path(key_file).expanduser().resolve())
+    os.environ.setdefault(ENV_SECRET, secrets.token_hex(32))
+    os.environ[ENV_SECURE_COOKIES] = "1" if secure_cookies else "0"
+    # PostgreSQL allows 100 connections by default: share about 60 among the workers
+    os.environ.setdefault(ENV_POOL_SIZE, str(max(5, 30 // workers)))
+    if not os.environ.get(ENV_STORAGE):
+        folder = Path(tempfile.mkdtemp(prefix="doseladder-throttle-"))  # mode 0700
+        os.environ[ENV_STORAGE] = storage_uri(folder / "login-throttle.db")
+        typer.echo(f"{workers} workers; login throttle shared in {folder}")
+    else:
+        typer.echo(f"{workers} workers; login throttle shared in ${ENV_STORAGE}")
 
 
 def _redacted(url: str) -> str:

@@ -50,6 +50,7 @@ __all__ = [
     "canonical_json",
     "certified_copy",
     "chain_hash",
+    "has_pending",
     "history",
     "install",
     "log_event",
@@ -222,6 +223,11 @@ def _clock(session: Session) -> datetime:
     clock: Callable[[], datetime] | None = session.info.get("clock")
     now = clock() if clock is not None else datetime.now(UTC)
     return now.astimezone(UTC)
+
+
+def has_pending(session: Session) -> bool:
+    """Whether the session holds changes not yet chained (flushed, not committed)."""
+    return bool(session.info.get(_PENDING))
 
 
 def _before_commit(session: Session) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -37,8 +37,12 @@ from doseladder.conduct.sealing import Sealer, configured_sealer
 from doseladder.conduct.security import SYSTEM
 from doseladder.conduct.settings import database_url
 
+if TYPE_CHECKING:
+    from doseladder.conduct.services.recommendation_cache import RecommendationCache
+
 __all__ = [
     "MIGRATIONS_DIR",
+    "READ_ONLY",
     "AuditedSession",
     "Database",
     "alembic_config",
@@ -59,6 +63,10 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 #: SQLSTATEs of a lost or refused connection (admin/crash shutdown, cannot connect now)
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 _AT_COMMIT = "_doseladder_at_commit"
+#: ``session.info`` key: the session is a read-only transaction (:meth:`Database.transaction`)
+READ_ONLY = "doseladder_read_only"
+#: execution option of a read-only transaction: SQLite begins it deferred (no write lock)
+_DEFERRED = "doseladder_deferred"
 
 
 def utcnow() -> datetime:
@@ -85,7 +93,10 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # a read-only transaction (``Database.run(..., read_only=True)``) takes no write lock: in
+    # WAL mode it reads its snapshot while a writer holds the lock
+    deferred = conn.get_execution_options().get(_DEFERRED, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(
@@ -183,6 +194,10 @@ class Database:
         self.sealer = configured_sealer(self.url) if sealer == "auto" else sealer
         self._factory = sessionmaker(self.engine, class_=AuditedSession, expire_on_commit=False)
         self._key_lock = threading.Lock()
+        from doseladder.conduct.services.recommendation_cache import RecommendationCache
+
+        #: per-trial records of the live recommendation, keyed by the trial's audit head
+        self.recommendation_cache: RecommendationCache = RecommendationCache()
 
     @property
     def dialect(self) -> str:
@@ -196,6 +211,7 @@ class Database:
         session = self._factory()
         session.info["clock"] = self.clock
         session.info["sealer"] = self.sealer
+        session.info["recommendation_cache"] = self.recommendation_cache
         return session
 
     def _register_key(self, sealer: Sealer) -> None:
@@ -224,12 +240,20 @@ class Database:
             sealer.registered.add(signer.key_id)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
         """A session in one transaction: committed (with its audit records) at the end of the
         block, rolled back entirely if the block raises.  A database constraint violation (the
-        backstop behind the services' checks) becomes :class:`Conflict`."""
+        backstop behind the services' checks) becomes :class:`Conflict`.
+
+        ``read_only``: a transaction meant to read (it may still write, e.g. a session's
+        last-seen time): on SQLite it begins deferred, so it never waits for the write lock
+        until it writes; PostgreSQL reads never wait for row locks anyway (no ``FOR UPDATE``
+        on the read path)."""
         session = self.session()
+        session.info[READ_ONLY] = read_only
         try:
+            if read_only and self.dialect == "sqlite":
+                session.connection(execution_options={_DEFERRED: True})
             yield session
             try:
                 session.commit()
@@ -248,18 +272,19 @@ class Database:
         finally:
             session.close()
 
-    def run(self, fn: Callable[[Session], T], *, retries: int = 5) -> T:
+    def run(self, fn: Callable[[Session], T], *, retries: int = 5, read_only: bool = False) -> T:
         """``fn(session)`` in a transaction, retried on transient database errors.
 
         Deadlocks, serialisation failures and SQLite busy errors are retried up to ``retries``
         times (the database rolled everything back).  A lost connection is retried once,
         unless it was lost during COMMIT (the transaction may have committed: retrying could
-        write twice; the error propagates and the API answers 503)."""
+        write twice; the error propagates and the API answers 503).  ``read_only``: see
+        :meth:`transaction`."""
         delay = 0.02
         reconnected = False
         for attempt in range(retries + 1):
             try:
-                with self.transaction() as session:
+                with self.transaction(read_only=read_only) as session:
                     return fn(session)
             except (DBAPIError, SATimeoutError) as exc:
                 if attempt < retries and is_transient(exc):

@@ -218,6 +218,7 @@ def create_app(
     migrate: bool = False,
     worker_threads: int = 100,
     login_throttle: LoginThrottle | None = None,
+    dispose_database: bool = False,
 ) -> FastAPI:
     """The doseladder web application.
 
@@ -236,10 +237,12 @@ def create_app(
             default is 40).
         login_throttle: failed-login counters and lockout (default: 5 failures per account,
             50 per client address, in 15 minutes).
+        dispose_database: dispose a given :class:`Database` at shutdown too (a database
+            given as a URL is always disposed).
     """
     if not 1 <= worker_threads <= 1000:
         raise ValueError("worker_threads must be in 1..1000")
-    owned = not isinstance(database, Database)
+    owned = dispose_database or not isinstance(database, Database)
     if isinstance(database, Database):
         db = database
     else:
@@ -293,7 +296,10 @@ def create_app(
     async def idempotency(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        return await idempotency_middleware(request, call_next, API_PREFIX)
+        try:
+            return await idempotency_middleware(request, call_next, API_PREFIX)
+        except (DBAPIError, SATimeoutError) as exc:  # the key's look-up: nothing was written
+            return _unavailable(request, exc)
 
     @app.middleware("http")
     async def security_headers(

@@ -116,10 +116,16 @@ class Caller:
             claim.claimed = True
         return result
 
+    def read(self, fn: Callable[[Session, Actor], T]) -> T:
+        """``fn(session, actor)`` in a read-only transaction (never waits for a writer's lock;
+        see :meth:`Database.transaction`)."""
+        actor = self.actor
+        return self.db.run(lambda s: fn(s, actor), read_only=True)
+
 
 def resolve(db: Database, token: str) -> Caller:
     """The caller a token stands for (:class:`AuthenticationError` otherwise)."""
-    actor = db.run(lambda s: sites_users.actor_from_token(s, token))
+    actor = db.run(lambda s: sites_users.actor_from_token(s, token), read_only=True)
     return Caller(db=db, actor=actor, token=token)
 
 

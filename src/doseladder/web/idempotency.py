@@ -8,11 +8,14 @@ together or not at all; the response is stored after.  A retry with the same key
 request gets the stored response (header ``Idempotent-Replayed: true``); with another request
 422; while the first is in flight -- or if its response was lost after the write committed --
 409, and nothing is written twice.  Requests that wrote nothing (errors) are not remembered.
+If the database fails while the key is looked up, the app answers 503 (see ``create_app``); if
+it fails while the response is stored, after the write committed, the response is still sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ from anyio.to_thread import run_sync
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.db import Database
@@ -30,6 +35,7 @@ from doseladder.conduct.security import token_digest
 __all__ = ["HEADER", "Claim", "claim_in", "idempotency_middleware"]
 
 HEADER = "Idempotency-Key"
+log = logging.getLogger("doseladder.web.idempotency")
 _CLAIM: ContextVar[Claim | None] = ContextVar("doseladder_idempotency", default=None)
 
 
@@ -149,6 +155,10 @@ async def idempotency_middleware(
         return response
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-    await run_sync(_store, db, claim, response.status_code, content)
+    try:
+        await run_sync(_store, db, claim, response.status_code, content)
+    except (DBAPIError, SATimeoutError) as exc:
+        # the write committed: answer it; a retry with the key gets 409 (never a second write)
+        log.warning("could not store the response of idempotency key %r: %s", claim.key, exc)
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(content, status_code=response.status_code, headers=headers)

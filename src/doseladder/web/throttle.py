@@ -4,7 +4,8 @@ is locked out until the window has moved on -- even the right password is refuse
 ``Retry-After`` -- and the lockout is written to the audit trail.
 
 The counters live in ``limits`` storage: in memory by default (one server process), or shared
-by several processes with ``$DOSELADDER_RATE_LIMIT_STORAGE`` (e.g. ``redis://host:6379``).
+by several processes with ``$DOSELADDER_RATE_LIMIT_STORAGE`` (e.g. ``redis://host:6379``, or
+the SQLite file of :mod:`.throttle_storage` that ``serve --workers N`` sets up by itself).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.conduct.security import SYSTEM
 from doseladder.conduct.services import sites_users
 from doseladder.conduct.services.sites_users import IssuedToken
+from doseladder.web import throttle_storage  # noqa: F401 - registers its storage scheme
 
 __all__ = ["ENV_STORAGE", "LoginThrottle", "LoginThrottled", "throttled_login"]
 

@@ -39,10 +39,13 @@ from doseladder.core.state import TrialState
 
 __all__ = [
     "BuiltState",
+    "TrialRecords",
     "build_state",
     "date_day",
+    "load_records",
     "plain",
     "sha256_text",
+    "state_at",
     "state_from_inputs",
     "trial_day",
 ]
@@ -163,25 +166,31 @@ def _rows(
     return rows
 
 
-def build_state(
-    session: Session,
-    trial: Trial,
-    engine: Engine,
-    *,
-    now: datetime,
-    eliminated: frozenset[int] = frozenset(),
-    as_of: datetime | None = None,
-) -> BuiltState:
-    """The core :class:`TrialState` of a trial at ``now`` (data as of ``as_of``, default all).
+@dataclass(frozen=True, slots=True)
+class TrialRecords:
+    """The stored records a trial's core state is built from (read once, evaluated at any
+    decision time by :func:`state_at`): current enrolments in order, and the versions of the
+    possible-DLT adverse events, DLT adjudications and responder/final efficacy records."""
 
-    See the module docstring for the rules.  Raises :class:`ValidationError` when the stored
-    data do not fit the protocol (e.g. a dose level above the protocol's).
-    """
-    now_day = trial_day(trial, now)
-    dlt_window = float(trial.dlt_window_days or 0.0)
-    eff_window = float(trial.efficacy_window_days or 0.0)
+    enrolments: tuple[Any, ...]
+    adverse_events: tuple[Any, ...]
+    adjudications: tuple[Any, ...]
+    efficacy: tuple[Any, ...]
+
+
+def load_records(session: Session, trial: Trial, *, as_of: datetime | None = None) -> TrialRecords:
+    """The records of :class:`TrialRecords` (data as of ``as_of``, default all)."""
+    # light column rows (immutable, usable after the session closed: they may be cached)
     enrolments = sorted(
-        c.as_of(_rows(session, Enrolment, trial.id), as_of),
+        c.as_of(
+            _rows(
+                session,
+                Enrolment,
+                trial.id,
+                columns=("patient_id", "dose_level", "indication", "infusion_date", "enrolled_at"),
+            ),
+            as_of,
+        ),
         key=lambda e: (e.enrolled_at, e.lineage_id),
     )
     # only adverse events ever flagged as possible DLTs matter (awaiting adjudication), and only
@@ -215,6 +224,41 @@ def build_state(
         ),
         as_of,
     )
+    return TrialRecords(tuple(enrolments), tuple(aes), tuple(adjs), tuple(effs))
+
+
+def build_state(
+    session: Session,
+    trial: Trial,
+    engine: Engine,
+    *,
+    now: datetime,
+    eliminated: frozenset[int] = frozenset(),
+    as_of: datetime | None = None,
+) -> BuiltState:
+    """The core :class:`TrialState` of a trial at ``now`` (data as of ``as_of``, default all).
+
+    See the module docstring for the rules.  Raises :class:`ValidationError` when the stored
+    data do not fit the protocol (e.g. a dose level above the protocol's).
+    """
+    records = load_records(session, trial, as_of=as_of)
+    return state_at(trial, engine, records, now=now, eliminated=eliminated)
+
+
+def state_at(
+    trial: Trial,
+    engine: Engine,
+    records: TrialRecords,
+    *,
+    now: datetime,
+    eliminated: frozenset[int] = frozenset(),
+) -> BuiltState:
+    """The core state of a trial at ``now`` from its loaded records (no database access)."""
+    now_day = trial_day(trial, now)
+    dlt_window = float(trial.dlt_window_days or 0.0)
+    eff_window = float(trial.efficacy_window_days or 0.0)
+    enrolments = records.enrolments
+    aes, adjs, effs = records.adverse_events, records.adjudications, records.efficacy
     ae_by_patient: dict[int, list[Any]] = {}
     for ae in aes:
         ae_by_patient.setdefault(ae.patient_id, []).append(ae)

@@ -24,8 +24,14 @@ from doseladder.conduct.models import DoseDecision, ProtocolVersion, Trial
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services.decision_queries import ensure_visible, redact_inputs
-from doseladder.conduct.services.decision_state import BuiltState, build_state, plain
+from doseladder.conduct.services.decision_state import (
+    BuiltState,
+    load_records,
+    plain,
+    state_at,
+)
 from doseladder.conduct.services.protocol_engine import Engine
+from doseladder.conduct.services.recommendation_cache import Snapshot, cache_of, trial_head
 from doseladder.conduct.services.trials import current_protocol, engine_for
 from doseladder.core.errors import InputError
 from doseladder.core.rules.cohort_slots import cohort_patients, cohort_slots, escalates
@@ -368,16 +374,39 @@ def compute(
     Eliminations are carried from the driving (or pooled) cohort's latest recorded decision
     (:func:`eliminated_carried`, unless ``eliminated`` is given) and the recorded stops in
     force keep their indications closed (:func:`recorded_stops`).
+
+    A live recommendation (no ``as_of``, ``protocol`` or ``eliminated``) in a session without
+    changes of its own reads the stored records through the database's per-trial cache keyed
+    by the trial's audit head (:mod:`.recommendation_cache`); it is still evaluated at ``now``.
     """
     when = now if now is not None else c.trial_now(session, trial)
-    pv = protocol if protocol is not None else current_protocol(session, trial.id)
-    engine = engine_for(pv)
-    carried = (
-        eliminated if eliminated is not None else eliminated_carried(session, trial.id, engine)
-    )
-    built = build_state(session, trial, engine, now=when, eliminated=carried, as_of=as_of)
+    live = as_of is None and protocol is None and eliminated is None
+    cache = cache_of(session) if live else None
+    snap = None
+    if cache is not None:
+        head = trial_head(session, trial.id)  # read before the records: never newer than them
+        snap = cache.get(trial.id, head)
+        if snap is None:
+            snap = _snapshot(session, trial, head)
+            cache.put(trial.id, snap)
+    if snap is None:
+        pv = protocol if protocol is not None else current_protocol(session, trial.id)
+        engine = engine_for(pv)
+        carried = (
+            eliminated if eliminated is not None else eliminated_carried(session, trial.id, engine)
+        )
+        records = load_records(session, trial, as_of=as_of)
+        stops = recorded_stops(session, trial.id, engine)
+    else:
+        pv, engine, carried, records, stops = (
+            snap.protocol,
+            snap.engine,
+            snap.carried,
+            snap.records,
+            snap.stops,
+        )
+    built = state_at(trial, engine, records, now=when, eliminated=carried)
     rec = run_plan(engine, built.state, built.now_day)
-    stops = recorded_stops(session, trial.id, engine)
     views = views_of(engine, trial.require_signoff_for_escalation, built.state, rec)
     return TrialRecommendation(
         trial_id=trial.id,
@@ -390,6 +419,20 @@ def compute(
         inputs=inputs_of(trial, pv, built, stops),
         eliminated=tuple(sorted(rec.eliminated | carried)),
         refs=built.refs,
+    )
+
+
+def _snapshot(session: Session, trial: Trial, head: int) -> Snapshot:
+    """The stored records a live recommendation reads, at the trial's audit ``head``."""
+    pv = current_protocol(session, trial.id)
+    engine = engine_for(pv)
+    return Snapshot(
+        head=head,
+        protocol=pv,
+        engine=engine,
+        carried=eliminated_carried(session, trial.id, engine),
+        records=load_records(session, trial),
+        stops=recorded_stops(session, trial.id, engine),
     )
 
 

@@ -38,7 +38,7 @@ IndicationName = Annotated[str, Text(64), CLEAN]
     summary="The next dose for every indication now, with the reasoning (not recorded)",
 )
 def recommendation(trial_id: PathId, caller: ApiCaller) -> RecommendationOut:
-    return caller.run(
+    return caller.read(
         lambda s, a: RecommendationOut.model_validate(decisions.recommend(s, a, trial_id).to_dict())
     )
 
