@@ -157,6 +157,9 @@ def test_formats_agree_with_the_service() -> None:
 
 def test_html_tables_hold_the_service_numbers(pack: meeting_pack.MeetingPack) -> None:
     html = render.render_pack_html(pack)
+    # the design's messages number doses by level: the pack says which label each level is
+    for level, label in enumerate(pack.dose_labels, start=1):
+        assert f"dose {level} = {label}" in html
     parser = _Tables()
     parser.feed(html)
     tables = parser.tables
@@ -207,6 +210,7 @@ def test_pdf_has_the_sections_and_numbers(pack: meeting_pack.MeetingPack) -> Non
     reader = PdfReader(io.BytesIO(data))
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
     flat = " ".join(text.split())
+    assert f"dose 1 = {pack.dose_labels[0]}" in flat
     for heading in (
         "Committee meeting pack — PACK-01",
         "Recommendation",

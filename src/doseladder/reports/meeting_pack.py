@@ -219,6 +219,12 @@ def _windows(pack: MeetingPack) -> str:
     return text + "A window end in the past with the outcome still pending awaits adjudication."
 
 
+def _levels_note(pack: MeetingPack) -> str:
+    """The design's messages number doses by level; say which label each level is."""
+    pairs = ", ".join(f"dose {d} = {lab}" for d, lab in enumerate(pack.dose_labels, start=1))
+    return f"The design's text numbers the doses by level: {pairs}."
+
+
 def _status_text(ind: IndicationPack, pack: MeetingPack) -> str:
     v = ind.recommendation
     if v.status == "enrol":
@@ -289,6 +295,7 @@ from the audit trail at event <b>#{{ p.audit_head_seq }}</b>, head hash <span cl
 <h3>Recommendation</h3>
 <div class="rec {{ ind.recommendation.status }}"><div class="what">{{ item.status }}</div>
 <div>{{ ind.recommendation.message }} <small>[rule: {{ ind.recommendation.rule }}]</small></div>
+<div><small>{{ levels }}</small></div>
 {% if ind.recommendation.steps %}<ol>{% for s in ind.recommendation.steps %}<li>{{ s.message }}</li>{% endfor %}</ol>{% endif %}
 {% if ind.recommendation.requires_signoff %}<div><b>Escalation above every dose given so far: committee sign-off required.</b></div>{% endif %}
 </div>
@@ -344,6 +351,7 @@ def render_pack_html(pack: MeetingPack) -> str:
         p=pack,
         items=items,
         when=_when(pack),
+        levels=_levels_note(pack),
         version=__version__,
         eliminated=", ".join(pack.label(d) for d in pack.eliminated),
         table=macros.module.table,  # type: ignore[attr-defined]
@@ -441,6 +449,7 @@ def typst_pack_source(pack: MeetingPack) -> tuple[str, dict[str, bytes]]:
         )
         body = [f'#text(size: 11pt, weight: "bold")[{_s(_status_text(ind, pack))}]', ""]
         body.append(f"{_s(v.message)} #text(size: 8pt)[{_s('[rule: ' + v.rule + ']')}]")
+        body += ["", f"#text(size: 8pt)[{_s(_levels_note(pack))}]"]
         if v.steps:
             body.append("")
             body += [f"+ {_s(s.get('message', ''))}" for s in v.steps]
