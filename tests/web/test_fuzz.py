@@ -84,6 +84,9 @@ STATE_RULES: dict[tuple[str, str], str] = {
     ("POST /api/v1/trials/{trial_id}/protocol-versions", "protocol"): (
         "a protocol document the protocol schema refuses"
     ),
+    ("POST /api/v1/trials/{trial_id}/opening-acknowledgements", "item"): (
+        "an item id that is not on the trial's current opening checklist"
+    ),
 }
 #: free-form JSON bodies: the document states the no-control-character rule two levels deep
 #: (``schemas.JSON_OBJECT_SCHEMA``), the server checks every level

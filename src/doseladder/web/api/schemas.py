@@ -337,7 +337,7 @@ def WindowDays(bounds: tuple[float, float]) -> Any:
 
 def _shipped_names(schema: dict[str, Any]) -> None:
     """States the names of the shipped protocols (the library is the source) in the schema."""
-    from doseladder.protocols.library import list_protocols
+    from doseladder.protocols.shipped import list_protocols
 
     for option in schema.get("anyOf", [schema]):
         if option.get("type") == "string":
