@@ -78,7 +78,7 @@ from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.boin import boin_lambdas
 from doseladder.core.errors import InputError
 from doseladder.core.estimates import tox_estimates
-from doseladder.core.select_obd import ObdResult, select_obd
+from doseladder.core.select_obd import OBD_STATISTICS, ObdResult, select_obd
 from doseladder.core.selection import DoseEstimate, Selection
 from doseladder.core.state import Patient, TrialState
 
@@ -531,7 +531,7 @@ def rds_table(
 
 # ------------------------------------------------------------------------ the design
 AdmissibilityMode = Literal["permanent", "reevaluate"]
-ObdStatistic = Literal["posterior_mean", "desirability"]
+ObdStatistic = Literal["posterior_mean", "desirability", "phase12designs"]
 TieRule = Literal["lower", "higher"]
 NStopDose = Literal["recommended", "current", "any"]
 
@@ -563,8 +563,10 @@ class BOIN12(Design):
             ``"current"`` (BOIN ``n.earlystop``) or ``"any"`` (escalation tests).
         prior_alpha, prior_beta: Beta prior of the quasi-binomial utility posterior.
         admissibility: ``"permanent"`` (eliminations carried forward) or ``"reevaluate"``.
-        obd_statistic: final OBD criterion: ``"posterior_mean"`` (Yuan-group code, default) or
-            ``"desirability"`` (escalation ``select_boin12_obd``); see
+        obd_statistic: final OBD criterion: ``"posterior_mean"`` (Yuan-group code, default),
+            ``"desirability"`` (escalation ``select_boin12_obd``) or ``"phase12designs"`` (R
+            package phase12designs: PAVA-smoothed toxicity, model-averaged unimodal efficacy
+            estimate, utility of the estimates, lowest dose on ties); see
             :mod:`doseladder.core.select_obd`.
         nstar_tie: tie rule of the 2-dose N* branch, ``"lower"`` or ``"higher"``.
     """
@@ -615,7 +617,7 @@ class BOIN12(Design):
             ):
                 raise InputError(name, f"must be a finite number > 0, got {value!r}")
         _check_choice("admissibility", self.admissibility, ("permanent", "reevaluate"))
-        _check_choice("obd_statistic", self.obd_statistic, ("posterior_mean", "desirability"))
+        _check_choice("obd_statistic", self.obd_statistic, OBD_STATISTICS)
         _check_choice("nstar_tie", self.nstar_tie, ("lower", "higher"))
 
     def _validate_utilities(self) -> None:
@@ -928,6 +930,8 @@ class BOIN12(Design):
             statistic=self.obd_statistic,
             prior_alpha=self.prior_alpha,
             prior_beta=self.prior_beta,
+            n_eff=summary.n_eff,
+            utilities=self.utilities,
         )
         return Selection(
             "obd",
