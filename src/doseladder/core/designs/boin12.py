@@ -717,6 +717,11 @@ class BOIN12(Design):
         """Doses not admissible now (data-derived, plus ``state.eliminated``)."""
         return inadmissible_doses(summary.tox_fail, summary.eff_fail, state.eliminated)
 
+    def _recorded(self, state: TrialState, inadmissible: frozenset[int]) -> frozenset[int]:
+        """The eliminations a decision records: every inadmissible dose (``permanent``) or the
+        state's (``reevaluate``)."""
+        return inadmissible if self.admissibility == "permanent" else frozenset(state.eliminated)
+
     def _conclude(self, state: TrialState, summary: DoseSummary) -> Decision:
         """Apply §3.5 and the stopping rules to a :class:`DoseSummary` (shared with TITE)."""
         d = state.current_dose
@@ -724,9 +729,7 @@ class BOIN12(Design):
         pre = self._prefix
         J = self.num_doses
         inadmissible = self._eliminated(state, summary)
-        recorded = (
-            inadmissible if self.admissibility == "permanent" else frozenset(state.eliminated)
-        )
+        recorded = self._recorded(state, inadmissible)
         admissible = [j not in inadmissible for j in range(1, J + 1)]
         total = int(sum(summary.n))
         n_d = summary.n[d - 1]

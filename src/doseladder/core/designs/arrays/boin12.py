@@ -448,15 +448,19 @@ def conclude_boin12(
     )
 
 
-def suspend_where(decision: ArrayDecision, suspend: BoolArray, data: DoseArrays) -> ArrayDecision:
-    """Accrual suspended for the trials ``suspend``: next dose = current dose, eliminations as
-    before the decision (``state.eliminated``), not a toxicity de-escalation."""
+def suspend_where(
+    decision: ArrayDecision, suspend: BoolArray, data: DoseArrays, *, record: bool = False
+) -> ArrayDecision:
+    """Accrual suspended for the trials ``suspend``: next dose = current dose, not a toxicity
+    de-escalation.  Eliminations: as before the decision (``state.eliminated``), or with
+    ``record`` (TITE-BOIN12) those the rules' decision records on the current data."""
     if not suspend.any():
         return decision
+    elim = decision.eliminated if record else data.eliminated
     return ArrayDecision(
         np.where(suspend, SUSPEND, decision.action).astype(np.int64),
         np.where(suspend, data.current, decision.next_dose).astype(np.int64),
-        np.where(suspend[None, :], data.eliminated, decision.eliminated),
+        np.where(suspend[None, :], elim, decision.eliminated),
         decision.tox_deesc & ~suspend,
     )
 
