@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -102,3 +103,67 @@ def test_obd_is_treated_admissible_and_at_most_mtd(
     elif any(nn > 0 for nn in n):
         assert res.mtd is not None
         assert not any(n[j] > 0 and adm[j] for j in range(res.mtd))
+
+
+# ------------------------------------------------------------------ phase12designs rule
+def test_phase12designs_smoothed_efficacy_of_nearly_flat_data_stays_near_the_rate() -> None:
+    from doseladder.core.select_obd import smoothed_efficacy
+
+    got = smoothed_efficacy([3, 6, 9], [1, 2, 3])
+    raw = [(1 + 0.05) / 3.1, (2 + 0.05) / 6.1, (3 + 0.05) / 9.1]
+    assert raw[0] != raw[1]  # not exactly flat: the fits pool, the average stays near 1/3
+    assert got == pytest.approx([r + 0.01 * (j + 1) for j, r in enumerate(raw)], abs=0.01)
+
+
+def test_phase12designs_smoothed_efficacy_averages_the_modes() -> None:
+    """Two doses: mode 1 fits the non-increasing PAVA, mode 2 the data; weights = likelihoods."""
+    from scipy.stats import binom
+
+    from doseladder.core.select_obd import smoothed_efficacy
+
+    n, ye = [3, 3], [0, 3]
+    raw = [(e + 0.05) / (k + 0.1) for k, e in zip(n, ye, strict=True)]
+    pooled = (raw[0] * 3.5 + raw[1] * 3.5) / 7.0
+    fits = [[pooled, pooled], raw]
+    lik = [float(np.prod(binom.pmf(ye, n, f))) for f in fits]
+    want = [(lik[0] * fits[0][j] + lik[1] * fits[1][j]) / sum(lik) + 0.01 * (j + 1) for j in (0, 1)]
+    assert smoothed_efficacy(n, ye) == pytest.approx(want, rel=1e-12)
+
+
+def test_phase12designs_rule_steps() -> None:
+    from doseladder.core.designs.boin12 import expected_utility
+    from doseladder.core.select_obd import smoothed_efficacy
+
+    n, yt, ye = [3, 6, 9, 3, 0], [0, 1, 2, 2, 0], [0, 2, 5, 2, 0]
+    util = (100.0, 40.0, 60.0, 0.0)
+    res = select_obd(n, yt, [0.0] * 5, [True] * 5, 0.35, u_b=70.5,
+                     statistic="phase12designs", n_eff=ye, utilities=util)  # fmt: skip
+    tox = pava([(y + 0.05) / (k + 0.1) for k, y in zip(n, yt, strict=True)], [k + 0.1 for k in n])
+    tox = [t + 0.001 * (j + 1) for j, t in enumerate(tox)]
+    assert res.tox_fitted == pytest.approx(tox)
+    mtd = min(range(5), key=lambda j: abs(tox[j] - 0.35)) + 1
+    assert res.mtd == mtd
+    eff = smoothed_efficacy(n, ye)
+    u = [expected_utility(tox[j], eff[j], util) / 100 for j in range(5)]
+    assert res.utility[:4] == pytest.approx(u[:4]) and res.utility[4] is None
+    assert res.dose == max(range(1, mtd + 1), key=lambda d: u[d - 1])
+    # the package's formula u1·pE + (1 − pT)·u2 with its default weights 60 / 40
+    assert u[0] == pytest.approx((60 * eff[0] + 40 * (1 - tox[0])) / 100)
+
+
+def test_phase12designs_ties_go_to_the_lowest_dose_and_needs_efficacy() -> None:
+    # the same data twice gives the same answer (no random tie-breaking)
+    args = ([3, 3], [0, 0], [0.0, 0.0], [True, True], 0.35)
+    a = select_obd(*args, u_b=70.5, statistic="phase12designs", n_eff=[1, 1],
+                   utilities=(100.0, 40.0, 60.0, 0.0))  # fmt: skip
+    b = select_obd(*args, u_b=70.5, statistic="phase12designs", n_eff=[1, 1],
+                   utilities=(100.0, 40.0, 60.0, 0.0))  # fmt: skip
+    assert a == b
+    # zero utilities: every dose has utility 0 exactly, a tie
+    tie = select_obd([3, 3], [0, 0], [0.0, 0.0], [True, True], 0.35, u_b=70.5,
+                     statistic="phase12designs", n_eff=[0, 3],
+                     utilities=(0.0, 0.0, 0.0, 0.0))  # fmt: skip
+    assert tie.utility[0] == tie.utility[1]
+    assert tie.dose == 1
+    with pytest.raises(InputError, match="n_eff"):
+        select_obd([3], [0], [0.0], [True], 0.35, u_b=70.5, statistic="phase12designs")

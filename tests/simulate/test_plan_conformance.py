@@ -31,9 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from doseladder.core.designs import BOIN12, TITEBOIN12
+from doseladder.core.designs.arrays.interface import ACTION_NAMES
 from doseladder.core.errors import InputError
 from doseladder.core.rules.backup_fallback import BackupFallback
 from doseladder.core.rules.driving_indication import OtherIndicationPolicy
@@ -46,6 +49,7 @@ from doseladder.simulate.plan_kernels import (
     ENROL,
     WAIT,
     PatientView,
+    design_decisions,
     driving_recommendation,
     fallback_status,
     other_recommendation,
@@ -164,8 +168,8 @@ def random_histories(plan: EscalationPlan, seed: int) -> Histories:
     rng = np.random.default_rng(seed)
     num, rows, width = plan.num_doses, ROWS, 14
     start = plan.design.start_dose - 1
-    # at most max_n driving patients (the BOIN12 kernels' tables stop there, see the report)
-    count = rng.integers(0, min(width, int(plan.design.max_n)) + 1, rows)
+
+    count = rng.integers(0, width + 1, rows)
     # a random walk of doses with a run at the start dose, so the fallback's phases all occur
     steps = rng.choice([-1, 0, 0, 1], (rows, width))
     walk = np.clip(start + np.cumsum(steps, axis=1), 0, num - 1)
@@ -325,3 +329,44 @@ def test_other_indications_agree_with_recommend(plan: EscalationPlan, seed: int)
             assert got.status is STATUS[int(step.status[r])], where
             assert got.dose == _level(int(step.dose[r])), where
     assert checked >= ROWS // 2
+
+
+@pytest.mark.parametrize("eff", [False, True])
+@pytest.mark.parametrize("tite", [False, True])
+def test_design_decisions_past_max_n_agree_with_decide(eff: bool, tite: bool) -> None:
+    """Regression: a BOIN12-family history with more patients than ``max_n`` (2 doses,
+    max_n=6, n_stop=3, cohort size 1, 9 complete patients at dose 1) used to raise IndexError
+    from a desirability table sized by ``max_n``; it now gives the core's decision (stop,
+    ``max_n_reached``)."""
+    common: dict[str, Any] = {"num_doses": 2, "max_n": 6, "n_stop": 3, "cohort_size": 1}
+    design = (
+        TITEBOIN12(**common, tox_window=TOX_WINDOW, eff_window=EFF_WINDOW)
+        if tite
+        else BOIN12(**common)
+    )
+    width, now = 9, 1000.0
+    entry = np.arange(width, dtype=np.float64)[None, :]
+    view = PatientView(
+        dose=np.zeros((1, width), dtype=np.int64),
+        entry=entry,
+        rt=entry + TOX_WINDOW,
+        re=entry + 1.0,
+        tb=np.zeros((1, width), dtype=np.bool_),
+        eb=np.full((1, width), eff),
+        count=np.array([width]),
+        current=np.array([0]),
+        run_len=np.array([width]),
+    )
+    got = design_decisions(design, view, np.array([now]), np.zeros((2, 1), dtype=np.bool_))
+    state = TrialState(
+        2,
+        tuple(
+            Patient(1, entry_time=float(t), tox=False, eff=eff, eff_time=1.0 if eff else None)
+            for t in range(width)
+        ),
+    )
+    dec = design.decide(state, now)
+    assert dec.reason.rule == "max_n_reached"
+    assert ACTION_NAMES[int(got.action[0])] == dec.action.value
+    assert int(got.next_dose[0]) + 1 == dec.next_dose
+    assert frozenset(int(j) + 1 for j in np.flatnonzero(got.eliminated[:, 0])) == dec.eliminated

@@ -176,6 +176,52 @@ def test_suspension_more_than_half_pending() -> None:
     )
 
 
+def test_suspension_reports_eliminations_on_the_current_data() -> None:
+    """Dose 2 has 5 observed DLTs in 6 (eliminated: >= 5 at n = 6 with φT = 0.35, c_T = 0.95)
+    while 4 of 6 patients at the current dose 1 are pending: the suspension lists dose 2 (and
+    everything above it) as eliminated, as a decision by the rules would."""
+    d = TITEBOIN12(3, tox_window=30, eff_window=60)
+    dose2 = [Patient(2, 0.0, True, 1.0, False, None) for _ in range(5)] + [
+        Patient(2, 0.0, False, None, False, None)
+    ]
+    pend1 = [Patient(1, 10.0, False, None, False, None) for _ in range(2)] + [
+        Patient(1, 90.0, None, None, None, None) for _ in range(4)
+    ]
+    state = TrialState(3, (*dose2, *pend1))
+    dec = d.decide(state, now=100.0)
+    assert dec.action is Action.SUSPEND
+    assert dec.eliminated == frozenset({2, 3})
+    assert dec.eliminated == frozenset(d._eliminated(state, al_summary(d, state, 100.0)))
+    # reevaluate: nothing recorded, as the rules record nothing
+    re = TITEBOIN12(3, tox_window=30, eff_window=60, admissibility="reevaluate")
+    assert re.decide(state, now=100.0).eliminated == frozenset()
+
+
+def test_deescalate_on_observed_instead_of_suspending() -> None:
+    """At dose 2, 3 observed DLTs among 6 patients (3/6 = 0.5 >= λd = 0.419) with 4 pending:
+    the default suspends; the option de-escalates at once.  With 2 DLTs (0.33 < λd) the
+    option changes nothing."""
+    done = [Patient(1, 0.0, False, None, False, None) for _ in range(3)]
+
+    def at_dose2(dlts: int) -> TrialState:
+        pts = [Patient(2, 50.0, True, 1.0, None, None) for _ in range(dlts)]
+        pts += [Patient(2, 50.0, False, None, False, None) for _ in range(2 - min(dlts, 2))]
+        pts += [Patient(2, 95.0, None, None, None, None) for _ in range(6 - len(pts))]
+        return TrialState(3, (*done, *pts))
+
+    base = TITEBOIN12(3, tox_window=30, eff_window=60)
+    opt = TITEBOIN12(3, tox_window=30, eff_window=60, deescalate_on_observed=True)
+    state = at_dose2(3)
+    assert state.counts().tox[1] / 6 >= base.lambda_d
+    assert base.decide(state, now=100.0).action is Action.SUSPEND
+    dec = opt.decide(state, now=100.0)
+    assert dec.action is Action.DEESCALATE and dec.next_dose == 1
+    low = at_dose2(2)
+    assert low.counts().tox[1] / 6 < base.lambda_d
+    assert opt.decide(low, now=100.0) == base.decide(low, now=100.0)
+    assert base.decide(low, now=100.0).action is Action.SUSPEND
+
+
 def test_zero_information_guard() -> None:
     d = TITEBOIN12(3, tox_window=30, eff_window=60, max_pending=1.0)
     state = TrialState(3, (*_cohort(1, 0.0, False, False), *_cohort(2, 100.0, None, None)))
@@ -236,6 +282,7 @@ BAD = [
     ("tox_window", float("inf")),
     ("max_pending", 1.5),
     ("pending_admissibility", "beta"),
+    ("deescalate_on_observed", "yes"),
     ("phi_t", 0.0),
 ]
 

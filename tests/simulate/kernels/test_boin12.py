@@ -188,6 +188,20 @@ def test_oc_agree_with_phase12designs_s2() -> None:
     assert res.metric("correct_obd_pct") == pytest.approx(sel3)
 
 
+def test_phase12designs_rule_reproduces_phase12designs_s2() -> None:
+    """``obd_statistic="phase12designs"``: the package's final selection reproduces its S2 OBD
+    selection (55.1 %, 10,000 trials) within 4 SE of the difference; the posterior-mean rule
+    sits lower (test above)."""
+    n_trials = 20_000
+    design = BOIN12(num_doses=5, max_n=30, n_stop=None, obd_statistic="phase12designs")
+    res = simulate(design, S2, n_trials, seed=2024)
+    sel3 = res.per_dose["selection_pct"].to_numpy()[2]
+    ref_sel3 = 55.1
+    se = np.sqrt(ref_sel3 * (100 - ref_sel3) / 10_000 + sel3 * (100 - sel3) / n_trials)
+    assert abs(sel3 - ref_sel3) <= 4 * se
+    assert abs(res.metric("no_selection_pct") - 0.1) < 0.3
+
+
 @pytest.mark.parametrize("tie", ["lower", "higher"])
 def test_next_doses_is_the_core_rule(tie: str) -> None:
     """Random inputs (exact λ values, tied D, sparse admissibility) against boin12_next_dose."""

@@ -169,6 +169,8 @@ SETTINGS: list[dict[str, Any]] = [
     {"pending_admissibility": "ess", "obd_statistic": "desirability", "nstar_tie": "higher"},
     {"cohort_size": 2, "max_n": 21, "utilities": (100.0, 37.5, 62.5, 10.0), "start_dose": 2},
     {"max_pending": 1.0, "n_stop": 9, "n_stop_dose": "current", "exploration_n": None},
+    {"deescalate_on_observed": True},
+    {"deescalate_on_observed": True, "cohort_size": 1, "max_pending": 0.34, "n_stop": None},
 ]
 
 
@@ -188,6 +190,20 @@ def test_suspensions_are_exercised() -> None:
     assert sum(int(s.suspended.sum()) for s in trace) > 100
     assert (arrays.suspended > 0).mean() > 0.5
     assert np.all(arrays.duration > 0)
+
+
+def test_observed_deescalation_replaces_some_suspensions() -> None:
+    """``deescalate_on_observed``: on a toxic scenario fewer decisions wait, and some of the
+    decisions that waited by default are taken at once or earlier (checked against the core
+    by ``test_kernel_takes_the_core_decisions``)."""
+    waits = []
+    for flag in (False, True):
+        design = TITEBOIN12(
+            num_doses=5, tox_window=30.0, eff_window=60.0, deescalate_on_observed=flag
+        )
+        draws = PatientDraws(TOXIC, 31, 0, 0, 300, design.max_n)
+        waits.append(simulate_tite_boin12(design, draws).suspended.sum())
+    assert waits[1] < waits[0]
 
 
 def test_allowed_pending_is_the_core_rule() -> None:

@@ -78,7 +78,7 @@ from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.boin import boin_lambdas
 from doseladder.core.errors import InputError
 from doseladder.core.estimates import tox_estimates
-from doseladder.core.select_obd import ObdResult, select_obd
+from doseladder.core.select_obd import OBD_STATISTICS, ObdResult, select_obd
 from doseladder.core.selection import DoseEstimate, Selection
 from doseladder.core.state import Patient, TrialState
 
@@ -531,7 +531,7 @@ def rds_table(
 
 # ------------------------------------------------------------------------ the design
 AdmissibilityMode = Literal["permanent", "reevaluate"]
-ObdStatistic = Literal["posterior_mean", "desirability"]
+ObdStatistic = Literal["posterior_mean", "desirability", "phase12designs"]
 TieRule = Literal["lower", "higher"]
 NStopDose = Literal["recommended", "current", "any"]
 
@@ -563,8 +563,10 @@ class BOIN12(Design):
             ``"current"`` (BOIN ``n.earlystop``) or ``"any"`` (escalation tests).
         prior_alpha, prior_beta: Beta prior of the quasi-binomial utility posterior.
         admissibility: ``"permanent"`` (eliminations carried forward) or ``"reevaluate"``.
-        obd_statistic: final OBD criterion: ``"posterior_mean"`` (Yuan-group code, default) or
-            ``"desirability"`` (escalation ``select_boin12_obd``); see
+        obd_statistic: final OBD criterion: ``"posterior_mean"`` (Yuan-group code, default),
+            ``"desirability"`` (escalation ``select_boin12_obd``) or ``"phase12designs"`` (R
+            package phase12designs: PAVA-smoothed toxicity, model-averaged unimodal efficacy
+            estimate, utility of the estimates, lowest dose on ties); see
             :mod:`doseladder.core.select_obd`.
         nstar_tie: tie rule of the 2-dose N* branch, ``"lower"`` or ``"higher"``.
     """
@@ -615,7 +617,7 @@ class BOIN12(Design):
             ):
                 raise InputError(name, f"must be a finite number > 0, got {value!r}")
         _check_choice("admissibility", self.admissibility, ("permanent", "reevaluate"))
-        _check_choice("obd_statistic", self.obd_statistic, ("posterior_mean", "desirability"))
+        _check_choice("obd_statistic", self.obd_statistic, OBD_STATISTICS)
         _check_choice("nstar_tie", self.nstar_tie, ("lower", "higher"))
 
     def _validate_utilities(self) -> None:
@@ -715,6 +717,11 @@ class BOIN12(Design):
         """Doses not admissible now (data-derived, plus ``state.eliminated``)."""
         return inadmissible_doses(summary.tox_fail, summary.eff_fail, state.eliminated)
 
+    def _recorded(self, state: TrialState, inadmissible: frozenset[int]) -> frozenset[int]:
+        """The eliminations a decision records: every inadmissible dose (``permanent``) or the
+        state's (``reevaluate``)."""
+        return inadmissible if self.admissibility == "permanent" else frozenset(state.eliminated)
+
     def _conclude(self, state: TrialState, summary: DoseSummary) -> Decision:
         """Apply §3.5 and the stopping rules to a :class:`DoseSummary` (shared with TITE)."""
         d = state.current_dose
@@ -722,9 +729,7 @@ class BOIN12(Design):
         pre = self._prefix
         J = self.num_doses
         inadmissible = self._eliminated(state, summary)
-        recorded = (
-            inadmissible if self.admissibility == "permanent" else frozenset(state.eliminated)
-        )
+        recorded = self._recorded(state, inadmissible)
         admissible = [j not in inadmissible for j in range(1, J + 1)]
         total = int(sum(summary.n))
         n_d = summary.n[d - 1]
@@ -928,6 +933,8 @@ class BOIN12(Design):
             statistic=self.obd_statistic,
             prior_alpha=self.prior_alpha,
             prior_beta=self.prior_beta,
+            n_eff=summary.n_eff,
+            utilities=self.utilities,
         )
         return Selection(
             "obd",

@@ -38,7 +38,10 @@ Decisions on unresolved points (spec §4.2, §4.4, §8):
 * Suspension (spec §4.4, paper §2.2.3): accrual is suspended when *more than* ``max_pending``
   (default one half) of the patients at the current dose have a pending toxicity **or** a
   pending efficacy outcome (exactly one half is allowed).  It is checked before the dose rules;
-  while suspended no new elimination is recorded.  Once ``max_n`` patients are enrolled the
+  a suspension records the doses inadmissible on the current data, as the rules would.
+  Option ``deescalate_on_observed``: when the observed toxicities at the current dose alone
+  reach λd (y/n >= λd, pending patients counted toxicity-free) the rules are applied at once
+  (they de-escalate) instead of suspending.  Once ``max_n`` patients are enrolled the
   trial stops instead (no further accrual to suspend); the final OBD is selected by
   :meth:`BOIN12.select` after every patient's outcomes are complete (spec §4.4).
 * The paper's illustrative trial (Table 2) keeps dose 3 on day 315 although the AL estimate
@@ -129,6 +132,11 @@ class TITEBOIN12(BOIN12):
         max_pending: suspend accrual when more than this fraction of the patients at the current
             dose have a pending toxicity or efficacy outcome (default 0.5 = "more than half").
         pending_admissibility: ``"scaled"`` (PKBOIN-12) or ``"ess"``; see the module docstring.
+        deescalate_on_observed: when accrual would be suspended but the observed toxicities
+            at the current dose alone reach the de-escalation boundary (y_d/n_d >= λd, every
+            pending patient counted as toxicity-free), apply the rules at once -- which then
+            de-escalate, since y_d/ESS_d >= y_d/n_d -- instead of suspending (default
+            ``False``: suspend, as the paper).
     """
 
     name: ClassVar[str] = "tite-boin12"
@@ -138,6 +146,7 @@ class TITEBOIN12(BOIN12):
     eff_window: float = field(kw_only=True)
     max_pending: float = 0.5
     pending_admissibility: PendingAdmissibility = "scaled"
+    deescalate_on_observed: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -156,17 +165,32 @@ class TITEBOIN12(BOIN12):
                 "pending_admissibility",
                 f"must be one of 'scaled', 'ess', got {self.pending_admissibility!r}",
             )
+        if not isinstance(self.deescalate_on_observed, bool):
+            raise InputError(
+                "deescalate_on_observed",
+                f"must be true or false, got {self.deescalate_on_observed!r}",
+            )
 
     # ---------------------------------------------------------------- interface
     def _decide(self, state: TrialState, now: float | None) -> Decision:
-        """TITE-BOIN12 decision at time ``now`` (suspension, then the BOIN12 rules)."""
+        """TITE-BOIN12 decision at time ``now`` (suspension, then the BOIN12 rules).
+
+        A suspension records the doses that are inadmissible on the current data (as a
+        decision by the rules would, ``admissibility="permanent"``); with
+        ``deescalate_on_observed`` the rules are applied instead of suspending when the
+        observed toxicities at the current dose alone reach λd.
+        """
         d = state.current_dose
         assert d is not None
         summary = al_summary(self, state, now)
         counts = state.counts()
         n_d = counts.n[d - 1]
         total = sum(counts.n)
-        if n_d > 0 and total < self.max_n:
+        recorded = self._recorded(state, self._eliminated(state, summary))
+        observed_deesc = (
+            self.deescalate_on_observed and n_d > 0 and counts.tox[d - 1] / n_d >= self.lambda_d
+        )
+        if n_d > 0 and total < self.max_n and not observed_deesc:
             pt, pe = counts.tox_pending[d - 1], counts.eff_pending[d - 1]
             values: dict[str, Any] = {
                 "dose": d,
@@ -191,7 +215,7 @@ class TITEBOIN12(BOIN12):
                         ),
                         values,
                     ),
-                    frozenset(state.eliminated),
+                    recorded,
                 )
             ess_t = summary.extra["ess_tox_by_dose"][d - 1]
             ess_e = summary.extra["ess_eff_by_dose"][d - 1]
@@ -209,7 +233,7 @@ class TITEBOIN12(BOIN12):
                         ),
                         {**values, "ess_tox": ess_t, "ess_eff": ess_e},
                     ),
-                    frozenset(state.eliminated),
+                    recorded,
                 )
         return self._conclude(state, summary)
 

@@ -26,7 +26,9 @@ the windows, accrual ``draws.gaps`` in the same unit):
   the decision is taken then; the next cohort starts at that decision time.  The waiting
   patient is not turned away (unlike TITEgBOIN's conduct, followed by the TITE-BOIN kernel).
   PKBOIN-12 adds one day between decision and entry; with a generic time unit this kernel adds
-  none.  ``suspended`` is the total of these waits.
+  none.  ``suspended`` is the total of these waits.  With ``deescalate_on_observed`` the wait
+  ends as soon as the observed DLTs at the current dose reach λd·n (or there is none if they
+  already do at the arrival), and the core's rules then de-escalate.
 * A zero effective sample size at the current dose (core rule ``tite_boin12.no_information``)
   needs every patient there to have entered at the decision instant, i.e. a zero inter-arrival
   gap; it is not modelled (probability zero).
@@ -224,6 +226,28 @@ class _Block:
         self.lo += adv
         win.drop(adv)
 
+    def observed_deescalation_time(
+        self, win: _Window, at: BoolArray, dose: IntArray, nd: IntArray
+    ) -> FloatArray:
+        """``deescalate_on_observed``: for every window row, the earliest time at which the
+        observed DLTs at ``dose`` (``at``: the window's patients there; ``nd`` patients in all)
+        reach λd·nd -- the core's test count/nd >= λd, evaluated on the same floats --
+        (+inf if the DLTs that will occur never reach it)."""
+        lam = self.design.lambda_d
+        top = int(nd.max(initial=0))
+        counts = np.arange(top + 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reach = counts[None, :] / nd[:, None] >= lam
+        reach &= counts[None, :] <= nd[:, None]
+        need = np.where(reach.any(axis=1), np.argmax(reach, axis=1), np.iinfo(np.int64).max)
+        k = need - self.tally[5][dose, win.rows]  # DLTs still to be observed in the window
+        width = win.dose.shape[1]
+        srt = np.sort(np.where(at & win.tb, win.rt, np.inf), axis=1)
+        srt = np.concatenate([srt, np.full((srt.shape[0], 1), np.inf)], axis=1)
+        pos = np.clip(k - 1, 0, width)
+        out = srt[np.arange(dose.size), pos]
+        return np.where(k <= 0, -np.inf, out)
+
     def lift_time(self, win: _Window, sel: BoolArray, dose: IntArray, need: IntArray) -> FloatArray:
         """For the window rows ``sel``: the earliest time at which ``need`` patients at ``dose``
         have each endpoint ascertained (the largest over the two endpoints of the need-th
@@ -294,9 +318,13 @@ def simulate_tite_boin12(
         cap = allowed[nd]
         susp = (pt > cap) | (pe > cap)
         now = arrival.copy()
+        t_obs = np.full(idx.size, np.inf)
+        if design.deescalate_on_observed and susp.any():
+            t_obs = blk.observed_deescalation_time(win, at, dcur, nd)
+            susp &= ~(t_obs <= arrival)
         if susp.any():
             lift = blk.lift_time(win, susp, dcur[susp], nd[susp] - cap[susp])
-            now[susp] = np.maximum(lift, arrival[susp])
+            now[susp] = np.minimum(np.maximum(lift, arrival[susp]), t_obs[susp])
             waited[idx[susp]] += now[susp] - arrival[susp]
         blk.settle(win, now)
         dec = design.decide_arrays(blk.dose_arrays(win, now, dcur, elim[:, idx]))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from doseladder.core.designs import BOIN12
 from doseladder.core.errors import InputError
+from doseladder.core.select_obd import OBD_STATISTICS
 
 from .conformance import assert_decisions_agree, assert_selections_agree, histories
 
@@ -39,7 +40,7 @@ def boin12_fields(draw: st.DrawFn, num: int) -> dict[str, object]:
         "prior_alpha": draw(st.sampled_from([1.0, 0.5, 2.0])),
         "prior_beta": draw(st.sampled_from([1.0, 0.5, 3.0])),
         "admissibility": draw(st.sampled_from(["permanent", "reevaluate"])),
-        "obd_statistic": draw(st.sampled_from(["posterior_mean", "desirability"])),
+        "obd_statistic": draw(st.sampled_from(OBD_STATISTICS)),
         "nstar_tie": draw(st.sampled_from(["lower", "higher"])),
     }
 

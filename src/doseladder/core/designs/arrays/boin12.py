@@ -45,6 +45,7 @@ from doseladder.core.designs.boin12 import (
     tox_elimination_boundary,
 )
 from doseladder.core.isotonic import pava_arrays
+from doseladder.core.select_obd import select_obd
 
 __all__ = [
     "NO_BOUNDARY",
@@ -447,15 +448,19 @@ def conclude_boin12(
     )
 
 
-def suspend_where(decision: ArrayDecision, suspend: BoolArray, data: DoseArrays) -> ArrayDecision:
-    """Accrual suspended for the trials ``suspend``: next dose = current dose, eliminations as
-    before the decision (``state.eliminated``), not a toxicity de-escalation."""
+def suspend_where(
+    decision: ArrayDecision, suspend: BoolArray, data: DoseArrays, *, record: bool = False
+) -> ArrayDecision:
+    """Accrual suspended for the trials ``suspend``: next dose = current dose, not a toxicity
+    de-escalation.  Eliminations: as before the decision (``state.eliminated``), or with
+    ``record`` (TITE-BOIN12) those the rules' decision records on the current data."""
     if not suspend.any():
         return decision
+    elim = decision.eliminated if record else data.eliminated
     return ArrayDecision(
         np.where(suspend, SUSPEND, decision.action).astype(np.int64),
         np.where(suspend, data.current, decision.next_dose).astype(np.int64),
-        np.where(suspend[None, :], data.eliminated, decision.eliminated),
+        np.where(suspend[None, :], elim, decision.eliminated),
         decision.tox_deesc & ~suspend,
     )
 
@@ -487,6 +492,8 @@ def select_obd_vectorised(
     """:func:`~doseladder.core.select_obd.select_obd` for every trial (spec §3.6; dose-major
     counts); 1-based, 0 = none.  ``n_both``: patients with toxicity and efficacy."""
     num, rows = n.shape
+    if design.obd_statistic == "phase12designs":
+        return _select_phase12designs(design, n, n_tox, n_eff, admissible)
     dose = np.arange(num)[:, None]
     tried = n > 0
     phi_t = design.phi_t
@@ -512,6 +519,36 @@ def select_obd_vectorised(
     vals = np.where(cand, util, -np.inf)
     chosen = np.argmax(vals, axis=0)
     return np.where(cand.any(axis=0), chosen + 1, 0).astype(np.int64)
+
+
+def _select_phase12designs(
+    design: BOIN12, n: IntArray, n_tox: IntArray, n_eff: IntArray, admissible: BoolArray
+) -> IntArray:
+    """``obd_statistic="phase12designs"``: the core's rule
+    (:func:`~doseladder.core.select_obd.select_obd`) once per distinct count pattern
+    (n, n_T, n_E, admissible) -- the final selection is made once per trial, and trials share
+    few patterns, so the rule is not written a second time."""
+    num, rows = n.shape
+    if rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = np.concatenate([n, n_tox, n_eff, admissible.astype(np.int64)], axis=0)
+    patterns, inverse = np.unique(keys, axis=1, return_inverse=True)
+    chosen = np.zeros(patterns.shape[1], dtype=np.int64)
+    for k in range(patterns.shape[1]):
+        col = [int(v) for v in patterns[:, k]]
+        res = select_obd(
+            col[:num],
+            col[num : 2 * num],
+            [0.0] * num,
+            [bool(v) for v in col[3 * num :]],
+            design.phi_t,
+            u_b=design.u_b,
+            statistic="phase12designs",
+            n_eff=col[2 * num : 3 * num],
+            utilities=design.utilities,
+        )
+        chosen[k] = 0 if res.dose is None else res.dose
+    return chosen[np.asarray(inverse).reshape(-1)]
 
 
 def final_selection(

@@ -285,15 +285,20 @@ def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
     ``data.patients.now``: suspension (more than ``max_pending`` of the patients at the
     current dose with a pending toxicity or efficacy outcome, or a zero effective sample size
     there; only while fewer than ``max_n`` patients are enrolled), then BOIN12's rules on the
-    AL statistics."""
+    AL statistics.  A suspension records the eliminations the rules would; with
+    ``deescalate_on_observed`` the trials whose observed toxicities at the current dose reach
+    λd are not suspended."""
     n, d = data.n, data.current
     total = n.sum(axis=0)
     al = al_stats(design, data)
     n_d = pick(n, d)
     allowed = allowed_pending(float(design.max_pending), table_size(design, n))
     live = (n_d > 0) & (total < design.max_n)
+    if design.deescalate_on_observed:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            live &= ~(pick(data.tox, d) / n_d >= design.lambda_d)
     cap = allowed[n_d]
     susp = live & ((pick(data.tox_pending, d) > cap) | (pick(data.eff_pending, d) > cap))
     susp |= live & ((pick(al.ess_t, d) == 0) | (pick(al.ess_e, d) == 0))
     dec = conclude_boin12(design, data, al.stats, lambda need: fill_pending(design, al, n, need))
-    return suspend_where(dec, susp, data)
+    return suspend_where(dec, susp, data, record=True)

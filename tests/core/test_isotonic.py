@@ -1,0 +1,68 @@
+"""Unimodal least-squares fit (:func:`doseladder.core.isotonic.unimodal_fit`) against a
+numerical optimiser and the defining properties, on random data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+from doseladder.core.isotonic import pava, unimodal_fit
+
+
+def _sse(f: list[float] | np.ndarray, y: list[float], w: list[float]) -> float:
+    return float(sum(wi * (fi - yi) ** 2 for fi, yi, wi in zip(f, y, w, strict=True)))
+
+
+def _optimiser_fit(y: list[float], w: list[float], mode: int) -> np.ndarray:
+    """The constrained least-squares problem solved by SLSQP (an independent reference)."""
+    n = len(y)
+    cons = [{"type": "ineq", "fun": (lambda f, j=j: f[j + 1] - f[j])} for j in range(mode)] + [
+        {"type": "ineq", "fun": (lambda f, j=j: f[j] - f[j + 1])} for j in range(mode, n - 1)
+    ]
+    res = minimize(
+        lambda f: _sse(f, y, w),
+        np.full(n, float(np.average(y, weights=w))),
+        constraints=cons,
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    return np.asarray(res.x)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.1, 20.0)), min_size=1, max_size=7),
+    mode_frac=st.floats(0.0, 0.999),
+)
+def test_unimodal_fit_is_the_least_squares_unimodal_fit(
+    data: list[tuple[float, float]], mode_frac: float
+) -> None:
+    y = [v for v, _ in data]
+    w = [wt for _, wt in data]
+    mode = int(mode_frac * len(y))
+    f = unimodal_fit(y, w, mode)
+    # unimodal with its mode at `mode`
+    assert all(f[j] <= f[j + 1] + 1e-12 for j in range(mode))
+    assert all(f[j] >= f[j + 1] - 1e-12 for j in range(mode, len(y) - 1))
+    # no worse than the numerical optimiser (which finds the unique optimum up to tolerance)
+    ref = _optimiser_fit(y, w, mode)
+    assert _sse(f, y, w) <= _sse(ref, y, w) + 1e-9
+    assert np.allclose(f, ref, atol=1e-4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=7))
+def test_mode_at_the_end_is_pava(y: list[float]) -> None:
+    w = [1.0] * len(y)
+    assert unimodal_fit(y, w, len(y) - 1) == pytest.approx(pava(y, w))
+    assert unimodal_fit(y, w, 0) == pytest.approx(pava(y[::-1], w)[::-1])
+
+
+def test_unimodal_fit_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        unimodal_fit([0.1, 0.2], [1.0, 1.0], 2)
+    with pytest.raises(ValueError, match="same length"):
+        unimodal_fit([0.1, 0.2], [1.0], 0)
