@@ -16,7 +16,9 @@ Chain format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
 single-row ``audit_head`` holds the last ``seq`` and ``hash``; appending locks it (``SELECT …
 FOR UPDATE`` on PostgreSQL; SQLite write transactions are serialised anyway), so the chain is a
 total order even with many concurrent writers.  The head is taken last in a transaction, after
-any trial lock, so lock order is always trial → head (no deadlocks).
+any trial lock, so lock order is always trial → head (no deadlocks).  It is held until the
+commit, so on PostgreSQL the events, the head and the signature are written in one statement
+after taking it (see :func:`append`).
 
 :func:`verify` walks the chain and reports the first broken link (a changed, removed, inserted
 or reordered event) and then compares every table with the state the trail says it should have
