@@ -100,7 +100,7 @@ def test_failure_while_appending_the_audit_leaves_nothing(
     populated(world)
     before = world.snapshot_counts()
 
-    def boom(session: Any, events: Any) -> None:
+    def boom(session: Any, events: Any, **kw: Any) -> None:
         raise RuntimeError("crash while chaining")
 
     monkeypatch.setattr(audit, "append", boom)

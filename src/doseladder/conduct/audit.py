@@ -16,7 +16,9 @@ Chain format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
 single-row ``audit_head`` holds the last ``seq`` and ``hash``; appending locks it (``SELECT …
 FOR UPDATE`` on PostgreSQL; SQLite write transactions are serialised anyway), so the chain is a
 total order even with many concurrent writers.  The head is taken last in a transaction, after
-any trial lock, so lock order is always trial → head (no deadlocks).
+any trial lock, so lock order is always trial → head (no deadlocks).  It is held until the
+commit, so on PostgreSQL the events, the head and the signature are written in one statement
+after taking it (see :func:`append`).
 
 :func:`verify` walks the chain and reports the first broken link (a changed, removed, inserted
 or reordered event) and then compares every table with the state the trail says it should have
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, update
@@ -234,10 +237,10 @@ def _before_commit(session: Session) -> None:
     session.flush()
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     if pending:
-        chained = append(session, pending)
         sealer = session.info.get("sealer")
-        if isinstance(sealer, Sealer) and chained is not None:
-            seal(session, sealer.signer, *chained)
+        signer = sealer.signer if isinstance(sealer, Sealer) else None
+        chained = append(session, pending, signer=signer)
+        if signer is not None:
             session.info[_SEALED] = (chained[1], chained[2])
 
 
@@ -304,8 +307,55 @@ def log_event(
     )
 
 
-def append(session: Session, events: list[dict[str, Any]]) -> tuple[int, int, str]:
-    """Chain ``events`` onto the head (locking it) and insert them; updates the head.
+_ONE_STATEMENT_MAX_EVENTS = 500
+_EVENT_COLUMNS = (
+    "seq",
+    "ts",
+    "actor_user_id",
+    "actor_username",
+    "trial_id",
+    "entity_type",
+    "entity_id",
+    "action",
+    "reason",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+_SIGNATURE_COLUMNS = ("first_seq", "last_seq", "head_hash", "key_id", "signature", "signed_at")
+
+
+@lru_cache(maxsize=64)
+def _one_statement_sql(n_events: int, signed: bool) -> str:
+    """PostgreSQL: insert ``n_events`` audit events (and a signature) and move the head, in
+    one statement (psycopg ``%(name)s`` parameters ``e<i>_<column>``, ``s_<column>``,
+    ``head_seq``/``head_hash``/``head_at``)."""
+    values = ", ".join(
+        "(" + ", ".join(f"%(e{i}_{c})s" for c in _EVENT_COLUMNS) + ")" for i in range(n_events)
+    )
+    parts = [f"ev AS (INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) VALUES {values})"]
+    if signed:
+        sig = ", ".join(f"%(s_{c})s" for c in _SIGNATURE_COLUMNS)
+        parts.append(
+            f"sig AS (INSERT INTO audit_signatures ({', '.join(_SIGNATURE_COLUMNS)}) "
+            f"VALUES ({sig}))"
+        )
+    return (
+        "WITH " + ", ".join(parts) + " UPDATE audit_head SET seq = %(head_seq)s, "
+        "hash = %(head_hash)s, updated_at = %(head_at)s WHERE id = 1"
+    )
+
+
+def append(
+    session: Session, events: list[dict[str, Any]], *, signer: Signer | None = None
+) -> tuple[int, int, str]:
+    """Chain ``events`` onto the head (locking it) and insert them; updates the head and,
+    with a ``signer``, stores the transaction's signature (:func:`seal`).
+
+    The head row stays locked until the commit, so everything after the lock is kept short:
+    on PostgreSQL the events, the new head and the signature are written in one statement
+    (data-modifying ``WITH`` clauses, all executed in full), i.e. one round trip instead of
+    three while every other writer waits.
 
     Returns the first and last sequence numbers and the new head hash."""
     head = session.execute(
@@ -355,12 +405,28 @@ def append(session: Session, events: list[dict[str, Any]]) -> tuple[int, int, st
             }
         )
         prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(
+    head_update = (
         update(AuditHead)
         .where(AuditHead.id == 1)
         .values(seq=seq, hash=prev, updated_at=_clock(session))
     )
+    signature = None if signer is None else signature_row(session, signer, first, seq, prev)
+    one_statement = (
+        session.get_bind().dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT_MAX_EVENTS
+    )
+    if one_statement:
+        params: dict[str, Any] = {"head_seq": seq, "head_hash": prev, "head_at": _clock(session)}
+        for i, row in enumerate(rows):
+            params.update({f"e{i}_{k}": v for k, v in row.items()})
+        if signature is not None:
+            params.update({f"s_{k}": v for k, v in signature.items()})
+        sql = _one_statement_sql(len(rows), signature is not None)
+        session.connection().exec_driver_sql(sql, params)
+        return first, seq, prev
+    session.execute(insert(AuditEvent), rows)
+    session.execute(head_update)
+    if signature is not None:
+        session.execute(insert(AuditSignature), [signature])
     return first, seq, prev
 
 
@@ -379,21 +445,26 @@ def signature_message(first_seq: int, last_seq: int, head_hash: str, key: str) -
     ).encode("utf-8")
 
 
-def seal(session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str) -> None:
-    """Sign the head after a transaction's events and store the signature."""
+def signature_row(
+    session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str
+) -> dict[str, Any]:
+    """The ``audit_signatures`` row signing the head after a transaction's events."""
     message = signature_message(first_seq, last_seq, head_hash, signer.key_id)
+    return {
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "head_hash": head_hash,
+        "key_id": signer.key_id,
+        "signature": sign_b64(signer, message),
+        "signed_at": _clock(session),
+    }
+
+
+def seal(session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str) -> None:
+    """Sign the head after a transaction's events and store the signature (:func:`append`
+    does this itself when given the signer)."""
     session.execute(
-        insert(AuditSignature),
-        [
-            {
-                "first_seq": first_seq,
-                "last_seq": last_seq,
-                "head_hash": head_hash,
-                "key_id": signer.key_id,
-                "signature": sign_b64(signer, message),
-                "signed_at": _clock(session),
-            }
-        ],
+        insert(AuditSignature), [signature_row(session, signer, first_seq, last_seq, head_hash)]
     )
 
 

@@ -233,20 +233,38 @@ class Sealer:
     _last: float = field(default=0.0, repr=False)
     _best: int = field(default=-1, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _due: tuple[int, str] = field(default=(-1, ""), repr=False)
+    _due_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def anchor(self, seq: int, head_hash: str, *, force: bool = False) -> dict[str, Any] | None:
-        """Write an anchor of ``seq``/``head_hash`` if due (never one older than the last)."""
+        """Write an anchor covering the committed head ``seq``/``head_hash`` if due (never one
+        older than the last).
+
+        Commits that finish while an anchor is being written are covered together (group
+        anchoring): each caller first records its head as *due*, and whoever then holds the
+        lock anchors the latest due head -- a later head of the same chain, which commits to
+        every earlier event -- so one signed, ``fsync``-ed line covers all of them and the
+        callers whose head it covers return without writing.  Every commit is still covered
+        by an anchor when its call returns (unless ``anchor_interval`` defers it).  Returns
+        the record written (``None`` if none was needed)."""
         if self.anchors is None:
             return None
+        with self._due_lock:
+            if seq > self._due[0]:
+                self._due = (seq, head_hash)
         with self._lock:
             now = time.monotonic()
-            if seq <= self._best:
+            with self._due_lock:
+                due_seq, due_hash = self._due
+            if due_seq <= self._best:
                 return None
             if not force and self.anchor_interval > 0 and now - self._last < self.anchor_interval:
                 return None
-            rec = anchor_record(self.signer, seq=seq, head_hash=head_hash, database=self.database)
+            rec = anchor_record(
+                self.signer, seq=due_seq, head_hash=due_hash, database=self.database
+            )
             self.anchors.append(rec)
-            self._last, self._best = now, seq
+            self._last, self._best = now, due_seq
             return rec
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict, NotFound, ValidationError
@@ -105,6 +105,16 @@ def ref(session: Session, model: type[M], ident: object, field: str) -> M:
     return obj
 
 
+_LOCKED_TRIALS = "locked_trials"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_locked_trials(session: Session, transaction: SessionTransaction) -> None:
+    """Drop the references :func:`lock_trial` keeps when the transaction (and its locks) ends."""
+    if transaction.parent is None:
+        session.info.pop(_LOCKED_TRIALS, None)
+
+
 def lock_trial(session: Session, trial_id: object) -> Trial:
     """The trial row, locked until the end of the transaction.
 
@@ -123,6 +133,10 @@ def lock_trial(session: Session, trial_id: object) -> Trial:
     ).one_or_none()
     if trial is None:
         raise NotFound(f"trial #{trial_id} not found")
+    # The session's identity map holds objects weakly: without this reference the locked row
+    # would be dropped and every later ``get(session, Trial, id)`` of the transaction would
+    # read it again from the database (three extra round trips per adverse-event write).
+    session.info.setdefault(_LOCKED_TRIALS, {})[trial_id] = trial
     return trial
 
 

@@ -20,6 +20,7 @@ decision always sees a consistent set of data.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -42,6 +43,7 @@ from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import grading
 from doseladder.conduct.services.trials import current_protocol, engine_for
+from doseladder.core.clinical.dlt import DLTDefinition
 from doseladder.core.errors import InputError
 
 __all__ = [
@@ -152,11 +154,16 @@ def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _flag_candidate(
-    session: Session, patient: Patient, values: dict[str, Any], *, flagged: bool
+    session: Session,
+    patient: Patient,
+    values: dict[str, Any],
+    *,
+    flagged: bool,
+    basis: _DltBasis | None = None,
 ) -> dict[str, Any]:
     """Set ``dlt_candidate`` (the investigator's flag, or the event may be a DLT by the
     protocol's definition) and keep the investigator's own flag in ``grading``."""
-    status = _event_call(session, patient, values)
+    status = _event_call(session, patient, values, basis)
     out = dict(values)
     out["dlt_candidate"] = flagged or status in ("met", "pending")
     if out.get("grading") is not None:
@@ -164,13 +171,30 @@ def _flag_candidate(
     return out
 
 
-def _event_call(session: Session, patient: Patient, values: Mapping[str, Any]) -> str | None:
-    """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
+@dataclass(frozen=True, slots=True)
+class _DltBasis:
+    """What a DLT call on a patient's events rests on, read once per service call: the
+    trial, the patient's current enrolment and the protocol's DLT definition."""
+
+    trial: Trial
+    enrolment: Enrolment | None
+    definition: DLTDefinition | None
+
+
+def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
     trial = c.get(session, Trial, patient.trial_id)
-    enrolment = _enrolment(session, patient.id)
+    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
+    return _DltBasis(trial, _enrolment(session, patient.id), definition)
+
+
+def _event_call(
+    session: Session, patient: Patient, values: Mapping[str, Any], basis: _DltBasis | None = None
+) -> str | None:
+    """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
+    basis = basis or _dlt_basis(session, patient)
+    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
     if enrolment is None or enrolment.infusion_date is None:
         return None
-    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
     ev = grading.Event(
         0,
         values["term"],
@@ -247,9 +271,10 @@ def record_adverse_event(
         },
     )
     values |= {"grade_scale": graded["grade_scale"], "grading": graded["grading"]}
-    values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"])
+    basis = _dlt_basis(session, patient)
+    values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"], basis=basis)
     row: AdverseEvent = _new(session, actor, AdverseEvent, patient, **values)
-    _store_proposal(session, actor, patient)
+    _store_proposal(session, actor, patient, basis)
     return row
 
 
@@ -296,10 +321,11 @@ def correct_adverse_event(
             "dlt_candidate", (old.grading or {}).get("flagged_by_investigator", old.dlt_candidate)
         )
     )
-    values = _flag_candidate(session, patient, values, flagged=flagged)
+    basis = _dlt_basis(session, patient)
+    values = _flag_candidate(session, patient, values, flagged=flagged, basis=basis)
     row = c.supersede(session, actor, old, values, reason=why)
     session.flush()
-    _store_proposal(session, actor, patient)
+    _store_proposal(session, actor, patient, basis)
     return row
 
 
@@ -660,11 +686,15 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
     ]
 
 
-def _store_proposal(session: Session, actor: Actor, patient: Patient) -> DLTProposal:
-    """Compute the patient's DLT proposal now and store it (enrolled patients only)."""
-    trial = c.get(session, Trial, patient.trial_id)
-    enrolment = _enrolment(session, patient.id)
-    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
+def _store_proposal(
+    session: Session, actor: Actor, patient: Patient, basis: _DltBasis | None = None
+) -> DLTProposal:
+    """Compute the patient's DLT proposal now and store it (enrolled patients only).
+
+    ``basis``: the trial, enrolment and DLT definition already read in this service call
+    (read here otherwise)."""
+    basis = basis or _dlt_basis(session, patient)
+    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
     events = _events_for_proposal(session, patient)
     if enrolment is None:
         p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
