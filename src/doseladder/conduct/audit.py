@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, update
@@ -80,6 +81,8 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value
+    if isinstance(value, Decimal):
+        return str(value)  # exact (a dose given, ``Numeric`` columns)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
