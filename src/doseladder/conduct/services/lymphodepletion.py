@@ -51,6 +51,7 @@ __all__ = [
     "WINDOW_TOLERANCE_DAYS",
     "correct_lymphodepletion",
     "list_lymphodepletion",
+    "plausible_dose",
     "record_lymphodepletion",
     "regimen_agents",
     "void_lymphodepletion",
@@ -68,7 +69,8 @@ _FIELDS = ("agent", "given_on", "dose", "note")
 
 def regimen_agents(session: Session, trial_id: int) -> tuple[LymphodepletionAgent, ...]:
     """The agents of the trial's current protocol regimen (empty without a regimen)."""
-    regimen = engine_for(current_protocol(session, trial_id)).protocol.lymphodepletion
+    protocol = engine_for(current_protocol(session, trial_id)).protocol  # None: a design file
+    regimen = None if protocol is None else protocol.lymphodepletion
     return () if regimen is None else tuple(regimen.agents)
 
 
@@ -84,7 +86,9 @@ def _agent(session: Session, trial_id: int, value: object) -> LymphodepletionAge
     raise ValidationError("agent", f"must be one of the regimen's agents ({names}), got {value!r}")
 
 
-def _dose(value: object, agent: LymphodepletionAgent) -> Decimal:
+def plausible_dose(value: object, agent: LymphodepletionAgent) -> Decimal:
+    """The daily dose given of ``agent`` (refused unless > 0, at most 4 decimals and within
+    :data:`MIN_DOSE_FACTOR` × low .. :data:`MAX_DOSE_FACTOR` × high of the regimen)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValidationError("dose", f"must be a number, got {value!r}")
     try:
@@ -163,7 +167,7 @@ def _values(session: Session, patient: Patient, values: Mapping[str, Any]) -> di
     return {
         "agent": agent.name,
         "given_on": _given_on(session, patient, agent, values.get("given_on")),
-        "dose": _dose(values.get("dose"), agent),
+        "dose": plausible_dose(values.get("dose"), agent),
         "unit": agent.unit.value,
         "note": c.text("note", values.get("note"), max_len=2000, required=False),
     }
