@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from doseladder.conduct.errors import Conflict, Forbidden, NotFound, ValidationError
 from doseladder.conduct.models import AuditEvent, LymphodepletionDose
+from doseladder.conduct.services import exports, patients
 from doseladder.conduct.services import lymphodepletion as ld
-from doseladder.conduct.services import patients
 from doseladder.core.dosing import DoseUnit, LymphodepletionAgent
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
@@ -91,6 +91,8 @@ def test_record_correct_void_and_list_as_audited_versions(world: World) -> None:
             .where(AuditEvent.entity_type == "lymphodepletion_doses")
         )
     assert audited == 4
+    # the exact decimal dose is in the hash chain, and the chain verifies
+    assert world.run(lambda s: exports.verify_audit(s, world.monitor)).ok
     with pytest.raises(Conflict):  # the first version was already corrected
         world.run(
             lambda s: ld.correct_lymphodepletion(
