@@ -787,14 +787,16 @@ class EfficacyComponentsIn(In):
 
 # -------------------------------------------------------------- lymphodepletion
 LdDose = Annotated[
-    Decimal,
+    float,
+    Strict(),
     Field(
         gt=0,
-        max_digits=14,
-        decimal_places=4,
-        description="The daily dose given, in the agent's unit (a number or decimal text, at "
-        "most 4 decimals).  The service refuses a dose outside 0.25 × the regimen's low dose .. "
-        "1.5 × its high dose (``doseladder.conduct.services.lymphodepletion``).",
+        le=1e6,
+        allow_inf_nan=False,
+        description="The daily dose given, in the agent's unit (a JSON number).  The service "
+        "stores it as an exact decimal and refuses more than 4 decimals and a dose outside "
+        "0.25 × the regimen's low dose .. 1.5 × its high dose "
+        "(``doseladder.conduct.services.lymphodepletion``).",
     ),
 ]
 
