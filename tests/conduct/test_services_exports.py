@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from doseladder.conduct.errors import ValidationError
 from doseladder.conduct.models import Base
-from doseladder.conduct.services import exports, outcomes, patients
+from doseladder.conduct.services import exports, lymphodepletion, outcomes, patients
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
@@ -202,26 +202,63 @@ def records(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in data["rows"]]
 
 
-def test_exposure_names_the_product_and_the_lymphodepletion(world: World) -> None:
+def test_exposure_holds_the_recorded_lymphodepletion_not_the_plan(world: World) -> None:
     tid = world.trial(load_mapping(shipped_path("f01-car-nk-snc103")), code="F01")
     d = world.decide(tid)
     pid = world.patient(tid, indication="SLE")
-    world.enrol(pid, d.next_dose or 1)
+    world.enrol(pid, d.next_dose or 1, infused=False)
+    start = world.clock.today()
+    world.clock.advance(days=7)
+    # F01's registry record: fludarabine 25-30 and cyclophosphamide 250-300 mg/m² on D-5..D-3;
+    # given: fludarabine on two of its three days (one dose corrected), a voided Cy record
+    given = [("fludarabine", 1, "30"), ("fludarabine", 2, "25"), ("cyclophosphamide", 1, "250")]
+    rows_in = [
+        world.run(
+            lambda s, a=agent, k=k, dose=dose: lymphodepletion.record_lymphodepletion(
+                s, world.inv_a, pid, agent=a, dose=dose, given_on=start + timedelta(days=k)
+            )
+        )
+        for agent, k, dose in given
+    ]
+    world.run(
+        lambda s: lymphodepletion.correct_lymphodepletion(
+            s, world.dm, rows_in[1].id, changes={"dose": "27.5", "note": "renal"}, reason="typo"
+        )
+    )
+    world.run(
+        lambda s: lymphodepletion.void_lymphodepletion(
+            s, world.inv_a, rows_in[2].id, reason="wrong patient"
+        )
+    )
+    before = records(world.run(lambda s: exports.dataset_json(s, world.stat, tid, "EX")))
+    assert [(r["EXTRT"], r["EXDOSE"]) for r in before] == [
+        ("fludarabine", 30.0),
+        ("fludarabine", 27.5),
+    ]
+    infusion = start + timedelta(days=6)
+
+    def infuse(s: Any) -> None:
+        e = patients.current_enrolment(s, world.inv_a, pid)
+        assert e is not None
+        patients.record_infusion(s, world.inv_a, e.id, infusion_date=infusion)
+
+    world.run(infuse)
     ex = world.run(lambda s: exports.dataset_json(s, world.stat, tid, "EX"))
     jsonschema.validate(ex, SCHEMA)
     rows = records(ex)
-    day0 = world.clock.today()
     lympho = [r for r in rows if r["EXCAT"] == "LYMPHODEPLETION"]
-    # F01's registry record: fludarabine 25-30 and cyclophosphamide 250-300 mg/m² on D-5..D-3
-    assert sorted((r["EXTRT"], r["EXSTDTC"]) for r in lympho) == sorted(
-        (agent, (day0 + timedelta(days=k)).isoformat())
-        for agent in ("fludarabine", "cyclophosphamide")
-        for k in (-5, -4, -3)
-    )
-    assert {r["EXDOSU"] for r in lympho} == {"mg/m2"} and {r["EXDOSE"] for r in lympho} == {None}
+    assert [(r["EXTRT"], r["EXDOSE"], r["EXDOSU"], r["EXSTDTC"]) for r in lympho] == [
+        ("fludarabine", 30.0, "mg/m2", (start + timedelta(days=1)).isoformat()),
+        ("fludarabine", 27.5, "mg/m2", (start + timedelta(days=2)).isoformat()),
+    ]
+    assert lympho[0]["EXDOSTXT"] == "30 mg/m2 on day -5 (recorded)"
+    assert lympho[1]["EXDOSTXT"] == "27.5 mg/m2 on day -4 (recorded); renal"
+    assert not any("not recorded" in (r["EXDOSTXT"] or "") for r in rows)
     [treat] = [r for r in rows if r["EXCAT"] == "STUDY TREATMENT"]
-    assert treat["EXTRT"] == "F01" and treat["EXTRT"] != "A test trial"
-    assert [r["EXSEQ"] for r in rows] == list(range(1, 8))
+    assert treat["EXTRT"] == "F01" and treat["EXSTDTC"] == infusion.isoformat()
+    assert [r["EXSEQ"] for r in rows] == [1, 2, 3]
+    other = world.trial(load_mapping(shipped_path("f01-car-nk-snc103")), code="F01B")
+    assert world.run(lambda s: exports.dataset_json(s, world.stat, other, "EX"))["records"] == 0
 
 
 def test_adverse_events_carry_grades_and_the_dlt_call(world: World) -> None:

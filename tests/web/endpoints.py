@@ -173,6 +173,27 @@ def operations(v: dict[str, Any]) -> list[Op]:
         ),
         Op("POST", f"/efficacy/{v['efficacy_id']}/void", {"reason": "wrong patient"}, DATA_ENTRY),
         Op("GET", "/ctcae-terms", None, ALL),
+        Op("GET", f"/patients/{v['enrolled']}/lymphodepletion", None, ALL),
+        Op(
+            "POST",
+            f"/patients/{v['enrolled']}/lymphodepletion",
+            {"agent": "fludarabine", "given_on": today, "dose": 25},
+            DATA_ENTRY,
+        ),
+        # the scene's design file has no regimen: refused roles are refused before the record
+        # is looked up (allowed roles: tests/web/test_api_lymphodepletion.py)
+        Op(
+            "POST",
+            f"/lymphodepletion/{v.get('lymphodepletion_id', 1)}/correct",
+            {"changes": {"dose": 27.5}, "reason": "transcription"},
+            DATA_ENTRY,
+        ),
+        Op(
+            "POST",
+            f"/lymphodepletion/{v.get('lymphodepletion_id', 1)}/void",
+            {"reason": "wrong patient"},
+            DATA_ENTRY,
+        ),
         Op(
             "POST",
             f"/patients/{v['enrolled']}/efficacy-assessments",

@@ -85,8 +85,18 @@ STATE_RULES: dict[tuple[str, str], str] = {
         "a protocol document the protocol schema refuses"
     ),
     ("POST /api/v1/trials/{trial_id}/opening-acknowledgements", "item"): (
-        "an item id that is not on the trial's current opening checklist"
+        "an item that is not in the trial's current protocol"
     ),
+    ("POST /api/v1/patients/{patient_id}/lymphodepletion", "agent"): (
+        "an agent that is not in the protocol's regimen (or no regimen)"
+    ),
+    ("POST /api/v1/patients/{patient_id}/lymphodepletion", "given_on"): (
+        "a date before consent, in the future or outside the regimen's window"
+    ),
+    ("POST /api/v1/patients/{patient_id}/lymphodepletion", "dose"): (
+        "a dose outside the regimen's plausible band or with more than 4 decimals"
+    ),
+    ("POST /api/v1/patients/{patient_id}/lymphodepletion", "unit"): "not the agent's unit",
 }
 #: free-form JSON bodies: the document states the no-control-character rule two levels deep
 #: (``schemas.JSON_OBJECT_SCHEMA``), the server checks every level

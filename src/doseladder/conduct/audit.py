@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -83,6 +84,8 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return value
+    if isinstance(value, Decimal):
+        return str(value)  # exact (a dose given, ``Numeric`` columns)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)

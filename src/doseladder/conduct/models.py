@@ -19,6 +19,7 @@ assessment) are plain dates.  Patients carry pseudonymous study IDs only.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -368,6 +370,24 @@ class EfficacyAssessment(Versioned):
     call: Mapped[str | None] = mapped_column(String(16))
 
 
+class LymphodepletionDose(Versioned):
+    """One administration of a lymphodepleting agent to a patient (what was given, not the plan).
+
+    ``agent`` is one of the protocol regimen's agents (its spelling in the protocol), ``given_on``
+    the administration date, ``dose`` the dose given per day in ``unit`` (the agent's unit in the
+    regimen, e.g. mg/m2), ``note`` optional free text.  Checked and written by
+    :mod:`doseladder.conduct.services.lymphodepletion`; exported as EX rows.
+    """
+
+    __tablename__ = "lymphodepletion_doses"
+
+    agent: Mapped[str] = mapped_column(String(100))
+    given_on: Mapped[date] = mapped_column(Date)
+    dose: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    unit: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class DLTAdjudication(Versioned):
     """Whether an adverse event (or, without one, the patient's completed DLT window) is a DLT.
 
@@ -656,6 +676,7 @@ IMMUTABLE_TABLES = (
     "committee_signoffs",
     "audit_events",
     "dlt_proposals",
+    "lymphodepletion_doses",
     "audit_keys",
     "audit_signatures",
 )

@@ -18,7 +18,7 @@ import csv
 import io
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from doseladder.conduct.models import (
     DLTAdjudication,
     EfficacyAssessment,
     Enrolment,
+    LymphodepletionDose,
     Patient,
     ScreeningResult,
     Site,
@@ -320,27 +321,30 @@ def _dm(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def _ex(trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+def _ex(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
+    """EX: the recorded lymphodepletion administrations (current, non-void versions; the
+    regimen's planned days without a record are left out: EX holds what was given) and the
+    infusion of the study product."""
     engine, enrol = ctx["engine"], ctx["enrol"]
     product = _product(engine)
-    regimen = getattr(engine.protocol, "lymphodepletion", None)
+    given: dict[int, list[LymphodepletionDose]] = {}
+    for ld in _current(session, LymphodepletionDose, trial.id):
+        given.setdefault(ld.patient_id, []).append(ld)
     rows = []
     for pid, p in ctx["patients"].items():
         e = enrol.get(pid)
-        if e is None or e.infusion_date is None:
-            continue
         records: list[tuple[date, list[Any]]] = []
-        if regimen is not None:
-            for agent in regimen.agents:
-                for day in agent.days:
-                    when = e.infusion_date + timedelta(days=day)
-                    dose = agent.low if agent.low == agent.high else None
-                    text = (
-                        f"{agent.low:g}" if dose is not None else f"{agent.low:g}-{agent.high:g}"
-                    ) + f" {agent.unit.value} on day {day} (protocol regimen; not recorded)"
-                    records.append(
-                        (when, ["LYMPHODEPLETION", agent.name, dose, agent.unit.value, text])
-                    )
+        for ld in sorted(given.get(pid, []), key=lambda r: (r.given_on, r.lineage_id)):
+            text = f"{ld.dose.normalize():f} {ld.unit}"
+            if e is not None and e.infusion_date is not None:
+                text += f" on day {(ld.given_on - e.infusion_date).days:+d}"
+            text += " (recorded)" + (f"; {ld.note}" if ld.note else "")
+            records.append(
+                (ld.given_on, ["LYMPHODEPLETION", ld.agent, float(ld.dose), ld.unit, text[:200]])
+            )
+        if e is None or e.infusion_date is None:
+            rows.extend(_ex_rows(trial, p, records))
+            continue
         label = engine.label(e.dose_level) if e.dose_level <= engine.num_doses else None
         value, unit, text = engine.dose_amount(e.dose_level)
         records.append(
@@ -355,11 +359,15 @@ def _ex(trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
                 ],
             )
         )
-        for n, (when, rec) in enumerate(sorted(records, key=lambda r: r[0]), start=1):
-            rows.append(
-                [trial.code, "EX", _usubjid(trial, p), n, *rec, when.isoformat(), when.isoformat()]
-            )
+        rows.extend(_ex_rows(trial, p, records))
     return rows
+
+
+def _ex_rows(trial: Trial, p: Patient, records: list[tuple[date, list[Any]]]) -> list[list[Any]]:
+    return [
+        [trial.code, "EX", _usubjid(trial, p), n, *rec, when.isoformat(), when.isoformat()]
+        for n, (when, rec) in enumerate(sorted(records, key=lambda r: r[0]), start=1)
+    ]
 
 
 def _ae(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
@@ -452,7 +460,7 @@ def _rows(session: Session, trial: Trial, domain: str) -> list[list[Any]]:
     if domain == "DM":
         return _dm(session, trial, ctx)
     if domain == "EX":
-        return _ex(trial, ctx)
+        return _ex(session, trial, ctx)
     if domain == "AE":
         return _ae(session, trial, ctx)
     return _rs(session, trial, ctx)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -782,6 +783,59 @@ class EfficacyComponentsIn(In):
     ) = None
     components: JsonObject
     final: StrictBool = False
+
+
+# -------------------------------------------------------------- lymphodepletion
+LdDose = Annotated[
+    float,
+    Strict(),
+    Field(
+        gt=0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="The daily dose given, in the agent's unit (a JSON number).  The service "
+        "stores it as an exact decimal and refuses more than 4 decimals and a dose outside "
+        "0.25 × the regimen's low dose .. 1.5 × its high dose "
+        "(``doseladder.conduct.services.lymphodepletion``).",
+    ),
+]
+
+
+class LymphodepletionIn(In):
+    """One administration of a lymphodepleting agent.  ``agent`` must be one of the protocol
+    regimen's agents; ``given_on`` not before consent, not in the future on the trial clock,
+    and (once the infusion date is recorded) within the agent's planned days around the
+    infusion ± 7 days, before the infusion day when every planned day is; before the infusion
+    is known, not before the enrolment.  ``unit`` may be left out (it is the agent's unit)."""
+
+    agent: Annotated[str, Text(100), CLEAN]
+    given_on: IsoDate
+    dose: LdDose
+    unit: Annotated[str, Text(20), CLEAN] | None = None
+    note: Annotated[str, Text(2000), CLEAN] | None = None
+
+
+class LymphodepletionChanges(In):
+    agent: Annotated[str, Text(100), CLEAN] | None = None
+    given_on: IsoDate | None = None
+    dose: LdDose | None = None
+    unit: Annotated[str, Text(20), CLEAN] | None = None
+    note: Annotated[str, Text(2000), CLEAN] | None = None
+
+
+class LymphodepletionCorrectionIn(In):
+    changes: LymphodepletionChanges
+    reason: Reason
+
+
+class LymphodepletionOut(VersionedOut):
+    """A recorded administration (``dose``: exact decimal text, in ``unit``)."""
+
+    agent: str
+    given_on: date
+    dose: Decimal
+    unit: str
+    note: str | None
 
 
 class ConfirmIn(In):

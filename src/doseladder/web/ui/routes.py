@@ -37,6 +37,7 @@ from doseladder.conduct.services import (
     exports,
     final_selection,
     grading,
+    lymphodepletion,
     outcomes,
     patients,
     sites_users,
@@ -593,7 +594,14 @@ def _patient(
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    data = caller.run(lambda s, a: dashboard_service.patient_data(s, a, patient_id))
+    def load(s: Session, a: Actor) -> dict[str, Any]:
+        data = dashboard_service.patient_data(s, a, patient_id)
+        return data | {
+            "lympho": lymphodepletion.list_lymphodepletion(s, a, patient_id),
+            "lympho_agents": lymphodepletion.regimen_agents(s, data["trial"].id),
+        }
+
+    data = caller.run(load)
     return render(request, "patient.html", data, caller=caller, error=error, status=status)
 
 
@@ -932,6 +940,49 @@ def record_efficacy(
             final=final == "yes",
         ),
         lambda ea: f"Efficacy assessment #{ea.id} recorded ({ea.instrument})",
+    )
+
+
+@router.post("/patients/{patient_id}/lymphodepletion")
+def record_lymphodepletion(
+    request: Request,
+    patient_id: int,
+    caller: FormCaller,
+    agent: Annotated[str, Form()] = "",
+    given_on: Annotated[str, Form()] = "",
+    dose: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    pid = _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: lymphodepletion.record_lymphodepletion(
+            s, a, pid, agent=agent, given_on=given_on, dose=dose, note=_opt(note)
+        ),
+        lambda r: (
+            f"Lymphodepletion recorded: {r.agent} {r.dose.normalize():f} {r.unit} "
+            f"on {r.given_on.isoformat()}"
+        ),
+    )
+
+
+@router.post("/lymphodepletion/{record_id}/void")
+def void_lymphodepletion(
+    request: Request,
+    record_id: int,
+    caller: FormCaller,
+    patient_id: Annotated[int, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    rid, pid = _id(record_id), _id(patient_id)
+    return _patient_action(
+        request,
+        caller,
+        pid,
+        lambda s, a: lymphodepletion.void_lymphodepletion(s, a, rid, reason=reason),
+        lambda r: f"Lymphodepletion record #{r.lineage_id} voided",
     )
 
 
