@@ -155,9 +155,11 @@ def test_posterior_mean_agrees_with_independent_quadrature(
     fit = crm_fit(sk, 0.25, levels, tox, model=model)
     ref = _grid_posterior_mean(list(sk), levels, tox, model, math.sqrt(1.34))
     # dfcrm integrates with R's integrate() tolerances (rel = abs = 1.22e-4), which we
-    # reproduce on purpose; the exact posterior mean differs by up to QUADPACK's error bound
+    # reproduce on purpose; the exact posterior mean differs by about QUADPACK's own error
+    # estimate -- an estimate, not a bound: levels (1, 3, 5, 1, 5), DLTs (1, 0, 1, 1, 1) give
+    # -1.21977 against the exact -1.21861, 2.7 times the estimate (4.3e-4), hence the factor 5
     bound = _r_integrate_error(list(sk), levels, tox, model)
-    assert fit.estimate == pytest.approx(ref, abs=bound + 1e-6)
+    assert fit.estimate == pytest.approx(ref, abs=5 * bound + 1e-6)
     assert fit.mtd == crm_recommend(fit.ptox, 0.25)
 
 
@@ -330,7 +332,7 @@ def test_array_fit_agrees_with_dfcrm_fit(k: int, n: int, data: st.DataObject, mo
     # dfcrm's integrate() within QUADPACK's error bound of it (R's tolerance)
     assert est[0] == pytest.approx(exact, abs=1e-4)
     bound = _r_integrate_error(list(sk), levels, tox, model)
-    assert est[0] == pytest.approx(fit.estimate, abs=bound + 1e-4)
+    assert est[0] == pytest.approx(fit.estimate, abs=5 * bound + 1e-4)
     if mtd[0] != fit.mtd:  # only at a near-tie of |p - target|
         gaps = sorted(abs(p - 0.25) for p in fit.ptox)
         assert gaps[1] - gaps[0] < 1e-3
