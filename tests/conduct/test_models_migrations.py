@@ -17,6 +17,8 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from doseladder.conduct import Database, ValidationError, current_revision, downgrade, upgrade
 from doseladder.conduct.db import alembic_config, make_engine
 from doseladder.conduct.models import (
+    IMMUTABLE_TABLES,
+    UNDELETABLE_TABLES,
     AdverseEvent,
     AuditHead,
     Base,
@@ -51,6 +53,45 @@ def test_migrated_database_matches_the_models(db_url: str) -> None:
             assert compare_metadata(ctx, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def _guarded(db_url: str) -> dict[str, set[str]]:
+    """table -> the statements (UPDATE, DELETE) a trigger of the migrated database guards."""
+    engine = make_engine(db_url)
+    found: dict[str, set[str]] = {}
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                rows = conn.execute(
+                    text(
+                        "SELECT event_object_table, event_manipulation "
+                        "FROM information_schema.triggers"
+                    )
+                ).all()
+                for table, what in rows:
+                    found.setdefault(table, set()).add(what.upper())
+            else:
+                rows = conn.execute(
+                    text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+                ).all()
+                for table, sql in rows:
+                    head = sql.upper().split(" ON ")[0]
+                    found.setdefault(table, set()).update(
+                        w for w in ("UPDATE", "DELETE") if w in head
+                    )
+    finally:
+        engine.dispose()
+    return found
+
+
+def test_every_table_the_models_call_append_only_is_guarded(db_url: str) -> None:
+    """``IMMUTABLE_TABLES``/``UNDELETABLE_TABLES`` say what the triggers enforce: check that the
+    migrations guard exactly those statements on every table listed."""
+    guarded = _guarded(db_url)
+    for table in IMMUTABLE_TABLES:
+        assert {"UPDATE", "DELETE"} <= guarded.get(table, set()), table
+    for table in UNDELETABLE_TABLES:
+        assert "DELETE" in guarded.get(table, set()), table
 
 
 def _heads() -> list[str]:

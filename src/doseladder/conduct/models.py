@@ -679,6 +679,9 @@ IMMUTABLE_TABLES = (
     "lymphodepletion_doses",
     "audit_keys",
     "audit_signatures",
+    "electronic_signatures",
+    "final_selections",
+    "opening_acknowledgements",
 )
 #: tables whose rows are never deleted (every table but the chain head)
 UNDELETABLE_TABLES = (
