@@ -119,13 +119,25 @@ def flow_for(subject: Design | Protocol) -> Flow:
         prev, prev_label = "fbq", "no"
     else:
         prev, prev_label = "start", ""
-    f.add("treat", f"Treat the next cohort of {design.cohort_size} {who} at the current dose")
+    cohort = (
+        f"the next {who.removesuffix('s')}"
+        if design.cohort_size == 1
+        else f"the next cohort of {design.cohort_size} {who}"
+    )
+    f.add("treat", f"Treat {cohort} at the current dose")
     f.edges.append((prev, "treat", prev_label, "down"))
     if plan is not None and plan.fallback is not None:
         f.edges.append(("fb", "treat", "", "join"))
     last = "treat"
-    if design.time_to_event:
-        mp = design.max_pending  # type: ignore[attr-defined]
+    mp = getattr(design, "max_pending", None) if design.time_to_event else None
+    if design.time_to_event and mp is None:  # TITE-CRM: weighted follow-up, never suspends
+        f.add(
+            "pend",
+            "Weight each pending patient's follow-up (TITE): decide now, accrual never suspended",
+        )
+        f.edges.append(("treat", "pend", "", "down"))
+        last, last_label = "pend", ""
+    elif mp is not None:
         f.add(
             "pend", f"More than {mp:.0%} of the patients at the current dose pending?", "decision"
         )
