@@ -55,12 +55,23 @@ class Pages:
 
     def submit(self, css: str) -> None:
         """Click something that loads a new page and wait for it."""
-        from selenium.webdriver.support.expected_conditions import staleness_of
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         old = self.find("html")
         self.find(css).click()
-        WebDriverWait(self.drv, 20).until(staleness_of(old))
+
+        def gone(_drv: Any) -> bool:
+            # chromedriver reports a node of the unloaded page either as a stale element or,
+            # while the new document is being built, as "Node with given id does not belong
+            # to the document" (an unknown error): both mean the old page is gone
+            try:
+                old.is_enabled()
+            except WebDriverException:
+                return True
+            return False
+
+        WebDriverWait(self.drv, 20).until(gone)
         WebDriverWait(self.drv, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
