@@ -109,11 +109,26 @@ def driver() -> Iterator[Any]:
         drv.quit()
 
 
+def _page_gone(old: Any) -> Any:
+    """A wait condition: the page ``old`` (its ``html`` element) has been unloaded.  chromedriver
+    reports such a node as stale or, while the new document is built, as "Node with given id
+    does not belong to the document" (an unknown error): both mean the old page is gone."""
+    from selenium.common.exceptions import WebDriverException
+
+    def gone(_driver: Any) -> bool:
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return gone
+
+
 def test_daily_work_in_a_real_browser(
     demo_server: ServerThread, driver: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     shots = tmp_path_factory.mktemp("screenshots")
@@ -130,7 +145,7 @@ def test_daily_work_in_a_real_browser(
         """Click something that loads a new page and wait for it."""
         old = find("html")
         find(css).click()
-        WebDriverWait(driver, 20).until(staleness_of(old))
+        WebDriverWait(driver, 20).until(_page_gone(old))
         WebDriverWait(driver, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
@@ -225,7 +240,6 @@ def test_administration_and_a_sandbox_clock_in_a_real_browser(
     """The administrator registers a site, creates a user, reviews access, creates a sandbox
     trial from a shipped protocol and advances its clock; the banner marks it on its pages."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     shots = tmp_path_factory.mktemp("admin-screenshots")
@@ -241,7 +255,7 @@ def test_administration_and_a_sandbox_clock_in_a_real_browser(
     def submit(button: Any) -> None:
         old = find("html")
         button.click()
-        WebDriverWait(driver, 20).until(staleness_of(old))
+        WebDriverWait(driver, 20).until(_page_gone(old))
         WebDriverWait(driver, 20).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
