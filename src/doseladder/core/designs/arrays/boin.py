@@ -10,6 +10,7 @@ Shared by BOIN and TITE-BOIN (whose final selection is BOIN's ``select.mtd``).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -133,17 +134,9 @@ def decide_boin(design: BoinParameters, data: DoseArrays) -> ArrayDecision:
         tox_rule = tox_rule | cur_elim
     action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
     # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size
-    early = (action == STAY) & (nd >= design.n_earlystop)
-    stop_max = ~early & (total >= design.max_n)
-    tox_rule = tox_rule & ~early & ~stop_max
-    action = np.where(early | stop_max, STOP, action)
-    # the safety stops come first
-    safety = stop_elim | stop_safe
-    if safety.any():
-        action = np.where(safety, STOP, action)
-        nxt = np.where(safety, -1, nxt)
-        tox_rule = tox_rule | safety  # boin.eliminate / boin.extrasafe_stop
-        elim = elim | stop_safe[None, :]
+    action, nxt, tox_rule, elim = boin_stops(
+        design, action, nxt, tox_rule, elim, nd, total, stop_elim, stop_safe
+    )
     if pending.any():
         action = np.where(pending, SUSPEND, action)
         nxt = np.where(pending, d, nxt)
@@ -189,3 +182,31 @@ def select_boin(design: BoinParameters, data: DoseArrays, *, carried: bool = Tru
         dist = np.where(ok, dist, np.inf)
     chosen = np.argmin(dist, axis=0) + 1
     return np.asarray(np.where(none, 0, chosen), dtype=np.int64)
+
+
+def boin_stops(
+    design: Any,
+    action: IntArray,
+    nxt: IntArray,
+    tox_rule: BoolArray,
+    elim: BoolArray,
+    nd: IntArray,
+    total: IntArray,
+    stop_elim: BoolArray,
+    stop_safe: BoolArray,
+) -> tuple[IntArray, IntArray, BoolArray, BoolArray]:
+    """BOIN's stops on arrays (shared by BOIN and TITE-BOIN): ``n_earlystop`` patients at a
+    dose the rules keep, the maximum sample size, then the safety stops (every dose eliminated,
+    extra-safe stop), which come first."""
+    early = (action == STAY) & (nd >= design.n_earlystop)
+    stop_max = ~early & (total >= design.max_n)
+    tox_rule = tox_rule & ~early & ~stop_max
+    action = np.where(early | stop_max, STOP, action)
+    # the safety stops come first
+    safety = stop_elim | stop_safe
+    if safety.any():
+        action = np.where(safety, STOP, action)
+        nxt = np.where(safety, -1, nxt)
+        tox_rule = tox_rule | safety  # boin.eliminate / boin.extrasafe_stop
+        elim = elim | stop_safe[None, :]
+    return action, nxt, tox_rule, elim

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from doseladder.core.designs.arrays.boin import boin_boundary_arrays, select_boin
+from doseladder.core.designs.arrays.boin import boin_boundary_arrays, boin_stops, select_boin
 from doseladder.core.designs.arrays.interface import (
     DEESCALATE,
     ESCALATE,
     STAY,
-    STOP,
     SUSPEND,
     ArrayDecision,
     BoolArray,
@@ -140,17 +139,9 @@ def decide_tite_boin(design: TITEBOIN, data: DoseArrays) -> ArrayDecision:
         tox_rule = tox_rule | cur_elim
     # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size (also instead of a
     # suspension)
-    early = (action == STAY) & (nd >= design.n_earlystop)
-    stop_max = ~early & (total >= design.max_n)
-    tox_rule = tox_rule & ~early & ~stop_max
-    action = np.where(early | stop_max, STOP, action)
-    # the safety stops come first
-    safety = stop_elim | stop_safe
-    if safety.any():
-        action = np.where(safety, STOP, action)
-        nxt = np.where(safety, -1, nxt)
-        tox_rule = tox_rule | safety  # boin.eliminate / boin.extrasafe_stop
-        elim = elim | stop_safe[None, :]
+    action, nxt, tox_rule, elim = boin_stops(
+        design, action, nxt, tox_rule, elim, nd, total, stop_elim, stop_safe
+    )
     return ArrayDecision(action.astype(np.int64), np.asarray(nxt, dtype=np.int64), elim, tox_rule)
 
 
