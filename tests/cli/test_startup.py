@@ -15,7 +15,7 @@ from doseladder.cli import main as cli_main
 from doseladder.cli.main import LAZY_COMMANDS, app
 
 DESIGNS = Path(str(files("doseladder.examples"))) / "designs"
-HEAVY = ("scipy", "pandas", "sqlalchemy", "fastapi", "dask", "matplotlib")
+HEAVY = ("scipy", "pandas", "numba", "sqlalchemy", "fastapi", "dask", "matplotlib")
 
 
 def _imported_after(code: str) -> set[str]:
