@@ -53,14 +53,11 @@ from doseladder.core.designs.arrays import STOP, DoseArrays
 from doseladder.core.designs.arrays.boin12 import (
     Boin12Constants,
     DesirabilityTable,
-    Neighbours,
     NextDoses,
     boin12_constants,
     boin12_next_doses,
-    desirability_needed,
     desirability_table,
     final_selection,
-    neighbours,
     select_obd_vectorised,
 )
 from doseladder.core.designs.arrays.boin12 import (
@@ -75,15 +72,12 @@ from doseladder.simulate.results import TrialArrays
 __all__ = [
     "Boin12Constants",
     "DesirabilityTable",
-    "Neighbours",
     "NextDoses",
     "boin12_constants",
     "boin12_next_doses",
-    "desirability_needed",
     "desirability_table",
     "final_selection",
     "inadmissible_doses_vectorised",
-    "neighbours",
     "pava_columns",
     "pick",
     "select_obd_vectorised",

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,6 @@ from doseladder.core.designs.arrays.interface import (
     DoseArrays,
     FloatArray,
     IntArray,
-    pick,
 )
 from doseladder.core.designs.boin12 import (
     BOIN12,
@@ -46,6 +46,7 @@ from doseladder.core.designs.boin12 import (
 )
 from doseladder.core.isotonic import pava_arrays
 from doseladder.core.select_obd import select_obd
+from doseladder.jit import compiled
 
 __all__ = [
     "NO_BOUNDARY",
@@ -53,20 +54,24 @@ __all__ = [
     "Boin12Stats",
     "DesirabilityFill",
     "DesirabilityTable",
-    "Neighbours",
     "NextDoses",
+    "admissible_one",
     "boin12_constants",
     "boin12_next_doses",
     "complete_stats",
     "conclude_boin12",
+    "conclude_one",
     "decide_boin12",
-    "desirability_needed",
     "desirability_table",
+    "elimination_flags_arrays",
+    "elimination_flags_one",
     "final_selection",
     "inadmissible_arrays",
-    "n_stop_reached",
-    "neighbours",
-    "rule_branches",
+    "n_stop_one",
+    "needed_one",
+    "neighbours_one",
+    "next_dose_one",
+    "rule_options",
     "select_boin12",
     "select_obd_vectorised",
     "suspend_where",
@@ -181,18 +186,229 @@ def desirability_table(design: BOIN12, max_n: int) -> DesirabilityTable:
 
 
 # ------------------------------------------------------------------------ decisions
+# The rules of spec §3.4-3.5 for ONE trial, compiled (Numba, :func:`doseladder.jit.compiled`).
+# They are the array form of the rule: every array function below (and the simulation
+# kernels' trial loops) calls them, trial by trial; nothing else writes the rule.  Options are
+# packed in two small arrays (:func:`rule_options`) so the signatures stay fixed.
+
+#: indices of :func:`rule_options`'s integer options
+_O_EXPLORATION, _O_NSTAR, _O_NSTAR_LOWER, _O_NSTOP, _O_NSTOP_MODE, _O_MAXN, _O_PERMANENT = range(7)
+#: the rule that applies (spec §3.5, in the core's order)
+_EXPLORE, _DEESC, _NSTAR, _GENERAL = 0, 1, 2, 3
+_NSTOP_MODES = {"recommended": 0, "current": 1, "any": 2}
+
+
+@lru_cache(maxsize=64)
+def rule_options(design: BOIN12) -> tuple[IntArray, FloatArray]:
+    """The options the compiled rules read: (integers, floats).
+
+    Integers: exploration_n (-1 = none), n_star, nstar_tie == "lower", n_stop (-1 = none),
+    n_stop_dose (0 recommended, 1 current, 2 any), max_n, admissibility == "permanent".
+    Floats: λe, λd.
+    """
+    ints = np.array(
+        [
+            -1 if design.exploration_n is None else design.exploration_n,
+            design.n_star,
+            design.nstar_tie == "lower",
+            -1 if design.n_stop is None else design.n_stop,
+            _NSTOP_MODES[design.n_stop_dose],
+            design.max_n,
+            design.admissibility == "permanent",
+        ],
+        dtype=np.int64,
+    )
+    floats = np.array([design.lambda_e, design.lambda_d], dtype=np.float64)
+    ints.setflags(write=False)
+    floats.setflags(write=False)
+    return ints, floats
+
+
+@compiled
+def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
+    """:func:`~doseladder.core.designs.boin12.inadmissible_doses` for one trial, as the
+    admissible doses (``out``): a toxicity failure excludes that dose and every higher dose,
+    a futility failure that dose only, and earlier eliminations stay."""
+    acc = False
+    for j in range(prior.shape[0]):
+        acc = acc or tox_fail[j]
+        out[j] = not (prior[j] or eff_fail[j] or acc)
+
+
+@compiled
+def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool]:
+    """The "below", "above" and "here" of :func:`~doseladder.core.designs.boin12.
+    boin12_next_dose` (0-based): (below, has_below, above, has_above, here) -- the highest
+    admissible dose < d; the lowest admissible dose > d reached without passing an untreated
+    dose; d admissible.  ``below``/``above`` are 0 where absent."""
+    below = -1
+    for j in range(d):
+        if adm[j]:
+            below = j
+    first = -1  # first dose > d admissible or untreated
+    for k in range(n.shape[0] - 1, d, -1):
+        if adm[k] or n[k] == 0:
+            first = k
+    above = max(first, 0)
+    has_above = first >= 0 and adm[above]
+    return max(below, 0), below >= 0, above, has_above, adm[d]
+
+
+@compiled
+def rule_one(d: int, n: Any, p: float, above: int, has_above: bool, opts: Any, fopts: Any) -> int:
+    """Which rule of §3.5 applies: exploration, de-escalation, N* choice or largest D."""
+    expl = opts[_O_EXPLORATION]
+    if expl >= 0 and has_above and n[above] == 0 and p < fopts[1] and n[d] >= expl:
+        return _EXPLORE
+    if p >= fopts[1]:
+        return _DEESC
+    if fopts[0] < p and n[d] >= opts[_O_NSTAR]:
+        return _NSTAR
+    return _GENERAL
+
+
+@compiled
+def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: Any) -> None:
+    """Mark (``out``) the doses whose D :func:`next_dose_one` compares: the candidates of the
+    N* rule ({below, d}) or of the largest-D rule ({below, d, above}) when at least two of
+    them are admissible; D is not read otherwise."""
+    below, has_below, above, has_above, here = neighbours_one(d, n, adm)
+    rule = rule_one(d, n, p, above, has_above, opts, fopts)
+    use_above = rule == _GENERAL and has_above
+    count = int(has_below) + int(here) + int(use_above)
+    if rule >= _NSTAR and count >= 2:  # N* or largest D
+        if has_below:
+            out[below] = True
+        if here:
+            out[d] = True
+        if use_above:
+            out[above] = True
+
+
+@compiled
+def next_dose_one(
+    d: int, n: Any, p: float, desir: Any, adm: Any, opts: Any, fopts: Any
+) -> tuple[int, bool, int]:
+    """:func:`~doseladder.core.designs.boin12.boin12_next_dose` for one trial: (next dose,
+    no admissible dose, rule).  Rule order and tie rules of the core (spec §3.5): exploration;
+    de-escalation to "below" (stay if there is none and d is admissible); N* choice between
+    {below, d} (``nstar_tie``); otherwise the largest D among {below, d, above}, ties to the
+    higher dose.  D is read only at compared candidates (:func:`needed_one`)."""
+    below, has_below, above, has_above, here = neighbours_one(d, n, adm)
+    rule = rule_one(d, n, p, above, has_above, opts, fopts)
+    d_below = desir[below] if has_below else -np.inf
+    d_here = desir[d] if here else -np.inf
+    d_above = desir[above] if has_above else -np.inf
+    nxt = d
+    if rule == _EXPLORE:
+        nxt = above
+    elif rule == _DEESC:
+        if has_below:
+            nxt = below
+    elif rule == _NSTAR:
+        if opts[_O_NSTAR_LOWER]:
+            take_below = has_below and (not here or d_below >= d_here)
+        else:
+            take_below = has_below and (not here or d_below > d_here)
+        if take_below:
+            nxt = below
+    else:
+        take_above = (
+            has_above and (not here or d_above >= d_here) and (not has_below or d_above >= d_below)
+        )
+        take_here = not take_above and here and (not has_below or d_here >= d_below)
+        nxt = above if take_above else (d if take_here else below)
+    none = not has_below and not here
+    no_adm = (_DEESC <= rule <= _NSTAR and none) or (rule == _GENERAL and none and not has_above)
+    return nxt, no_adm, rule
+
+
+@compiled
+def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
+    """``BOIN12._finish``'s ``n_stop`` rule in its ``n_stop_dose`` mode."""
+    limit = opts[_O_NSTOP]
+    if limit < 0:
+        return False
+    mode = opts[_O_NSTOP_MODE]
+    if mode == 0:
+        count = n[nxt]
+    elif mode == 1:
+        count = n[d]
+    else:
+        count = n.max()
+    return bool(count >= limit)
+
+
+@compiled
+def conclude_one(
+    n: Any,
+    p_d: float,
+    desir: Any,
+    tox_fail: Any,
+    eff_fail: Any,
+    prior: Any,
+    d: int,
+    opts: Any,
+    fopts: Any,
+    adm: Any,
+    elim_out: Any,
+) -> tuple[int, int, bool]:
+    """``BOIN12._conclude`` and ``_finish`` (spec §3.5, stopping rules) for one trial:
+    (action code, next dose 0-based or -1, toxicity de-escalation); the recorded
+    eliminations are written to ``elim_out`` (``adm``: scratch, left = admissible doses).
+    ``p_d`` is the toxicity estimate at d (NaN = not estimable)."""
+    admissible_one(prior, tox_fail, eff_fail, adm)
+    nodata = not np.isfinite(p_d)
+    p = 0.0 if nodata else p_d
+    nxt, no_adm, rule = next_dose_one(d, n, p, desir, adm, opts, fopts)
+    tox_rule = rule == _DEESC and not no_adm
+    if nodata:  # no estimate at the current dose (untried, or zero effective sample size)
+        below, has_below, _, _, here = neighbours_one(d, n, adm)
+        nxt = d if here else below
+        no_adm = not here and not has_below
+        tox_rule = not here and has_below
+    stop_max = n.sum() >= opts[_O_MAXN] and not no_adm
+    stop_n = not no_adm and not stop_max and n_stop_one(n, d, 0 if no_adm else nxt, opts)
+    if no_adm or stop_max or stop_n:
+        action = STOP
+    elif nxt > d:
+        action = ESCALATE
+    elif nxt < d:
+        action = DEESCALATE
+    else:
+        action = STAY
+    permanent = opts[_O_PERMANENT] != 0
+    for j in range(prior.shape[0]):
+        elim_out[j] = (not adm[j]) if permanent else prior[j]
+    return action, (-1 if no_adm else nxt), tox_rule and not no_adm and not stop_max and not stop_n
+
+
+# --------------------------------------------- the compiled rules over many trials (dose-major)
+@compiled
+def _admissible_all(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
+    for r in range(prior.shape[1]):
+        admissible_one(prior[:, r], tox_fail[:, r], eff_fail[:, r], out[:, r])
+
+
 def inadmissible_arrays(
     eliminated: BoolArray, tox_fail: BoolArray, eff_fail: BoolArray
 ) -> BoolArray:
-    """:func:`~doseladder.core.designs.boin12.inadmissible_doses` for every trial (dose-major):
-    a toxicity failure excludes that dose and every higher dose, a futility failure that dose
-    only, and earlier eliminations stay."""
-    out = eliminated | eff_fail
-    acc = np.zeros(tox_fail.shape[1], dtype=np.bool_)
-    for j in range(tox_fail.shape[0]):
-        acc = acc | tox_fail[j]
-        out[j] |= acc
-    return out
+    """:func:`admissible_one` (the inadmissible doses) for every trial (dose-major)."""
+    adm = np.empty(eliminated.shape, dtype=np.bool_)
+    _admissible_all(eliminated, tox_fail, eff_fail, adm)
+    return ~adm
+
+
+@compiled
+def _next_doses_all(
+    d: Any, n: Any, p: Any, desir: Any, adm: Any, opts: Any, fopts: Any,
+    nxt: Any, no_adm: Any, stop_n: Any,
+) -> None:  # fmt: skip
+    for r in range(d.shape[0]):
+        nd, none, _ = next_dose_one(d[r], n[:, r], p[r], desir[:, r], adm[:, r], opts, fopts)
+        nxt[r] = nd
+        no_adm[r] = none
+        stop_n[r] = not none and n_stop_one(n[:, r], d[r], nd, opts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,88 +426,6 @@ class NextDoses:
     n_stop: BoolArray
 
 
-@dataclass(frozen=True, slots=True)
-class Neighbours:
-    """The candidate doses around the current dose d of each trial (0-based).
-
-    Attributes:
-        below: highest admissible dose < d (0 where ``has_below`` is False).
-        above: lowest admissible dose > d reached without passing an untreated dose (0 where
-            ``has_above`` is False).
-        here: d is admissible.
-    """
-
-    below: IntArray
-    has_below: BoolArray
-    above: IntArray
-    has_above: BoolArray
-    here: BoolArray
-
-
-def neighbours(d: IntArray, n: IntArray, admissible: BoolArray) -> Neighbours:
-    """The "below", "above" and "here" of
-    :func:`~doseladder.core.designs.boin12.boin12_next_dose` for many trials (dose-major ``n``
-    and ``admissible``)."""
-    num, rows = n.shape
-    below = np.full(rows, -1, dtype=np.int64)
-    first = np.full(rows, -1, dtype=np.int64)  # first dose > d admissible or untreated
-    for j in range(num):
-        below = np.where(admissible[j] & (j < d), j, below)
-        k = num - 1 - j
-        first = np.where((k > d) & (admissible[k] | (n[k] == 0)), k, first)
-    above = np.maximum(first, 0)
-    has_above = (first >= 0) & pick(admissible, above)
-    return Neighbours(np.maximum(below, 0), below >= 0, above, has_above, pick(admissible, d))
-
-
-def rule_branches(
-    design: BOIN12,
-    consts: Boin12Constants,
-    d: IntArray,
-    n: IntArray,
-    p_hat: FloatArray,
-    near: Neighbours,
-) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
-    """Which rule of §3.5 applies: (exploration, de-escalation, N* choice, largest D)."""
-    n_d = pick(n, d)
-    high = p_hat >= consts.lambda_d
-    if design.exploration_n is not None:
-        explore = (
-            near.has_above
-            & (pick(n, near.above) == 0)
-            & (p_hat < consts.lambda_d)
-            & (n_d >= design.exploration_n)
-        )
-    else:
-        explore = np.zeros(d.size, dtype=np.bool_)
-    deesc = ~explore & high
-    nstar = ~explore & ~high & (consts.lambda_e < p_hat) & (n_d >= design.n_star)
-    general = ~(explore | deesc | nstar)
-    return explore, deesc, nstar, general
-
-
-def desirability_needed(
-    design: BOIN12,
-    consts: Boin12Constants,
-    d: IntArray,
-    n: IntArray,
-    p_hat: FloatArray,
-    near: Neighbours,
-) -> BoolArray:
-    """The doses whose D :func:`boin12_next_doses` compares (dose-major mask): the candidates
-    of the N* rule ({below, d}) or of the largest-D rule ({below, d, above}) when at least two
-    of them are admissible; D is not read otherwise."""
-    _, _, nstar, general = rule_branches(design, consts, d, n, p_hat, near)
-    use_above = general & near.has_above
-    count = near.has_below.astype(np.int64) + near.here + use_above
-    compare = (nstar | general) & (count >= 2)
-    dose = np.arange(n.shape[0])[:, None]
-    out: BoolArray = (dose == near.below) & (near.has_below & compare)
-    out |= (dose == d) & (near.here & compare)
-    out |= (dose == near.above) & (use_above & compare)
-    return out
-
-
 def boin12_next_doses(
     design: BOIN12,
     consts: Boin12Constants,
@@ -300,70 +434,22 @@ def boin12_next_doses(
     p_hat: FloatArray,
     desir: FloatArray,
     admissible: BoolArray,
-    near: Neighbours | None = None,
-    branches: tuple[BoolArray, BoolArray, BoolArray, BoolArray] | None = None,
 ) -> NextDoses:
-    """:func:`~doseladder.core.designs.boin12.boin12_next_dose` and the ``n_stop`` rule of
-    ``BOIN12._finish`` for many trials (the maximum sample size aside).
-
-    ``d`` current doses (0-based, n_d > 0), ``n`` patients per dose, ``p_hat`` the toxicity
-    estimate at d, ``desir`` D per dose (only read at the candidate doses), ``admissible`` per
-    dose (dose-major arrays), ``near`` :func:`neighbours` and ``branches``
-    :func:`rule_branches` if already computed.  Rule order and
-    tie rules of the core (spec §3.5): exploration; de-escalation to "below" (stay if there is
-    none and d is admissible); N* choice between {below, d} (``nstar_tie``); otherwise the
-    largest D among {below, d, above}, ties to the higher dose.  Then ``n_stop``
-    (``n_stop_dose``).
-    """
-    if near is None:
-        near = neighbours(d, n, admissible)
-    below, has_below = near.below, near.has_below
-    above, has_above, here = near.above, near.has_above, near.here
-
-    if branches is None:
-        branches = rule_branches(design, consts, d, n, p_hat, near)
-    explore, deesc, nstar, general = branches
-
-    ninf = -np.inf
-    d_below = np.where(has_below, pick(desir, below), ninf)
-    d_here = np.where(here, pick(desir, d), ninf)
-    d_above = np.where(has_above, pick(desir, above), ninf)
-
-    # exploration: the untried next admissible dose
-    nxt = np.where(explore, above, d)
-    # de-escalation: below; else stay if d is admissible; else no admissible dose
-    nxt = np.where(deesc & has_below, below, nxt)
-    # N*: {below, d}
-    if design.nstar_tie == "lower":
-        take_below = has_below & (~here | (d_below >= d_here))
-    else:
-        take_below = has_below & (~here | (d_below > d_here))
-    nxt = np.where(nstar & take_below, below, nxt)
-    # general: {below, d, above}, ties to the highest dose
-    # (D is compared only between candidates that are present: see desirability_needed)
-    take_above = has_above & (~here | (d_above >= d_here)) & (~has_below | (d_above >= d_below))
-    take_here = ~take_above & here & (~has_below | (d_here >= d_below))
-    gen_next = np.where(take_above, above, np.where(take_here, d, below))
-    nxt = np.where(general, gen_next, nxt)
-
-    none = ~has_below & ~here
-    no_adm = ((deesc | nstar) & none) | (general & none & ~has_above)
-    stop_n = n_stop_reached(design, n, d, nxt) & ~no_adm
-    return NextDoses(nxt.astype(np.int64), no_adm, stop_n)
-
-
-def n_stop_reached(design: BOIN12, n: IntArray, d: IntArray, nxt: IntArray) -> BoolArray:
-    """``BOIN12._finish``'s ``n_stop`` rule in its ``n_stop_dose`` mode (``nxt`` must be a
-    valid dose where it matters)."""
-    if design.n_stop is None:
-        return np.zeros(n.shape[1], dtype=np.bool_)
-    if design.n_stop_dose == "recommended":
-        count = pick(n, nxt)
-    elif design.n_stop_dose == "current":
-        count = pick(n, d)
-    else:
-        count = n.max(axis=0)
-    return np.asarray(count >= design.n_stop, dtype=np.bool_)
+    """:func:`next_dose_one` and the ``n_stop`` rule (:func:`n_stop_one`) for many trials
+    (``d`` current doses, 0-based, n_d > 0; ``n``, ``desir``, ``admissible`` dose-major;
+    ``p_hat`` the toxicity estimate at d).  ``consts``: kept for the callers' signature."""
+    del consts
+    opts, fopts = rule_options(design)
+    rows = d.size
+    nxt = np.empty(rows, dtype=np.int64)
+    no_adm = np.empty(rows, dtype=np.bool_)
+    stop_n = np.empty(rows, dtype=np.bool_)
+    _next_doses_all(
+        np.asarray(d, dtype=np.int64), np.asarray(n, dtype=np.int64),
+        np.asarray(p_hat, dtype=np.float64), np.asarray(desir, dtype=np.float64),
+        np.asarray(admissible, dtype=np.bool_), opts, fopts, nxt, no_adm, stop_n,
+    )  # fmt: skip
+    return NextDoses(nxt, no_adm, stop_n)
 
 
 # ------------------------------------------------------------------- the decision
@@ -388,6 +474,39 @@ class Boin12Stats:
 DesirabilityFill = Callable[[BoolArray], FloatArray]
 
 
+@compiled
+def elimination_flags_one(n: int, n_tox: float, n_eff: float, tox_bound: Any, eff_bound: Any
+                          ) -> tuple[bool, bool]:  # fmt: skip
+    """A dose's own data meet the toxicity / futility elimination rule (spec §3.4), with the
+    core's integer boundaries (:class:`Boin12Constants`; counts may be TITE's scaled ones)."""
+    return bool(n_tox >= tox_bound[n]), bool(n_eff <= eff_bound[n])
+
+
+@compiled
+def _elimination_flags_all(
+    n: Any, n_tox: Any, n_eff: Any, tox_bound: Any, eff_bound: Any, tox_fail: Any, eff_fail: Any
+) -> None:
+    for j in range(n.shape[0]):
+        for r in range(n.shape[1]):
+            tf, ef = elimination_flags_one(n[j, r], n_tox[j, r], n_eff[j, r], tox_bound, eff_bound)
+            tox_fail[j, r] = tf
+            eff_fail[j, r] = ef
+
+
+def elimination_flags_arrays(
+    consts: Boin12Constants, n: IntArray, n_tox: FloatArray | IntArray, n_eff: FloatArray | IntArray
+) -> tuple[BoolArray, BoolArray]:
+    """:func:`elimination_flags_one` for every dose of every trial (dose-major)."""
+    tox_fail = np.empty(n.shape, dtype=np.bool_)
+    eff_fail = np.empty(n.shape, dtype=np.bool_)
+    _elimination_flags_all(
+        np.asarray(n, dtype=np.int64), np.asarray(n_tox, dtype=np.float64),
+        np.asarray(n_eff, dtype=np.float64), consts.tox_bound, consts.eff_bound,
+        tox_fail, eff_fail,
+    )  # fmt: skip
+    return tox_fail, eff_fail
+
+
 def complete_stats(design: BOIN12, data: DoseArrays) -> Boin12Stats:
     """:func:`~doseladder.core.designs.boin12.complete_summary` for every trial."""
     n = data.n
@@ -396,9 +515,37 @@ def complete_stats(design: BOIN12, data: DoseArrays) -> Boin12Stats:
     with np.errstate(invalid="ignore", divide="ignore"):
         p_tox = data.tox / n
     desir = desirability_table(design, size)(n, data.tox, data.eff, data.both)
-    tox_fail = data.tox >= consts.tox_bound[n]
-    eff_fail = data.eff <= consts.eff_bound[n]
+    tox_fail, eff_fail = elimination_flags_arrays(consts, n, data.tox, data.eff)
     return Boin12Stats(p_tox, desir, tox_fail, eff_fail)
+
+
+@compiled
+def _needed_all(
+    d: Any, n: Any, p_tox: Any, tox_fail: Any, eff_fail: Any, prior: Any,
+    opts: Any, fopts: Any, need: Any,
+) -> None:  # fmt: skip
+    adm = np.empty(n.shape[0], dtype=np.bool_)
+    for r in range(d.shape[0]):
+        p = p_tox[d[r], r]
+        if np.isfinite(p):  # without an estimate at d no D is compared
+            admissible_one(prior[:, r], tox_fail[:, r], eff_fail[:, r], adm)
+            needed_one(d[r], n[:, r], p, adm, opts, fopts, need[:, r])
+
+
+@compiled
+def _conclude_all(
+    n: Any, p_tox: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any, d: Any,
+    opts: Any, fopts: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
+) -> None:  # fmt: skip
+    adm = np.empty(n.shape[0], dtype=np.bool_)
+    for r in range(d.shape[0]):
+        a, nd, td = conclude_one(
+            n[:, r], p_tox[d[r], r], desir[:, r], tox_fail[:, r], eff_fail[:, r], prior[:, r],
+            d[r], opts, fopts, adm, elim[:, r],
+        )  # fmt: skip
+        action[r] = a
+        nxt[r] = nd
+        tox_deesc[r] = td
 
 
 def conclude_boin12(
@@ -407,45 +554,32 @@ def conclude_boin12(
     stats: Boin12Stats,
     fill: DesirabilityFill | None = None,
 ) -> ArrayDecision:
-    """``BOIN12._conclude`` and ``_finish`` (spec §3.5, stopping rules) for every trial.
+    """:func:`conclude_one` (``BOIN12._conclude`` and ``_finish``, spec §3.5, stopping rules)
+    for every trial.
 
-    ``fill`` (TITE-BOIN12) computes D at the compared doses where ``stats.desir`` is NaN.
+    ``fill`` (TITE-BOIN12) computes D at the compared doses (:func:`needed_one`) where
+    ``stats.desir`` is NaN.
     """
-    n, d, prior = data.n, data.current, data.eliminated
-    consts = boin12_constants(design, table_size(design, n))
-    total = n.sum(axis=0)
-    inadm = inadmissible_arrays(prior, stats.tox_fail, stats.eff_fail)
-    adm = ~inadm
-    p_d = pick(stats.p_tox, d)
-    nodata = ~np.isfinite(p_d)
-    p_rule = np.where(nodata, 0.0, p_d)
-    near = neighbours(d, n, adm)
+    opts, fopts = rule_options(design)
+    n = np.asarray(data.n, dtype=np.int64)
+    d = np.asarray(data.current, dtype=np.int64)
+    prior = np.asarray(data.eliminated, dtype=np.bool_)
+    p_tox = np.asarray(stats.p_tox, dtype=np.float64)
     desir = stats.desir
     if fill is not None:
-        desir = fill(desirability_needed(design, consts, d, n, p_rule, near))
-    branches = rule_branches(design, consts, d, n, p_rule, near)
-    res = boin12_next_doses(design, consts, d, n, p_rule, desir, adm, near, branches)
-    deesc = branches[1]
-    nxt = res.next_dose
-    no_adm = res.no_admissible
-    tox_rule = deesc & ~no_adm
-    # no estimate at the current dose (untried current dose, or zero effective sample size)
-    if nodata.any():
-        here = near.here
-        nxt = np.where(nodata & here, d, np.where(nodata, near.below, nxt))
-        no_adm = np.where(nodata, ~here & ~near.has_below, no_adm)
-        tox_rule = np.where(nodata, ~here & near.has_below, tox_rule)
-    stop_max = (total >= design.max_n) & ~no_adm
-    stop_n = n_stop_reached(design, n, d, np.where(no_adm, 0, nxt)) & ~no_adm & ~stop_max
-    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
-    action = np.where(no_adm | stop_max | stop_n, STOP, action)
-    recorded = inadm if design.admissibility == "permanent" else prior
-    return ArrayDecision(
-        action.astype(np.int64),
-        np.where(no_adm, -1, nxt).astype(np.int64),
-        recorded,
-        tox_rule & ~no_adm & ~stop_max & ~stop_n,
-    )
+        need = np.zeros(n.shape, dtype=np.bool_)
+        _needed_all(d, n, p_tox, stats.tox_fail, stats.eff_fail, prior, opts, fopts, need)
+        desir = fill(need)
+    rows = d.size
+    action = np.empty(rows, dtype=np.int64)
+    nxt = np.empty(rows, dtype=np.int64)
+    elim = np.empty(n.shape, dtype=np.bool_)
+    tox_deesc = np.empty(rows, dtype=np.bool_)
+    _conclude_all(
+        n, p_tox, np.asarray(desir, dtype=np.float64), stats.tox_fail, stats.eff_fail, prior, d,
+        opts, fopts, action, nxt, elim, tox_deesc,
+    )  # fmt: skip
+    return ArrayDecision(action, nxt, elim, tox_deesc)
 
 
 def suspend_where(
@@ -563,8 +697,7 @@ def final_selection(
 ) -> IntArray:
     """``BOIN12.select`` on complete data (dose-major counts): admissibility from the final
     counts plus the eliminations recorded during the trial, then :func:`select_obd_vectorised`."""
-    tox_fail = n_tox >= consts.tox_bound[n]
-    eff_fail = n_eff <= consts.eff_bound[n]
+    tox_fail, eff_fail = elimination_flags_arrays(consts, n, n_tox, n_eff)
     adm = ~inadmissible_arrays(eliminated, tox_fail, eff_fail)
     return select_obd_vectorised(design, consts, n, n_tox, n_eff, n_both, adm, table)
 

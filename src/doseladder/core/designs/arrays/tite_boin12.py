@@ -42,6 +42,7 @@ from doseladder.core.designs.arrays.boin12 import (
     boin12_constants,
     conclude_boin12,
     desirability_table,
+    elimination_flags_arrays,
     suspend_where,
     table_size,
 )
@@ -241,8 +242,7 @@ def al_stats(design: TITEBOIN12, data: DoseArrays) -> AlStats:
         with np.errstate(invalid="ignore", divide="ignore"):
             st = np.where(ess_t > 0, (y_t * n) / ess_t, 0.0)
             se = np.where(ess_e > 0, (y_e * n) / ess_e, np.inf)
-        tox_fail = st >= consts.tox_bound[n]
-        eff_fail = se <= consts.eff_bound[n]
+        tox_fail, eff_fail = elimination_flags_arrays(consts, n, st, se)
     else:
         tox_fail, eff_fail = _ess_admissibility(design, n, y_t, y_e, ess_t, ess_e)
     return AlStats(Boin12Stats(p_t, desir, tox_fail, eff_fail), x, has_pend, ess_t, ess_e)
