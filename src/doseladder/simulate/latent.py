@@ -84,6 +84,16 @@ class PatientDraws:
             self._pe_t = np.divide(p11, pt, out=np.zeros_like(pt), where=pt > 0)
             self._pe_nt = np.divide(pe - p11, 1 - pt, out=np.zeros_like(pt), where=pt < 1)
 
+    @property
+    def p_eff_given_tox(self) -> FloatArray:
+        """P(response | DLT) per dose (the conditional probabilities :meth:`eff` uses)."""
+        return self._pe_t
+
+    @property
+    def p_eff_given_no_tox(self) -> FloatArray:
+        """P(response | no DLT) per dose."""
+        return self._pe_nt
+
     def _draw(self, component: str) -> np.random.Generator:
         seed, s, b = self._key
         ss = np.random.SeedSequence(seed, spawn_key=(s, b, _COMPONENTS[component]))

@@ -16,8 +16,11 @@ from doseladder.simulate.kernels.boin12 import (
     DesirabilityTable,
     boin12_constants,
     boin12_next_doses,
+    packed_desirability,
     pava_columns,
     select_obd_vectorised,
+    simulate_boin12,
+    simulate_boin12_by_cohort,
 )
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import true_obd
@@ -234,3 +237,44 @@ def test_next_doses_is_the_core_rule(tie: str) -> None:
         else:
             assert not res.no_admissible[r]
             assert res.next_dose[r] + 1 == want.next_dose, (r, want)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "scenario"),
+    [
+        ({}, S2),
+        ({"utilities": (100.0, 30.0, 50.0, 0.0), "cohort_size": 2, "max_n": 20}, MILD),
+        ({"n_stop": None, "admissibility": "reevaluate", "exploration_n": 3}, TOXIC),
+        ({"n_stop_dose": "any", "nstar_tie": "higher", "cohort_size": 1, "max_n": 15}, FUTILE),
+    ],
+)
+def test_compiled_trial_loop_equals_the_cohort_by_cohort_path(
+    kwargs: dict[str, Any], scenario: Scenario
+) -> None:
+    """The compiled loop (packed table) and the path used for tables too large to pack
+    (every trial cohort by cohort through ``decide_arrays``) give identical trials."""
+    design = BOIN12(num_doses=5, **kwargs)
+    fast = simulate_boin12(design, PatientDraws(scenario, 11, 0, 0, 500, design.max_n))
+    slow = simulate_boin12_by_cohort(design, PatientDraws(scenario, 11, 0, 0, 500, design.max_n))
+    for name in ("n", "tox", "eff", "selected", "stopped_early", "dose_seq", "suspended"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    assert fast.stopped_early.any() or scenario is not TOXIC
+
+
+@pytest.mark.parametrize("utilities", [(100.0, 40.0, 60.0, 0.0), (100.0, 30.0, 50.0, 0.0)])
+def test_packed_desirability_is_the_core_formula(utilities: tuple[float, ...]) -> None:
+    """Random entries of the compiled loop's table against the core's scalar D."""
+    design = BOIN12(num_doses=3, max_n=12, cohort_size=3, utilities=utilities)
+    packed = packed_desirability(design)
+    assert packed is not None
+    offset, table = packed
+    marginal = utilities[0] + utilities[3] == utilities[1] + utilities[2]
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.choice([0, 3, 6, 9, 12]))
+        nt, ne = (int(v) for v in rng.integers(0, n + 1, 2))
+        nte = int(rng.integers(max(0, nt + ne - n), min(nt, ne) + 1))
+        key = nt * (n + 1) + ne
+        key = key if marginal else key * (n + 1) + nte
+        x = quasi_events((ne - nte, n - nt - ne + nte, nte, nt - nte), utilities)
+        assert table[offset[n] + key] == desirability(x, n, design.u_b), (n, nt, ne, nte)
