@@ -9,11 +9,16 @@ of :func:`~doseladder.core.designs.boin12.tox_elimination_boundary` /
 :func:`~doseladder.core.designs.boin12.eff_elimination_boundary`), so ties between doses are
 broken exactly as the scalar ``decide`` breaks them.
 
-The rule part (:func:`conclude_boin12`) reads per-dose statistics (:class:`Boin12Stats`) and is
+The rule part is written once, as small compiled functions for ONE trial (Numba,
+:func:`doseladder.jit.inlined`): :func:`conclude_one` (``_conclude`` and ``_finish``) with
+:func:`admissible_one`, :func:`neighbours_one`, :func:`next_dose_one`, :func:`needed_one`,
+:func:`n_stop_one` and :func:`elimination_flags_one`.  They are this module's array form of
+the rule: :func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` loop
+over trials with them, and the BOIN12 simulation kernel calls :func:`conclude_one` inside its
+compiled trial loop.  The rule part reads per-dose statistics (:class:`Boin12Stats`) and is
 shared with TITE-BOIN12 (:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics
-are the approximated-likelihood ones.  The building blocks (:func:`neighbours`,
-:func:`boin12_next_doses`, :func:`select_obd_vectorised`, ...) are public for the simulation
-kernels, which call them instead of re-writing a rule.
+are the approximated-likelihood ones.  The per-design numbers (boundaries, the desirability
+table) are computed by the core's functions and only looked up by the compiled code.
 """
 
 from __future__ import annotations
