@@ -1,5 +1,5 @@
 """Protocol-rule conformance by random testing: the vectorised protocol rules of
-:mod:`doseladder.simulate.plan_kernels` take the decisions of the core's
+:mod:`doseladder.simulate.protocol.plan_rules` take the decisions of the core's
 :func:`~doseladder.core.rules.plan.recommend` on random protocol parameters and random histories.
 
 Hypothesis draws the plan (design and its options, start dose, backup-dose fallback with every
@@ -9,14 +9,14 @@ generator draws, for many trials at once, the driving cohort's patients (run-in 
 the start dose so that the fallback's phases all occur), the other indications' patients,
 pending outcomes, carried eliminations and the decision time.  Every trial's history is then
 rebuilt as a :class:`~doseladder.core.state.TrialState` and ``recommend`` is asked; the public
-entry points of ``plan_kernels`` must agree on
+entry points of ``plan_rules`` must agree on
 
-* :func:`~doseladder.simulate.plan_kernels.fallback_status` -- the fallback's phase, whether it
+* :func:`~.plan_rules.fallback_status` -- the fallback's phase, whether it
   fired and the doses it blocks (``BackupFallback.evaluate`` / ``blocked_doses``);
-* :func:`~doseladder.simulate.plan_kernels.driving_recommendation` -- the driving (or pooled)
+* :func:`~.plan_rules.driving_recommendation` -- the driving (or pooled)
   entry: status and dose (fallback, design, cohort completion, the guard against closed doses;
   the trial-wide cap applied as the caller does) and the doses carried as eliminated;
-* :func:`~doseladder.simulate.plan_kernels.other_recommendation` -- every non-driving
+* :func:`~.plan_rules.other_recommendation` -- every non-driving
   indication's status and dose (confirmed-safe doses, dose cap, pooled safety monitor, caps,
   the driving cohort's stop).
 
@@ -44,7 +44,7 @@ from doseladder.core.rules.plan import EnrolStatus, EscalationPlan, recommend
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
 from doseladder.core.state import Patient, TrialState
 from doseladder.io.design_file import design_from_dict
-from doseladder.simulate.plan_kernels import (
+from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
     WAIT,

@@ -26,9 +26,7 @@ from doseladder.core.rules import EnrolStatus, recommend
 from doseladder.core.state import Patient, TrialState
 from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import Protocol, library_dir, load_shipped, protocol_from_dict
-from doseladder.simulate import protocol as protocol_module
 from doseladder.simulate.latent import PatientDraws
-from doseladder.simulate.plan_kernels import CLOSED, ENROL, WAIT
 from doseladder.simulate.protocol import (
     CLOSE_CAP,
     CLOSE_SAFETY,
@@ -39,7 +37,9 @@ from doseladder.simulate.protocol import (
     simulate_protocol,
     simulate_protocol_block,
 )
-from doseladder.simulate.protocol_scenario import ProtocolScenario
+from doseladder.simulate.protocol import simulation as protocol_module
+from doseladder.simulate.protocol.plan_rules import CLOSED, ENROL, WAIT
+from doseladder.simulate.protocol.scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
 SEED000 = "str-p004-nct07143617"
@@ -600,7 +600,7 @@ def test_cap_and_safety_stops_are_reported() -> None:
 def _random_views(
     rng: np.random.Generator, num: int, rows: int, width: int, eff_window: float
 ) -> tuple[Any, np.ndarray, np.ndarray]:
-    from doseladder.simulate.plan_kernels import PatientView
+    from doseladder.simulate.protocol.plan_rules import PatientView
 
     count = rng.integers(1, width + 1, rows)
     dose = rng.integers(0, num, (rows, width))
@@ -659,7 +659,7 @@ def test_design_decisions_equal_decide_on_random_states(design_data: dict[str, A
     pending outcomes, carried eliminations), including states no conduct reaches."""
     from doseladder.core.rules.driving_indication import TOXICITY_DEESCALATION_RULES
     from doseladder.io.design_file import design_from_dict
-    from doseladder.simulate.plan_kernels import design_decisions
+    from doseladder.simulate.protocol.plan_rules import design_decisions
 
     design = design_from_dict(dict(design_data))
     num = design.num_doses

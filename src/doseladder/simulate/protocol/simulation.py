@@ -2,12 +2,12 @@
 
 Issue #4 (part 3).  :func:`simulate_protocol` runs ``n_trials`` trials of a
 :class:`~doseladder.protocols.Protocol` under a
-:class:`~doseladder.simulate.protocol_scenario.ProtocolScenario` and returns tidy operating
+:class:`~doseladder.simulate.protocol.scenario.ProtocolScenario` and returns tidy operating
 characteristics per indication with Monte-Carlo standard errors
 (:class:`ProtocolSimulationResult`).  Every enrolment takes the dose that the core's
 :func:`~doseladder.core.rules.plan.recommend` gives at that moment; the array forms of the rules
-are in :mod:`doseladder.simulate.plan_kernels` and ``tests/simulate/test_protocol.py`` rebuilds
-the trial state at every simulated decision and arrival and checks them against the core.
+are in :mod:`doseladder.simulate.protocol.plan_rules` and ``tests/simulate/test_protocol.py``
+rebuilds the trial state at every simulated decision and arrival and checks them against the core.
 
 Conduct simulated (time unit: days, as the protocol's windows; ``docs/protocols.md``,
 "Simulating a protocol"):
@@ -73,7 +73,7 @@ from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
 from doseladder.simulate.malloc import tune_malloc
-from doseladder.simulate.plan_kernels import (
+from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
     WAIT,
@@ -82,7 +82,7 @@ from doseladder.simulate.plan_kernels import (
     driving_recommendation,
     other_recommendation,
 )
-from doseladder.simulate.protocol_results import (
+from doseladder.simulate.protocol.results import (
     CLOSE_CAP,
     CLOSE_FULL,
     CLOSE_SAFETY,
@@ -94,7 +94,7 @@ from doseladder.simulate.protocol_results import (
     block_stats,
     protocol_context,
 )
-from doseladder.simulate.protocol_scenario import ALL, IndicationTruth, ProtocolScenario
+from doseladder.simulate.protocol.scenario import ALL, IndicationTruth, ProtocolScenario
 from doseladder.simulate.scenario import Accrual, Scenario, joint_probabilities
 from doseladder.simulate.seeding import BLOCK_SIZE, block_sizes
 
@@ -306,7 +306,7 @@ class TraceStep:
         rows: trial indices.
         time: evaluation times.
         status, dose: the simulated recommendation (status codes of
-            :mod:`~doseladder.simulate.plan_kernels`, 0-based dose, -1 = none).
+            :mod:`~doseladder.simulate.protocol.plan_rules`, 0-based dose, -1 = none).
         carried: (J, R) eliminations carried into the evaluation (the state's ``eliminated``).
         column: driving evaluations: the patient index being decided; other: the merged
             arrival column.
