@@ -100,7 +100,10 @@ def _patient(
         tb, eb = blk.tb[t, c], blk.eb[t, c]
     tox = bool(tb) if rt <= now else None
     eff = (bool(eb) if re <= now else None) if use_eff else False
-    return Patient(dose=int(dose) + 1, entry_time=float(entry), tox=tox, eff=eff, indication=ind)
+    bf = False if other else bool(blk.bf[t, c])
+    return Patient(
+        dose=int(dose) + 1, entry_time=float(entry), tox=tox, eff=eff, indication=ind, backfill=bf
+    )
 
 
 def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
@@ -108,7 +111,7 @@ def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
     trace: list[TraceStep] = []
     blk = simulate_protocol_block(setup, seed, 0, n, trace)
     plan = setup.plan
-    num, names, use_eff, cap = plan.num_doses, setup.names, setup.uses_efficacy, plan.max_total
+    num, names, use_eff, cap = plan.num_doses, setup.names, setup.watches_responses, plan.max_total
     named = bool(plan.indications)
     kept = blk.count
     assert not (blk.close_kind == CLOSE_STUCK).any()
@@ -164,6 +167,21 @@ def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
             if want is EnrolStatus.ENROL or (want is EnrolStatus.WAIT and step.kind == "driving"):
                 assert got.dose == (dose + 1 if dose >= 0 else None), (step.kind, t, now, got)
             seen[f"{step.kind}:{got.reason.rule}"] += 1
+            if step.kind == "driving" and step.backfill_open is not None:
+                assert step.backfill_dose is not None and step.backfilled_at is not None
+                want_open = tuple(int(x) for x in np.flatnonzero(step.backfill_open[:, k]))
+                assert got.backfill_open == want_open, (t, now, got, want_open)
+                bd = int(step.backfill_dose[k])
+                assert got.backfill_dose == (bd if bd >= 0 else None)
+                at = int(step.backfilled_at[k])
+                if at >= 0:  # a backfill patient only ever at a dose open for backfill
+                    assert at in got.backfill_open
+                    assert got.backfill_dose in (None, at)
+                    seen["backfilled"] += 1
+                if got.backfill_open:
+                    seen["backfill_open"] += 1
+            elif step.kind == "driving":
+                assert got.backfill_open == () and got.backfill_dose is None
             for s in got.steps:
                 seen[f"{step.kind}-step:{s.rule}"] += 1
     # the final selection is the design's, on complete data with the carried eliminations

@@ -21,6 +21,9 @@ own time ``now``:
   evaluate` (seed 000's run-in at DL1 and fallback to DL-1).
 * :func:`driving_recommendation` -- the driving (or pooled) cohort's entry of ``recommend``:
   fallback, design, cohort completion, and the guard against closed doses.
+* :func:`backfill_recommendation` -- ``backfill_open`` / ``backfill_dose`` of the driving entry
+  (BF-BOIN design, or a BOIN plan with the backfill rule), from the core's array form of
+  :func:`~doseladder.core.designs.bf_boin.backfill_open` and ``assign_backfill``;
 * :func:`other_recommendation` -- the entry of a non-driving indication: confirmed-safe doses
   (:func:`~doseladder.core.rules.driving_indication.dose_safety`), the dose cap, the pooled
   safety monitor (:class:`~doseladder.core.rules.safety_monitor.PooledSafetyMonitor`), the
@@ -55,6 +58,8 @@ from doseladder.core.designs.arrays import (
     pick,
     upward,
 )
+from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays, backfill_open_arrays
+from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.three_plus_three import ThreePlusThree
@@ -72,11 +77,13 @@ __all__ = [
     "STOP",
     "SUSPEND",
     "WAIT",
+    "BackfillStep",
     "DesignStep",
     "DrivingStep",
     "FallbackArrays",
     "OtherStep",
     "PatientView",
+    "backfill_recommendation",
     "check_supported",
     "design_decisions",
     "dose_arrays",
@@ -103,7 +110,7 @@ SUPPORTED = ("boin", "3+3", "boin12", "tite-boin12")
 def check_supported(plan: EscalationPlan) -> None:
     """Raise :class:`InputError` for plans the protocol simulator cannot vectorise."""
     name = plan.design.name
-    if name not in SUPPORTED:
+    if name not in SUPPORTED and not isinstance(plan.decision_design, BFBOIN):
         raise InputError(
             "design",
             f"protocol simulation supports the designs {', '.join(SUPPORTED)}; "
@@ -143,9 +150,11 @@ class PatientView:
             time, or entry + window without event).
         tb, eb: (R, W) whether a DLT / response occurs (within the window).
         count: (R,) patients in the state (the first ``count`` columns).
-        current: (R,) dose of the latest patient (0-based; meaningless where count = 0).
-        run_len: (R,) length of the trailing run of patients at ``current`` (cohort
+        current: (R,) dose of the latest *escalation* patient (the escalation cohort's dose;
+            0-based; meaningless where there is none).
+        run_len: (R,) length of the trailing run of escalation patients at ``current`` (cohort
             completion; only :func:`driving_recommendation` reads it).
+        backfill: (R, W) backfill patients (``None`` = none).
     """
 
     dose: IntArray
@@ -157,10 +166,18 @@ class PatientView:
     count: IntArray
     current: IntArray
     run_len: IntArray
+    backfill: BoolArray | None = None
 
     @property
     def rows(self) -> int:
         return int(self.dose.shape[0])
+
+    @property
+    def escalation(self) -> BoolArray:
+        """(R, W) columns that are not backfill patients (phantoms included)."""
+        if self.backfill is None:
+            return np.ones(self.dose.shape, dtype=np.bool_)
+        return np.asarray(~self.backfill, dtype=np.bool_)
 
     def take(self, sel: NDArray[np.bool_] | IntArray) -> PatientView:
         """The view of a subset of trials."""
@@ -174,6 +191,7 @@ class PatientView:
             self.count[sel],
             self.current[sel],
             self.run_len[sel],
+            None if self.backfill is None else self.backfill[sel],
         )
 
 
@@ -244,12 +262,14 @@ def dose_arrays(view: PatientView, now: FloatArray, prior: BoolArray, num: int) 
         both=tal.f_te,
         current=view.current,
         eliminated=prior,
-        patients=PatientArrays(view.dose, view.entry, view.rt, view.re, view.tb, view.eb, now),
+        patients=PatientArrays(
+            view.dose, view.entry, view.rt, view.re, view.tb, view.eb, now, view.backfill
+        ),
     )
 
 
 def design_decisions(
-    design: BOIN | ThreePlusThree | BOIN12,
+    design: BOIN | ThreePlusThree | BOIN12 | BFBOIN,
     view: PatientView,
     now: FloatArray,
     prior: BoolArray,
@@ -279,14 +299,15 @@ def fallback_status(plan: EscalationPlan, view: PatientView, now: FloatArray) ->
     assert fb is not None
     num = plan.num_doses
     run, back = fb.run_in_dose - 1, fb.backup_dose - 1
-    at_run = view.dose == run
+    esc = view.escalation  # the rule counts escalation patients only
+    at_run = (view.dose == run) & esc
     run_in = at_run & (np.cumsum(at_run, axis=1) <= fb.first_k)
     known = view.rt <= now[:, None]
     n = run_in.sum(axis=1)
     dlts = (run_in & known & view.tb).sum(axis=1)
     pending = (run_in & ~known).sum(axis=1)
     fired = dlts >= fb.min_dlts
-    used_backup = ((view.dose <= back) & (view.dose < num)).any(axis=1)
+    used_backup = ((view.dose <= back) & (view.dose < num) & esc).any(axis=1)
     possible = dlts + pending + (fb.first_k - n)
     phase = np.where(
         n < fb.first_k,
@@ -314,6 +335,7 @@ class DrivingStep:
         consulted: the design was consulted (not in the fallback's run-in / wait / move).
         fired: the fallback rule has fired.
         safety_stop: the design stopped without a dose.
+        closed: (J, R) the doses closed before the design decided (carried, fallback block).
     """
 
     status: IntArray
@@ -323,6 +345,7 @@ class DrivingStep:
     consulted: BoolArray
     fired: BoolArray
     safety_stop: BoolArray
+    closed: BoolArray
 
 
 def _plan_design(
@@ -339,8 +362,8 @@ def _plan_design(
     )
     dec = DesignStep.empty(num, rows)
     if consulted.any():
-        design = plan.design
-        assert isinstance(design, BOIN | ThreePlusThree | BOIN12)
+        design = plan.decision_design
+        assert isinstance(design, BOIN | ThreePlusThree | BOIN12 | BFBOIN)
         part = design_decisions(design, view.take(consulted), now[consulted], closed[:, consulted])
         dec.put(consulted, part)
     return dec, consulted, closed, fb
@@ -353,6 +376,7 @@ def driving_recommendation(
     applies) for every trial; ``carried`` (J, R) is the state's ``eliminated``."""
     num, rows = plan.num_doses, view.rows
     dec, consulted, closed, fb = _plan_design(plan, view, now, carried)
+    has_esc = (view.escalation & (view.dose < num)).any(axis=1)
     status = np.full(rows, ENROL, dtype=np.int64)
     dose = np.full(rows, -1, dtype=np.int64)
     # the design's outcome
@@ -365,12 +389,12 @@ def driving_recommendation(
         size = plan.design.cohort_size
         ok = (
             consulted
-            & (view.count > 0)
+            & has_esc
             & ~stop
             & (view.run_len % size != 0)
             & (dec.action != DEESCALATE)
-            & ~pick(dec.eliminated, np.where(view.count > 0, d, 0))
-            & ~pick(closed, np.where(view.count > 0, d, 0))
+            & ~pick(dec.eliminated, np.where(has_esc, d, 0))
+            & ~pick(closed, np.where(has_esc, d, 0))
             & ((dec.next_dose < 0) | (dec.next_dose >= d))
         )
         status = np.where(ok, ENROL, status)
@@ -407,7 +431,62 @@ def driving_recommendation(
         consulted,
         fired,
         safety_stop,
+        closed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillStep:
+    """``backfill_open`` / ``backfill_dose`` of ``recommend``'s driving entry.
+
+    Attributes:
+        open: (J, R) doses open for backfill now (``IndicationRecommendation.backfill_open``).
+        dose: (R,) the assignment rule's pick, 0-based; -1 = none (nothing open, or ``random``:
+            the caller draws among ``open``).
+    """
+
+    open: BoolArray
+    dose: IntArray
+
+
+def backfill_recommendation(
+    plan: EscalationPlan,
+    view: PatientView,
+    now: FloatArray,
+    step: DrivingStep,
+    capped: BoolArray | None = None,
+) -> BackfillStep:
+    """The backfill fields of ``recommend(plan, state, now).driving`` for every trial, given
+    the driving step at the same ``now`` (``capped``: the trial-wide cap is reached).
+
+    As ``plan._backfill``: only where the BF-BOIN decision suspends escalation (the cohort is
+    full and in follow-up) and the entry is not closed; the open doses of
+    :func:`~doseladder.core.designs.arrays.bf_boin.backfill_open_arrays` at or above the
+    rule's ``min_dose`` and not eliminated; the pick of ``assign_backfill_arrays``.
+    """
+    num, rows = plan.num_doses, view.rows
+    design = plan.decision_design
+    opened = np.zeros((num, rows), dtype=np.bool_)
+    dose = np.full(rows, -1, dtype=np.int64)
+    if not isinstance(design, BFBOIN):
+        return BackfillStep(opened, dose)
+    live = step.consulted & (step.design.action == SUSPEND) & (step.status != CLOSED)
+    if capped is not None:
+        live &= ~capped
+    if not live.any():
+        return BackfillStep(opened, dose)
+    sub = view.take(live)
+    data = dose_arrays(sub, now[live], step.closed[:, live], num)
+    got = backfill_open_arrays(design, data)
+    rule = plan.backfill
+    min_dose = rule.min_dose if rule is not None else 1
+    assign = rule.assign if rule is not None else design.backfill_assign
+    got &= np.arange(num)[:, None] >= (min_dose - 1)
+    got &= ~step.eliminated[:, live]
+    opened[:, live] = got
+    if assign != "random":
+        dose[live] = assign_backfill_arrays(got, assign)
+    return BackfillStep(opened, dose)
 
 
 # ------------------------------------------------------------------------------ others
@@ -468,7 +547,7 @@ def other_recommendation(
         bound = monitor_boundaries(mon, int(pooled_n.max(initial=0)))
         flag = (pooled_n >= mon.min_n) & (pooled_y >= bound[pooled_n])
         excluded |= upward(flag)
-    has = view.count > 0
+    has = (view.escalation & (view.dose < num)).any(axis=1)  # an escalation patient
     current = np.where(has, view.current, -1)
     dose_ix = np.arange(num)[:, None]
     # the design's decision at the current dose is a toxicity de-escalation

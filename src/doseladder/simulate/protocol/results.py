@@ -70,6 +70,7 @@ class ProtocolContext:
     max_total: int | None
     pooled_groups: bool  # pooled with several indications: add an "all" group
     efficacy: bool
+    backfill: bool = False  # patients may be backfilled: split escalation / backfill
 
 
 def protocol_context(setup: ProtocolSetup) -> ProtocolContext:
@@ -121,6 +122,7 @@ def protocol_context(setup: ProtocolSetup) -> ProtocolContext:
         max_total=plan.max_total,
         pooled_groups=not setup.driving and len(setup.names) > 1,
         efficacy=any(t.p_eff is not None for t in truths),
+        backfill=bool(plan.backfills),
     )
 
 
@@ -194,12 +196,18 @@ def _per_indication(
                 "tox": tally(key_c, mine & block.tb),
                 "eff": tally(key_c, mine & block.eb),
             }
+            if ctx.backfill:
+                out[name]["n_bf"] = tally(key_c, mine & block.bf)
+                out[name]["tox_bf"] = tally(key_c, mine & block.bf & block.tb)
     if ctx.pooled_groups:
         out[ALL] = {
             "n": tally(key_c, present),
             "tox": tally(key_c, present & block.tb),
             "eff": tally(key_c, present & block.eb),
         }
+        if ctx.backfill:
+            out[ALL]["n_bf"] = tally(key_c, present & block.bf)
+            out[ALL]["tox_bf"] = tally(key_c, present & block.bf & block.tb)
     return out
 
 
@@ -212,6 +220,18 @@ def block_stats(block: ProtocolBlock, ctx: ProtocolContext, use_eff: bool) -> Pr
         for metric in ("n", "tox", "eff"):
             x = g[metric].astype(np.float64)
             dose_sums[f"{name}|{metric}"] = (x.sum(axis=0), (x * x).sum(axis=0))
+        if "n_bf" in g:
+            # escalation / backfill split of patients and DLTs per dose
+            for metric, x_int in (
+                ("n_bf", g["n_bf"]),
+                ("tox_bf", g["tox_bf"]),
+                ("n_esc", g["n"] - g["n_bf"]),
+                ("tox_esc", g["tox"] - g["tox_bf"]),
+            ):
+                x = x_int.astype(np.float64)
+                dose_sums[f"{name}|{metric}"] = (x.sum(axis=0), (x * x).sum(axis=0))
+            sums[f"{name}|backfill_n"] = _sums(g["n_bf"].sum(axis=1))
+            sums[f"{name}|backfill_dlt"] = _sums(g["tox_bf"].sum(axis=1))
         total = g["n"].sum(axis=1)
         sums[f"{name}|total_n"] = _sums(total)
         sums[f"{name}|total_dlt"] = _sums(g["tox"].sum(axis=1))
@@ -285,6 +305,8 @@ _METRIC_ORDER = (
     "trials_with_patients_pct",
     "total_dlt",
     "total_responses",
+    "backfill_n",
+    "backfill_dlt",
     "patients_above_mtd",
     "pct_patients_above_mtd",
     "turned_away",
@@ -352,10 +374,21 @@ class ProtocolSimulationResult:
                 "selection_pct": sel_pct if carries else np.full(ctx.num_doses, np.nan),
                 "selection_se": sel_se if carries else np.full(ctx.num_doses, np.nan),
             }
+            split = (
+                (
+                    ("n_esc", "mean_patients_escalation"),
+                    ("n_bf", "mean_patients_backfill"),
+                    ("tox_esc", "mean_dlt_escalation"),
+                    ("tox_bf", "mean_dlt_backfill"),
+                )
+                if f"{name}|n_bf" in stats.dose_sums
+                else ()
+            )
             for metric, col in (
                 ("n", "mean_patients"),
                 ("tox", "mean_dlt"),
                 ("eff", "mean_responses"),
+                *split,
             ):
                 m, se = mean_se_from(*stats.dose_sums[f"{name}|{metric}"], nt)
                 row[col] = m
@@ -428,6 +461,8 @@ class ProtocolSimulationResult:
             "mean_dlt",
             "mean_responses",
         ]
+        if "mean_patients_backfill" in self.per_dose.columns:
+            cols += ["mean_patients_backfill", "mean_dlt_backfill"]
         per_dose = self.per_dose[cols].round(3).to_string(index=False)
         trial = self.trial.round(3).to_string(index=False)
         return f"{head}\n\n{per_dose}\n\n{trial}"
