@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import Protocol, library_dir, protocol_from_dict
@@ -124,3 +126,45 @@ def test_random_assignment_is_reproducible_and_differs_from_highest() -> None:
     bf_a = a.per_dose["mean_patients_backfill"].iloc[:3].to_numpy()
     bf_h = h.per_dose["mean_patients_backfill"].iloc[:3].to_numpy()
     assert not np.allclose(bf_a, bf_h)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    assign=st.sampled_from(["highest", "lowest", "random"]),
+    activity=st.sampled_from(["dose", "dose_or_lower"]),
+    min_dose=st.sampled_from(["DL-1", "DL1", "DL2"]),
+    n_cap=st.integers(3, 12),
+    target=st.sampled_from([0.25, 0.3, 0.35]),
+    fallback=st.booleans(),
+    complete_cohorts=st.booleans(),
+    p_tox=st.lists(st.floats(0.0, 0.7), min_size=3, max_size=3).map(sorted),
+    p_eff=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+    rate=st.sampled_from([0.03, 0.1, 0.3]),
+    seed=st.integers(0, 2**20),
+)
+def test_random_backfill_protocols_equal_recommend(
+    assign: str,
+    activity: str,
+    min_dose: str,
+    n_cap: int,
+    target: float,
+    fallback: bool,
+    complete_cohorts: bool,
+    p_tox: list[float],
+    p_eff: list[float],
+    rate: float,
+    seed: int,
+) -> None:
+    """Random rule parameters and truths: the simulation's every evaluation (status, dose,
+    open doses, assignment) equals ``recommend`` on the rebuilt history."""
+    rules: dict[str, Any] = {
+        "backfill": {"assign": assign, "activity": activity, "min_dose": min_dose, "n_cap": n_cap},
+        "complete_cohorts": complete_cohorts,
+    }
+    design: dict[str, Any] = {"target": target}
+    if not fallback:
+        rules["fallback"] = None
+        design["start_dose"] = "DL-1"
+    sc = scen(drv=tuple(p_tox), eff=tuple(p_eff), rate=rate, extra=30.0)
+    setup = ProtocolSetup.from_protocol(proto(design, rules), sc)
+    check_against_core(setup, 40, seed=seed)

@@ -51,9 +51,18 @@ component 6), other indication k (protocol order, k >= 1) from ``spawn_key=(k, b
 with the same component numbers, in chunks of 64 arrivals.  Results are bit-identical for any
 number of workers, local or on Dask.
 
-Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN, 3+3, BOIN12 and
-TITE-BOIN12 only (no TITE-BOIN yet); no sentinel staggering; safety-monitor action ``flag`` or
-``close_others`` only.
+* **Backfill** (BOIN with ``rules.backfill``, or a BF-BOIN design): while the escalation
+  cohort is in follow-up, ``recommend`` waits at the escalation dose and lists the doses open
+  for backfill; a driving (pooled) arrival is then treated at once at ``backfill_dose`` (for
+  ``random`` a uniform draw among the open doses, component 7 of the cohort's streams) as a
+  backfill patient (:func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).
+  With nothing open the patient waits as above.  Without an efficacy window a response is
+  seen at the end of the DLT window (bfboin).  Patients and DLTs per dose are split into
+  escalation and backfill in the result.
+
+Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN (with or without
+backfill), BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only (no TITE-BOIN yet); no sentinel staggering;
+safety-monitor action ``flag`` or ``close_others`` only.
 """
 
 from __future__ import annotations
