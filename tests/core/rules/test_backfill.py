@@ -287,3 +287,26 @@ def test_decision_design_is_bf_boin_from_the_boin_parameters() -> None:
     pts = esc(1, "NNN") + esc(2, "TTT", t0=3)
     dec = recommend(p, TrialState(5, tuple(pts)), 20.0).driving_decision
     assert dec is not None and dec.action is Action.DEESCALATE
+
+
+def test_after_a_one_patient_fallback_the_trial_re_escalates() -> None:
+    """Regression: with a fallback, 1 DLT in the first DL1 subject moves to the backup dose; the
+    BF-BOIN cohorts (every 3 escalation subjects) then no longer line up with runs at one dose,
+    and the plan's own cohort completion used to keep the trial at the backup dose for good.
+    BF-BOIN forms its cohorts itself; the plan's completion does not apply to it."""
+    p = EscalationPlan(
+        BOIN(num_doses=3, target=0.35, max_n=39, start_dose=2),
+        ("DL-1", "DL1", "DL2"),
+        fallback=BackupFallback(run_in_dose=2, backup_dose=1),
+        backfill=BackfillRule(),
+    )
+    assert p.design_forms_cohorts
+    first = [Patient(2, 0.0, True, eff=False)]
+    for n_back, status, dose in ((6, EnrolStatus.ENROL, 1), (8, EnrolStatus.ENROL, 2)):
+        pts = first + [Patient(1, 10.0 + i, False, eff=False) for i in range(n_back)]
+        rec = recommend(p, TrialState(3, tuple(pts)), 200.0)
+        assert (rec.driving.status, rec.driving.dose) == (status, dose), rec.driving.reason
+    # 1 + 8 = 9 escalation subjects: a full cohort, 0/8 at DL-1 -> escalate to DL1
+    assert rec.driving_decision is not None
+    assert rec.driving_decision.reason.rule == "bf_boin.escalate"
+    assert "every 3 escalation subjects form a cohort" in p.describe()

@@ -26,7 +26,9 @@ Order of evaluation for the driving (or pooled) cohort:
    state's, plus doses blocked by the fallback (``reescalation="blocked"``), plus doses closed
    by a ``close_all`` safety monitor;
 3. cohort completion (``complete_cohorts``, default on): while the trailing run of driving
-   patients at the current dose is not a multiple of the design's cohort size, the cohort is
+   *escalation* patients at the current dose (the dose of the latest escalation patient;
+   backfill patients are treated below it and never form cohorts) is not a multiple of the
+   design's cohort size, the cohort is
    completed at the current dose -- unless the design de-escalates, stops, or has eliminated
    the dose (safety signals are never overridden).  The core designs other than the 3+3 decide
    after every patient; protocols enrol cohorts, so this makes "cohort of 3" mean what the
@@ -34,6 +36,12 @@ Order of evaluation for the driving (or pooled) cohort:
    PKBOIN-12 author code where cohorts arrive together);
 4. sentinel staggering at the chosen dose -> wait until the sentinel's observation ends;
 5. a guard that never lets a closed dose through (only reachable with ``close_all``).
+
+Backfill (:mod:`doseladder.core.rules.backfill`, BOIN plans; or a BF-BOIN design): the design
+step is BF-BOIN's decision; while it suspends escalation (cohort full and in follow-up) the
+driving entry also gives ``backfill_open`` (0-based doses open for backfill now) and
+``backfill_dose`` (the assignment rule's pick).  The fallback rule counts escalation patients
+only.
 
 Other indications follow :mod:`doseladder.core.rules.driving_indication`.
 """
@@ -319,6 +327,14 @@ class EscalationPlan:
         """Whether patients may be backfilled (backfill rule, or a BF-BOIN design)."""
         return self.backfill is not None or isinstance(self.design, BFBOIN)
 
+    @property
+    def design_forms_cohorts(self) -> bool:
+        """The deciding design groups escalation patients into cohorts itself (BF-BOIN: every
+        ``cohort_size`` escalation patients, waiting for the whole cohort); the plan's cohort
+        completion is then not applied (two cohort rules would fall out of step, e.g. after a
+        fallback run-in of one patient)."""
+        return isinstance(self.decision_design, BFBOIN)
+
     def may_backfill(self, indication: str | None) -> bool:
         """Whether a patient of ``indication`` may be backfilled under this plan."""
         if self.backfill is not None:
@@ -397,7 +413,15 @@ class EscalationPlan:
             paras.append("No sentinel staggering: subjects of a cohort are not staggered.")
         if self.backfill is not None:
             paras.append(self.backfill.describe(labels))
-        if self.complete_cohorts and not isinstance(self.design, ThreePlusThree):
+        if self.design_forms_cohorts:
+            size = self.design.cohort_size
+            paras.append(
+                f"Escalation subjects are enrolled in cohorts of {size} (every {size} "
+                "escalation subjects form a cohort; backfill subjects belong to none): the "
+                "escalation decision is taken once every subject of the cohort has completed "
+                "DLT follow-up."
+            )
+        elif self.complete_cohorts and not isinstance(self.design, ThreePlusThree):
             paras.append(
                 f"Subjects are enrolled in cohorts of {self.design.cohort_size}: once a cohort "
                 "has started at a dose it is completed at that dose, unless the rules "
@@ -673,7 +697,12 @@ def _driving(
             fb.values(),
         )
         out = _Outcome(out.status, out.dose, out.reason, out.available_at, (note, *out.steps))
-    if plan.complete_cohorts and d_esc is not None and decision.action not in (Action.STOP,):
+    if (
+        plan.complete_cohorts
+        and not plan.design_forms_cohorts
+        and d_esc is not None
+        and decision.action not in (Action.STOP,)
+    ):
         d = d_esc
         size: int = plan.design.cohort_size
         run_len = trailing_run(esc_pts, d)
@@ -714,7 +743,7 @@ def recommend(
         state: every treated patient, all indications (``Patient.indication``; ``None`` = the
             driving indication).  ``state.eliminated`` holds doses eliminated earlier (they
             stay closed); ``state.current_dose`` is ignored -- the driving cohort's current dose
-            is the dose of its latest patient.
+            is the dose of its latest escalation (non-backfill) patient.
         now: decision time (same unit as entry times).
 
     Raises:

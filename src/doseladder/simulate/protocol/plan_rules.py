@@ -8,9 +8,9 @@ random histories -- ``tests/simulate/test_protocol.py`` rebuilds the
 Here each function is the array form of one core function, for R trials at once, each at its
 own time ``now``:
 
-* :func:`design_decisions` -- ``design.decide(state, now)`` for BOIN, 3+3, BOIN12 and
-  TITE-BOIN12 (:mod:`doseladder.core.designs`), on the driving cohort's patients; it returns
-  what :func:`~doseladder.core.rules.plan.recommend` reads from a
+* :func:`design_decisions` -- ``design.decide(state, now)`` for BOIN, TITE-BOIN, BF-BOIN, 3+3,
+  BOIN12 and TITE-BOIN12 (:mod:`doseladder.core.designs`), on the driving cohort's patients;
+  it returns what :func:`~doseladder.core.rules.plan.recommend` reads from a
   :class:`~doseladder.core.decision.Decision`: the action, the next dose, ``eliminated`` and
   whether ``reason.rule`` is a toxicity de-escalation
   (:data:`~doseladder.core.rules.driving_indication.TOXICITY_DEESCALATION_RULES`).  It is the
@@ -33,7 +33,8 @@ Patients are given as a :class:`PatientView`: (R, W) arrays in order of entry; c
 trial that are not (yet) part of its state carry the phantom dose level J (0-based), which every
 per-dose tally drops.  Per-dose arrays are dose-major, shape (J, R), as in the kernels.
 
-Not vectorised (the caller raises :class:`~doseladder.core.errors.InputError`): TITE-BOIN,
+Not vectorised (the caller raises :class:`~doseladder.core.errors.InputError`): designs other
+than BOIN (with or without backfill), TITE-BOIN, BF-BOIN, 3+3, BOIN12 and TITE-BOIN12;
 sentinel staggering and the ``close_all`` safety-monitor action (both make the driving
 cohort depend on the other indications).
 """
@@ -63,6 +64,7 @@ from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.designs.three_plus_three import ThreePlusThree
+from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import deescalation_boundary
 from doseladder.core.rules.plan import EscalationPlan
@@ -104,7 +106,7 @@ RUN_IN, AWAITING, PASSED, TRIGGERED, APPLIED = 0, 1, 2, 3, 4
 
 _NONE = 10**6  # "no boundary", as in the kernels
 
-SUPPORTED = ("boin", "3+3", "boin12", "tite-boin12")
+SUPPORTED = ("boin", "tite-boin", "3+3", "boin12", "tite-boin12")
 
 
 def check_supported(plan: EscalationPlan) -> None:
@@ -269,7 +271,7 @@ def dose_arrays(view: PatientView, now: FloatArray, prior: BoolArray, num: int) 
 
 
 def design_decisions(
-    design: BOIN | ThreePlusThree | BOIN12 | BFBOIN,
+    design: BOIN | TITEBOIN | ThreePlusThree | BOIN12 | BFBOIN,
     view: PatientView,
     now: FloatArray,
     prior: BoolArray,
@@ -363,7 +365,7 @@ def _plan_design(
     dec = DesignStep.empty(num, rows)
     if consulted.any():
         design = plan.decision_design
-        assert isinstance(design, BOIN | ThreePlusThree | BOIN12 | BFBOIN)
+        assert isinstance(design, BOIN | TITEBOIN | ThreePlusThree | BOIN12 | BFBOIN)
         part = design_decisions(design, view.take(consulted), now[consulted], closed[:, consulted])
         dec.put(consulted, part)
     return dec, consulted, closed, fb
@@ -384,7 +386,7 @@ def driving_recommendation(
     status = np.where(stop, CLOSED, np.where(dec.action == SUSPEND, WAIT, ENROL))
     dose = np.where(stop, -1, dec.next_dose)
     # cohort completion
-    if plan.complete_cohorts:
+    if plan.complete_cohorts and not plan.design_forms_cohorts:
         d = view.current
         size = plan.design.cohort_size
         ok = (
