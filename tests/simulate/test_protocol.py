@@ -168,6 +168,8 @@ def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
                 assert got.dose == (dose + 1 if dose >= 0 else None), (step.kind, t, now, got)
             seen[f"{step.kind}:{got.reason.rule}"] += 1
             if step.kind == "driving" and step.backfill_open is not None:
+                if not setup.driving and named:  # pooled: the arriving patient's entry
+                    got = rec.for_indication(names[int(step.indication[k])])
                 assert step.backfill_dose is not None and step.backfilled_at is not None
                 want_open = tuple(int(x) for x in np.flatnonzero(step.backfill_open[:, k]))
                 assert got.backfill_open == want_open, (t, now, got, want_open)
@@ -276,6 +278,25 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
         {"design": "boin12", "start_dose": "DL1", "max_n": 30, "n_stop": 9},
         {"max_total": 35},
         {"extra": 50.0},
+    ),
+    "TITE-BOIN with fallback": (
+        {"design": "tite-boin", "target": 0.3, "max_n": 30, "start_dose": "DL1"},
+        {},
+        {"drv": (0.05, 0.25, 0.45), "extra": 50.0},
+    ),
+    "TITE-BOIN ess form, suspension, extra-safe": (
+        {
+            "design": "tite-boin",
+            "target": 0.25,
+            "max_n": 24,
+            "start_dose": "DL1",
+            "form": "ess",
+            "max_pending": 0.34,
+            "extrasafe": True,
+            "block_escalation_few_complete": True,
+        },
+        {"complete_cohorts": False, "fallback": None},
+        {"drv": (0.1, 0.3, 0.5), "rate": 0.1, "extra": 50.0},
     ),
     "TITE-BOIN12 options": (
         {
@@ -580,7 +601,6 @@ def test_scenario_must_fit_the_protocol(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("design", "rules", "field"),
     [
-        ({"design": "tite-boin", "target": 0.3, "start_dose": "DL1"}, {}, "design"),
         ({}, {"staggering": {"days": 14}}, "rules.staggering"),
         ({}, {"safety_monitor": {"action": "close_all"}}, "rules.safety_monitor.action"),
         ({"design": "3+3", "start_dose": "DL1"}, {}, "rules.fallback"),
@@ -590,6 +610,16 @@ def test_unsupported_plans_raise(design: dict[str, Any], rules: dict[str, Any], 
     with pytest.raises(InputError) as err:
         simulate_protocol(proto(design or None, rules), scen(), 10)
     assert err.value.field == field
+
+
+def test_unsupported_design_raises() -> None:
+    data = yaml.safe_load((library_dir() / "f01-car-nk-snc103.yaml").read_text())
+    data["design"] = {"design": "keyboard", "target": 0.3, "start_dose": "F01", "max_n": 18}
+    sc = load_protocol_scenario(library_dir() / "scenarios" / "f01-car-nk-snc103.yaml")
+    with pytest.raises(InputError) as err:
+        simulate_protocol(protocol_from_dict(data), sc, 10)
+    assert err.value.field == "design"
+    assert "tite-boin" in err.value.reason  # the supported designs are listed
 
 
 def test_bad_run_arguments() -> None:

@@ -75,6 +75,26 @@ def test_variants_equal_recommend(name: str) -> None:
     assert seen["backfill_open"] > 0, seen
 
 
+def test_pooled_indications_with_restricted_backfill_equal_recommend() -> None:
+    data = copy.deepcopy(BASE)
+    for ind in data["indications"]:
+        ind.pop("driving", None)
+    data["rules"]["other_indications"] = None
+    data["rules"]["safety_monitor"] = None
+    data["rules"]["fallback"] = None
+    data["design"]["start_dose"] = "DL-1"
+    data["rules"]["backfill"]["indications"] = ["SLE-ITP", "IIM"]
+    p = protocol_from_dict(data)
+    assert p.plan.driving_indication is None
+    setup = ProtocolSetup.from_protocol(p, scen(eff=(0.6, 0.6, 0.6), rate=0.05, orate=0.05))
+    seen = check_against_core(setup, 200, seed=21)
+    assert seen["backfilled"] > 0
+    blk = simulate_protocol_block(setup, 21, 0, 200)
+    # SLE-other (index 1) is never backfilled; the others are
+    assert not (blk.bf & (blk.ind == 1)).any()
+    assert (blk.bf & (blk.ind == 0)).any() and (blk.bf & (blk.ind == 2)).any()
+
+
 def test_result_splits_escalation_and_backfill() -> None:
     p = proto({"start_dose": "DL-1"}, {"fallback": None})
     res = simulate_protocol(p, load_protocol_scenario(SCENARIO), 600, seed=3)

@@ -61,7 +61,7 @@ number of workers, local or on Dask.
   escalation and backfill in the result.
 
 Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN (with or without
-backfill), BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only (no TITE-BOIN yet); no sentinel staggering;
+backfill), TITE-BOIN, BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only; no sentinel staggering;
 safety-monitor action ``flag`` or ``close_others`` only.
 """
 
@@ -88,6 +88,7 @@ from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
     WAIT,
+    BackfillStep,
     PatientView,
     backfill_recommendation,
     check_supported,
@@ -507,6 +508,11 @@ def _run_cohort(
     u_bf = _gen(seed, 0, block, _BACKFILL_COMPONENT).random((nt, m)) if backfills else None
     bf_design = plan.decision_design
     random_assign = isinstance(bf_design, BFBOIN) and bf_design.backfill_assign == "random"
+    # which arrivals may be backfilled (by indication; pooled protocols may restrict it)
+    may_bf = np.array(
+        [plan.may_backfill(name if plan.indications else None) for name in setup.names],
+        dtype=np.bool_,
+    )
     running = np.arange(nt)
     for i in range(m):
         if running.size == 0:
@@ -524,6 +530,8 @@ def _run_cohort(
             bstep = None
             if backfills:
                 bstep = backfill_recommendation(plan, view, now, step)
+                ok = may_bf[labels[todo, i]]  # this arrival's indication is backfilled
+                bstep = BackfillStep(bstep.open & ok[None, :], np.where(ok, bstep.dose, -1))
                 bf_at = bstep.dose
                 if u_bf is not None and random_assign:
                     bf_at = assign_backfill_arrays(bstep.open, "random", u_bf[todo, i])
