@@ -12,7 +12,7 @@ import yaml
 from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import Protocol, library_dir, list_protocols, load_protocol
 from doseladder.simulate.protocol import simulate_protocol
-from doseladder.simulate.protocol_scenario import shipped_scenario_path
+from doseladder.simulate.protocol.scenario import shipped_scenario_path
 
 NAMES = [
     "str-p004-nct07143617",

@@ -1,5 +1,5 @@
 """Protocol-rule conformance by random testing: the vectorised protocol rules of
-:mod:`doseladder.simulate.plan_kernels` take the decisions of the core's
+:mod:`doseladder.simulate.protocol.plan_rules` take the decisions of the core's
 :func:`~doseladder.core.rules.plan.recommend` on random protocol parameters and random histories.
 
 Hypothesis draws the plan (design and its options, start dose, backup-dose fallback with every
@@ -9,14 +9,14 @@ generator draws, for many trials at once, the driving cohort's patients (run-in 
 the start dose so that the fallback's phases all occur), the other indications' patients,
 pending outcomes, carried eliminations and the decision time.  Every trial's history is then
 rebuilt as a :class:`~doseladder.core.state.TrialState` and ``recommend`` is asked; the public
-entry points of ``plan_kernels`` must agree on
+entry points of ``plan_rules`` must agree on
 
-* :func:`~doseladder.simulate.plan_kernels.fallback_status` -- the fallback's phase, whether it
+* :func:`~.plan_rules.fallback_status` -- the fallback's phase, whether it
   fired and the doses it blocks (``BackupFallback.evaluate`` / ``blocked_doses``);
-* :func:`~doseladder.simulate.plan_kernels.driving_recommendation` -- the driving (or pooled)
+* :func:`~.plan_rules.driving_recommendation` -- the driving (or pooled)
   entry: status and dose (fallback, design, cohort completion, the guard against closed doses;
   the trial-wide cap applied as the caller does) and the doses carried as eliminated;
-* :func:`~doseladder.simulate.plan_kernels.other_recommendation` -- every non-driving
+* :func:`~.plan_rules.other_recommendation` -- every non-driving
   indication's status and dose (confirmed-safe doses, dose cap, pooled safety monitor, caps,
   the driving cohort's stop).
 
@@ -35,20 +35,22 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from doseladder.core.designs import BOIN12, TITEBOIN12
+from doseladder.core.designs import BOIN, BOIN12, TITEBOIN12
 from doseladder.core.designs.arrays.interface import ACTION_NAMES
 from doseladder.core.errors import InputError
+from doseladder.core.rules.backfill import BackfillRule
 from doseladder.core.rules.backup_fallback import BackupFallback
 from doseladder.core.rules.driving_indication import OtherIndicationPolicy
 from doseladder.core.rules.plan import EnrolStatus, EscalationPlan, recommend
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
 from doseladder.core.state import Patient, TrialState
 from doseladder.io.design_file import design_from_dict
-from doseladder.simulate.plan_kernels import (
+from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
     WAIT,
     PatientView,
+    backfill_recommendation,
     design_decisions,
     driving_recommendation,
     fallback_status,
@@ -71,15 +73,35 @@ PHASES = ("run_in", "awaiting", "passed", "triggered", "applied")
 
 # ------------------------------------------------------------------------------ plans
 @st.composite
-def designs(draw: st.DrawFn, num: int, start: int, with_fallback: bool) -> Any:
-    name = draw(
-        st.sampled_from(["boin", "boin12", "tite-boin12", *(() if with_fallback else ("3+3",))])
+def designs(
+    draw: st.DrawFn, num: int, start: int, with_fallback: bool, backfill: bool = False
+) -> Any:
+    name = (
+        "boin"
+        if backfill
+        else draw(
+            st.sampled_from(
+                ["boin", "tite-boin", "boin12", "tite-boin12", *(() if with_fallback else ("3+3",))]
+            )
+        )
     )
     data: dict[str, Any] = {"design": name, "num_doses": num, "start_dose": start}
-    if name == "boin":
+    if name == "tite-boin":
+        data.update(
+            target=draw(st.sampled_from([0.2, 0.25, 0.3])),
+            cohort_size=draw(st.integers(1, 3)),
+            max_n=draw(st.integers(6, 24)),
+            n_earlystop=draw(st.integers(3, 12)),
+            extrasafe=draw(st.booleans()),
+            tox_window=TOX_WINDOW,
+            form=draw(st.sampled_from(["imputation", "ess"])),
+            max_pending=draw(st.sampled_from([0.34, 0.5, 0.67])),
+            block_escalation_few_complete=draw(st.booleans()),
+        )
+    elif name == "boin":
         data.update(
             target=draw(st.sampled_from([0.2, 0.25, 0.3, 0.35])),
-            cohort_size=draw(st.integers(1, 3)),
+            cohort_size=3 if backfill else draw(st.integers(1, 3)),
             max_n=draw(st.integers(6, 24)),
             n_earlystop=draw(st.integers(3, 12)),
             extrasafe=draw(st.booleans()),
@@ -115,7 +137,8 @@ def plans(draw: st.DrawFn) -> EscalationPlan:
         start = run_in
     else:
         start = draw(st.integers(1, num))
-    design = draw(designs(num, start, fallback is not None))
+    with_backfill = draw(st.integers(0, 3)) == 0  # BOIN with the backfill rule
+    design = draw(designs(num, start, fallback is not None, with_backfill))
     driving = draw(st.booleans())
     monitor = None
     if driving and draw(st.booleans()):
@@ -132,6 +155,16 @@ def plans(draw: st.DrawFn) -> EscalationPlan:
         max_n_per_indication=draw(st.one_of(st.none(), st.integers(1, 6))),
         continue_after_driving_stop=draw(st.booleans()),
     )
+    backfill = None
+    if with_backfill:
+        assert isinstance(design, BOIN)
+        backfill = BackfillRule(
+            n_cap=draw(st.integers(3, 12)),
+            assign=draw(st.sampled_from(["highest", "lowest", "random"])),
+            activity=draw(st.sampled_from(["dose", "dose_or_lower"])),
+            min_dose=draw(st.integers(1, num)),
+            three_plus_three=draw(st.booleans()) and design.target == 0.25,
+        )
     try:
         return EscalationPlan(
             design=design,
@@ -143,6 +176,7 @@ def plans(draw: st.DrawFn) -> EscalationPlan:
             safety_monitor=monitor,
             complete_cohorts=draw(st.booleans()),
             max_total=draw(st.integers(4, 30)) if draw(st.integers(0, 2)) == 0 else None,
+            backfill=backfill,
         )
     except InputError:
         assume(False)
@@ -198,16 +232,36 @@ def random_histories(plan: EscalationPlan, seed: int) -> Histories:
     )
     now = last + rng.choice([0.0, 1.0, 10.0, 40.0, 200.0], rows) * rng.random(rows)
     now = np.where(rng.random(rows) < 0.2, np.inf, now)  # some with every outcome known
-    current = np.where(count > 0, dose[r, np.maximum(count - 1, 0)], 0)
+    backfill = None
+    if plan.backfills:
+        # responses are what open doses: frequent, and seen with the DLT outcome
+        eb = rng.random((rows, width)) < 0.7
+        re = np.minimum(re, rt)
+        # backfill patients after the third: treated below the escalation dose so far
+        backfill = np.zeros((rows, width), dtype=np.bool_)
+        for i in range(rows):
+            esc_d = -1
+            for c in range(int(count[i])):
+                if c >= 3 and esc_d > 0 and rng.random() < 0.35:
+                    backfill[i, c] = True
+                    dose[i, c] = rng.integers(0, esc_d)
+                else:
+                    esc_d = int(dose[i, c])
+    esc = np.ones((rows, width), dtype=np.bool_) if backfill is None else ~backfill
+    current = np.zeros(rows, dtype=np.int64)
     run_len = np.zeros(rows, dtype=np.int64)
     for i in range(rows):
-        c = int(count[i])
-        while run_len[i] < c and dose[i, c - 1 - run_len[i]] == current[i]:
+        cols = [c for c in range(int(count[i])) if esc[i, c]]
+        if cols:
+            current[i] = dose[i, cols[-1]]
+        for c in reversed(cols):
+            if dose[i, c] != current[i]:
+                break
             run_len[i] += 1
     carried = rng.random((num, rows)) < 0.06
     view = PatientView(
         dose.astype(np.int64), entry, rt, re, tb, eb, count.astype(np.int64),
-        current.astype(np.int64), run_len,
+        current.astype(np.int64), run_len, backfill,
     )  # fmt: skip
     return Histories(view, now, carried, oth_dose, oth_ind, oth_entry, oth_rt, oth_tb)
 
@@ -215,7 +269,7 @@ def random_histories(plan: EscalationPlan, seed: int) -> Histories:
 def state_of(plan: EscalationPlan, h: Histories, r: int) -> tuple[TrialState, float | None]:
     """Trial ``r`` as the core sees it: every patient in order of entry."""
     now = float(h.now[r])
-    use_eff = plan.design.uses_efficacy
+    use_eff = plan.design.uses_efficacy or plan.backfills
     v = h.view
     pts: list[tuple[float, Patient]] = []
     for c in range(int(v.count[r])):
@@ -228,6 +282,7 @@ def state_of(plan: EscalationPlan, h: Histories, r: int) -> tuple[TrialState, fl
                     tox=bool(v.tb[r, c]) if v.rt[r, c] <= now else None,
                     eff=(bool(v.eb[r, c]) if v.re[r, c] <= now else None) if use_eff else False,
                     indication=DRIVING if plan.driving_indication else None,
+                    backfill=bool(v.backfill[r, c]) if v.backfill is not None else False,
                 ),
             )
         )
@@ -269,6 +324,8 @@ def test_driving_entry_and_fallback_agree_with_recommend(plan: EscalationPlan, s
     n_all = h.view.count + (
         (h.oth_dose < plan.num_doses).sum(axis=1) if plan.driving_indication else 0
     )
+    capped = n_all >= plan.max_total if plan.max_total is not None else None
+    bstep = backfill_recommendation(plan, h.view, h.now, step, capped)
     checked = 0
     for r in range(ROWS):
         state, now = state_of(plan, h, r)
@@ -288,6 +345,12 @@ def test_driving_entry_and_fallback_agree_with_recommend(plan: EscalationPlan, s
         assert rec.driving.status is status, where
         assert rec.driving.dose == dose, where
         assert rec.eliminated == _doses(step.eliminated[:, r]), where
+        # backfill: the open doses (0-based) and the assignment rule's pick
+        want_open = tuple(int(j) for j in np.flatnonzero(bstep.open[:, r]))
+        assert rec.driving.backfill_open == want_open, where
+        assert rec.driving.backfill_dose == (int(bstep.dose[r]) if bstep.dose[r] >= 0 else None), (
+            where
+        )
     assert checked >= ROWS // 2
 
 
@@ -370,3 +433,89 @@ def test_design_decisions_past_max_n_agree_with_decide(eff: bool, tite: bool) ->
     assert ACTION_NAMES[int(got.action[0])] == dec.action.value
     assert int(got.next_dose[0]) + 1 == dec.next_dose
     assert frozenset(int(j) + 1 for j in np.flatnonzero(got.eliminated[:, 0])) == dec.eliminated
+
+
+@SETTINGS
+@given(
+    num=st.integers(2, 5),
+    n_cap=st.integers(3, 12),
+    assign=st.sampled_from(["highest", "lowest", "random"]),
+    activity=st.sampled_from(["dose", "dose_or_lower"]),
+    min_dose=st.integers(1, 3),
+    target=st.sampled_from([0.25, 0.3]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_backfill_entry_agrees_with_recommend_on_cohort_histories(
+    num: int, n_cap: int, assign: str, activity: str, min_dose: int, target: float, seed: int
+) -> None:
+    """BOIN + backfill rule on histories shaped like trials: escalation cohorts of 3 walking
+    over the doses, backfill patients below the cohort's dose between cohorts, the last cohort
+    often in follow-up -- ``driving_recommendation`` and ``backfill_recommendation`` give
+    ``recommend``'s status, dose, open doses and assignment."""
+    plan = EscalationPlan(
+        design=BOIN(num_doses=num, target=target, max_n=30),
+        dose_labels=tuple(f"DL{k}" for k in range(1, num + 1)),
+        backfill=BackfillRule(
+            n_cap=n_cap, assign=assign, activity=activity, min_dose=min(min_dose, num)
+        ),
+    )
+    rng = np.random.default_rng(seed)
+    rows, width = ROWS, 40
+    dose = np.full((rows, width), num, dtype=np.int64)
+    entry = np.full((rows, width), np.inf)
+    bf = np.zeros((rows, width), dtype=np.bool_)
+    now = np.zeros(rows)
+    count = np.zeros(rows, dtype=np.int64)
+    p_tox = np.sort(rng.uniform(0.0, 0.6, num))
+    for i in range(rows):
+        t, c, d = 0.0, 0, 0
+        for k in range(int(rng.integers(1, 6))):
+            if k:
+                d = int(np.clip(d + rng.choice([-1, 0, 1, 1]), 0, num - 1))
+                # the next cohort usually waits for the previous one's DLT window
+                if rng.random() < 0.8:
+                    t = max(t, float(entry[i, c - 1]) + TOX_WINDOW)
+            for _ in range(3):
+                dose[i, c], entry[i, c] = d, t
+                c, t = c + 1, t + float(rng.exponential(3.0))
+            for _ in range(int(rng.integers(0, 5)) if d > 0 else 0):
+                dose[i, c], entry[i, c], bf[i, c] = int(rng.integers(0, d)), t, True
+                c, t = c + 1, t + float(rng.exponential(3.0))
+        count[i] = c
+        now[i] = t + float(rng.choice([0.0, 5.0, 15.0, 40.0]))
+    tb = rng.random((rows, width)) < p_tox[np.minimum(dose, num - 1)]
+    eb = rng.random((rows, width)) < 0.5
+    rt = entry + np.where(tb, rng.uniform(0, TOX_WINDOW, (rows, width)), TOX_WINDOW)
+    re = rt.copy()
+    current = np.zeros(rows, dtype=np.int64)
+    run_len = np.zeros(rows, dtype=np.int64)
+    for i in range(rows):
+        cols = [c for c in range(int(count[i])) if not bf[i, c]]
+        current[i] = dose[i, cols[-1]]
+        for c in reversed(cols):
+            if dose[i, c] != current[i]:
+                break
+            run_len[i] += 1
+    view = PatientView(dose, entry, rt, re, tb, eb, count, current, run_len, bf)
+    carried = np.zeros((num, rows), dtype=np.bool_)
+    empty = np.zeros((rows, 0))
+    h = Histories(
+        view, now, carried, empty.astype(np.int64), empty.astype(np.int64), empty, empty,
+        empty.astype(np.bool_),
+    )  # fmt: skip
+    step = driving_recommendation(plan, view, now, carried)
+    bstep = backfill_recommendation(plan, view, now, step)
+    opened = 0
+    for r in range(rows):
+        state, t_now = state_of(plan, h, r)
+        rec = recommend(plan, state, t_now)
+        where = (r, rec.driving.reason.rule)
+        assert rec.driving.status is STATUS[int(step.status[r])], where
+        assert rec.driving.dose == _level(int(step.dose[r])), where
+        want_open = tuple(int(j) for j in np.flatnonzero(bstep.open[:, r]))
+        assert rec.driving.backfill_open == want_open, where
+        assert rec.driving.backfill_dose == (int(bstep.dose[r]) if bstep.dose[r] >= 0 else None), (
+            where
+        )
+        opened += bool(want_open)
+    assume(opened > 0)  # examples where nothing opens say little about backfill

@@ -26,9 +26,7 @@ from doseladder.core.rules import EnrolStatus, recommend
 from doseladder.core.state import Patient, TrialState
 from doseladder.io.scenario_file import load_protocol_scenario
 from doseladder.protocols import Protocol, library_dir, load_shipped, protocol_from_dict
-from doseladder.simulate import protocol as protocol_module
 from doseladder.simulate.latent import PatientDraws
-from doseladder.simulate.plan_kernels import CLOSED, ENROL, WAIT
 from doseladder.simulate.protocol import (
     CLOSE_CAP,
     CLOSE_SAFETY,
@@ -39,7 +37,9 @@ from doseladder.simulate.protocol import (
     simulate_protocol,
     simulate_protocol_block,
 )
-from doseladder.simulate.protocol_scenario import ProtocolScenario
+from doseladder.simulate.protocol import simulation as protocol_module
+from doseladder.simulate.protocol.plan_rules import CLOSED, ENROL, WAIT
+from doseladder.simulate.protocol.scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
 SEED000 = "str-p004-nct07143617"
@@ -100,7 +100,10 @@ def _patient(
         tb, eb = blk.tb[t, c], blk.eb[t, c]
     tox = bool(tb) if rt <= now else None
     eff = (bool(eb) if re <= now else None) if use_eff else False
-    return Patient(dose=int(dose) + 1, entry_time=float(entry), tox=tox, eff=eff, indication=ind)
+    bf = False if other else bool(blk.bf[t, c])
+    return Patient(
+        dose=int(dose) + 1, entry_time=float(entry), tox=tox, eff=eff, indication=ind, backfill=bf
+    )
 
 
 def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
@@ -108,7 +111,7 @@ def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
     trace: list[TraceStep] = []
     blk = simulate_protocol_block(setup, seed, 0, n, trace)
     plan = setup.plan
-    num, names, use_eff, cap = plan.num_doses, setup.names, setup.uses_efficacy, plan.max_total
+    num, names, use_eff, cap = plan.num_doses, setup.names, setup.watches_responses, plan.max_total
     named = bool(plan.indications)
     kept = blk.count
     assert not (blk.close_kind == CLOSE_STUCK).any()
@@ -164,6 +167,23 @@ def check_against_core(setup: ProtocolSetup, n: int, seed: int) -> Counter[str]:
             if want is EnrolStatus.ENROL or (want is EnrolStatus.WAIT and step.kind == "driving"):
                 assert got.dose == (dose + 1 if dose >= 0 else None), (step.kind, t, now, got)
             seen[f"{step.kind}:{got.reason.rule}"] += 1
+            if step.kind == "driving" and step.backfill_open is not None:
+                if not setup.driving and named:  # pooled: the arriving patient's entry
+                    got = rec.for_indication(names[int(step.indication[k])])
+                assert step.backfill_dose is not None and step.backfilled_at is not None
+                want_open = tuple(int(x) for x in np.flatnonzero(step.backfill_open[:, k]))
+                assert got.backfill_open == want_open, (t, now, got, want_open)
+                bd = int(step.backfill_dose[k])
+                assert got.backfill_dose == (bd if bd >= 0 else None)
+                at = int(step.backfilled_at[k])
+                if at >= 0:  # a backfill patient only ever at a dose open for backfill
+                    assert at in got.backfill_open
+                    assert got.backfill_dose in (None, at)
+                    seen["backfilled"] += 1
+                if got.backfill_open:
+                    seen["backfill_open"] += 1
+            elif step.kind == "driving":
+                assert got.backfill_open == () and got.backfill_dose is None
             for s in got.steps:
                 seen[f"{step.kind}-step:{s.rule}"] += 1
     # the final selection is the design's, on complete data with the carried eliminations
@@ -258,6 +278,25 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
         {"design": "boin12", "start_dose": "DL1", "max_n": 30, "n_stop": 9},
         {"max_total": 35},
         {"extra": 50.0},
+    ),
+    "TITE-BOIN with fallback": (
+        {"design": "tite-boin", "target": 0.3, "max_n": 30, "start_dose": "DL1"},
+        {},
+        {"drv": (0.05, 0.25, 0.45), "extra": 50.0},
+    ),
+    "TITE-BOIN ess form, suspension, extra-safe": (
+        {
+            "design": "tite-boin",
+            "target": 0.25,
+            "max_n": 24,
+            "start_dose": "DL1",
+            "form": "ess",
+            "max_pending": 0.34,
+            "extrasafe": True,
+            "block_escalation_few_complete": True,
+        },
+        {"complete_cohorts": False, "fallback": None},
+        {"drv": (0.1, 0.3, 0.5), "rate": 0.1, "extra": 50.0},
     ),
     "TITE-BOIN12 options": (
         {
@@ -562,7 +601,6 @@ def test_scenario_must_fit_the_protocol(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("design", "rules", "field"),
     [
-        ({"design": "tite-boin", "target": 0.3, "start_dose": "DL1"}, {}, "design"),
         ({}, {"staggering": {"days": 14}}, "rules.staggering"),
         ({}, {"safety_monitor": {"action": "close_all"}}, "rules.safety_monitor.action"),
         ({"design": "3+3", "start_dose": "DL1"}, {}, "rules.fallback"),
@@ -572,6 +610,16 @@ def test_unsupported_plans_raise(design: dict[str, Any], rules: dict[str, Any], 
     with pytest.raises(InputError) as err:
         simulate_protocol(proto(design or None, rules), scen(), 10)
     assert err.value.field == field
+
+
+def test_unsupported_design_raises() -> None:
+    data = yaml.safe_load((library_dir() / "f01-car-nk-snc103.yaml").read_text())
+    data["design"] = {"design": "keyboard", "target": 0.3, "start_dose": "F01", "max_n": 18}
+    sc = load_protocol_scenario(library_dir() / "scenarios" / "f01-car-nk-snc103.yaml")
+    with pytest.raises(InputError) as err:
+        simulate_protocol(protocol_from_dict(data), sc, 10)
+    assert err.value.field == "design"
+    assert "tite-boin" in err.value.reason  # the supported designs are listed
 
 
 def test_bad_run_arguments() -> None:
@@ -600,7 +648,7 @@ def test_cap_and_safety_stops_are_reported() -> None:
 def _random_views(
     rng: np.random.Generator, num: int, rows: int, width: int, eff_window: float
 ) -> tuple[Any, np.ndarray, np.ndarray]:
-    from doseladder.simulate.plan_kernels import PatientView
+    from doseladder.simulate.protocol.plan_rules import PatientView
 
     count = rng.integers(1, width + 1, rows)
     dose = rng.integers(0, num, (rows, width))
@@ -659,7 +707,7 @@ def test_design_decisions_equal_decide_on_random_states(design_data: dict[str, A
     pending outcomes, carried eliminations), including states no conduct reaches."""
     from doseladder.core.rules.driving_indication import TOXICITY_DEESCALATION_RULES
     from doseladder.io.design_file import design_from_dict
-    from doseladder.simulate.plan_kernels import design_decisions
+    from doseladder.simulate.protocol.plan_rules import design_decisions
 
     design = design_from_dict(dict(design_data))
     num = design.num_doses

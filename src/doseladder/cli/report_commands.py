@@ -35,7 +35,7 @@ def _scenarios(
     """The scenarios of the report (file, random, or both) and the file's bytes."""
     from doseladder.io.scenario_file import load_protocol_scenario, load_protocol_scenarios
     from doseladder.protocols.model import Protocol
-    from doseladder.simulate.protocol_scenario import shipped_scenario_path
+    from doseladder.simulate.protocol.scenario import shipped_scenario_path
     from doseladder.simulate.scenario_gen import random_protocol_scenarios
 
     raw: bytes | None = None

@@ -2,7 +2,7 @@
 
 Simulates a protocol file (or a shipped protocol by name, ``doseladder protocol list``) under a
 protocol scenario (truths and accrual per indication, :mod:`doseladder.simulate.
-protocol_scenario`) with :func:`doseladder.simulate.protocol.simulate_protocol` and prints the
+protocol.scenario`) with :func:`doseladder.simulate.protocol.simulate_protocol` and prints the
 operating characteristics per indication (``--json`` for machine-readable output).  Without
 ``--scenario`` a shipped protocol uses its illustrative example scenario
 (``protocols/scenarios/<name>.yaml``).  A scenario file may hold several scenarios under
@@ -27,8 +27,8 @@ from doseladder.cli.progress import progress_bar
 from doseladder.cli.protocol_commands import resolve_protocol
 from doseladder.io.scenario_file import load_protocol_scenarios
 from doseladder.simulate.protocol import simulate_protocol
-from doseladder.simulate.protocol_results import ProtocolSimulationResult
-from doseladder.simulate.protocol_scenario import shipped_scenario_path
+from doseladder.simulate.protocol.results import ProtocolSimulationResult
+from doseladder.simulate.protocol.scenario import shipped_scenario_path
 
 __all__ = ["register"]
 

@@ -6,7 +6,7 @@ designs, and BF-BOIN's activity condition), ``tox_eff_odds_ratio``, ``accrual`` 
 poisson|uniform|fixed, rate}``, patients per unit of the design's ``tox_window``),
 ``tox_time`` and ``eff_time`` (``{model: uniform|weibull, alpha1, alpha2}``), ``name``.
 
-Protocol-scenario files (:mod:`doseladder.simulate.protocol_scenario`) likewise hold one
+Protocol-scenario files (:mod:`doseladder.simulate.protocol.scenario`) likewise hold one
 scenario (a mapping with ``indications``) or several under ``scenarios:``
 (:func:`load_protocol_scenarios`; :func:`load_protocol_scenario` for a file holding exactly one).
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from doseladder.core.errors import InputError
 from doseladder.io.design_file import load_mapping
-from doseladder.simulate.protocol_scenario import ProtocolScenario
+from doseladder.simulate.protocol.scenario import ProtocolScenario
 from doseladder.simulate.scenario import Scenario
 
 __all__ = [

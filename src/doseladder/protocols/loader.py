@@ -63,6 +63,7 @@ from doseladder.core.eligibility.logic import (
 )
 from doseladder.core.eligibility.parse import parse_logic
 from doseladder.core.errors import InputError
+from doseladder.core.rules.backfill import BackfillRule
 from doseladder.core.rules.backup_fallback import BackupFallback
 from doseladder.core.rules.driving_indication import OtherIndicationPolicy
 from doseladder.core.rules.plan import EscalationPlan
@@ -87,6 +88,7 @@ from doseladder.protocols.model import (
 )
 from doseladder.protocols.schema import (
     SCHEMA_VERSION,
+    BackfillModel,
     DLTExclusionModel,
     DLTModel,
     FallbackModel,
@@ -289,6 +291,33 @@ def _fallback(model: FallbackModel, labels: tuple[str, ...]) -> BackupFallback:
         )
     except InputError as exc:
         raise _relabel("rules", exc) from None
+
+
+def _backfill(
+    model: BackfillModel, labels: tuple[str, ...], indication_ids: tuple[str, ...]
+) -> BackfillRule | None:
+    """``rules.backfill`` -> :class:`BackfillRule` (``None`` when ``enabled: false``)."""
+    if not model.enabled:
+        return None
+    where = "rules.backfill"
+    for i, name in enumerate(model.indications):
+        if name not in indication_ids:
+            known = ", ".join(indication_ids) or "none"
+            raise InputError(
+                f"{where}.indications[{i}]", f"unknown indication {name!r}; known: {known}"
+            )
+    min_dose = 1 if model.min_dose is None else _level(model.min_dose, labels, f"{where}.min_dose")
+    try:
+        return BackfillRule(
+            n_cap=model.n_cap,
+            assign=model.assign,
+            activity=model.activity,
+            min_dose=min_dose,
+            indications=tuple(model.indications),
+            three_plus_three=model.three_plus_three,
+        )
+    except InputError as exc:
+        raise _relabel(where, exc) from None
 
 
 def _timing(t: TimingModel, where: str) -> TimingRule:
@@ -595,6 +624,19 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
         if rules.staggering is not None
         else None
     )
+    backfill = _backfill(rules.backfill, labels, tuple(ids)) if rules.backfill is not None else None
+    if backfill is not None:
+        try:
+            backfill.check_plan(design, len(labels), tuple(ids), driving_id)
+        except InputError as exc:
+            f = exc.field
+            raise InputError(
+                f if f.startswith("design.") else f"rules.backfill.{f}", exc.reason
+            ) from None
+        if rules.staggering is not None:
+            raise InputError(
+                "rules.backfill", "backfill cannot be combined with sentinel staggering"
+            )
     try:
         plan = EscalationPlan(
             design,
@@ -607,6 +649,7 @@ def protocol_from_dict(data: dict[str, Any], *, source: str | None = None) -> Pr
             staggering=stagger,
             complete_cohorts=rules.complete_cohorts,
             max_total=rules.max_total,
+            backfill=backfill,
         )
     except InputError as exc:
         raise _relabel("rules", exc) from None

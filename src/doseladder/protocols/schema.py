@@ -16,7 +16,7 @@ documents every key.  Top level::
     dlt: {...} | null              # DLT definition: rules, exclusions, attribution
     response: [...]                # per indication: instrument and timing of response
     indications: [...]             # cohorts; at most one 'driving: true'
-    rules: {...}                   # fallback, other indications, safety monitor, staggering
+    rules: {...}                   # fallback, other indications, monitor, staggering, backfill
     criteria: [...]                # eligibility: id, category, scope, verbatim source text
     schedule: {...}                # assessments and timing rules; month convention
     review: [...]                  # every ambiguity of the source, with a note
@@ -43,6 +43,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "AmountModel",
     "AssessmentModel",
+    "BackfillModel",
     "CriterionModel",
     "DLTExclusionModel",
     "DLTModel",
@@ -294,6 +295,20 @@ class StaggeringModel(_Model):
     scope: Literal["all", "driving"] = "all"
 
 
+class BackfillModel(_Reviewable):
+    """Backfill cohorts (BF-BOIN, spec ``backfill.md``; BOIN designs).  ``min_dose`` may be a
+    label; ``indications`` default to the driving indication (or every pooled one)."""
+
+    enabled: bool = True
+    n_cap: int = Field(default=12, ge=1)
+    assign: Literal["highest", "lowest", "random"] = "highest"
+    activity: Literal["dose", "dose_or_lower"] = "dose"
+    min_dose: str | int | None = None
+    indications: list[str] = []
+    three_plus_three: bool = False
+    source_text: str | None = None
+
+
 class RulesModel(_Model):
     fallback: FallbackModel | None = None
     other_indications: OtherIndicationsModel | None = None
@@ -301,6 +316,7 @@ class RulesModel(_Model):
     staggering: StaggeringModel | None = None
     complete_cohorts: bool = True
     max_total: int | None = Field(default=None, ge=1)
+    backfill: BackfillModel | None = None
 
 
 class CriterionModel(_Reviewable):

@@ -28,8 +28,8 @@ from doseladder.core.errors import InputError
 from doseladder.core.pathways import Pathways, dose_paths, plan_paths
 from doseladder.core.state import TrialState
 from doseladder.protocols.model import Protocol
-from doseladder.simulate.protocol_results import ProtocolSimulationResult
-from doseladder.simulate.protocol_scenario import ProtocolScenario
+from doseladder.simulate.protocol.results import ProtocolSimulationResult
+from doseladder.simulate.protocol.scenario import ProtocolScenario
 from doseladder.simulate.results import SimulationResult
 from doseladder.simulate.scenario import Scenario
 

@@ -10,7 +10,7 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
-from doseladder.simulate.protocol_results import ProtocolSimulationResult
+from doseladder.simulate.protocol.results import ProtocolSimulationResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -36,7 +36,7 @@ import numpy as np
 
 from doseladder.core.designs.base import Design, check_int
 from doseladder.core.errors import InputError
-from doseladder.simulate.protocol_scenario import IndicationTruth, ProtocolScenario
+from doseladder.simulate.protocol.scenario import IndicationTruth, ProtocolScenario
 from doseladder.simulate.results import true_obd
 from doseladder.simulate.scenario import Accrual, EventTimeModel, Scenario
 

@@ -14,6 +14,7 @@ Everything is pure: no I/O, no clock (``now`` is an argument), frozen dataclasse
 
 from __future__ import annotations
 
+from doseladder.core.rules.backfill import BackfillRule
 from doseladder.core.rules.backup_fallback import BackupFallback, FallbackPhase, FallbackStatus
 from doseladder.core.rules.driving_indication import (
     DoseSafety,
@@ -37,6 +38,7 @@ from doseladder.core.rules.safety_monitor import (
 from doseladder.core.rules.staggering import SentinelStaggering, StaggerCheck
 
 __all__ = [
+    "BackfillRule",
     "BackupFallback",
     "DoseSafety",
     "DoseToxicity",

@@ -26,7 +26,9 @@ Order of evaluation for the driving (or pooled) cohort:
    state's, plus doses blocked by the fallback (``reescalation="blocked"``), plus doses closed
    by a ``close_all`` safety monitor;
 3. cohort completion (``complete_cohorts``, default on): while the trailing run of driving
-   patients at the current dose is not a multiple of the design's cohort size, the cohort is
+   *escalation* patients at the current dose (the dose of the latest escalation patient;
+   backfill patients are treated below it and never form cohorts) is not a multiple of the
+   design's cohort size, the cohort is
    completed at the current dose -- unless the design de-escalates, stops, or has eliminated
    the dose (safety signals are never overridden).  The core designs other than the 3+3 decide
    after every patient; protocols enrol cohorts, so this makes "cohort of 3" mean what the
@@ -34,6 +36,12 @@ Order of evaluation for the driving (or pooled) cohort:
    PKBOIN-12 author code where cohorts arrive together);
 4. sentinel staggering at the chosen dose -> wait until the sentinel's observation ends;
 5. a guard that never lets a closed dose through (only reachable with ``close_all``).
+
+Backfill (:mod:`doseladder.core.rules.backfill`, BOIN plans; or a BF-BOIN design): the design
+step is BF-BOIN's decision; while it suspends escalation (cohort full and in follow-up) the
+driving entry also gives ``backfill_open`` (0-based doses open for backfill now) and
+``backfill_dose`` (the assignment rule's pick).  The fallback rule counts escalation patients
+only.
 
 Other indications follow :mod:`doseladder.core.rules.driving_indication`.
 """
@@ -47,8 +55,10 @@ from typing import Any
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.base import Design, check_int
+from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.errors import InputError
+from doseladder.core.rules.backfill import BackfillRule, backfill_choice
 from doseladder.core.rules.backup_fallback import BackupFallback, FallbackPhase, FallbackStatus
 from doseladder.core.rules.cohort_slots import trailing_run
 from doseladder.core.rules.driving_indication import (
@@ -80,6 +90,7 @@ DESIGN_TITLES: Mapping[str, str] = {
     "boin12": "BOIN12",
     "tite-boin12": "TITE-BOIN12",
     "3+3": "the 3+3 design",
+    "bf-boin": "BF-BOIN",
 }
 
 
@@ -112,6 +123,13 @@ class IndicationRecommendation:
         available_at: for a wait with a known end (staggering): the earliest enrolment time.
         steps: earlier rules that shaped the result (e.g. the design decision under a cohort
             completion, the safety-monitor trigger).
+        backfill_open: **0-based** dose levels open for backfill right now (BF-BOIN design or
+            the protocol's backfill rule, spec ``backfill.md`` §4), lowest first; empty when no
+            patient of this indication may be backfilled now.  Independent of ``status``: the
+            escalation cohort may wait while backfill patients are enrolled.
+        backfill_dose: the **0-based** level the assignment rule picks among ``backfill_open``
+            (``highest`` / ``lowest``); ``None`` when nothing is open or the rule is
+            ``random`` (the caller draws uniformly among ``backfill_open``).
     """
 
     indication: str
@@ -122,6 +140,8 @@ class IndicationRecommendation:
     reason: Reason
     available_at: float | None = None
     steps: tuple[Reason, ...] = ()
+    backfill_open: tuple[int, ...] = ()
+    backfill_dose: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +153,8 @@ class IndicationRecommendation:
             "available_at": self.available_at,
             "reason": self.reason.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
+            "backfill_open": list(self.backfill_open),
+            "backfill_dose": self.backfill_dose,
         }
 
 
@@ -203,6 +225,8 @@ class EscalationPlan:
         staggering: sentinel staggering (optional).
         complete_cohorts: complete a started cohort at the current dose (default ``True``).
         max_total: trial-wide enrolment cap over all indications (``None`` = none).
+        backfill: backfill cohorts (:class:`~doseladder.core.rules.backfill.BackfillRule`; BOIN
+            designs only): the plan then decides with BF-BOIN (:attr:`decision_design`).
     """
 
     design: Design
@@ -215,6 +239,7 @@ class EscalationPlan:
     staggering: SentinelStaggering | None = None
     complete_cohorts: bool = True
     max_total: int | None = None
+    backfill: BackfillRule | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.design, Design):
@@ -277,8 +302,53 @@ class EscalationPlan:
             raise InputError("complete_cohorts", "must be true or false")
         if self.max_total is not None:
             check_int("max_total", self.max_total, 1)
+        if self.backfill is not None:
+            if not isinstance(self.backfill, BackfillRule):
+                raise InputError("backfill", "must be a BackfillRule")
+            try:
+                self.backfill.check_plan(self.design, J, inds, self.driving_indication)
+            except InputError as exc:
+                field_ = exc.field if exc.field.startswith("design.") else f"backfill.{exc.field}"
+                raise InputError(field_, exc.reason) from None
+            if self.staggering is not None:
+                raise InputError("backfill", "backfill cannot be combined with sentinel staggering")
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def decision_design(self) -> Design:
+        """The design that takes the driving decisions: BF-BOIN built from the BOIN design when
+        the backfill rule is on, else the design itself."""
+        if self.backfill is not None:
+            return self.backfill.design_for(self.design)
+        return self.design
+
+    @property
+    def backfills(self) -> bool:
+        """Whether patients may be backfilled (backfill rule, or a BF-BOIN design)."""
+        return self.backfill is not None or isinstance(self.design, BFBOIN)
+
+    @property
+    def design_forms_cohorts(self) -> bool:
+        """The deciding design groups escalation patients into cohorts itself (BF-BOIN: every
+        ``cohort_size`` escalation patients, waiting for the whole cohort); the plan's cohort
+        completion is then not applied (two cohort rules would fall out of step, e.g. after a
+        fallback run-in of one patient)."""
+        return isinstance(self.decision_design, BFBOIN)
+
+    def may_backfill(self, indication: str | None) -> bool:
+        """Whether a patient of ``indication`` may be backfilled under this plan."""
+        if self.backfill is not None:
+            pooled = self.indications if self.driving_indication is None else ()
+            return self.backfill.allows(indication, self.driving_indication, pooled)
+        return isinstance(self.design, BFBOIN) and self.is_driving_name(indication)
+
+    def is_driving_name(self, indication: str | None) -> bool:
+        return (
+            self.driving_indication is None
+            or indication is None
+            or indication == self.driving_indication
+        )
+
     @property
     def num_doses(self) -> int:
         return len(self.dose_labels)
@@ -341,7 +411,17 @@ class EscalationPlan:
             paras.append(self.staggering.describe(labels))
         else:
             paras.append("No sentinel staggering: subjects of a cohort are not staggered.")
-        if self.complete_cohorts and not isinstance(self.design, ThreePlusThree):
+        if self.backfill is not None:
+            paras.append(self.backfill.describe(labels))
+        if self.design_forms_cohorts:
+            size = self.design.cohort_size
+            paras.append(
+                f"Escalation subjects are enrolled in cohorts of {size} (every {size} "
+                "escalation subjects form a cohort; backfill subjects belong to none): the "
+                "escalation decision is taken once every subject of the cohort has completed "
+                "DLT follow-up."
+            )
+        elif self.complete_cohorts and not isinstance(self.design, ThreePlusThree):
             paras.append(
                 f"Subjects are enrolled in cohorts of {self.design.cohort_size}: once a cohort "
                 "has started at a dose it is completed at that dose, unless the rules "
@@ -369,6 +449,7 @@ class EscalationPlan:
             "staggering": self.staggering.to_dict() if self.staggering is not None else None,
             "complete_cohorts": self.complete_cohorts,
             "max_total": self.max_total,
+            "backfill": self.backfill.to_dict() if self.backfill is not None else None,
         }
 
 
@@ -482,6 +563,36 @@ def _run_in_pending_text(
     return ", ".join(parts) or "none pending"
 
 
+def _backfill(
+    plan: EscalationPlan,
+    decision: Decision | None,
+    out: _Outcome,
+    eliminated: frozenset[int],
+    total_cap: bool,
+) -> tuple[tuple[int, ...], int | None]:
+    """The doses open for backfill now (0-based) and the one the assignment rule picks.
+
+    They come from the BF-BOIN decision (``bf_boin.backfill``: the escalation cohort is full
+    and in follow-up; spec ``backfill.md`` §4), restricted to the rule's ``min_dose`` and to
+    doses not closed; none when the trial-wide cap is reached or enrolment is closed.
+    """
+    if (
+        decision is None
+        or total_cap
+        or out.status is EnrolStatus.CLOSED
+        or decision.action is not Action.SUSPEND
+        or not isinstance(plan.decision_design, BFBOIN)
+    ):
+        return (), None
+    opened = decision.reason.values.get("backfill_open") or []
+    rule = plan.backfill
+    design = plan.decision_design
+    assign = rule.assign if rule is not None else design.backfill_assign
+    min_dose = rule.min_dose if rule is not None else 1
+    kept, pick = backfill_choice(opened, assign, min_dose, eliminated)
+    return tuple(j - 1 for j in kept), (pick - 1 if pick is not None else None)
+
+
 def _driving(
     plan: EscalationPlan,
     driving_pts: tuple[Patient, ...],
@@ -560,8 +671,11 @@ def _driving(
                 ),
                 None,
             )
-    state = TrialState(J, driving_pts, eliminated=closed)
-    decision = plan.design.decide(state, now)
+    # the escalation cohort: backfill patients are treated below it and never form cohorts
+    esc_pts = tuple(p for p in driving_pts if not p.backfill)
+    d_esc = esc_pts[-1].dose if esc_pts else None
+    state = TrialState(J, driving_pts, current_dose=d_esc, eliminated=closed)
+    decision = plan.decision_design.decide(state, now)
     out = _from_decision(decision)
     if fallback is not None and fb is not None:
         note = Reason(
@@ -583,10 +697,15 @@ def _driving(
             fb.values(),
         )
         out = _Outcome(out.status, out.dose, out.reason, out.available_at, (note, *out.steps))
-    if plan.complete_cohorts and driving_pts and decision.action not in (Action.STOP,):
-        d = driving_pts[-1].dose
+    if (
+        plan.complete_cohorts
+        and not plan.design_forms_cohorts
+        and d_esc is not None
+        and decision.action not in (Action.STOP,)
+    ):
+        d = d_esc
         size: int = plan.design.cohort_size
-        run_len = trailing_run(driving_pts, d)
+        run_len = trailing_run(esc_pts, d)
         if (
             run_len % size != 0
             and decision.action is not Action.DEESCALATE
@@ -624,7 +743,7 @@ def recommend(
         state: every treated patient, all indications (``Patient.indication``; ``None`` = the
             driving indication).  ``state.eliminated`` holds doses eliminated earlier (they
             stay closed); ``state.current_dose`` is ignored -- the driving cohort's current dose
-            is the dose of its latest patient.
+            is the dose of its latest escalation (non-backfill) patient.
         now: decision time (same unit as entry times).
 
     Raises:
@@ -657,6 +776,13 @@ def recommend(
                 f"the protocol names no indications, got {p.indication!r}",
             )
         flags.append(plan.is_driving(p))
+        if p.backfill and not plan.may_backfill(p.indication):
+            raise InputError(
+                f"patients[{i}].backfill",
+                "the protocol has no backfill rule"
+                if not plan.backfills
+                else f"{p.indication or 'these'} subjects are not backfilled under the protocol",
+            )
     patients = state.patients
     driving_pts = tuple(p for p, f in zip(patients, flags, strict=True) if f)
 
@@ -668,7 +794,8 @@ def recommend(
     monitor_steps: tuple[Reason, ...] = (
         (_monitor_reason(monitor, labels),) if monitor is not None and monitor.triggered else ()
     )
-    fb = plan.fallback.evaluate(driving_pts) if plan.fallback is not None else None
+    esc_pts = tuple(p for p in driving_pts if not p.backfill)
+    fb = plan.fallback.evaluate(esc_pts) if plan.fallback is not None else None
     blocked = (
         plan.fallback.blocked_doses(J, fb)
         if plan.fallback is not None and fb is not None
@@ -693,7 +820,14 @@ def recommend(
         out = _Outcome(EnrolStatus.CLOSED, None, cap_reason, steps=(*out.steps, out.reason))
     out = _guard(plan, out, eliminated)
     out = _stagger(plan, out, patients, driving_pts, now)
+    bf_open, bf_dose = _backfill(plan, decision, out, eliminated, total_cap)
     first_role = IndicationRole.DRIVING if plan.driving_indication else IndicationRole.POOLED
+
+    def bf_for(name: str) -> tuple[tuple[int, ...], int | None]:
+        if not bf_open or not plan.may_backfill(None if not plan.indications else name):
+            return (), None
+        return bf_open, bf_dose
+
     recs = [
         IndicationRecommendation(
             plan.indication_names[0],
@@ -704,6 +838,7 @@ def recommend(
             out.reason,
             out.available_at,
             (*out.steps, *monitor_steps),
+            *bf_for(plan.indication_names[0]),
         )
     ]
     if plan.driving_indication is None:
@@ -718,6 +853,7 @@ def recommend(
                     out.reason,
                     out.available_at,
                     (*out.steps, *monitor_steps),
+                    *bf_for(name),
                 )
             )
         return PlanRecommendation(now, tuple(recs), decision, fb, monitor, (), eliminated, labels)
@@ -730,7 +866,7 @@ def recommend(
     if monitor is not None:
         for k in sorted(monitor.closed_for_others()):
             excluded.setdefault(k, "closed by the pooled safety monitor")
-    current = driving_pts[-1].dose if driving_pts else None
+    current = esc_pts[-1].dose if esc_pts else None  # the escalation cohort's dose
     if (
         decision is not None
         and decision.current_dose is not None

@@ -2,7 +2,7 @@
 
 This is the *one* executable form of a design's rules that simulation uses -- the design's own
 simulation kernel (:mod:`doseladder.simulate.kernels`) and protocol simulation
-(:mod:`doseladder.simulate.plan_kernels`) both call it; neither re-writes a rule.  The scalar
+(:mod:`doseladder.simulate.protocol.plan_rules`) both call it; neither re-writes a rule.  The scalar
 :meth:`Design.decide <doseladder.core.designs.base.Design.decide>` stays the readable
 reference that explains itself with reasons; the array function must take the same decision
 on every history, which ``tests/core/designs/arrays/test_<design>.py`` checks by random

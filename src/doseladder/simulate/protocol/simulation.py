@@ -2,12 +2,12 @@
 
 Issue #4 (part 3).  :func:`simulate_protocol` runs ``n_trials`` trials of a
 :class:`~doseladder.protocols.Protocol` under a
-:class:`~doseladder.simulate.protocol_scenario.ProtocolScenario` and returns tidy operating
+:class:`~doseladder.simulate.protocol.scenario.ProtocolScenario` and returns tidy operating
 characteristics per indication with Monte-Carlo standard errors
 (:class:`ProtocolSimulationResult`).  Every enrolment takes the dose that the core's
 :func:`~doseladder.core.rules.plan.recommend` gives at that moment; the array forms of the rules
-are in :mod:`doseladder.simulate.plan_kernels` and ``tests/simulate/test_protocol.py`` rebuilds
-the trial state at every simulated decision and arrival and checks them against the core.
+are in :mod:`doseladder.simulate.protocol.plan_rules` and ``tests/simulate/test_protocol.py``
+rebuilds the trial state at every simulated decision and arrival and checks them against the core.
 
 Conduct simulated (time unit: days, as the protocol's windows; ``docs/protocols.md``,
 "Simulating a protocol"):
@@ -51,9 +51,18 @@ component 6), other indication k (protocol order, k >= 1) from ``spawn_key=(k, b
 with the same component numbers, in chunks of 64 arrivals.  Results are bit-identical for any
 number of workers, local or on Dask.
 
-Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN, 3+3, BOIN12 and
-TITE-BOIN12 only (no TITE-BOIN yet); no sentinel staggering; safety-monitor action ``flag`` or
-``close_others`` only.
+* **Backfill** (BOIN with ``rules.backfill``, or a BF-BOIN design): while the escalation
+  cohort is in follow-up, ``recommend`` waits at the escalation dose and lists the doses open
+  for backfill; a driving (pooled) arrival is then treated at once at ``backfill_dose`` (for
+  ``random`` a uniform draw among the open doses, component 7 of the cohort's streams) as a
+  backfill patient (:func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).
+  With nothing open the patient waits as above.  Without an efficacy window a response is
+  seen at the end of the DLT window (bfboin).  Patients and DLTs per dose are split into
+  escalation and backfill in the result.
+
+Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN (with or without
+backfill), TITE-BOIN, BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only; no sentinel staggering;
+safety-monitor action ``flag`` or ``close_others`` only.
 """
 
 from __future__ import annotations
@@ -67,22 +76,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import DoseArrays
+from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays
+from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
 from doseladder.simulate.malloc import tune_malloc
-from doseladder.simulate.plan_kernels import (
+from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
     WAIT,
+    BackfillStep,
     PatientView,
+    backfill_recommendation,
     check_supported,
     driving_recommendation,
     other_recommendation,
 )
-from doseladder.simulate.protocol_results import (
+from doseladder.simulate.protocol.results import (
     CLOSE_CAP,
     CLOSE_FULL,
     CLOSE_SAFETY,
@@ -94,7 +107,7 @@ from doseladder.simulate.protocol_results import (
     block_stats,
     protocol_context,
 )
-from doseladder.simulate.protocol_scenario import ALL, IndicationTruth, ProtocolScenario
+from doseladder.simulate.protocol.scenario import ALL, IndicationTruth, ProtocolScenario
 from doseladder.simulate.scenario import Accrual, Scenario, joint_probabilities
 from doseladder.simulate.seeding import BLOCK_SIZE, block_sizes
 
@@ -119,6 +132,7 @@ Progress = Callable[[int], None]
 
 _CHUNK = 64  # arrivals of an other indication drawn at a time
 _INDICATION_COMPONENT = 6  # pooled indication labels (PatientDraws uses components 0..5)
+_BACKFILL_COMPONENT = 7  # uniforms of the random backfill assignment
 
 
 # ------------------------------------------------------------------------------ setup
@@ -166,7 +180,12 @@ class ProtocolSetup:
         uses_eff = design.uses_efficacy
         if uses_eff and self.eff_window is None:
             raise InputError("windows.efficacy_days", "required: the design uses efficacy outcomes")
-        self.scenario.check_for(self.plan.indications, self.plan.num_doses, needs_efficacy=uses_eff)
+        # backfill opens a dose on a response (condition C1): the scenario needs p_eff
+        self.scenario.check_for(
+            self.plan.indications,
+            self.plan.num_doses,
+            needs_efficacy=uses_eff or self.backfills,
+        )
         if not self.driving and len(self.names) > 1:
             types = {self.scenario.truth(x).accrual.type for x in self.names}
             if len(types) > 1:
@@ -195,8 +214,18 @@ class ProtocolSetup:
         return bool(self.plan.design.uses_efficacy)
 
     @property
+    def backfills(self) -> bool:
+        """Patients may be backfilled (BF-BOIN decides; responses open doses)."""
+        return bool(self.plan.backfills)
+
+    @property
+    def watches_responses(self) -> bool:
+        """Response ascertainments are decision events (efficacy designs, backfill)."""
+        return self.uses_efficacy or self.backfills
+
+    @property
     def design_max(self) -> int:
-        design = self.plan.design
+        design = self.plan.decision_design
         n_max = getattr(design, "n_max", None)
         return int(n_max if n_max is not None else design.max_n)
 
@@ -291,6 +320,9 @@ def _outcomes(
     rt = entry + np.minimum(t_frac, 1.0) * setup.dlt_window
     if setup.eff_window is not None:
         re = entry + np.minimum(e_frac, 1.0) * setup.eff_window
+    elif setup.backfills:
+        # bfboin: a response is seen at the end of the DLT window (spec backfill.md §2)
+        re = entry + setup.dlt_window
     else:
         re = entry.copy()
     return _Outcomes(tox, eff, rt, re)
@@ -306,11 +338,15 @@ class TraceStep:
         rows: trial indices.
         time: evaluation times.
         status, dose: the simulated recommendation (status codes of
-            :mod:`~doseladder.simulate.plan_kernels`, 0-based dose, -1 = none).
+            :mod:`~doseladder.simulate.protocol.plan_rules`, 0-based dose, -1 = none).
         carried: (J, R) eliminations carried into the evaluation (the state's ``eliminated``).
         column: driving evaluations: the patient index being decided; other: the merged
             arrival column.
         indication: index of the indication (protocol order) of each row.
+        backfill_open, backfill_dose: driving evaluations of a backfill plan: (J, rows) doses
+            open for backfill and the assignment rule's pick (0-based, -1 = none / random).
+        backfilled: driving evaluations of a backfill plan: the patient was backfilled at
+            ``backfilled_at`` (0-based).
     """
 
     kind: str
@@ -321,6 +357,9 @@ class TraceStep:
     carried: BoolArray
     column: int
     indication: IntArray
+    backfill_open: BoolArray | None = None
+    backfill_dose: IntArray | None = None
+    backfilled_at: IntArray | None = None
 
 
 # ------------------------------------------------------------------------------ block
@@ -331,6 +370,7 @@ class ProtocolBlock:
     Attributes:
         dose, entry, rt, re, tb, eb, ind, waited: (trials, M) the driving (pooled) cohort in
             order of entry; absent patients have dose J and entry ``inf``.
+        bf: (trials, M) backfill patients of the driving (pooled) cohort.
         o_time, o_ind, o_enrolled, o_dose, o_rt, o_re, o_tb, o_eb: (trials, K) the arrivals of
             the other indications in time order (``inf`` = none); ``o_dose`` -1 if turned away.
         selected: (trials,) selected dose, 1-based, 0 = none.
@@ -361,6 +401,7 @@ class ProtocolBlock:
     close_kind: IntArray
     close_time: FloatArray
     carried: BoolArray
+    bf: BoolArray
 
     @property
     def n_trials(self) -> int:
@@ -385,6 +426,8 @@ class _Cohort:
         self.eb = np.zeros((nt, m), dtype=np.bool_)
         self.ind = np.zeros((nt, m), dtype=np.int64)
         self.waited = np.zeros((nt, m))
+        self.bf = np.zeros((nt, m), dtype=np.bool_)
+        self.esc_cur = np.zeros(nt, dtype=np.int64)  # the escalation cohort's dose
         self.carried = np.zeros((num, nt), dtype=np.bool_)
         self.carried_at = np.zeros((m + 1, num, nt), dtype=np.bool_)
         self.run_len = np.zeros(nt, dtype=np.int64)
@@ -395,7 +438,6 @@ class _Cohort:
 
     def view(self, rows: IntArray, i: int) -> PatientView:
         """The first i patients of these trials (every running trial has exactly i)."""
-        cur = self.dose[rows, i - 1] if i > 0 else np.zeros(rows.size, dtype=np.int64)
         return PatientView(
             self.dose[rows, :i],
             self.entry[rows, :i],
@@ -404,8 +446,9 @@ class _Cohort:
             self.tb[rows, :i],
             self.eb[rows, :i],
             np.full(rows.size, i, dtype=np.int64),
-            cur,
+            self.esc_cur[rows],
             self.run_len[rows],
+            self.bf[rows, :i],
         )
 
     def view_at(self, rows: IntArray, now: FloatArray) -> PatientView:
@@ -413,7 +456,11 @@ class _Cohort:
         present = (self.entry[rows] <= now[:, None]) & (self.dose[rows] < self.num)
         count = present.sum(axis=1).astype(np.int64)
         dose = np.where(present, self.dose[rows], self.num)
-        cur = np.take_along_axis(self.dose[rows], np.maximum(count - 1, 0)[:, None], axis=1)[:, 0]
+        bf = self.bf[rows] & present
+        esc = present & ~bf
+        width = esc.shape[1]
+        last = np.where(esc, np.arange(width)[None, :], -1).max(axis=1, initial=-1)
+        cur = np.take_along_axis(self.dose[rows], np.maximum(last, 0)[:, None], axis=1)[:, 0]
         return PatientView(
             dose,
             self.entry[rows],
@@ -422,8 +469,9 @@ class _Cohort:
             self.tb[rows],
             self.eb[rows],
             count,
-            np.where(count > 0, cur, 0),
+            np.where(last >= 0, cur, 0),
             np.zeros(rows.size, dtype=np.int64),
+            bf,
         )
 
 
@@ -455,7 +503,16 @@ def _run_cohort(
         cum = np.cumsum(setup.pooled_weights())
         labels = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1).astype(np.int64)
     coh = _Cohort(num, nt, m)
-    use_eff = setup.uses_efficacy
+    use_eff = setup.watches_responses
+    backfills = setup.backfills
+    u_bf = _gen(seed, 0, block, _BACKFILL_COMPONENT).random((nt, m)) if backfills else None
+    bf_design = plan.decision_design
+    random_assign = isinstance(bf_design, BFBOIN) and bf_design.backfill_assign == "random"
+    # which arrivals may be backfilled (by indication; pooled protocols may restrict it)
+    may_bf = np.array(
+        [plan.may_backfill(name if plan.indications else None) for name in setup.names],
+        dtype=np.bool_,
+    )
     running = np.arange(nt)
     for i in range(m):
         if running.size == 0:
@@ -468,6 +525,17 @@ def _run_cohort(
             view = coh.view(todo, i)
             before = coh.carried[:, todo]
             step = driving_recommendation(plan, view, now, before)
+            # backfill: escalation waits, the patient is treated at a dose open for backfill
+            bf_at = np.full(todo.size, -1, dtype=np.int64)
+            bstep = None
+            if backfills:
+                bstep = backfill_recommendation(plan, view, now, step)
+                ok = may_bf[labels[todo, i]]  # this arrival's indication is backfilled
+                bstep = BackfillStep(bstep.open & ok[None, :], np.where(ok, bstep.dose, -1))
+                bf_at = bstep.dose
+                if u_bf is not None and random_assign:
+                    bf_at = assign_backfill_arrays(bstep.open, "random", u_bf[todo, i])
+                bf_at = np.where(step.status == WAIT, bf_at, -1)
             if trace is not None:
                 trace.append(
                     TraceStep(
@@ -479,13 +547,19 @@ def _run_cohort(
                         before.copy(),
                         i,
                         labels[todo, i],
+                        None if bstep is None else bstep.open.copy(),
+                        None if bstep is None else bstep.dose.copy(),
+                        bf_at.copy() if backfills else None,
                     )
                 )
             coh.carried[:, todo] = before | step.eliminated
             coh.fired[todo] |= step.fired
-            enr = step.status == ENROL
+            backfilled = bf_at >= 0
+            enr = (step.status == ENROL) | backfilled
             if enr.any():
-                r, k, t = todo[enr], step.dose[enr], now[enr]
+                r, t = todo[enr], now[enr]
+                is_bf = backfilled[enr]
+                k = np.where(is_bf, bf_at[enr], step.dose[enr])
                 ind = labels[r, i]
                 out = _outcomes(
                     setup,
@@ -498,8 +572,14 @@ def _run_cohort(
                     draws.v_tox[r, i],
                     draws.v_eff[r, i],
                 )
-                same = (coh.dose[r, i - 1] == k) if i > 0 else np.zeros(r.size, dtype=np.bool_)
-                coh.run_len[r] = np.where(same, coh.run_len[r] + 1, 1)
+                # cohort completion counts escalation patients only
+                had_esc = (~coh.bf[r, :i] & (coh.dose[r, :i] < num)).any(axis=1)
+                same = had_esc & (coh.esc_cur[r] == k)
+                coh.run_len[r] = np.where(
+                    is_bf, coh.run_len[r], np.where(same, coh.run_len[r] + 1, 1)
+                )
+                coh.esc_cur[r] = np.where(is_bf, coh.esc_cur[r], k)
+                coh.bf[r, i] = is_bf
                 coh.dose[r, i], coh.entry[r, i], coh.ind[r, i] = k, t, ind
                 coh.tb[r, i], coh.eb[r, i] = out.tb, out.eb
                 coh.rt[r, i], coh.re[r, i] = out.rt, out.re
@@ -512,7 +592,7 @@ def _run_cohort(
                 coh.close_time[r] = now[cls]
                 coh.close_kind[r] = np.where(step.safety_stop[cls], CLOSE_SAFETY, CLOSE_STOP)
                 coh.by_eval[r] = True
-            wait = step.status == WAIT
+            wait = (step.status == WAIT) & ~backfilled
             if not wait.any():
                 break
             r, t = todo[wait], now[wait]
@@ -761,6 +841,7 @@ def _apply_cap(setup: ProtocolSetup, coh: _Cohort, oth: _Others) -> None:
     coh.re[drop] = np.inf
     coh.tb[drop] = False
     coh.eb[drop] = False
+    coh.bf[drop] = False
     coh.waited[drop] = 0.0
     coh.carried[:, rows] = np.transpose(coh.carried_at[keep[rows], :, rows])
     coh.close_time[rows] = reach[rows]
@@ -829,6 +910,7 @@ def simulate_protocol_block(
         coh.close_kind,
         coh.close_time,
         coh.carried,
+        coh.bf,
     )
 
 
@@ -846,7 +928,7 @@ def _run_task(task: _Task) -> ProtocolStats:
     """One block reduced to its statistics (module level: picklable for worker processes)."""
     tune_malloc()
     block = simulate_protocol_block(task.setup, task.seed, task.block, task.size)
-    return block_stats(block, task.ctx, task.setup.uses_efficacy)
+    return block_stats(block, task.ctx, task.setup.watches_responses)
 
 
 def _check(n_trials: int, seed: int, workers: int) -> None:
