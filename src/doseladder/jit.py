@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from numba import njit
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "compiled_inline"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,3 +29,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def compiled(fn: F) -> F:
     """Compile ``fn`` in Numba's nopython mode, cached on disk, releasing the GIL."""
     return njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
+
+
+def compiled_inline(fn: F) -> F:
+    """:func:`compiled`, and inlined (at Numba's IR level) into the compiled functions that
+    call it: for small per-trial rules called in a hot loop, where a call's cost (reference
+    counting of every array argument) would exceed the rule's own work."""
+    return njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
