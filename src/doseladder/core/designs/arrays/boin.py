@@ -54,11 +54,13 @@ __all__ = [
     "decide_boin",
     "decide_columns",
     "decide_trial",
+    "framework_trial",
     "select_boin",
     "select_columns",
     "select_table",
     "select_trial",
     "stops_trial",
+    "table_move",
 ]
 
 #: an unreachable count, standing for R's ``NA`` boundary
@@ -265,28 +267,65 @@ def decide_trial(
     counts: IntArray, row: int, d: int, prior_lowest: int, pending: bool, table: IntArray
 ) -> tuple[int, int, bool, int]:
     """One trial's decision by the conduct of :func:`~doseladder.core.designs.boin.
-    boin_framework_decision` (BOIN) and :func:`~doseladder.core.designs.interval_rules.
-    interval_decision` (Keyboard, mTPI-2, i3+3) with the design's :func:`conduct_table`.
+    boin_framework_decision` with :func:`~doseladder.core.designs.boin.boin_move` (BOIN) and
+    of :func:`~doseladder.core.designs.interval_rules.interval_decision` (Keyboard, mTPI-2,
+    i3+3) with the design's :func:`conduct_table`.
 
     ``counts[row]``: the trial's patients by dose, then its DLTs by dose (a (R, 2J) array);
     ``d``: the current dose (0-based); ``prior_lowest``: the lowest dose eliminated earlier
     (J = none); ``pending``: an outcome is pending.  Returns ``(action, next dose (-1 =
     none), toxicity rule, lowest eliminated dose (J = none))``.
 
-    Rule order: any pending outcome suspends; ``n_earlystop`` first (Keyboard); elimination
-    (the lowest dose meeting the rule eliminates it and every higher dose, plus earlier
-    eliminations) and the stop when dose 1 is eliminated; the extra-safe stop; the current dose
-    eliminated -> the highest dose not eliminated; the move of the table, blocked at the range
-    and at eliminated doses; ``n_earlystop`` and the maximum sample size (:func:`stops_trial`).
+    Any pending outcome suspends; ``n_earlystop`` first (Keyboard); otherwise the move of the
+    table at (n_d, y_d) in :func:`framework_trial`.
+    """
+    nd = counts[row, d]
+    if pending:
+        return SUSPEND, d, False, prior_lowest
+    if table[EARLY_MODE] == EARLY_FIRST and nd >= table[N_EARLYSTOP]:
+        return STOP, d, False, prior_lowest
+    move, move_tox = table_move(counts, row, d, table)
+    return framework_trial(counts, row, d, prior_lowest, table, move, move_tox)
+
+
+@compiled_inline
+def table_move(counts: IntArray, row: int, d: int, table: IntArray) -> tuple[int, bool]:
+    """The move of the design's table at the current dose (n_d, y_d): ``(ESCALATE, STAY or
+    DEESCALATE, toxicity de-escalation rule)``; n_d = 0 -> stay."""
+    num = counts.shape[1] // 2
+    size = table[ROWS]
+    move = table[HEADER + 2 * size + counts[row, d] * size + counts[row, num + d]]
+    if move == MOVE_E:
+        return ESCALATE, False
+    if move >= MOVE_D:
+        return DEESCALATE, True
+    return STAY, False
+
+
+@compiled_inline
+def framework_trial(
+    counts: IntArray,
+    row: int,
+    d: int,
+    prior_lowest: int,
+    table: IntArray,
+    move: int,
+    move_tox: bool,
+) -> tuple[int, int, bool, int]:
+    """The BOIN framework (:func:`~doseladder.core.designs.boin.boin_framework_decision`,
+    shared by BOIN, TITE-BOIN and the interval designs) around a proposed ``move`` at the
+    current dose (``ESCALATE``, ``STAY``, ``DEESCALATE`` or ``SUSPEND``; ``move_tox``: it is a
+    toxicity de-escalation rule).  Arguments and result as :func:`decide_trial`.
+
+    1. elimination: the lowest dose meeting the rule eliminates it and every higher dose (plus
+       earlier eliminations); dose 1 eliminated -> stop;  2. the extra-safe stop;  3. the
+    current dose eliminated -> the highest dose not eliminated;  4. the move, blocked at the
+    dose range and at eliminated doses (-> stay);  5.-6. ``n_earlystop`` and the maximum sample
+    size (:func:`stops_trial`), after the safety stops.
     """
     num = counts.shape[1] // 2
     size = table[ROWS]
     nd = counts[row, d]
-    if pending:
-        return SUSPEND, d, False, prior_lowest
-    mode = table[EARLY_MODE]
-    if mode == EARLY_FIRST and nd >= table[N_EARLYSTOP]:
-        return STOP, d, False, prior_lowest
     # 1. elimination
     lowest = prior_lowest
     total = 0
@@ -302,27 +341,32 @@ def decide_trial(
         n1 = counts[row, 0]
         if n1 >= 3 and counts[row, num] >= table[HEADER + size + n1]:
             stop_safe = True
-    # 3. the current dose eliminated: to the highest dose not eliminated
+    action = move
+    tox_rule = move_tox
+    nxt = d
     if d >= lowest:
+        # 3. the current dose eliminated: to the highest dose not eliminated
         nxt = lowest - 1
+        action = DEESCALATE
         tox_rule = True
-    else:
+    elif move == ESCALATE:
         # 4. the move, blocked at the range and at eliminated doses
-        move = table[HEADER + 2 * size + nd * size + counts[row, num + d]]
-        nxt = d
-        tox_rule = False
-        if move == MOVE_E:
-            if d < num - 1 and d + 1 < lowest:
-                nxt = d + 1
-        elif move >= MOVE_D and d > 0:
+        if d < num - 1 and d + 1 < lowest:
+            nxt = d + 1
+        else:
+            action = STAY
+            tox_rule = False
+    elif move == DEESCALATE:
+        if d > 0:
             nxt = d - 1
-            tox_rule = True
-    action = ESCALATE if nxt > d else DEESCALATE if nxt < d else STAY
+        else:
+            action = STAY
+            tox_rule = False
     # 5. n_earlystop, 6. maximum sample size, the safety stops first
     n_next = counts[row, min(max(nxt, 0), num - 1)]
     action, nxt, tox_rule, everything = stops_trial(
-        mode, action, nxt, tox_rule, nd, n_next, table[N_EARLYSTOP], total, table[MAX_N],
-        stop_elim, stop_safe,
+        table[EARLY_MODE], action, nxt, tox_rule, nd, n_next, table[N_EARLYSTOP], total,
+        table[MAX_N], stop_elim, stop_safe,
     )  # fmt: skip
     if everything:
         lowest = 0
