@@ -16,6 +16,7 @@ in which violators are pooled does not change the result.
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 

@@ -51,7 +51,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import DoseArrays
-from doseladder.core.designs.arrays.tite_boin import WINDOW, decide_tite_trial, stft_trial, tite_tables
+from doseladder.core.designs.arrays.tite_boin import (
+    WINDOW,
+    decide_tite_trial,
+    stft_trial,
+    tite_tables,
+)
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.jit import compiled

@@ -41,9 +41,9 @@ from doseladder.core.isotonic_compiled import pava_masked
 from doseladder.jit import compiled, compiled_inline
 
 __all__ = [
+    "EARLY_AT_NEXT",
     "EARLY_FIRST",
     "EARLY_IF_STAY",
-    "EARLY_AT_NEXT",
     "NO_BOUNDARY",
     "BoinTables",
     "boin_boundary_arrays",
@@ -190,7 +190,6 @@ def select_table(
     return out
 
 
-
 @lru_cache(maxsize=128)
 def _conduct(design: BoinParameters, size: int) -> IntArray:
     be, bd, bel, bsafe = _tables(design, size)
@@ -248,12 +247,10 @@ def stops_trial(
     Returns ``(action, next dose, toxicity rule, every dose eliminated)``.
     """
     early = False
-    if mode == EARLY_IF_STAY:
-        if action == STAY and nd >= n_earlystop:
-            early = True
-    elif mode == EARLY_AT_NEXT:
-        if n_next >= n_earlystop:
-            early = True
+    if (mode == EARLY_IF_STAY and action == STAY and nd >= n_earlystop) or (
+        mode == EARLY_AT_NEXT and n_next >= n_earlystop
+    ):
+        early = True
     if early or total >= max_n:  # n_earlystop, else the maximum sample size
         action = STOP
         tox_rule = False

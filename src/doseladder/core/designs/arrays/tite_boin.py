@@ -160,10 +160,8 @@ def tite_move(
         wait = not certain and sus
     else:
         ess = (nd - c) + stft
-        if ess != 0.0:
-            mu = yd / ess
-        else:  # as NumPy: y/0 = inf, 0/0 = nan (every comparison false)
-            mu = np.inf if yd > 0 else np.nan
+        # as NumPy: y/0 = inf, 0/0 = nan (every comparison false)
+        mu = yd / ess if ess != 0.0 else (np.inf if yd > 0 else np.nan)
         up = not sus and mu <= lam_e
         down = not sus and not up and mu >= lam_d
         wait = sus or (down and d == 0)  # TITEgBOIN: de-escalation at dose 1 waits
