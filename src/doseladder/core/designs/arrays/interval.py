@@ -5,8 +5,8 @@ The array form of :func:`~doseladder.core.designs.interval_rules.interval_decisi
 conduct, see that module) with the design's own ``letter(n, y)``, which is tabulated once per
 design from the scalar function (so a rule lives in one place); the conduct is BOIN's compiled
 :func:`~doseladder.core.designs.arrays.boin.decide_trial` with the interval options.
-Selection is BOIN's ``select.mtd`` (:func:`~doseladder.core.designs.arrays.boin.select_boin`), which Keyboard's
-``select.mtd.kb`` and FIND's ``select_mtd`` are.
+Selection is BOIN's ``select.mtd`` (:func:`~doseladder.core.designs.arrays.boin.select_boin`),
+which Keyboard's ``select.mtd.kb`` and FIND's ``select_mtd`` are.
 """
 
 from __future__ import annotations
