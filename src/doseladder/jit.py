@@ -58,7 +58,7 @@ def _stamp() -> str:
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
     _base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    config.CACHE_DIR = str(_base / "doseladder" / "numba" / _stamp())
+    config.CACHE_DIR = str(_base / "doseladder" / "numba" / _stamp())  # type: ignore[attr-defined]
 
 
 def compiled(fn: F) -> F:
