@@ -17,8 +17,10 @@ an installed release keeps one stamp.
 ``NUMBA_DISABLE_JIT=1`` runs the very same functions as plain Python -- slow, but handy for a
 debugger or coverage; results are identical.
 
-Only simulation modules import this module (and so Numba): the CLI's start-up stays free of it
-(``tests/cli/test_startup.py``).
+Only the array rules (``core/designs/arrays``, ``core/isotonic_compiled.py``, imported lazily by
+the designs' ``decide_arrays`` / ``select_arrays`` and by ``pava_arrays``) and the simulation
+kernels import this module (and so Numba): the CLI's start-up and the core's scalar ``decide``
+stay free of it (``tests/cli/test_startup.py``).
 """
 
 from __future__ import annotations
