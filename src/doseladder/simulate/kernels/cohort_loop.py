@@ -185,6 +185,12 @@ def simulate_interval_cohorts(
     (:func:`~doseladder.core.designs.arrays.boin.conduct_table`,
     :func:`~doseladder.core.designs.arrays.boin.select_table`; see the module docstring)."""
     nt, j, max_n = draws.n_trials, int(design.num_doses), int(design.max_n)
+    if draws.max_n < max_n or draws.p_tox.shape[0] != j:
+        # the compiled loop does not check its indices: refuse draws that do not fit
+        raise ValueError(
+            f"draws for {draws.max_n} patients and {draws.p_tox.shape[0]} doses do not fit "
+            f"a design with max_n = {max_n} and {j} doses"
+        )
     u_tox = np.ascontiguousarray(draws.u_tox[:, :max_n])
     counts, early, selected, dose_seq = _interval_trials(
         u_tox, np.ascontiguousarray(draws.p_tox, dtype=np.float64), int(design.start_dose) - 1,
