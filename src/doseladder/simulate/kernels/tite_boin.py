@@ -155,14 +155,12 @@ def simulate_tite_boin(
     is_tox = np.zeros((nt, max_n), dtype=bool)
 
     def enrol(idx: IntArray, dd: IntArray, start: FloatArray, total: int, size: int) -> None:
-        t = start
-        for m in range(size):
-            i = total + m
-            if m:
-                t = t + gaps[idx, i]
-            frac = draws.tox_time(idx, i, dd)  # inf exactly when there is no DLT
-            _store(idx, i, dd, t, frac, big_t, entry, known_at, event, is_tox, dose0, dose_seq, y)
-        n[idx, dd] += size
+        # DLT times (fraction of T; inf exactly when there is no DLT), patient by patient
+        frac = np.stack([draws.tox_time(idx, total + m, dd) for m in range(size)])
+        _store(
+            idx, total, dd, start, frac, gaps, big_t,
+            entry, known_at, event, is_tox, dose0, dose_seq, y, n,
+        )  # fmt: skip
 
     table, bd, params = tite_tables(design, max_n)
 
@@ -288,10 +286,11 @@ def _decide_round(
 @compiled
 def _store(
     idx: IntArray,
-    i: int,
+    total: int,
     dd: IntArray,
-    t: FloatArray,
+    start: FloatArray,
     frac: FloatArray,
+    gaps: FloatArray,
     big_t: float,
     entry: FloatArray,
     known_at: FloatArray,
@@ -300,17 +299,28 @@ def _store(
     dose0: IntArray,
     dose_seq: IntArray,
     y: IntArray,
+    n: IntArray,
 ) -> None:
-    """Record patient ``i`` of the trials ``idx``, entered at ``t`` on doses ``dd`` with DLT
-    time ``frac`` (fraction of the window T; ``inf`` = no DLT)."""
-    for m in range(idx.shape[0]):
-        r = idx[m]
-        tx = np.isfinite(frac[m])
-        entry[r, i] = t[m]
-        known_at[r, i] = t[m] + frac[m] * big_t if tx else t[m] + big_t
-        event[r, i] = frac[m] * big_t if tx else big_t
-        is_tox[r, i] = tx
-        dose0[r, i] = dd[m]
-        dose_seq[r, i] = dd[m] + 1
-        if tx:
-            y[r, dd[m]] += 1
+    """Enrol a cohort: patients ``total ..`` of the trials ``idx`` on doses ``dd``, the first
+    entering at ``start`` and each next one ``gaps`` later, with DLT times ``frac[m]``
+    (fraction of the window T; ``inf`` = no DLT)."""
+    size = frac.shape[0]
+    for k in range(idx.shape[0]):
+        r = idx[k]
+        d = dd[k]
+        t = start[k]
+        for m in range(size):
+            i = total + m
+            if m:
+                t = t + gaps[r, i]
+            f = frac[m, k]
+            tx = np.isfinite(f)
+            entry[r, i] = t
+            known_at[r, i] = t + f * big_t if tx else t + big_t
+            event[r, i] = f * big_t if tx else big_t
+            is_tox[r, i] = tx
+            dose0[r, i] = d
+            dose_seq[r, i] = d + 1
+            if tx:
+                y[r, d] += 1
+        n[r, d] += size
