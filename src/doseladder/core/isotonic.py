@@ -1,7 +1,8 @@
 """Weighted isotonic (non-decreasing) regression by pool-adjacent-violators (PAVA).
 
 The scalar :func:`pava` is the reference; :func:`pava_arrays` is the same algorithm, with the
-same arithmetic, for many sequences at once (dose-major arrays), used by every simulation kernel.
+same arithmetic, for many sequences at once (dose-major arrays, compiled in
+:mod:`doseladder.core.isotonic_compiled`), used by every simulation kernel.
 
 :func:`unimodal_fit` is the weighted least-squares unimodal fit with a given mode (the fit of
 ``Iso::ufit`` with ``lmode``), used by the ``phase12designs`` efficacy estimate of BOIN12's OBD
@@ -15,7 +16,6 @@ in which violators are pooled does not change the result.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -104,68 +104,15 @@ def unimodal_fit(values: Sequence[float], weights: Sequence[float], mode: int) -
 def pava_arrays(values: FloatArray, weights: FloatArray, mask: BoolArray) -> FloatArray:
     """Pool-adjacent-violators for every trial (dose-major), in the core's order of operations.
 
-    Column r is :func:`pava` of ``values[mask, r]`` with
-    ``weights[mask, r]`` (positions where ``mask`` is False are skipped; their output is NaN).
-    Blocks are pushed in dose order and the last two pooled while they violate the order, with
-    the same arithmetic as the core, so results are bit-identical.  Columns that are already
-    non-decreasing (no pooling) are returned as they are without running the loop.
+    Column r is :func:`pava` of ``values[mask, r]`` with ``weights[mask, r]`` (positions where
+    ``mask`` is False are skipped; their output is NaN).  The compiled
+    :func:`~doseladder.core.isotonic_compiled.pava_columns` (imported here lazily, so the core's
+    scalar functions never load Numba) pushes blocks in dose order and pools the last two while
+    they violate the order, with the same arithmetic as :func:`pava`: results are bit-identical.
     """
-    num, cols = values.shape
-    out = np.where(mask, values, np.nan)
-    last = np.full(cols, -np.inf)
-    viol = np.zeros(cols, dtype=np.bool_)
-    for j in range(num):
-        viol |= mask[j] & (last > values[j])
-        last = np.where(mask[j], values[j], last)
-    if viol.any():
-        sub = np.flatnonzero(viol)
-        out[:, sub] = _pava_loop(values[:, sub], weights[:, sub], mask[:, sub])
-    return out
+    from doseladder.core.isotonic_compiled import pava_columns
 
-
-def _pava_loop(values: FloatArray, weights: FloatArray, mask: BoolArray) -> FloatArray:
-    """The pushing/pooling loop of :func:`pava_arrays`."""
-    num, rows = values.shape
-    means = np.zeros((num, rows))
-    wts = np.zeros((num, rows))
-    cnt = np.zeros((num, rows), dtype=np.int64)
-    top = np.zeros(rows, dtype=np.int64)
-    ar = np.arange(rows)
-    for j in range(num):
-        r = ar[mask[j]]
-        t = top[r]
-        means[t, r] = values[j, r]
-        wts[t, r] = weights[j, r]
-        cnt[t, r] = 1
-        top[r] += 1
-        while True:
-            r = r[top[r] > 1]
-            t = top[r]
-            r = r[means[t - 2, r] > means[t - 1, r]]
-            if r.size == 0:
-                break
-            t = top[r]
-            w2 = wts[t - 2, r] + wts[t - 1, r]
-            m2 = (means[t - 2, r] * wts[t - 2, r] + means[t - 1, r] * wts[t - 1, r]) / w2
-            cnt[t - 2, r] += cnt[t - 1, r]
-            cnt[t - 1, r] = 0
-            means[t - 2, r] = m2
-            wts[t - 2, r] = w2
-            top[r] -= 1
-    # the k-th masked position lies in block #{b: cumulative count of blocks 0..b <= k}
-    csum = np.cumsum(cnt, axis=0)
-    pos = np.cumsum(mask, axis=0) - 1
-    out = np.full((num, rows), np.nan)
-    for j in range(num):
-        block = np.zeros(rows, dtype=np.int64)
-        for b in range(num):
-            block += csum[b] <= pos[j]
-        block = np.minimum(block, num - 1)
-        out[j] = np.where(mask[j], _pick(means, block), np.nan)
-    return out
-
-
-def _pick(values: NDArray[Any], index: NDArray[np.int64]) -> NDArray[Any]:
-    """``values[index[r], r]`` for every column r."""
-    rows = values.shape[1]
-    return np.asarray(np.take(values.reshape(-1), index * rows + np.arange(rows)))
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    m = np.ascontiguousarray(mask, dtype=np.bool_)
+    return np.asarray(pava_columns(v, w, m), dtype=np.float64)

@@ -74,7 +74,7 @@ from doseladder.core.designs.arrays.boin12 import (
 from doseladder.core.designs.arrays.interface import BoolArray, FloatArray, IntArray, pick
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.isotonic import pava_arrays as pava_columns
-from doseladder.jit import compiled, inlined
+from doseladder.jit import compiled, compiled_inline
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -97,7 +97,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- kernel
-@inlined
+@compiled_inline
 def _outcomes(
     u_tox: Any, u_eff: Any, p_tox: Any, pe_t: Any, pe_nt: Any, d: int
 ) -> tuple[bool, bool]:
@@ -147,7 +147,7 @@ def packed_desirability(design: BOIN12) -> tuple[IntArray, FloatArray] | None:
     return offset, values
 
 
-@inlined
+@compiled_inline
 def _dose_stats(
     cnt: Any, j: int, offset: Any, marginal: bool, tox_bound: Any, eff_bound: Any, table: Any,
     tox_fail: Any, eff_fail: Any, desir: Any,

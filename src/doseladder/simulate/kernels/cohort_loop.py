@@ -1,4 +1,15 @@
-"""The one cohort loop of the complete-data designs (BOIN, Keyboard, mTPI-2, i3+3, CRM, 3+3).
+"""The cohort loops of the complete-data designs: :func:`simulate_interval_cohorts` (compiled;
+BOIN, Keyboard, mTPI-2, i3+3) and :func:`simulate_cohorts` (NumPy; CRM, 3+3).
+
+The interval family's loop is compiled (Numba): it walks the trials one by one and calls the
+core's compiled rules :func:`~doseladder.core.designs.arrays.boin.decide_trial` and
+:func:`~doseladder.core.designs.arrays.boin.select_trial` with the design's tables -- the same
+functions that :func:`~doseladder.core.designs.arrays.boin.decide_boin` and
+:func:`~doseladder.core.designs.arrays.interval.decide_interval` run over arrays, proven equal
+to the core's ``decide`` by random testing.  It consumes the latent patients as the NumPy loop
+(a cohort of ``size`` patients at dose d has ``sum(u_tox[t, i:i+size] < p_tox[d])`` DLTs), so
+results are identical whichever loop runs, and ``get.oc``'s convention applies (the cohort
+reaching ``max_n`` ends the trial; a stop without a dose selects nothing).
 
 A complete-data trial treats a cohort at its current dose, observes every outcome, and asks the
 design where the next cohort goes.  :func:`simulate_cohorts` runs that loop for a block of
@@ -34,14 +45,18 @@ import numpy as np
 from doseladder.core.designs.arrays import (
     STOP,
     ArrayDecision,
+    BoolArray,
     DoseArrays,
+    FloatArray,
     IntArray,
     PatientArrays,
 )
+from doseladder.core.designs.arrays.boin import decide_trial, select_trial
+from doseladder.jit import compiled
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
-__all__ = ["ArrayDecide", "ArraySelect", "simulate_cohorts"]
+__all__ = ["ArrayDecide", "ArraySelect", "simulate_cohorts", "simulate_interval_cohorts"]
 
 #: ``decide_<design>(design, data)``
 ArrayDecide = Callable[[Any, DoseArrays], ArrayDecision]
@@ -160,3 +175,88 @@ def simulate_cohorts(
         dose_seq=dose_seq,
         entry=np.empty((nt, 0)),  # no time in complete-data trials
     )
+
+
+def simulate_interval_cohorts(
+    design: Any, draws: PatientDraws, conduct: IntArray, select: FloatArray
+) -> TrialArrays:
+    """Simulate a block of trials of an interval design (BOIN, Keyboard, mTPI-2, i3+3) with
+    the compiled loop :func:`_interval_trials` and the design's tables
+    (:func:`~doseladder.core.designs.arrays.boin.conduct_table`,
+    :func:`~doseladder.core.designs.arrays.boin.select_table`; see the module docstring)."""
+    nt, j, max_n = draws.n_trials, int(design.num_doses), int(design.max_n)
+    if draws.max_n < max_n or draws.p_tox.shape[0] != j:
+        # the compiled loop does not check its indices: refuse draws that do not fit
+        raise ValueError(
+            f"draws for {draws.max_n} patients and {draws.p_tox.shape[0]} doses do not fit "
+            f"a design with max_n = {max_n} and {j} doses"
+        )
+    u_tox = np.ascontiguousarray(draws.u_tox[:, :max_n])
+    counts, early, selected, dose_seq = _interval_trials(
+        u_tox, np.ascontiguousarray(draws.p_tox, dtype=np.float64), int(design.start_dose) - 1,
+        int(design.cohort_size), max_n, conduct, select,
+    )  # fmt: skip
+    return TrialArrays(
+        n=np.ascontiguousarray(counts[:, :j]),
+        tox=np.ascontiguousarray(counts[:, j:]),
+        eff=np.zeros((nt, j), dtype=np.int64),
+        selected=selected,
+        stopped_early=early,
+        duration=np.full(nt, np.nan),
+        suspended=np.zeros(nt),
+        dose_seq=dose_seq,
+        entry=np.empty((nt, 0)),  # no time in complete-data trials
+    )
+
+
+@compiled
+def _interval_trials(
+    u_tox: FloatArray,
+    p_tox: FloatArray,
+    start: int,
+    cohort_size: int,
+    max_n: int,
+    table: IntArray,
+    sel_table: FloatArray,
+) -> tuple[IntArray, BoolArray, IntArray, IntArray]:
+    """Every trial of the block, one after the other: treat a cohort at the current dose,
+    count its DLTs, decide (:func:`decide_trial`), and at the end select
+    (:func:`select_trial`).  Returns the patients then the DLTs by dose ((R, 2J), as
+    :func:`decide_trial` reads them), stopped-without-a-dose, the selection and the doses in
+    order of entry."""
+    nt = u_tox.shape[0]
+    num = p_tox.shape[0]
+    counts = np.zeros((nt, 2 * num), dtype=np.int64)
+    early = np.zeros(nt, dtype=np.bool_)
+    selected = np.zeros(nt, dtype=np.int64)
+    dose_seq = np.zeros((nt, max_n), dtype=np.int64)
+    work = np.empty((5, num))
+    mask = np.empty(num, dtype=np.bool_)
+    blocks = np.empty(num, dtype=np.int64)
+    for t in range(nt):
+        d = start
+        lowest = num
+        total = 0
+        stopped_without_dose = False
+        while total < max_n:
+            size = min(cohort_size, max_n - total)
+            p = p_tox[d]
+            tox = 0
+            for i in range(total, total + size):
+                if u_tox[t, i] < p:
+                    tox += 1
+                dose_seq[t, i] = d + 1
+            counts[t, d] += size
+            counts[t, num + d] += tox
+            total += size
+            if total >= max_n:
+                break  # get.oc: the cohort reaching the maximum sample size ends the trial
+            action, nxt, _, lowest = decide_trial(counts, t, d, lowest, False, table)
+            if action == STOP:
+                stopped_without_dose = nxt < 0
+                break
+            d = nxt
+        early[t] = stopped_without_dose
+        if not stopped_without_dose:
+            selected[t] = select_trial(counts, t, num, sel_table, work, mask, blocks)
+    return counts, early, selected, dose_seq

@@ -50,9 +50,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from doseladder.core.designs.arrays import DoseArrays, PatientArrays
+from doseladder.core.designs.arrays import DoseArrays
+from doseladder.core.designs.arrays.tite_boin import (
+    WINDOW,
+    decide_tite_trial,
+    stft_trial,
+    tite_tables,
+)
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.tite_boin import TITEBOIN
+from doseladder.jit import compiled
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -129,7 +136,6 @@ def simulate_tite_boin(
     csize, max_n = design.cohort_size, design.max_n
     big_t = float(design.tox_window)
     wait = draws.wait_gaps()
-    dose_ix = np.arange(j)[:, None]
     gaps = draws.gaps
 
     rows = np.arange(nt)
@@ -149,51 +155,22 @@ def simulate_tite_boin(
     is_tox = np.zeros((nt, max_n), dtype=bool)
 
     def enrol(idx: IntArray, dd: IntArray, start: FloatArray, total: int, size: int) -> None:
-        t = start
-        for m in range(size):
-            i = total + m
-            if m:
-                t = t + gaps[idx, i]
-            frac = draws.tox_time(idx, i, dd)  # inf exactly when there is no DLT
-            tx = np.isfinite(frac)
-            ev = np.where(tx, frac * big_t, big_t)
-            entry[idx, i] = t
-            known_at[idx, i] = np.where(tx, t + frac * big_t, t + big_t)
-            event[idx, i] = ev
-            is_tox[idx, i] = tx
-            dose0[idx, i] = dd
-            dose_seq[idx, i] = dd + 1
-            y[idx, dd] += tx
-        n[idx, dd] += size
+        # DLT times (fraction of T; inf exactly when there is no DLT), patient by patient
+        frac = np.stack([draws.tox_time(idx, total + m, dd) for m in range(size)])
+        _store(
+            idx, total, dd, start, frac, gaps, big_t,
+            entry, known_at, event, is_tox, dose0, dose_seq, y, n,
+        )  # fmt: skip
+
+    table, bd, params = tite_tables(design, max_n)
 
     def decide(idx: IntArray, t: FloatArray, k: int) -> tuple[IntArray, IntArray, IntArray]:
-        """The core's array decision at times ``t``: action (``STOP_SAFETY`` for a stop
-        without a dose), next dose (0-based) and lowest eliminated dose."""
-        m = idx.size
-        dz = dose0[idx, :k]
-        pend = known_at[idx, :k] > t[:, None]
-        # DLT outcomes not yet known, per dose; observed DLTs = all DLTs minus pending ones
-        rr, cc = np.nonzero(pend)
-        key = rr * j + dz[rr, cc]
-        waiting = np.bincount(key, minlength=m * j).reshape(m, j)
-        yobs = y[idx] - np.bincount(key, is_tox[idx[rr], cc], minlength=m * j).reshape(m, j)
-        # the patients who may be pending: the columns from the first pending one on
-        lo = int(cc.min()) if cc.size else k
-        shape = (m, k - lo)
-        patients = PatientArrays(
-            dz[:, lo:], entry[idx, lo:k], known_at[idx, lo:k],
-            np.broadcast_to(-np.inf, shape), np.broadcast_to(False, shape),
-            np.broadcast_to(False, shape), t,
-        )  # fmt: skip
-        zeros = np.zeros((j, m), dtype=np.int64)
-        data = DoseArrays(
-            n[idx].T, yobs.T.astype(np.int64), waiting.T.astype(np.int64), zeros, zeros, zeros,
-            cur[idx], dose_ix >= elim_lo[idx][None, :], patients,
-        )  # fmt: skip
-        dec = design.decide_arrays(data)
-        action = np.where((dec.action == STOP) & (dec.next_dose < 0), STOP_SAFETY, dec.action)
-        elo = np.where(dec.eliminated.any(axis=0), np.argmax(dec.eliminated, axis=0), j)
-        return action.astype(np.int64), dec.next_dose, elo
+        """The core's compiled decision (:func:`decide_tite_trial`) at times ``t``: action
+        (``STOP_SAFETY`` for a stop without a dose), next dose (0-based) and lowest eliminated
+        dose."""
+        return _decide_round(
+            idx, t, k, n, y, dose0, entry, known_at, is_tox, cur, elim_lo, table, bd, params
+        )
 
     # first cohort at the start dose
     total = min(csize, max_n)
@@ -260,3 +237,90 @@ def simulate_tite_boin(
         dose_seq=dose_seq,
         entry=entry,
     )
+
+
+@compiled
+def _decide_round(
+    idx: IntArray,
+    now: FloatArray,
+    k: int,
+    n: IntArray,
+    y: IntArray,
+    dose0: IntArray,
+    entry: FloatArray,
+    known_at: FloatArray,
+    is_tox: NDArray[np.bool_],
+    cur: IntArray,
+    elim_lo: IntArray,
+    table: IntArray,
+    bd: IntArray,
+    params: FloatArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """:func:`decide_tite_trial` for the trials ``idx`` at times ``now`` on the first ``k``
+    patients: treated per dose, DLTs observed by ``now`` (``known_at <= now``), the pending
+    patients and STFT at the current dose (:func:`stft_trial`)."""
+    m = idx.shape[0]
+    num = n.shape[1]
+    action = np.empty(m, dtype=np.int64)
+    nxt = np.empty(m, dtype=np.int64)
+    low = np.empty(m, dtype=np.int64)
+    counts = np.empty((1, 2 * num), dtype=np.int64)
+    window = params[WINDOW]
+    for i in range(m):
+        r = idx[i]
+        for jj in range(num):
+            counts[0, jj] = n[r, jj]
+            counts[0, num + jj] = y[r, jj]
+        for col in range(k):
+            if is_tox[r, col] and known_at[r, col] > now[i]:
+                counts[0, num + dose0[r, col]] -= 1  # a DLT not yet observed
+        d = cur[r]
+        c, stft = stft_trial(dose0, entry, known_at, now[i], d, window, r, k)
+        a, nx, _, lo = decide_tite_trial(counts, 0, d, elim_lo[r], c, stft, table, bd, params)
+        action[i] = STOP_SAFETY if a == STOP and nx < 0 else a
+        nxt[i] = nx
+        low[i] = lo
+    return action, nxt, low
+
+
+@compiled
+def _store(
+    idx: IntArray,
+    total: int,
+    dd: IntArray,
+    start: FloatArray,
+    frac: FloatArray,
+    gaps: FloatArray,
+    big_t: float,
+    entry: FloatArray,
+    known_at: FloatArray,
+    event: FloatArray,
+    is_tox: NDArray[np.bool_],
+    dose0: IntArray,
+    dose_seq: IntArray,
+    y: IntArray,
+    n: IntArray,
+) -> None:
+    """Enrol a cohort: patients ``total ..`` of the trials ``idx`` on doses ``dd``, the first
+    entering at ``start`` and each next one ``gaps`` later, with DLT times ``frac[m]``
+    (fraction of the window T; ``inf`` = no DLT)."""
+    size = frac.shape[0]
+    for k in range(idx.shape[0]):
+        r = idx[k]
+        d = dd[k]
+        t = start[k]
+        for m in range(size):
+            i = total + m
+            if m:
+                t = t + gaps[r, i]
+            f = frac[m, k]
+            tx = np.isfinite(f)
+            entry[r, i] = t
+            known_at[r, i] = t + f * big_t if tx else t + big_t
+            event[r, i] = f * big_t if tx else big_t
+            is_tox[r, i] = tx
+            dose0[r, i] = d
+            dose_seq[r, i] = d + 1
+            if tx:
+                y[r, d] += 1
+        n[r, d] += size

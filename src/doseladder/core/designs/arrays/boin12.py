@@ -10,7 +10,7 @@ of :func:`~doseladder.core.designs.boin12.tox_elimination_boundary` /
 broken exactly as the scalar ``decide`` breaks them.
 
 The rule part is written once, as small compiled functions for ONE trial (Numba,
-:func:`doseladder.jit.inlined`): :func:`conclude_one` (``_conclude`` and ``_finish``) with
+:func:`doseladder.jit.compiled_inline`): :func:`conclude_one` (``_conclude`` and ``_finish``) with
 :func:`admissible_one`, :func:`neighbours_one`, :func:`next_dose_one`, :func:`needed_one`,
 :func:`n_stop_one` and :func:`elimination_flags_one`.  They are this module's array form of
 the rule: :func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` loop
@@ -51,7 +51,7 @@ from doseladder.core.designs.boin12 import (
 )
 from doseladder.core.isotonic import pava_arrays
 from doseladder.core.select_obd import select_obd
-from doseladder.jit import compiled, inlined
+from doseladder.jit import compiled, compiled_inline
 
 __all__ = [
     "NO_BOUNDARY",
@@ -229,7 +229,7 @@ def rule_options(design: BOIN12) -> tuple[IntArray, FloatArray]:
     return ints, floats
 
 
-@inlined
+@compiled_inline
 def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
     """:func:`~doseladder.core.designs.boin12.inadmissible_doses` for one trial, as the
     admissible doses (``out``): a toxicity failure excludes that dose and every higher dose,
@@ -240,7 +240,7 @@ def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
         out[j] = not (prior[j] or eff_fail[j] or acc)
 
 
-@inlined
+@compiled_inline
 def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool]:
     """The "below", "above" and "here" of :func:`~doseladder.core.designs.boin12.
     boin12_next_dose` (0-based): (below, has_below, above, has_above, here) -- the highest
@@ -259,7 +259,7 @@ def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool
     return max(below, 0), below >= 0, above, has_above, adm[d]
 
 
-@inlined
+@compiled_inline
 def rule_one(d: int, n: Any, p: float, above: int, has_above: bool, opts: Any, fopts: Any) -> int:
     """Which rule of §3.5 applies: exploration, de-escalation, N* choice or largest D."""
     expl = opts[_O_EXPLORATION]
@@ -272,7 +272,7 @@ def rule_one(d: int, n: Any, p: float, above: int, has_above: bool, opts: Any, f
     return _GENERAL
 
 
-@inlined
+@compiled_inline
 def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: Any) -> None:
     """Mark (``out``) the doses whose D :func:`next_dose_one` compares: the candidates of the
     N* rule ({below, d}) or of the largest-D rule ({below, d, above}) when at least two of
@@ -290,7 +290,7 @@ def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: A
             out[above] = True
 
 
-@inlined
+@compiled_inline
 def next_dose_one(
     d: int, n: Any, p: float, desir: Any, adm: Any, opts: Any, fopts: Any
 ) -> tuple[int, bool, int]:
@@ -328,7 +328,7 @@ def next_dose_one(
     return nxt, no_adm, rule
 
 
-@inlined
+@compiled_inline
 def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
     """``BOIN12._finish``'s ``n_stop`` rule in its ``n_stop_dose`` mode."""
     limit = opts[_O_NSTOP]
@@ -344,7 +344,7 @@ def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
     return bool(count >= limit)
 
 
-@inlined
+@compiled_inline
 def conclude_one(
     n: Any,
     p_d: float,
@@ -479,7 +479,7 @@ class Boin12Stats:
 DesirabilityFill = Callable[[BoolArray], FloatArray]
 
 
-@inlined
+@compiled_inline
 def elimination_flags_one(n: int, n_tox: float, n_eff: float, tox_bound: Any, eff_bound: Any
                           ) -> tuple[bool, bool]:  # fmt: skip
     """A dose's own data meet the toxicity / futility elimination rule (spec §3.4), with the

@@ -3,9 +3,10 @@
 
 The array form of :func:`~doseladder.core.designs.interval_rules.interval_decision` (the shared
 conduct, see that module) with the design's own ``letter(n, y)``, which is tabulated once per
-design from the scalar function (so a rule lives in one place).  Selection is BOIN's
-``select.mtd`` (:func:`~doseladder.core.designs.arrays.boin.select_boin`), which Keyboard's
-``select.mtd.kb`` and FIND's ``select_mtd`` are.
+design from the scalar function (so a rule lives in one place); the conduct is BOIN's compiled
+:func:`~doseladder.core.designs.arrays.boin.decide_trial` with the interval options.
+Selection is BOIN's ``select.mtd`` (:func:`~doseladder.core.designs.arrays.boin.select_boin`),
+which Keyboard's ``select.mtd.kb`` and FIND's ``select_mtd`` are.
 """
 
 from __future__ import annotations
@@ -16,25 +17,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from doseladder.core.designs.arrays.boin import select_boin
-from doseladder.core.designs.arrays.interface import (
-    DEESCALATE,
-    ESCALATE,
-    STAY,
-    STOP,
-    SUSPEND,
-    ArrayDecision,
-    DoseArrays,
-    IntArray,
-    pick,
-    upward,
+from doseladder.core.designs.arrays.boin import (
+    EARLY_AT_NEXT,
+    EARLY_FIRST,
+    conduct_table,
+    decide_columns,
+    select_boin,
 )
+from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.boin import posterior_overdose
 
 if TYPE_CHECKING:
     from doseladder.core.designs.interval_rules import IntervalDesign
 
-__all__ = ["decide_interval", "select_interval"]
+__all__ = [
+    "decide_interval",
+    "interval_conduct_tables",
+    "interval_select_params",
+    "select_interval",
+]
 
 _CODE = {"E": 0, "S": 1, "D": 2, "DU": 3}
 
@@ -73,60 +74,49 @@ def _size(n_max: int) -> int:
     return size
 
 
+@lru_cache(maxsize=64)
+def _conduct(design: IntervalDesign, size: int) -> IntArray:
+    c = design.conduct()
+    codes, belim, bsafe = _tables(design, size)
+    return conduct_table(
+        codes, belim, bsafe,
+        extrasafe=c.extrasafe, safe_at_dose1=True,
+        early=EARLY_FIRST if c.earlystop_first else EARLY_AT_NEXT,
+        n_earlystop=c.n_earlystop, max_n=c.max_n,
+    )  # fmt: skip
+
+
+def interval_conduct_tables(design: IntervalDesign, max_n: int) -> IntArray:
+    """The design's :func:`~doseladder.core.designs.arrays.boin.conduct_table` for n =
+    0..(at least) ``max_n``: its ``letter(n, y)`` tabulated, the elimination and extra-safe
+    boundaries, the extra-safe stop only at dose 1, and ``n_earlystop`` first (Keyboard) or
+    at the dose the rules give."""
+    return _conduct(design, _size(max_n))
+
+
 def decide_interval(design: IntervalDesign, data: DoseArrays) -> ArrayDecision:
     """:func:`~doseladder.core.designs.interval_rules.interval_decision` for every trial with
-    at least one patient (pending outcomes suspend, as ``IntervalDesign._interval_decide``)."""
+    at least one patient (pending outcomes suspend, as ``IntervalDesign._interval_decide``):
+    the compiled :func:`~doseladder.core.designs.arrays.boin.decide_trial` with the design's
+    tables."""
     c = design.conduct()
-    num, rows = data.num_doses, data.rows
-    n, y, d = data.n, data.tox, data.current
-    codes, belim, bsafe = _tables(design, _size(max(c.max_n, int(n.max(initial=0)))))
-    total = n.sum(axis=0)
-    pending = data.tox_pending.sum(axis=0) > 0
-    prior_c = upward(data.eliminated)
-    nd, yd = pick(n, d), pick(y, d)
+    t = interval_conduct_tables(design, max(c.max_n, int(data.n.max(initial=0))))
+    pending = np.asarray(data.tox_pending.sum(axis=0) > 0, dtype=np.bool_)
+    action, nxt, tox, elim = decide_columns(
+        np.asarray(data.n, dtype=np.int64),
+        np.asarray(data.tox, dtype=np.int64),
+        np.asarray(data.current, dtype=np.int64),
+        np.asarray(data.eliminated, dtype=np.bool_),
+        pending,
+        t,
+    )
+    return ArrayDecision(action, nxt, elim, tox)
 
-    early_first = (nd >= c.n_earlystop) if c.earlystop_first else np.zeros(rows, dtype=bool)
-    elim = prior_c | upward(y >= belim[n])
-    stop_elim = ~early_first & elim[0]
-    stop_safe = (
-        ~early_first & ~stop_elim & (d == 0) & (n[0] >= 3) & (y[0] >= bsafe[n[0]])
-        if c.extrasafe
-        else np.zeros(rows, dtype=bool)
-    )
-    cur_elim = pick(elim, d)
-    lowest_elim = np.argmax(elim, axis=0)
-    letter = np.where(nd > 0, codes[nd, yd], _CODE["S"])
-    up_ok = (d < num - 1) & ~pick(elim, np.minimum(d + 1, num - 1))
-    esc = (letter == _CODE["E"]) & up_ok
-    dsc = (letter >= _CODE["D"]) & (d > 0)
-    nxt = np.where(esc, d + 1, np.where(dsc, d - 1, d))
-    tox_rule = dsc.copy()
-    nxt = np.where(cur_elim, lowest_elim - 1, nxt)
-    tox_rule = np.where(cur_elim, True, tox_rule)
-    action = np.where(nxt > d, ESCALATE, np.where(nxt < d, DEESCALATE, STAY))
-    if c.earlystop_first:
-        early = np.zeros(rows, dtype=bool)
-    else:
-        early = pick(n, np.clip(nxt, 0, num - 1)) >= c.n_earlystop
-    stop_max = ~early & (total >= c.max_n)
-    tox_rule = tox_rule & ~early & ~stop_max
-    action = np.where(early | stop_max, STOP, action)
-    # n_earlystop first (Keyboard): stop at the current dose, nothing else evaluated
-    action = np.where(early_first, STOP, action)
-    nxt = np.where(early_first, d, nxt)
-    tox_rule = tox_rule & ~early_first
-    elim_out = np.where(early_first[None, :], prior_c, elim)
-    safety = stop_elim | stop_safe
-    action = np.where(safety, STOP, action)
-    nxt = np.where(safety, -1, nxt)
-    tox_rule = np.where(safety, True, tox_rule)
-    elim_out = np.where(stop_safe[None, :], True, elim_out)
-    return ArrayDecision(
-        np.where(pending, SUSPEND, action).astype(np.int64),
-        np.where(pending, d, nxt).astype(np.int64),
-        np.where(pending[None, :], prior_c, elim_out),
-        ~pending & tox_rule,
-    )
+
+def interval_select_params(design: IntervalDesign) -> _SelectParams:
+    """What :func:`select_boin` reads, for an interval design."""
+    c = design.conduct()
+    return _SelectParams(c.target, c.cutoff_eli, c.max_n, c.extrasafe, c.offset)
 
 
 @dataclass(frozen=True)
@@ -145,6 +135,4 @@ class _SelectParams:
 
 def select_interval(design: IntervalDesign, data: DoseArrays) -> IntArray:
     """Isotonic ``select.mtd`` for every trial (1-based, 0 = none)."""
-    c = design.conduct()
-    params = _SelectParams(c.target, c.cutoff_eli, c.max_n, c.extrasafe, c.offset)
-    return select_boin(params, data)  # type: ignore[arg-type]
+    return select_boin(interval_select_params(design), data)  # type: ignore[arg-type]

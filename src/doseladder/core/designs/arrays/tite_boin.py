@@ -11,6 +11,10 @@ BOIN otherwise.  The integer boundaries are BOIN's tables
 (:func:`~doseladder.core.designs.arrays.boin.boin_boundary_arrays`, built with the core's scalar
 functions); the continuous comparisons are the core's expressions in the same order.
 
+Compiled (Numba): :func:`decide_tite_trial` is BOIN's compiled framework
+(:func:`~doseladder.core.designs.arrays.boin.framework_trial`) around :func:`tite_move`;
+:func:`decide_tite_boin` runs it over arrays and the TITE-BOIN kernel calls it trial by trial.
+
 ``data.patients`` gives the follow-up of the pending patients at the decision time
 ``data.patients.now`` (``tox_at > now`` = pending); the per-dose counts are ``data.n`` (every
 treated patient), ``data.tox`` (observed DLTs) and ``data.tox_pending``.
@@ -18,9 +22,17 @@ treated patient), ``data.tox`` (observed DLTs) and ``data.tox_pending``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from doseladder.core.designs.arrays.boin import boin_boundary_arrays, boin_stops, select_boin
+from doseladder.core.designs.arrays.boin import (
+    boin_boundary_arrays,
+    boin_conduct_tables,
+    framework_trial,
+    select_boin,
+    table_move,
+)
 from doseladder.core.designs.arrays.interface import (
     DEESCALATE,
     ESCALATE,
@@ -31,118 +43,217 @@ from doseladder.core.designs.arrays.interface import (
     DoseArrays,
     FloatArray,
     IntArray,
-    pick,
-    upward,
 )
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.errors import InputError
+from doseladder.jit import compiled, compiled_inline
 
-__all__ = ["decide_tite_boin", "select_tite_boin", "stft_at_current"]
+__all__ = [
+    "decide_tite_boin",
+    "decide_tite_trial",
+    "select_tite_boin",
+    "stft_at_current",
+    "stft_trial",
+    "tite_parameters",
+    "tite_tables",
+]
+
+#: the layout of :func:`tite_parameters`
+LAMBDA_E, LAMBDA_D, TARGET, MAX_PENDING, ESS_FORM, BLOCK_FEW, WINDOW = 0, 1, 2, 3, 4, 5, 6
+
+
+def tite_parameters(design: TITEBOIN) -> FloatArray:
+    """What :func:`tite_move` reads: ``[λe, λd, target, max_pending, ESS form?,
+    block_escalation_few_complete?, tox_window]`` (read-only)."""
+    out = np.array(
+        [
+            design.lambda_e, design.lambda_d, design.target, design.max_pending,
+            float(design.form != "imputation"), float(design.block_escalation_few_complete),
+            float(design.tox_window),
+        ],
+        dtype=np.float64,
+    )  # fmt: skip
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=128)
+def _tite_tables(design: TITEBOIN, max_n: int) -> tuple[IntArray, IntArray, FloatArray]:
+    return (
+        boin_conduct_tables(design, max_n),
+        boin_boundary_arrays(design, max_n)[1],
+        tite_parameters(design),
+    )
+
+
+def tite_tables(design: TITEBOIN, max_n: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """BOIN's conduct table, b_d by n and :func:`tite_parameters`, for n = 0..(at least)
+    ``max_n`` -- what :func:`decide_tite_trial` reads."""
+    return _tite_tables(design, max_n)
+
+
+@compiled_inline
+def stft_trial(
+    dose: IntArray, entry: FloatArray, tox_at: FloatArray, now: float, d: int, window: float,
+    row: int, width: int,
+) -> tuple[int, float]:  # fmt: skip
+    """The patients of trial ``row`` (first ``width`` columns of (R, W) arrays) at dose ``d``
+    whose DLT outcome is pending at ``now`` (``tox_at > now``): their number c and the STFT
+    Σ min(now − entry, T)/T, summed in order of entry as the core sums it."""
+    c = 0
+    stft = 0.0
+    for k in range(width):
+        if dose[row, k] == d and tox_at[row, k] > now:
+            c += 1
+            stft = stft + min(now - entry[row, k], window) / window
+    return c, stft
 
 
 def stft_at_current(design: TITEBOIN, data: DoseArrays) -> FloatArray:
     """STFT = Σ min(now − entry, T)/T over the patients at the current dose whose DLT outcome
-    is pending, summed in order of entry as the core sums them."""
-    rows = data.rows
-    stft = np.zeros(rows)
+    is pending, summed in order of entry as the core sums them (:func:`stft_trial`)."""
     pts = data.patients
     if pts is None:
         if data.tox_pending.any():
             raise InputError("patients", "TITE-BOIN needs the patients with pending outcomes")
-        return stft
-    window = float(design.tox_window)
-    pending = (pts.dose == data.current[:, None]) & (pts.tox_at > pts.now[:, None])
-    for k in np.flatnonzero(pending.any(axis=0)):
-        frac = np.minimum(pts.now - pts.entry[:, k], window) / window
-        stft = stft + np.where(pending[:, k], frac, 0.0)
-    return stft
+        return np.zeros(data.rows)
+    return np.asarray(
+        _stft_columns(
+            np.asarray(pts.dose, dtype=np.int64), np.asarray(pts.entry, dtype=np.float64),
+            np.asarray(pts.tox_at, dtype=np.float64), np.asarray(pts.now, dtype=np.float64),
+            np.asarray(data.current, dtype=np.int64), float(design.tox_window),
+        ),
+        dtype=np.float64,
+    )  # fmt: skip
 
 
-def _tite_move(
-    design: TITEBOIN,
-    d: IntArray,
-    nd: IntArray,
-    yd: IntArray,
+@compiled
+def _stft_columns(
+    dose: IntArray, entry: FloatArray, tox_at: FloatArray, now: FloatArray, current: IntArray,
+    window: float,
+) -> FloatArray:  # fmt: skip
+    rows, width = dose.shape
+    out = np.zeros(rows)
+    for r in range(rows):
+        out[r] = stft_trial(dose, entry, tox_at, now[r], current[r], window, r, width)[1]
+    return out
+
+
+@compiled_inline
+def tite_move(
+    nd: int, yd: int, c: int, stft: float, d: int, bd: int, params: FloatArray
+) -> tuple[int, bool]:
+    """``TITEBOIN._move`` where outcomes are pending at the current dose (c > 0, n_d > 0):
+    :func:`~doseladder.core.designs.tite_boin.imputation_decision` or
+    :func:`~doseladder.core.designs.tite_boin.ess_decision` (the core's expressions in the same
+    order); returns (proposed action, toxicity de-escalation rule).  ``bd`` = b_d(n_d)."""
+    lam_e, lam_d, target = params[LAMBDA_E], params[LAMBDA_D], params[TARGET]
+    r = nd - c
+    sus = c > params[MAX_PENDING] * nd
+    if params[ESS_FORM] == 0.0:
+        certain = yd >= bd
+        pi_hat = (yd + target / 2) / (r + 1)
+        p_tilde = (yd + pi_hat / (1 - pi_hat) * (c - stft)) / nd
+        below = yd / nd < target
+        up = not certain and not sus and below and p_tilde <= lam_e
+        down = certain or (not sus and not below and p_tilde >= lam_d)
+        wait = not certain and sus
+    else:
+        ess = (nd - c) + stft
+        # as NumPy: y/0 = inf, 0/0 = nan (every comparison false)
+        mu = yd / ess if ess != 0.0 else (np.inf if yd > 0 else np.nan)
+        up = not sus and mu <= lam_e
+        down = not sus and not up and mu >= lam_d
+        wait = sus or (down and d == 0)  # TITEgBOIN: de-escalation at dose 1 waits
+        down = down and d != 0
+    if params[BLOCK_FEW] != 0.0 and up and r <= 2:
+        wait = True
+        up = False
+    if wait:
+        return SUSPEND, False
+    if up:
+        return ESCALATE, False
+    if down:
+        return DEESCALATE, True
+    return STAY, False
+
+
+@compiled_inline
+def decide_tite_trial(
+    counts: IntArray,
+    row: int,
+    d: int,
+    prior_lowest: int,
+    c: int,
+    stft: float,
+    table: IntArray,
+    bd: IntArray,
+    params: FloatArray,
+) -> tuple[int, int, bool, int]:
+    """``TITEBOIN._decide`` of one trial: the BOIN framework
+    (:func:`~doseladder.core.designs.arrays.boin.framework_trial`) around the TITE move
+    (:func:`tite_move`) while ``c`` outcomes are pending at the current dose, plain BOIN
+    (:func:`~doseladder.core.designs.arrays.boin.table_move`) otherwise.  ``counts[row]``:
+    patients (pending included) then *observed* DLTs by dose; result as
+    :func:`~doseladder.core.designs.arrays.boin.decide_trial`."""
+    num = counts.shape[1] // 2
+    nd = counts[row, d]
+    if c > 0 and nd > 0:
+        move, tox = tite_move(nd, counts[row, num + d], c, stft, d, bd[nd], params)
+    else:
+        move, tox = table_move(counts, row, d, table)
+    return framework_trial(counts, row, d, prior_lowest, table, move, tox)
+
+
+@compiled
+def _decide_columns(
+    n: IntArray,
+    y: IntArray,
+    current: IntArray,
+    eliminated: BoolArray,
     c: IntArray,
     stft: FloatArray,
-    be: IntArray,
+    table: IntArray,
     bd: IntArray,
-) -> tuple[IntArray, BoolArray]:
-    """``TITEBOIN._move`` where outcomes are pending at the current dose (c > 0, n_d > 0):
-    (proposed action, toxicity de-escalation rule)."""
-    lam_e, lam_d, target = design.lambda_e, design.lambda_d, design.target
-    r = nd - c
-    sus = c > design.max_pending * nd
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if design.form == "imputation":
-            certain = yd >= bd[nd]
-            pi_hat = (yd + target / 2) / (r + 1)
-            p_tilde = (yd + pi_hat / (1 - pi_hat) * (c - stft)) / nd
-            below = yd / nd < target
-            up = ~certain & ~sus & below & (p_tilde <= lam_e)
-            down = certain | (~sus & ~below & (p_tilde >= lam_d))
-            wait = ~certain & sus
-        else:
-            mu = yd / ((nd - c) + stft)
-            up = ~sus & (mu <= lam_e)
-            down = ~sus & ~up & (mu >= lam_d)
-            wait = sus | (down & (d == 0))  # TITEgBOIN: de-escalation at dose 1 waits
-            down = down & (d != 0)
-    if design.block_escalation_few_complete:
-        few = up & (r <= 2)
-        wait = wait | few
-        up = up & ~few
-    action = np.where(wait, SUSPEND, np.where(up, ESCALATE, np.where(down, DEESCALATE, STAY)))
-    return action.astype(np.int64), np.asarray(down & ~wait, dtype=np.bool_)
+    params: FloatArray,
+) -> tuple[IntArray, IntArray, BoolArray, BoolArray]:
+    num, rows = n.shape
+    action = np.empty(rows, dtype=np.int64)
+    nxt = np.empty(rows, dtype=np.int64)
+    tox = np.empty(rows, dtype=np.bool_)
+    out = np.empty((num, rows), dtype=np.bool_)
+    counts = np.empty((rows, 2 * num), dtype=np.int64)
+    for r in range(rows):
+        prior = num
+        for j in range(num):
+            counts[r, j] = n[j, r]
+            counts[r, num + j] = y[j, r]
+            if prior == num and eliminated[j, r]:
+                prior = j
+        a, k, t, low = decide_tite_trial(
+            counts, r, current[r], prior, c[r], stft[r], table, bd, params
+        )
+        action[r] = a
+        nxt[r] = k
+        tox[r] = t
+        for j in range(num):
+            out[j, r] = j >= low
+    return action, nxt, tox, out
 
 
 def decide_tite_boin(design: TITEBOIN, data: DoseArrays) -> ArrayDecision:
     """``TITEBOIN._decide`` for every trial with at least one patient, at its time
-    ``data.patients.now`` (rule order in the module docstring)."""
-    num, rows = data.num_doses, data.rows
-    n, y, d = data.n, data.tox, data.current
-    total = n.sum(axis=0)
-    be, bd, bel, bsafe = boin_boundary_arrays(design, max(design.max_n, int(total.max())))
-
-    # 1. elimination: the lowest dose meeting the rule eliminates it and every higher dose
-    elim = upward(data.eliminated | (y >= bel[n]))
-    stop_elim = elim[0]
-    # 2. extra-safe stop at the lowest dose
-    if design.extrasafe:
-        stop_safe = ~stop_elim & (n[0] >= 3) & (y[0] >= bsafe[n[0]])
-    else:
-        stop_safe = np.zeros(rows, dtype=np.bool_)
-    nd, yd = pick(n, d), pick(y, d)
-    c = pick(data.tox_pending, d)
-    # 4. the move: plain BOIN without pending outcomes at d, else the TITE rule
-    esc = (nd > 0) & (yd <= be[nd])
-    dsc = (nd > 0) & ~esc & (yd >= bd[nd])
-    action = np.where(esc, ESCALATE, np.where(dsc, DEESCALATE, STAY)).astype(np.int64)
-    tox_rule = dsc
-    tite = (c > 0) & (nd > 0)
-    if tite.any():
-        stft = stft_at_current(design, data)
-        t_action, t_down = _tite_move(design, d, nd, yd, c, stft, be, bd)
-        action = np.where(tite, t_action, action)
-        tox_rule = np.where(tite, t_down, tox_rule)
-    # the dose range and eliminated doses block the move (-> stay, a ".stay" rule)
-    up_ok = (d < num - 1) & ~pick(elim, np.minimum(d + 1, num - 1))
-    blocked = ((action == ESCALATE) & ~up_ok) | ((action == DEESCALATE) & (d == 0))
-    action = np.where(blocked, STAY, action)
-    tox_rule = tox_rule & ~blocked
-    nxt = d + (action == ESCALATE) - (action == DEESCALATE)
-    # 3. the current dose eliminated: to the highest dose not eliminated
-    cur_elim = pick(elim, d)
-    if cur_elim.any():
-        nxt = np.where(cur_elim, np.argmax(elim, axis=0) - 1, nxt)
-        action = np.where(cur_elim, DEESCALATE, action)
-        tox_rule = tox_rule | cur_elim
-    # 5. n_earlystop (the decision keeps the dose), 6. maximum sample size (also instead of a
-    # suspension)
-    action, nxt, tox_rule, elim = boin_stops(
-        design, action, nxt, tox_rule, elim, nd, total, stop_elim, stop_safe
-    )
-    return ArrayDecision(action.astype(np.int64), np.asarray(nxt, dtype=np.int64), elim, tox_rule)
+    ``data.patients.now`` (:func:`decide_tite_trial`; rule order in the module docstring)."""
+    total = data.n.sum(axis=0)
+    table, bd, params = tite_tables(design, max(design.max_n, int(total.max(initial=0))))
+    d = np.asarray(data.current, dtype=np.int64)
+    c = np.take_along_axis(np.asarray(data.tox_pending, dtype=np.int64), d[None, :], 0)[0]
+    stft = stft_at_current(design, data) if c.any() else np.zeros(data.rows)
+    action, nxt, tox, elim = _decide_columns(
+        np.asarray(data.n, dtype=np.int64), np.asarray(data.tox, dtype=np.int64), d,
+        np.asarray(data.eliminated, dtype=np.bool_), c, stft, table, bd, params,
+    )  # fmt: skip
+    return ArrayDecision(action, nxt, elim, tox)
 
 
 def select_tite_boin(design: TITEBOIN, data: DoseArrays) -> IntArray:
