@@ -487,8 +487,20 @@ class BFBOIN(BoinBoundaries, Design):
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """BOIN boundaries (``get.boundary``) used by every BF-BOIN rule."""
-        return boin_tables(self)
+        """BOIN boundaries (``get.boundary``) used by every BF-BOIN rule; with
+        ``three_plus_three`` the boundaries table adds ``deescalate_at_current``: the
+        de-escalation boundary of the category at the current dose, where 1 DLT in 3 means
+        stay (the pooled conflict rules keep BOIN's ``deescalate``)."""
+        tables = boin_tables(self)
+        if self.three_plus_three:
+            b = tables["boundaries"].copy()
+            cur = b["deescalate"].copy()
+            at3 = (b["n"] == 3) & (cur == 1)
+            cur[at3] = 2
+            pos = list(b.columns).index("deescalate") + 1
+            b.insert(pos, "deescalate_at_current", cur)
+            tables = {**tables, "boundaries": b}
+        return tables
 
     def describe(self) -> str:
         base = describe_boin(self, title="BF-BOIN")
