@@ -456,8 +456,10 @@ def crm_tail_arrays(
     x, w = _gauss_legendre()
     half = GL_RANGE * scale
 
-    def nodes(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Nodes a, log prior x log weight, log p and log(1 − p) (K, J) on [lo, hi]."""
+    def nodes(
+        lo: float, hi: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Nodes a, log prior x log weight, log p, log(1 − p) and p (K, J) on [lo, hi]."""
         mid, rad = (hi + lo) / 2.0, (hi - lo) / 2.0
         a = mid + x * rad
         with np.errstate(divide="ignore"):
@@ -470,9 +472,10 @@ def crm_tail_arrays(
             eta = intercept + np.outer(ea, ds)
             logp = -np.logaddexp(0.0, -eta)
             log1mp = -np.logaddexp(0.0, eta)
-        return a, logw - a * a / (2.0 * scale * scale), logp, log1mp
+        return a, logw - a * a / (2.0 * scale * scale), logp, log1mp, np.exp(logp)
 
-    a, base, logp, log1mp = nodes(-half, half)
+    grid = nodes(-half, half)
+    a = grid[0]
     tail = None
     if above is not None:
         a_star = threshold_parameter(ds, above[0], above[1], model, intercept)
@@ -490,10 +493,10 @@ def crm_tail_arrays(
     prob_distinct = np.zeros(rows)
 
     def log_kernel(
-        grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], lo: int, hi: int
+        grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], lo: int, hi: int
     ) -> np.ndarray:
         """log(prior x likelihood x quadrature weight) at the grid's nodes, trials lo:hi."""
-        _a, gbase, glogp, glog1mp = grid
+        _a, gbase, glogp, glog1mp, gp = grid
         logh = gbase[:, None] + glogp @ yy[:, lo:hi] + glog1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
         if partial is not None:
             pw = partial[1][lo:hi]
@@ -501,20 +504,19 @@ def crm_tail_arrays(
             if mask.any():
                 r_i, c_i = np.nonzero(mask)  # row-major: grouped by trial
                 dose_i = partial[0][lo:hi][r_i, c_i]
-                p_at = np.exp(glogp)[:, dose_i]
-                vals = np.log1p(-pw[r_i, c_i][None, :] * p_at)  # (K, M)
+                vals = np.log1p(-pw[r_i, c_i][None, :] * gp[:, dose_i])  # (K, M)
                 counts = mask.sum(axis=1)
                 has = counts > 0
                 starts = (np.cumsum(counts) - counts)[has]
                 logh[:, has] += np.add.reduceat(vals, starts, axis=1)
         return np.asarray(logh)
 
-    grid = (a, base, logp, log1mp)
     for lo in range(0, rows, chunk):
         hi = min(rows, lo + chunk)
         logh = log_kernel(grid, lo, hi)
         top = logh.max(axis=0, keepdims=True)
-        h = np.exp(logh - top)
+        logh -= top
+        h = np.exp(logh)
         est_distinct[lo:hi] = (a @ h) / h.sum(axis=0)
         if tail is not None:
             ht = np.exp(log_kernel(tail, lo, hi) - top)
