@@ -183,3 +183,39 @@ def test_stop_tox_cutoff_stops_and_selects_nothing() -> None:
         assert int(got.next_dose[0]) == (-1 if stops else 0)
         sel = design.select_arrays(DoseArrays.from_states([state]))
         assert int(sel[0]) == (0 if stops else 1) == (design.select(state).dose or 0)
+
+
+@st.composite
+def toxic_starts(draw: st.DrawFn, num_doses: int) -> TrialState:
+    """Complete histories at the lowest doses with many DLTs (where the safety stop fires)."""
+    from doseladder.core.state import Patient
+
+    size = draw(st.integers(1, 12))
+    patients = []
+    for i in range(size):
+        dose = draw(st.sampled_from([1, 1, 1, min(2, num_doses)]))
+        patients.append(Patient(dose, float(i), draw(st.sampled_from([True, False, False]))))
+    return TrialState(num_doses, tuple(patients))
+
+
+@SETTINGS
+@given(design=crm_designs(), cutoff=st.sampled_from([0.5, 0.7, 0.9]), data=st.data())
+def test_stop_rule_agrees_on_toxic_starts(design: CRM, cutoff: float, data: st.DataObject) -> None:
+    """The array ``stop_tox_cutoff`` rule = the scalar one on histories where it often fires
+    (decision: stop, no dose, every dose eliminated; selection: none)."""
+    from dataclasses import replace
+
+    design = replace(design, stop_tox_cutoff=cutoff)
+    states = data.draw(st.lists(toxic_starts(design.num_doses), min_size=1, max_size=6))
+    got = design.decide_arrays(_with_patients(states))
+    sel = design.select_arrays(DoseArrays.from_states(states))
+    for r, state in enumerate(states):
+        if _near_tie(design, state):
+            continue
+        dec = design.decide(state)
+        assert ACTION_NAMES[int(got.action[r])] == dec.action.value, (r, state, dec)
+        nd = int(got.next_dose[r])
+        assert (nd + 1 if nd >= 0 else None) == dec.next_dose, (r, state, dec)
+        elim = frozenset(int(d) + 1 for d in np.flatnonzero(got.eliminated[:, r]))
+        assert elim == dec.eliminated
+        assert int(sel[r]) == (design.select(state).dose or 0)
