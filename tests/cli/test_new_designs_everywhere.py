@@ -26,6 +26,7 @@ from doseladder.cli.main import app
 from doseladder.core.decision import Action
 from doseladder.core.designs.bf_boin import BFBOIN, backfill_open
 from doseladder.core.designs.registry import design_from_mapping
+from doseladder.core.errors import InputError
 from doseladder.core.state import TrialState
 
 from ..core.designs.arrays.conformance import histories
@@ -431,7 +432,12 @@ def test_never_skip_never_eliminated(name: str, data: st.DataObject) -> None:
     state = data.draw(histories(design.num_doses, 15, pending=False))
     if not state.patients:
         return  # the start dose
-    dec = design.decide(state, 1000000.0) if name == "tite-crm" else design.decide(state)
+    try:
+        dec = design.decide(state, 1000000.0) if name == "tite-crm" else design.decide(state)
+    except InputError as err:
+        # BF-BOIN: an incomplete cohort at a carried eliminated dose is refused, not treated
+        assert name == "bf-boin" and err.field == "eliminated", err
+        return
     if dec.next_dose is None or dec.action is Action.STOP:
         return
     tried = max([p.dose for p in state.patients] + [state.current_dose or design.start_dose])
@@ -451,7 +457,11 @@ def test_backfill_only_at_an_open_dose(data: st.DataObject, assign: str) -> None
     state = data.draw(histories(4, 15, efficacy=True))
     if not state.patients:
         return
-    dec = design.decide(state, 1e6) if design.time_to_event else design.decide(state)
+    try:
+        dec = design.decide(state)
+    except InputError as err:  # an incomplete cohort at a carried eliminated dose
+        assert err.field == "eliminated", err
+        return
     if dec.action is not Action.SUSPEND:
         return
     values = dec.reason.values
@@ -498,3 +508,16 @@ def test_tite_crm_select_with_pending_names_the_pending_outcomes(files: dict[str
     assert code != 0
     err = json.loads(stderr)["error"]
     assert err["field"] == "state" and "pending" in err["reason"]
+
+
+def test_bf_boin_refuses_an_incomplete_cohort_at_an_eliminated_dose(
+    files: dict[str, Path],
+) -> None:
+    """Found by the invariant test: 1 patient at dose 2 with dose 2 eliminated used to
+    'stay' at the eliminated dose; it is now an error naming ``eliminated``."""
+    code, _out, stderr = run(
+        "decide", files["bf-boin-plain"], "--outcomes", "1NNN 2N", "--eliminated", "2,3,4,5",
+        "--json",
+    )  # fmt: skip
+    assert code != 0
+    assert json.loads(stderr)["error"]["field"] == "eliminated"

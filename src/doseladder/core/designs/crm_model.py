@@ -282,19 +282,25 @@ def prob_dose_above(
     intercept: float = 3.0,
     scale: float = math.sqrt(1.34),
 ) -> float:
-    """Posterior Pr(p_dose(a) > threshold | data) by the same integration as :func:`crm_fit`.
+    """Posterior Pr(p_dose(a) > threshold | data) = L / (L + R), with L and R the integrals of
+    the unnormalised posterior below and above a*.
 
     Both models decrease in a at every dose, so the event is a < a*, with
     a* = log(log(threshold)/log(s_dose)) (empiric) or log((logit(threshold) − c)/x_dose)
-    (logistic).
+    (logistic).  This is not a dfcrm quantity (it serves the optional ``stop_tox_cutoff``
+    rule), so it is integrated tightly (QUADPACK, relative tolerance 1e-10, no absolute
+    tolerance) rather than with R's ``integrate`` defaults, whose absolute tolerance (1.2e-4)
+    on a small unnormalised posterior moved the probability by up to ~2e-3.
     """
     ds = crm_dosescaled(skeleton, model, intercept)
     a_star = threshold_parameter(ds, dose, threshold, model, intercept)
     if a_star == -math.inf:
         return 0.0
     h, _w = _kernel(ds, levels, tox, weights, model, intercept, scale)
-    den = r_integrate(h)
-    return min(1.0, max(0.0, r_integrate(h, -math.inf, a_star) / den))
+    tight = {"epsabs": 0.0, "epsrel": 1e-10, "limit": 200}
+    left = float(quad(h, -math.inf, a_star, **tight)[0])
+    right = float(quad(h, a_star, math.inf, **tight)[0])
+    return min(1.0, max(0.0, left / (left + right)))
 
 
 def threshold_parameter(

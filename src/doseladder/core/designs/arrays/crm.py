@@ -14,8 +14,8 @@ entry, phantom dose J after the last one); the last cohort is the trailing
 The ``stop_tox_cutoff`` safety rule (:func:`too_toxic`, the array form of step 3 of
 :func:`~doseladder.core.designs.crm.crm_decision`): Pr(p_1 > target | data) from the same
 quadrature as the fit (:func:`~doseladder.core.designs.crm_model.crm_tail_arrays`) compared
-with the cutoff; the scalar rule integrates as dfcrm (R's tolerance), so the two agree except
-when the probability is within ~1e-3 of the cutoff.
+with the cutoff; the scalar rule integrates adaptively to 1e-10, so the two agree except when
+the probability is within ~1e-6 of the cutoff.
 """
 
 from __future__ import annotations
