@@ -172,6 +172,7 @@ _LABELS = {
     "safety_stop_pct": ("Stopped for safety, %", 1),
     "cap_reached_pct": ("Trial-wide cap reached, %", 1),
     "total_n": ("Patients", 2),
+    "total_backfill": ("Backfill patients", 2),
     "total_dlt": ("DLTs", 2),
     "total_responses": ("Responses", 2),
     "pct_patients_above_mtd": ("Patients above the true MTD, %", 1),
@@ -240,6 +241,11 @@ def _design_tables(r: SimulationResult, name: str, labels: Sequence[str]) -> lis
         fmt_se(v, s, 2) for v, s in zip(pd_.mean_patients, pd_.mean_patients_se, strict=True)
     ]
     cols["DLTs"] = [fmt_se(v, s, 2) for v, s in zip(pd_.mean_dlt, pd_.mean_dlt_se, strict=True)]
+    if "mean_patients_backfill" in pd_ and pd_["mean_patients_backfill"].notna().all():
+        # backfill designs: the patients and DLTs above split into escalation and backfill
+        for col, key in (("Backfill patients", "patients"), ("Backfill DLTs", "dlt")):
+            mean, se = pd_[f"mean_{key}_backfill"], pd_[f"mean_{key}_backfill_se"]
+            cols[col] = [fmt_se(v, s, 2) for v, s in zip(mean, se, strict=True)]
     if "mean_responses" in pd_:
         cols["Responses"] = [
             fmt_se(v, s, 2) for v, s in zip(pd_.mean_responses, pd_.mean_responses_se, strict=True)

@@ -38,6 +38,8 @@ class TrialArrays:
             do not model time.
         n_backfill, tox_backfill: (trials, doses) the backfill patients and their DLTs among
             ``n`` / ``tox`` (BF-BOIN; ``None`` for designs without backfill).
+        turned_away: (trials,) arrivals turned away, neither enrolled nor backfilled (BF-BOIN;
+            ``None`` for designs that do not count them).
     """
 
     n: NDArray[np.int64]
@@ -51,6 +53,7 @@ class TrialArrays:
     entry: NDArray[np.float64]
     n_backfill: NDArray[np.int64] | None = None
     tox_backfill: NDArray[np.int64] | None = None
+    turned_away: NDArray[np.int64] | None = None
 
     @staticmethod
     def concat(parts: list[TrialArrays]) -> TrialArrays:
@@ -75,6 +78,7 @@ class TrialArrays:
             entry=np.concatenate([pad(p.entry, np.nan) for p in parts]),
             n_backfill=_cat_optional([p.n_backfill for p in parts]),
             tox_backfill=_cat_optional([p.tox_backfill for p in parts]),
+            turned_away=_cat_optional([p.turned_away for p in parts]),
         )
 
 
@@ -136,6 +140,7 @@ _TRIAL_MEANS = (
     "pct_patients_above_mtd",
     "duration",
     "suspended_time",
+    "turned_away",
 )
 _TRIAL_PCTS = ("no_selection_pct", "early_stop_pct", "select_overdose_pct", "correct_obd_pct")
 
@@ -195,6 +200,8 @@ class OCStats:
         if np.isfinite(a.duration).any():
             per_trial["duration"] = a.duration
             per_trial["suspended_time"] = a.suspended
+        if a.turned_away is not None:
+            per_trial["turned_away"] = a.turned_away
         sums = {}
         for name, v in per_trial.items():
             sums[name] = (float(v.sum()), float(np.dot(v, v)))

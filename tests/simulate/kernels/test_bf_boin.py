@@ -176,6 +176,9 @@ def test_results_report_the_split_and_duration() -> None:
     out = res.to_dict()
     assert "mean_patients_backfill" in out["per_dose"]
     assert "total_backfill" in out["trial"]
+    # arrivals turned away (and the time accrual is suspended) are reported
+    assert "turned_away" in out["trial"] and "suspended_time" in out["trial"]
+    assert 0 <= res.metric("suspended_time") < res.metric("duration")
 
 
 def test_escalation_sample_size_must_be_whole_cohorts() -> None:
@@ -188,3 +191,44 @@ def test_escalation_sample_size_must_be_whole_cohorts() -> None:
     with pytest.raises(InputError) as err:
         simulate(design, sc, 10, seed=1)
     assert err.value.field == "max_n"
+
+
+def _no_backfill_waits(max_n: int, rate: float, n_trials: int) -> tuple[np.ndarray, ...]:
+    """No DLT and no response (nothing ever open for backfill), Poisson accrual, W = 1:
+    every wait of an escalation cohort turns away the arrivals of its window."""
+    sc = Scenario(p_tox=(0.0, 0.0, 0.0), p_eff=(0.0, 0.0, 0.0), accrual=Accrual("poisson", rate))
+    design = BFBOIN(num_doses=3, target=0.25, cohort_size=3, max_n=max_n, tox_window=1.0)
+    res = simulate(design, sc, n_trials, seed=17, keep_trials=True)
+    a = res.trials
+    assert a is not None and a.turned_away is not None and a.n_backfill is not None
+    assert a.n_backfill.sum() == 0
+    assert np.all(a.suspended <= a.duration)
+    assert np.all((a.turned_away == 0) == (a.suspended == 0))
+    assert math.isclose(res.metric("turned_away"), a.turned_away.mean(), rel_tol=1e-12)
+    assert math.isclose(res.metric("suspended_time"), a.suspended.mean(), rel_tol=1e-12)
+    return a.turned_away.astype(float), a.suspended
+
+
+def _close(x: np.ndarray, want: float) -> bool:
+    return abs(x.mean() - want) <= 4 * x.std(ddof=1) / math.sqrt(x.size)
+
+
+def test_turned_away_and_suspended_time_one_cohort_exact() -> None:
+    """One cohort (max_n 3): its window (t3, t3 + 1] turns away Poisson(r) arrivals; the run
+    of turned-away arrivals lasts from the first (t3 + T1, T1 ~ Exp(r)) to the end t3 + 1, so
+    E[suspended] = E[(1 − T1)+] = 1 − (1 − e^−r)/r."""
+    r = 3.0
+    away, sus = _no_backfill_waits(3, r, 20_000)
+    assert _close(away, r)
+    assert _close((away - r) ** 2, r)  # Poisson: variance = mean
+    assert _close(sus, 1 - (1 - math.exp(-r)) / r)
+
+
+def test_turned_away_and_suspended_time_two_cohorts_exact() -> None:
+    """Two cohorts (max_n 6): the first wait's run ends at the arrival enrolled after t3 + 1
+    (memoryless: Exp(r) later), so its mean is E[(1 − T1)+] + P(T1 < 1)/r = 1; the second is
+    the one-cohort case.  Turned away: Poisson(r) per wait."""
+    r = 2.0
+    away, sus = _no_backfill_waits(6, r, 20_000)
+    assert _close(away, 2 * r)
+    assert _close(sus, 1 + 1 - (1 - math.exp(-r)) / r)

@@ -23,3 +23,26 @@ def test_crm_oc_agree_with_crmsim_s1() -> None:
     assert np.all(np.abs(sel - ref_sel) <= 4 * se + 0.05)
     assert np.all(np.abs(res.per_dose["mean_patients"].to_numpy() - ref_n) < 0.2)
     assert res.metric("no_selection_pct") == 0
+
+
+def test_stop_tox_cutoff_exact_one_cohort() -> None:
+    """One cohort of 3 at dose 1 (max_n 3), skeleton (0.1, 0.2, 0.3), cutoff 0.8: the trial
+    selects the scalar ``CRM.select`` of its k DLTs in 3 (none when Pr(p_1 > 0.25 | data) >
+    0.8, i.e. k >= 2), so the selection distribution is that of k ~ Bin(3, 0.3); simulated
+    within 4 SE."""
+    from math import comb
+
+    from doseladder.core.state import Patient, TrialState
+
+    design = CRM(num_doses=3, target=0.25, skeleton=(0.1, 0.2, 0.3), cohort_size=3, max_n=3,
+                 stop_tox_cutoff=0.8)  # fmt: skip
+    want = np.zeros(4)  # [none, dose 1, dose 2, dose 3]
+    for k in range(4):
+        pts = tuple(Patient(1, float(i), i < k) for i in range(3))
+        dose = design.select(TrialState(3, pts)).dose or 0
+        want[dose] += comb(3, k) * 0.3**k * 0.7 ** (3 - k)
+    assert abs(want[0] - (3 * 0.3**2 * 0.7 + 0.3**3)) < 1e-12  # k >= 2 stop
+    res = simulate(design, Scenario(p_tox=(0.3, 0.4, 0.5)), 20_000, seed=7)
+    got = np.array([res.metric("no_selection_pct"), *res.per_dose["selection_pct"]]) / 100
+    se = np.sqrt(want * (1 - want) / 20_000)
+    assert np.all(np.abs(got - want) <= 4 * se + 1e-12), (got, want)

@@ -49,9 +49,10 @@ def _state_at(
     scheme=st.sampled_from(["linear", "adaptive"]),
     csize=st.integers(1, 2),
     rate=st.sampled_from([0.5, 2.0, 6.0]),
+    cutoff=st.sampled_from([None, 0.5, 0.7]),
 )
 def test_kernel_doses_are_the_core_decisions(
-    seed: int, scheme: str, csize: int, rate: float
+    seed: int, scheme: str, csize: int, rate: float, cutoff: float | None
 ) -> None:
     design = TITECRM(
         num_doses=4,
@@ -61,16 +62,21 @@ def test_kernel_doses_are_the_core_decisions(
         scheme=scheme,
         cohort_size=csize,
         max_n=8,
+        stop_tox_cutoff=cutoff,
     )
-    sc = Scenario(p_tox=(0.1, 0.25, 0.4, 0.6), accrual=Accrual("poisson", rate))
+    p1 = 0.1 if cutoff is None else 0.45  # a toxic lowest dose exercises the safety stop
+    sc = Scenario(p_tox=(p1, 0.5, 0.6, 0.7), accrual=Accrual("poisson", rate))
     draws = PatientDraws(sc, seed, 0, 0, 12, design.max_n)
     out = simulate_tite_crm(design, draws)
     for tr in range(12):
         seq, entry = out.dose_seq[tr], out.entry[tr]
         assert seq[0] == design.start_dose
         for i in range(csize, design.max_n, csize):
-            state = _state_at(draws, seq, entry, tr, i, float(entry[i]), 1.0, 4)
-            dec = design.decide(state, float(entry[i]))
+            # a trial stopped at the arrival of patient i has no entry i; the kernel's
+            # duration then runs from the first entry to that decision time
+            now = float(entry[i]) if seq[i] else float(entry[0] + out.duration[tr])
+            state = _state_at(draws, seq, entry, tr, i, now, 1.0, 4)
+            dec = design.decide(state, now)
             fit_gap = sorted(
                 abs(p - 0.25)
                 for p in design.fit(
@@ -81,10 +87,17 @@ def test_kernel_doses_are_the_core_decisions(
             )
             if fit_gap[1] - fit_gap[0] < 1e-3:
                 break  # near-tie: the exact and dfcrm-tolerance fits may differ
+            prob = dec.reason.values.get("prob_dose1_above_target")
+            if prob is not None and abs(prob - dec.reason.values["cutoff"]) < 1e-6:
+                break  # near the cutoff: the same
+            if dec.action.value == "stop" and dec.next_dose is None:
+                assert seq[i] == 0 and out.stopped_early[tr] and out.selected[tr] == 0
+                break
             assert dec.next_dose == seq[i], (tr, i, state, dec)
             # no skipping: at most one level above the current dose
             assert seq[i] <= seq[i - 1] + 1
-        assert np.all(seq[csize:] == np.repeat(seq[::csize], csize)[csize : design.max_n])
+        if not out.stopped_early[tr]:
+            assert np.all(seq[csize:] == np.repeat(seq[::csize], csize)[csize : design.max_n])
 
 
 def test_selection_matches_exact_enumeration() -> None:

@@ -34,7 +34,9 @@ Final MTD: BOIN's ``select.mtd`` on escalation plus completed backfill data (§5
 
 Decisions beyond bfboin ([A]): a next dose that would be eliminated (possible only through
 pooling after an X at d) is replaced by the highest dose not eliminated; escalation patients
-are grouped into cohorts by count (every ``cohort_size`` escalation patients).
+are grouped into cohorts by count (every ``cohort_size`` escalation patients); a state whose
+incomplete escalation cohort is at an eliminated dose is rejected (``InputError`` on
+``eliminated``): no BF-BOIN trial reaches it.
 """
 
 from __future__ import annotations
@@ -190,6 +192,14 @@ class BFBOIN(BoinBoundaries, Design):
             d = self.start_dose
         k = len(esc) % self.cohort_size
         cohort = esc[-k:] if k else esc[-self.cohort_size :]
+        if k and d in eliminated:
+            # eliminations come from complete cohorts (§3), after which the next cohort is
+            # below them: an incomplete cohort at an eliminated dose is not a BF-BOIN history
+            raise InputError(
+                "eliminated",
+                f"dose {d} is eliminated but its escalation cohort has {k} of "
+                f"{self.cohort_size} patients: an eliminated dose takes no more patients",
+            )
         if k:  # cohort not full
             return Decision(
                 Action.STAY,
@@ -487,8 +497,20 @@ class BFBOIN(BoinBoundaries, Design):
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """BOIN boundaries (``get.boundary``) used by every BF-BOIN rule."""
-        return boin_tables(self)
+        """BOIN boundaries (``get.boundary``) used by every BF-BOIN rule; with
+        ``three_plus_three`` the boundaries table adds ``deescalate_at_current``: the
+        de-escalation boundary of the category at the current dose, where 1 DLT in 3 means
+        stay (the pooled conflict rules keep BOIN's ``deescalate``)."""
+        tables = boin_tables(self)
+        if self.three_plus_three:
+            b = tables["boundaries"].copy()
+            cur = b["deescalate"].copy()
+            at3 = (b["n"] == 3) & (cur == 1)
+            cur[at3] = 2
+            pos = list(b.columns).index("deescalate") + 1
+            b.insert(pos, "deescalate_at_current", cur)
+            tables = {**tables, "boundaries": b}
+        return tables
 
     def describe(self) -> str:
         base = describe_boin(self, title="BF-BOIN")

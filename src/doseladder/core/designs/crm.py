@@ -14,7 +14,7 @@ Conduct after each cohort at the current dose d (``crmsim``/``mtrials``, one-sta
 3. Optional safety rules (not in dfcrm; named options, off by default):
    ``stop_tox_cutoff`` -- stop with no MTD when Pr(p_1 > target | data) > cutoff (the
    lowest dose is too toxic; escalation's ``stop_when_too_toxic(dose = 1, tox_threshold =
-   target, confidence = cutoff)``, with the probability integrated exactly as the fit);
+   target, confidence = cutoff)``, the posterior probability integrated to 1e-10);
    ``stop_n_mtd`` -- stop when the next dose already has this many patients (escalation's
    ``stop_when_n_at_dose(n, dose = "recommended")``).
 4. Stop at ``max_n`` patients.  The final MTD (:meth:`CRM.select`) is dfcrm's ``mtd`` of the

@@ -40,8 +40,11 @@ __all__ = [
     "crm_fit",
     "crm_ptox",
     "crm_recommend",
+    "crm_tail_arrays",
     "getprior",
+    "prob_dose_above",
     "r_integrate",
+    "threshold_parameter",
     "tite_weights",
 ]
 
@@ -279,21 +282,41 @@ def prob_dose_above(
     intercept: float = 3.0,
     scale: float = math.sqrt(1.34),
 ) -> float:
-    """Posterior Pr(p_dose(a) > threshold | data) by the same integration as :func:`crm_fit`.
+    """Posterior Pr(p_dose(a) > threshold | data) = L / (L + R), with L and R the integrals of
+    the unnormalised posterior below and above a*.
 
     Both models decrease in a at every dose, so the event is a < a*, with
     a* = log(log(threshold)/log(s_dose)) (empiric) or log((logit(threshold) − c)/x_dose)
-    (logistic).
+    (logistic).  This is not a dfcrm quantity (it serves the optional ``stop_tox_cutoff``
+    rule), so it is integrated tightly (QUADPACK, relative tolerance 1e-10, no absolute
+    tolerance) rather than with R's ``integrate`` defaults, whose absolute tolerance (1.2e-4)
+    on a small unnormalised posterior moved the probability by up to ~2e-3.
     """
     ds = crm_dosescaled(skeleton, model, intercept)
-    xd = float(ds[dose - 1])
-    if model == "empiric":
-        a_star = math.log(math.log(threshold) / math.log(xd))
-    else:
-        a_star = math.log((math.log(threshold / (1 - threshold)) - intercept) / xd)
+    a_star = threshold_parameter(ds, dose, threshold, model, intercept)
+    if a_star == -math.inf:
+        return 0.0
     h, _w = _kernel(ds, levels, tox, weights, model, intercept, scale)
-    den = r_integrate(h)
-    return min(1.0, max(0.0, r_integrate(h, -math.inf, a_star) / den))
+    tight = {"epsabs": 0.0, "epsrel": 1e-10, "limit": 200}
+    left = float(quad(h, -math.inf, a_star, **tight)[0])
+    right = float(quad(h, a_star, math.inf, **tight)[0])
+    return min(1.0, max(0.0, left / (left + right)))
+
+
+def threshold_parameter(
+    dosescaled: np.ndarray, dose: int, threshold: float, model: str, intercept: float
+) -> float:
+    """The a* with p_dose(a) > threshold exactly when a < a* (both models decrease in a).
+
+    Empiric: a* = log(log(threshold)/log(s_dose)); logistic: log((logit(threshold) − c)/x_dose),
+    and −inf when logit(threshold) >= c (every p_dose(a) < 1/(1 + e^−c) <= threshold: the event
+    is impossible).
+    """
+    xd = float(dosescaled[dose - 1])
+    if model == "empiric":
+        return math.log(math.log(threshold) / math.log(xd))
+    ratio = (math.log(threshold / (1 - threshold)) - intercept) / xd
+    return math.log(ratio) if ratio > 0 else -math.inf
 
 
 def tite_weights(
@@ -381,6 +404,35 @@ def crm_fit_arrays(
     chunk: int = 256,
     partial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean â and dfcrm's recommended dose (1-based) for many trials at once
+    (:func:`crm_tail_arrays` without the tail probability)."""
+    est, mtd, _prob = crm_tail_arrays(
+        skeleton,
+        target,
+        n,
+        y,
+        model=model,
+        intercept=intercept,
+        scale=scale,
+        chunk=chunk,
+        partial=partial,
+    )
+    return est, mtd
+
+
+def crm_tail_arrays(
+    skeleton: Sequence[float],
+    target: float,
+    n: np.ndarray,
+    y: np.ndarray,
+    *,
+    model: str = "empiric",
+    intercept: float = 3.0,
+    scale: float = math.sqrt(1.34),
+    chunk: int = 256,
+    partial: tuple[np.ndarray, np.ndarray] | None = None,
+    above: tuple[int, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Posterior mean â and dfcrm's recommended dose (1-based) for many trials at once.
 
     ``n``, ``y``: (J, R) counts per dose of the patients with full weight (complete data).
@@ -399,21 +451,41 @@ def crm_fit_arrays(
     This is the exact posterior mean to ~1e-9; dfcrm's ``integrate`` (:func:`crm_fit`) is
     accurate to R's tolerance (~1e-4), so the two agree to that tolerance and give the same
     dose except at near-ties of |p̂_j − target|.
+
+    ``above = (dose, threshold)``: also return, per trial, the posterior probability
+    Pr(p_dose > threshold | data) of :func:`prob_dose_above` (the CRM's ``stop_tox_cutoff``
+    rule): the integral over a < a* (:func:`threshold_parameter`) by a second Gauss-Legendre
+    rule on [−10σ, a*] (a* clipped to [−10σ, 10σ]), divided by the full integral; otherwise
+    the third value is None.
     """
     ds = crm_dosescaled(skeleton, model, intercept)
     x, w = _gauss_legendre()
     half = GL_RANGE * scale
-    a = x * half
-    logw = np.log(w * half)
-    ea = np.exp(a)
-    if model == "empiric":
-        logp = np.outer(ea, np.log(ds))  # (K, J)
-        log1mp = np.log1p(-np.exp(logp))
-    else:
-        eta = intercept + np.outer(ea, ds)
-        logp = -np.logaddexp(0.0, -eta)
-        log1mp = -np.logaddexp(0.0, eta)
-    base = logw - a * a / (2.0 * scale * scale)  # (K,)
+
+    def nodes(
+        lo: float, hi: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Nodes a, log prior x log weight, log p, log(1 − p) and p (K, J) on [lo, hi]."""
+        mid, rad = (hi + lo) / 2.0, (hi - lo) / 2.0
+        a = mid + x * rad
+        with np.errstate(divide="ignore"):
+            logw = np.log(w * rad)
+        ea = np.exp(a)
+        if model == "empiric":
+            logp = np.outer(ea, np.log(ds))  # (K, J)
+            log1mp = np.log1p(-np.exp(logp))
+        else:
+            eta = intercept + np.outer(ea, ds)
+            logp = -np.logaddexp(0.0, -eta)
+            log1mp = -np.logaddexp(0.0, eta)
+        return a, logw - a * a / (2.0 * scale * scale), logp, log1mp, np.exp(logp)
+
+    grid = nodes(-half, half)
+    a = grid[0]
+    tail = None
+    if above is not None:
+        a_star = threshold_parameter(ds, above[0], above[1], model, intercept)
+        tail = nodes(-half, min(max(a_star, -half), half))
     # the posterior depends on the trial only through its (n, y) pattern: integrate once per
     # distinct pattern (trials of a simulation share few patterns) and read the result back
     if partial is None:
@@ -423,25 +495,38 @@ def crm_fit_arrays(
     nn = np.asarray(n, dtype=float)[:, first]
     yy = np.asarray(y, dtype=float)[:, first]
     rows = nn.shape[1]
-    p_all = np.exp(logp)  # (K, J) DLT probabilities at the nodes
     est_distinct = np.empty(rows)
-    for lo in range(0, rows, chunk):
-        hi = min(rows, lo + chunk)
-        logh = base[:, None] + logp @ yy[:, lo:hi] + log1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
+    prob_distinct = np.zeros(rows)
+
+    def log_kernel(
+        grid: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], lo: int, hi: int
+    ) -> np.ndarray:
+        """log(prior x likelihood x quadrature weight) at the grid's nodes, trials lo:hi."""
+        _a, gbase, glogp, glog1mp, gp = grid
+        logh = gbase[:, None] + glogp @ yy[:, lo:hi] + glog1mp @ (nn[:, lo:hi] - yy[:, lo:hi])
         if partial is not None:
             pw = partial[1][lo:hi]
             mask = pw > 0  # weight 0 contributes log(1) = 0: only real partial patients
             if mask.any():
                 r_i, c_i = np.nonzero(mask)  # row-major: grouped by trial
                 dose_i = partial[0][lo:hi][r_i, c_i]
-                vals = np.log1p(-pw[r_i, c_i][None, :] * p_all[:, dose_i])  # (K, M)
+                vals = np.log1p(-pw[r_i, c_i][None, :] * gp[:, dose_i])  # (K, M)
                 counts = mask.sum(axis=1)
                 has = counts > 0
                 starts = (np.cumsum(counts) - counts)[has]
                 logh[:, has] += np.add.reduceat(vals, starts, axis=1)
-        logh -= logh.max(axis=0, keepdims=True)
+        return np.asarray(logh)
+
+    for lo in range(0, rows, chunk):
+        hi = min(rows, lo + chunk)
+        logh = log_kernel(grid, lo, hi)
+        top = logh.max(axis=0, keepdims=True)
+        logh -= top
         h = np.exp(logh)
         est_distinct[lo:hi] = (a @ h) / h.sum(axis=0)
+        if tail is not None:
+            ht = np.exp(log_kernel(tail, lo, hi) - top)
+            prob_distinct[lo:hi] = np.clip(ht.sum(axis=0) / h.sum(axis=0), 0.0, 1.0)
     if model == "empiric":
         ptox = ds[:, None] ** np.exp(est_distinct)[None, :]
     else:
@@ -450,4 +535,5 @@ def crm_fit_arrays(
     above = np.all(ptox >= target, axis=0)
     closest = np.argmin(np.abs(ptox - target), axis=0) + 1
     mtd = np.where(below, len(ds), np.where(above, 1, closest)).astype(np.int64)
-    return est_distinct[inverse], mtd[inverse]
+    prob = prob_distinct[inverse] if tail is not None else None
+    return est_distinct[inverse], mtd[inverse], prob

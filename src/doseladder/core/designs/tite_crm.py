@@ -51,7 +51,12 @@ SCHEMES = ("linear", "adaptive")
 def tite_crm_data(
     state: TrialState, now: float | None, tox_window: float, scheme: str
 ) -> tuple[list[int], list[int], list[float], list[float]]:
-    """Levels, DLT indicators, follow-up times and dfcrm weights of every patient at ``now``."""
+    """Levels, DLT indicators, follow-up times and dfcrm weights of every patient at ``now``.
+
+    The adaptive scheme needs the DLT times only to weigh patients still in follow-up: with
+    every outcome known (every weight 1) a DLT without a time is accepted.
+    """
+    need_times = scheme == "adaptive" and any(q.tox is None for q in state.patients)
     levels: list[int] = []
     tox: list[int] = []
     followup: list[float] = []
@@ -60,7 +65,7 @@ def tite_crm_data(
         if q.tox is True:
             tox.append(1)
             if q.tox_time is None:
-                if scheme == "adaptive":
+                if need_times:
                     raise InputError(
                         f"patients[{i}].tox_time",
                         "the adaptive weight scheme needs the time of every DLT",
@@ -156,11 +161,12 @@ class TITECRM(CrmParameters, Design):
 
     def select(self, state: TrialState) -> Selection:
         """dfcrm's recommendation on complete data (every weight 1)."""
-        self.check_state(state, None)
-        if state.any_pending():
+        if isinstance(state, TrialState) and state.any_pending():
+            # before check_state, which would ask for a decision time instead
             raise InputError(
                 "state", "DLT outcomes are pending: the MTD is selected once every outcome is known"
             )
+        self.check_state(state, None)
         levels = [q.dose for q in state.patients]
         tox = [1 if q.tox else 0 for q in state.patients]
         return crm_selection(self, state, self.fit(levels, tox), "tite_crm")

@@ -26,8 +26,13 @@ through time, one arrival at a time for every trial of the block at once:
   from the first arrival.  The final data are the escalation patients plus the backfill
   patients whose assessment completed by then (backfill patients still pending are dropped
   from ``n`` and ``tox``); the MTD is BOIN's ``select.mtd`` on them, none after a safety stop.
-  ``n_backfill`` / ``tox_backfill`` split the per-dose counts.  ``suspended`` is 0 (accrual is
-  never suspended: patients arriving while escalation waits are backfilled or turned away).
+  ``n_backfill`` / ``tox_backfill`` split the per-dose counts.
+* Suspension (as the TITE-BOIN kernel counts it): accrual is suspended while arrivals are
+  turned away (escalation waits and no dose is open for backfill).  ``turned_away`` counts
+  those arrivals; ``suspended`` is the time from the first of a run of turned-away arrivals to
+  the next enrolled arrival (escalation or backfill), summed over runs; a run still open when
+  the trial ends counts until the end (the last cohort's final completion).  Both are 0 when
+  every waiting arrival was backfilled.
 """
 
 from __future__ import annotations
@@ -87,6 +92,9 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
     is_eff = np.zeros((nt, width), dtype=bool)
     is_bf = np.zeros((nt, width), dtype=bool)
     t = gaps[:, 0].copy()
+    away_n = np.zeros(nt, dtype=np.int64)
+    run_start = np.full(nt, np.nan)  # first arrival of the current run of turned-away ones
+    suspended = np.zeros(nt)
 
     def enrol(idx: IntArray, dd: IntArray, backfill: bool) -> None:
         i = count[idx]
@@ -150,6 +158,15 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
             if ok.any():
                 enrol(idx[spos[ok]], bdose[ok], backfill=True)
             away[spos[~ok]] = True
+            if ok.any():
+                _close_runs(idx[spos[ok]], t, run_start, suspended)
+        if esc.any():
+            _close_runs(idx[esc], t, run_start, suspended)
+        if away.any():
+            arows = idx[away]
+            away_n[arows] += 1
+            fresh = arows[np.isnan(run_start[arows])]
+            run_start[fresh] = t[fresh]
         # the next arrival
         moved = idx[~stop]
         turned = away[~stop]
@@ -189,6 +206,8 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         eff[:, dose] = (at & is_eff).sum(axis=1)
         nb[:, dose] = (at & is_bf).sum(axis=1)
         yb[:, dose] = (at & is_bf & is_tox).sum(axis=1)
+    still = ~np.isnan(run_start)  # a run of turned-away arrivals lasting to the end
+    suspended[still] += np.maximum(end[still] - run_start[still], 0.0)
     selected = design.select_arrays(
         DoseArrays.complete(np.ascontiguousarray(n.T), np.ascontiguousarray(y.T), cur, elim)
     )
@@ -200,9 +219,19 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         selected=selected,
         stopped_early=early,
         duration=end - entry[:, 0],
-        suspended=np.zeros(nt),
+        suspended=suspended,
         dose_seq=np.where(valid, dose0 + 1, 0),
         entry=entry,
         n_backfill=nb,
         tox_backfill=yb,
+        turned_away=away_n,
     )
+
+
+def _close_runs(
+    rows: IntArray, t: FloatArray, run_start: FloatArray, suspended: FloatArray
+) -> None:
+    """An arrival enrolled at ``t`` ends the rows' runs of turned-away arrivals."""
+    open_ = rows[~np.isnan(run_start[rows])]
+    suspended[open_] += t[open_] - run_start[open_]
+    run_start[open_] = np.nan

@@ -19,6 +19,8 @@ from doseladder.core.designs.tite_crm import tite_crm_data
 from doseladder.core.errors import InputError
 from doseladder.core.state import Patient, TrialState
 
+from .test_crm import _near_cutoff
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -38,6 +40,7 @@ def tite_crm_designs(draw: st.DrawFn) -> TITECRM:
             max_n=draw(st.integers(3, 30)),
             restrict=draw(st.booleans()),
             stop_n_mtd=draw(st.one_of(st.none(), st.integers(3, 12))),
+            stop_tox_cutoff=draw(st.one_of(st.none(), st.sampled_from([0.5, 0.8, 0.9]))),
         )
     except InputError:
         assume(False)
@@ -117,6 +120,10 @@ def _near_tie(design: TITECRM, state: TrialState, now: float) -> bool:
     levels, tox, _f, weights = tite_crm_data(state, now, design.tox_window, design.scheme)
     fit = design.fit(levels, tox, weights)
     gaps = sorted(abs(p - design.target) for p in fit.ptox)
+    if design.stop_tox_cutoff is not None:
+        for w in (weights, None):  # the decision (TITE weights) and the selection (complete)
+            if _near_cutoff(design, levels, tox, w):
+                return True
     return gaps[1] - gaps[0] < 1e-3 or gaps[0] < 1e-3
 
 

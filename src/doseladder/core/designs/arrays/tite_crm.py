@@ -13,7 +13,8 @@ dfcrm's ``integrate``, so the two agree except at near-ties of |p̂_j − target
 
 Conduct (shared with the CRM, :func:`~doseladder.core.designs.arrays.crm.crm_conduct_arrays`):
 the recommended dose, at most one level above the current dose when ``restrict``; never
-suspends; ``stop_n_mtd`` and ``max_n`` stop the trial.  ``stop_tox_cutoff`` has no array form.
+suspends; ``stop_tox_cutoff`` (Pr(p_1 > target | data) with the same TITE weights, as the
+scalar rule), ``stop_n_mtd`` and ``max_n`` stop the trial.
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from doseladder.core.designs.arrays.crm import crm_conduct_arrays, select_crm
+from doseladder.core.designs.arrays.crm import (
+    crm_conduct_arrays,
+    crm_fit_rule_arrays,
+    select_crm,
+    too_toxic,
+)
 from doseladder.core.designs.arrays.interface import (
     ArrayDecision,
     DoseArrays,
     FloatArray,
     IntArray,
 )
-from doseladder.core.designs.crm_model import crm_fit_arrays
 from doseladder.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -111,23 +116,14 @@ def tite_crm_weights(
 
 def decide_tite_crm(design: TITECRM, data: DoseArrays) -> ArrayDecision:
     """``TITECRM._decide`` for every trial with at least one patient."""
-    if design.stop_tox_cutoff is not None:
-        raise InputError("stop_tox_cutoff", "has no array (simulation) form yet")
     n, y, pdose, pw = tite_crm_weights(design, data)
-    _est, mtd = crm_fit_arrays(
-        design.skeleton_values,
-        design.target,
-        n,
-        y,
-        model=design.model,
-        intercept=float(design.intercept),
-        scale=float(design.prior_sd),
-        partial=(pdose, pw),
-    )
+    mtd, prob = crm_fit_rule_arrays(design, n, y, partial=(pdose, pw))
     nxt = mtd - 1
     if design.restrict:
         nxt = np.minimum(nxt, data.current + 1)
-    return crm_conduct_arrays(design, data, nxt, max_n=design.max_n)
+    return crm_conduct_arrays(
+        design, data, nxt, max_n=design.max_n, too_toxic=too_toxic(design, prob, data.n)
+    )
 
 
 def select_tite_crm(design: TITECRM, data: DoseArrays) -> IntArray:
