@@ -26,7 +26,6 @@ from doseladder.cli.main import app
 from doseladder.core.decision import Action
 from doseladder.core.designs.bf_boin import BFBOIN, backfill_open
 from doseladder.core.designs.registry import design_from_mapping
-from doseladder.core.errors import InputError
 from doseladder.core.state import TrialState
 
 from ..core.designs.arrays.conformance import histories
@@ -122,6 +121,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["scenarios"].write_text(SCENARIOS)
     out["patients"] = root / "patients.csv"
     out["patients"].write_text(PATIENTS)
+    # the same patients, the last one an escalation patient (designs without backfill cohorts
+    # refuse backfill rows)
+    out["patients_esc"] = root / "patients_esc.csv"
+    out["patients_esc"].write_text(PATIENTS.replace(",backfill", ",escalation"))
     return out
 
 
@@ -221,7 +224,7 @@ def test_tite_crm_decide_with_pending_reports_mtd_ptox_posterior_mean(
 ) -> None:
     """Day 45: no DLT, so the adaptive weights are linear (follow-up / 28), and the plug-in
     estimates are s_j^exp(â); the recommendation is capped one level above the current dose."""
-    data = run_json("decide", files["tite-crm"], "--patients", files["patients"], "--now", 45)
+    data = run_json("decide", files["tite-crm"], "--patients", files["patients_esc"], "--now", 45)
     values = data["reason"]["values"]
     assert values["weights"] == pytest.approx([1, 1, 1, 10 / 28, 8 / 28, 5 / 28, 3 / 28])
     a = data["posterior_mean"]
@@ -252,7 +255,9 @@ def test_bf_boin_decide_lists_the_doses_open_for_backfill(
 
 @pytest.mark.parametrize("name", ["crm", "crm-calibrated", "keyboard", "mtpi2", "i3+3"])
 def test_complete_data_designs_suspend_on_pending(files: dict[str, Path], name: str) -> None:
-    data = run_json("decide", files[name], "--patients", files["patients"], "--now", 45)
+    code, _out, stderr = run("decide", files[name], "--patients", files["patients"], "--now", 45)
+    assert code != 0 and "patients[6].backfill" in stderr  # no backfill cohorts
+    data = run_json("decide", files[name], "--patients", files["patients_esc"], "--now", 45)
     assert data["action"] == "suspend"
     assert data["reason"]["values"]["pending"] == 4
 
@@ -432,12 +437,7 @@ def test_never_skip_never_eliminated(name: str, data: st.DataObject) -> None:
     state = data.draw(histories(design.num_doses, 15, pending=False))
     if not state.patients:
         return  # the start dose
-    try:
-        dec = design.decide(state, 1000000.0) if name == "tite-crm" else design.decide(state)
-    except InputError as err:
-        # BF-BOIN: an incomplete cohort at a carried eliminated dose is refused, not treated
-        assert name == "bf-boin" and err.field == "eliminated", err
-        return
+    dec = design.decide(state, 1000000.0) if name == "tite-crm" else design.decide(state)
     if dec.next_dose is None or dec.action is Action.STOP:
         return
     tried = max([p.dose for p in state.patients] + [state.current_dose or design.start_dose])
@@ -457,11 +457,7 @@ def test_backfill_only_at_an_open_dose(data: st.DataObject, assign: str) -> None
     state = data.draw(histories(4, 15, efficacy=True))
     if not state.patients:
         return
-    try:
-        dec = design.decide(state)
-    except InputError as err:  # an incomplete cohort at a carried eliminated dose
-        assert err.field == "eliminated", err
-        return
+    dec = design.decide(state)
     if dec.action is not Action.SUSPEND:
         return
     values = dec.reason.values
@@ -503,21 +499,31 @@ def test_simulated_trials_never_skip(name: str) -> None:
 def test_tite_crm_select_with_pending_names_the_pending_outcomes(files: dict[str, Path]) -> None:
     """``select`` is on complete data: pending outcomes are the error (not a missing --now)."""
     code, _out, stderr = run(
-        "select", files["tite-crm"], "--patients", files["patients"], "--now", 45, "--json"
+        "select", files["tite-crm"], "--patients", files["patients_esc"], "--now", 45, "--json"
     )
     assert code != 0
     err = json.loads(stderr)["error"]
     assert err["field"] == "state" and "pending" in err["reason"]
 
 
-def test_bf_boin_refuses_an_incomplete_cohort_at_an_eliminated_dose(
+def test_bf_boin_incomplete_cohort_at_an_eliminated_dose_moves_below(
     files: dict[str, Path],
 ) -> None:
-    """Found by the invariant test: 1 patient at dose 2 with dose 2 eliminated used to
-    'stay' at the eliminated dose; it is now an error naming ``eliminated``."""
-    code, _out, stderr = run(
+    """Found by the invariant test: 1 patient at dose 2 with dose 2 eliminated (from outside
+    the design) used to 'stay' at the eliminated dose; the next escalation patient now goes to
+    the highest dose below that is not eliminated, and the trial stops when none is left."""
+    code, out, _err = run(
         "decide", files["bf-boin-plain"], "--outcomes", "1NNN 2N", "--eliminated", "2,3,4,5",
         "--json",
     )  # fmt: skip
-    assert code != 0
-    assert json.loads(stderr)["error"]["field"] == "eliminated"
+    assert code == 0
+    got = json.loads(out)
+    assert (got["action"], got["next_dose"]) == ("de-escalate", 1)
+    assert got["reason"]["rule"] == "bf_boin.current_eliminated"
+    code, out, _err = run(
+        "decide", files["bf-boin-plain"], "--outcomes", "1NNN 2N", "--eliminated", "1,2,3,4,5",
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    got = json.loads(out)
+    assert got["action"] == "stop" and got["next_dose"] is None

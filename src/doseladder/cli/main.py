@@ -206,15 +206,11 @@ def _state_from_inputs(
             raise InputError(
                 f"{patients.name}: dose", f"dose level {p.dose} is outside 1..{num_doses}"
             )
-    return (
-        TrialState(
-            num_doses,
-            pts,
-            current_dose=current_dose,
-            eliminated=_parse_doses(eliminated, num_doses),
-        ),
-        history,
+    state = TrialState(
+        num_doses, pts, current_dose=current_dose, eliminated=_parse_doses(eliminated, num_doses)
     )
+    design.check_cohorts(state)  # a backfill row needs a design with backfill cohorts
+    return state, history
 
 
 @app.command()

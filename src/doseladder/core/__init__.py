@@ -71,4 +71,5 @@ def decide(design: Design, state: TrialState, now: float | None = None) -> Decis
 
 def select(design: Design, state: TrialState) -> Selection:
     """Final MTD/OBD selection of ``design`` on ``state`` (complete data)."""
+    design.check_cohorts(state)
     return design.select(state)

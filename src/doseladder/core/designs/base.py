@@ -77,6 +77,8 @@ class Design(ABC):
     time_to_event: ClassVar[bool] = False
     #: whether the design uses efficacy outcomes (phase I/II)
     uses_efficacy: ClassVar[bool] = False
+    #: the design has backfill cohorts (BF-BOIN); other designs refuse backfill patients
+    backfill_cohorts: ClassVar[bool] = False
 
     if TYPE_CHECKING:  # common fields, declared by every concrete design
         num_doses: int
@@ -166,6 +168,21 @@ class Design(ABC):
         if self.time_to_event and now is None and state.any_pending(efficacy=self.uses_efficacy):
             raise InputError("now", "a decision time is required when outcomes are pending")
         state.validate_at(now)
+        self.check_cohorts(state)
+
+    def check_cohorts(self, state: TrialState) -> None:
+        """Refuse backfill patients unless the design has backfill cohorts: a design without
+        them would silently count a backfill patient as an escalation patient (and take the
+        current dose from them).  A protocol's backfill rule decides with a BF-BOIN design."""
+        if self.backfill_cohorts:
+            return
+        for i, p in enumerate(state.patients):
+            if p.backfill:
+                raise InputError(
+                    f"patients[{i}].backfill",
+                    f"the {self.name} design has no backfill cohorts (use design: bf-boin, or a "
+                    "protocol's backfill rule)",
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Parameters as a plain dict with the ``design`` key (round-trips through files)."""

@@ -34,9 +34,12 @@ Final MTD: BOIN's ``select.mtd`` on escalation plus completed backfill data (§5
 
 Decisions beyond bfboin ([A]): a next dose that would be eliminated (possible only through
 pooling after an X at d) is replaced by the highest dose not eliminated; escalation patients
-are grouped into cohorts by count (every ``cohort_size`` escalation patients); a state whose
-incomplete escalation cohort is at an eliminated dose is rejected (``InputError`` on
-``eliminated``): no BF-BOIN trial reaches it.
+are grouped into cohorts by count (every ``cohort_size`` escalation patients).  BF-BOIN itself
+eliminates doses only when a cohort completes, but a protocol can eliminate the escalation dose
+while its cohort is incomplete (a pooled safety monitor, an elimination carried from elsewhere):
+then the cohort is not filled at the eliminated dose -- the next escalation patient goes to the
+highest dose below that is not eliminated (``bf_boin.current_eliminated``), or the trial stops
+when there is none (an eliminated dose never takes another patient).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class BFBOIN(BoinBoundaries, Design):
     """
 
     name: ClassVar[str] = "bf-boin"
+    backfill_cohorts: ClassVar[bool] = True
     target_kind: ClassVar[str] = "mtd"
 
     num_doses: int
@@ -193,12 +197,35 @@ class BFBOIN(BoinBoundaries, Design):
         k = len(esc) % self.cohort_size
         cohort = esc[-k:] if k else esc[-self.cohort_size :]
         if k and d in eliminated:
-            # eliminations come from complete cohorts (§3), after which the next cohort is
-            # below them: an incomplete cohort at an eliminated dose is not a BF-BOIN history
-            raise InputError(
-                "eliminated",
-                f"dose {d} is eliminated but its escalation cohort has {k} of "
-                f"{self.cohort_size} patients: an eliminated dose takes no more patients",
+            # eliminated from outside the design while its cohort fills (module docstring)
+            below = max((j for j in range(1, d) if j not in eliminated), default=None)
+            text = (
+                f"Dose {d} was eliminated while its escalation cohort had {k} of "
+                f"{self.cohort_size} patients: "
+            )
+            values = {"cohort_n": k, "backfill_open": [], "backfill_dose": None}
+            if below is None:
+                return Decision(
+                    Action.STOP,
+                    d,
+                    None,
+                    Reason(
+                        "bf_boin.current_eliminated",
+                        text + "no lower dose remains, the trial stops.",
+                        values,
+                    ),
+                    eliminated,
+                )
+            return Decision(
+                Action.DEESCALATE,
+                d,
+                below,
+                Reason(
+                    "bf_boin.current_eliminated",
+                    text + f"the next escalation patient is treated at dose {below}.",
+                    values,
+                ),
+                eliminated,
             )
         if k:  # cohort not full
             return Decision(

@@ -268,6 +268,12 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     nxt = np.where(hold, d, nxt)
     elim = np.where(hold[None, :], elim0, elim)
     deesc = deesc & ~hold
+    # an incomplete cohort at a dose eliminated from outside: to the highest dose below not
+    # eliminated, or stop (BFBOIN._decide, ``bf_boin.current_eliminated``)
+    dropped = not_full & elim0[d, cols]
+    below = _highest(~elim0 & (jj < d[None, :]))
+    action = np.where(dropped, np.where(below >= 0, DEESCALATE, STOP), action)
+    nxt = np.where(dropped, below, nxt)
     return ArrayDecision(
         action.astype(np.int64), nxt.astype(np.int64), np.asarray(elim, dtype=np.bool_), deesc
     )
