@@ -67,3 +67,27 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     proto.write_text(yaml.safe_dump(data))
     code, _, err = run("simulate-protocol", proto)  # no example scenario for it
     assert code == 2 and "give --scenario" in err
+
+
+def test_backfill_split_in_the_text_table() -> None:
+    """With a backfill rule the per-dose table says how many patients and DLTs of each dose
+    were backfilled, and those agree with the JSON; without one the columns are absent."""
+    proto = library_dir() / "examples" / "str-p004-backfill-example.yaml"
+    sc = library_dir() / "scenarios" / "str-p004-nct07143617.yaml"
+    args = ("simulate-protocol", proto, "--scenario", sc, "--trials", 300, "--seed", 2)
+    code, out, err = run(*args)
+    assert code == 0, err
+    assert "of which backfill" in out and "backfill DLTs" in out
+    code, js, err = run(*args, "--json")
+    assert code == 0, err
+    rows = [r for r in json.loads(js)["per_dose"] if r["indication"] == "SLE-ITP"]
+    lines = [ln.split() for ln in out.splitlines() if ln.strip().startswith("SLE-ITP driving")]
+    assert len(lines) == len(rows)
+    for line, row in zip(lines, rows, strict=True):
+        assert line[2] == row["label"]
+        assert float(line[-2]) == round(row["mean_patients_backfill"], 2)
+        assert float(line[-1]) == round(row["mean_dlt_backfill"], 2)
+    assert sum(r["mean_patients_backfill"] for r in rows) > 0
+    code, plain, err = run("simulate-protocol", SEED000, "--trials", 200, "--seed", 3)
+    assert code == 0, err
+    assert "of which backfill" not in plain

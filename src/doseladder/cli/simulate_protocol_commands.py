@@ -134,6 +134,9 @@ def summary_text(r: ProtocolSimulationResult) -> str:
             ],
         }
     )
+    if "mean_patients_backfill" in d.columns:  # a backfill rule: how many of them backfilled
+        per_dose["of which backfill"] = [_num(v, 2) for v in d["mean_patients_backfill"]]
+        per_dose["backfill DLTs"] = [_num(v, 2) for v in d["mean_dlt_backfill"]]
     trial = pd.DataFrame(
         {
             "scope": r.trial["indication"],
