@@ -112,6 +112,9 @@ class IndicationRecommendation:
         available_at: for a wait with a known end (staggering): the earliest enrolment time.
         steps: earlier rules that shaped the result (e.g. the design decision under a cohort
             completion, the safety-monitor trigger).
+        backfill_open: 0-based dose levels open for backfill now (BF-BOIN; empty otherwise).
+        backfill_dose: 0-based level the backfill assignment rule picks (``None`` when no dose
+            is open or the rule is ``random``: the caller draws).
     """
 
     indication: str
@@ -122,6 +125,8 @@ class IndicationRecommendation:
     reason: Reason
     available_at: float | None = None
     steps: tuple[Reason, ...] = ()
+    backfill_open: tuple[int, ...] = ()
+    backfill_dose: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +138,8 @@ class IndicationRecommendation:
             "available_at": self.available_at,
             "reason": self.reason.to_dict(),
             "steps": [s.to_dict() for s in self.steps],
+            "backfill_open": list(self.backfill_open),
+            "backfill_dose": self.backfill_dose,
         }
 
 
@@ -614,6 +621,16 @@ def _driving(
     return out, decision
 
 
+def _backfill(decision: Decision | None, out: _Outcome) -> tuple[tuple[int, ...], int | None]:
+    """The design's backfill doses (0-based) from its decision (BF-BOIN's
+    ``reason.values["backfill_open"]``, 1-based there); none once enrolment is closed."""
+    if decision is None or out.status is EnrolStatus.CLOSED:
+        return (), None
+    opened = decision.reason.values.get("backfill_open") or ()
+    picked = decision.reason.values.get("backfill_dose")
+    return tuple(int(j) - 1 for j in opened), (None if picked is None else int(picked) - 1)
+
+
 def recommend(
     plan: EscalationPlan, state: TrialState, now: float | None = None
 ) -> PlanRecommendation:
@@ -694,6 +711,7 @@ def recommend(
     out = _guard(plan, out, eliminated)
     out = _stagger(plan, out, patients, driving_pts, now)
     first_role = IndicationRole.DRIVING if plan.driving_indication else IndicationRole.POOLED
+    bf_open, bf_dose = _backfill(decision, out)
     recs = [
         IndicationRecommendation(
             plan.indication_names[0],
@@ -704,6 +722,8 @@ def recommend(
             out.reason,
             out.available_at,
             (*out.steps, *monitor_steps),
+            bf_open,
+            bf_dose,
         )
     ]
     if plan.driving_indication is None:
@@ -718,6 +738,8 @@ def recommend(
                     out.reason,
                     out.available_at,
                     (*out.steps, *monitor_steps),
+                    bf_open,
+                    bf_dose,
                 )
             )
         return PlanRecommendation(now, tuple(recs), decision, fb, monitor, (), eliminated, labels)
