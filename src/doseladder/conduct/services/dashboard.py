@@ -200,7 +200,12 @@ def patient_data(s: Session, a: Actor, patient_id: int) -> dict[str, Any]:
         latest_p = outcome_service.latest_proposal(s, a, patient_id)
         proposal = None if latest_p is None else audit.snapshot(latest_p)
     definition = grading.response_definition(engine.protocol, p["indication"])
+    backfill = None
+    if not record["enrolment"] and latest is not None:
+        # the backfill slots open now for the patient's cohort (designs with backfill)
+        backfill = decisions.recommend(s, a, trial.id).for_indication(key).backfill
     return {
+        "backfill": backfill,
         "proposal": proposal,
         "terms": grading.term_catalogue(),
         "instruments": list(grading.INSTRUMENTS),
