@@ -202,3 +202,25 @@ def test_no_backfill_while_the_cohort_fills_or_before_a_response(world: World) -
     }
     with pytest.raises(Conflict, match="no dose is open for backfill"):
         backfill(w, w.patient(tid), 1)
+
+
+def test_exports_carry_the_cohort(world: World) -> None:
+    from doseladder.conduct.services import exports
+
+    w = world
+    tid = pending_at_two(w)
+    e = backfill(w, w.patient(tid))
+    ex = w.run(lambda s: exports.dataset_json(s, w.stat, tid, "EX"))
+    names = [col["name"] for col in ex["columns"]]
+    assert names[names.index("EXCAT") + 1] == "EXSCAT"
+    rows = [dict(zip(names, r, strict=True)) for r in ex["rows"]]
+    assert [r["EXSCAT"] for r in rows] == ["ESCALATION"] * 6 + ["BACKFILL"]
+    assert rows[-1]["EXDOSTXT"] == "DL1" and rows[-1]["EXSEQ"] == 1
+    csv_text = w.run(lambda s: exports.domain_csv(s, w.stat, tid, "EX"))
+    assert csv_text.splitlines()[0].split(",")[4:6] == ["EXCAT", "EXSCAT"]
+    tables = w.run(lambda s: exports.tables_csv(s, w.stat, tid))
+    header, *lines = tables["enrolments"].splitlines()
+    col = header.split(",").index("cohort")
+    cohorts = [line.split(",")[col] for line in lines]
+    assert cohorts == ["escalation"] * 6 + ["backfill"]
+    assert e.cohort == "backfill"
