@@ -80,7 +80,7 @@ class IndicationView:
         role: ``driving`` / ``other`` / ``pooled``.
         status: ``enrol`` (at ``next_dose``), ``wait`` or ``closed``.
         next_dose / dose_label: the dose to enrol at (or at which enrolment resumes).
-        current_dose: dose of the indication's latest patient.
+        current_dose: dose of the indication's latest (escalation) patient.
         rule / message: the rule that decided and its plain-English reason.
         steps: earlier rules that shaped the result (reason dicts).
         reason_values: the numbers the deciding rule used.
@@ -330,7 +330,9 @@ def views_of(
         stored: str | None = None if not engine.plan.indications else r.indication
         role = r.role.value
         mine = cohort_of(engine, state, stored, role)
-        current = mine[-1].dose if mine else None
+        # the current dose is the escalation cohort's (a backfill patient is at a lower dose)
+        esc = [p for p in mine if not p.backfill] or mine
+        current = esc[-1].dose if esc else None
         status = r.status.value
         enrol_dose = r.dose if status == EnrolStatus.ENROL.value else None
         signoff = bool(require_signoff and escalates(mine, enrol_dose))
