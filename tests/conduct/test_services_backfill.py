@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from doseladder.conduct import audit
@@ -35,7 +37,7 @@ def respond(w: World, pid: int) -> None:
     w.run(
         lambda s: outcomes.record_efficacy(
             s,
-            w.inv_a,
+            w.dm,  # not bound to a site
             pid,
             assessed_on=w.clock.today(),
             instrument="ORR",
@@ -224,3 +226,100 @@ def test_exports_carry_the_cohort(world: World) -> None:
     cohorts = [line.split(",")[col] for line in lines]
     assert cohorts == ["escalation"] * 6 + ["backfill"]
     assert e.cohort == "backfill"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    phases=[Phase.generate],  # no shrinking: each example runs a whole trial
+)
+@given(
+    data=st.data(),
+    n_cap=st.integers(3, 7),
+    assign=st.sampled_from(["highest", "lowest", "random"]),
+)
+def test_random_histories_never_backfill_outside_the_open_doses(
+    world: World, data: st.DataObject, n_cap: int, assign: str
+) -> None:
+    """Random event sequences (escalation cohorts, responses, DLTs, time, backfill attempts at
+    random doses): a backfill enrolment succeeds only at a dose the recommendation showed open
+    with a slot left (the rule's dose, if it names one) and never takes a dose beyond n_cap;
+    every refusal is a Conflict or ValidationError for one of the reasons named."""
+    w = world
+    # from DL2's cohort in follow-up with DL1 open, then at random
+    tid = pending_at_two(w, {**BF, "n_cap": n_cap, "backfill_assign": assign})
+    with w.db.session() as s:
+        # patient -> infusion date
+        enrolled: dict[int, Any] = {e.patient_id: e.infusion_date for e in c_current(s, tid)}
+    for _ in range(data.draw(st.integers(8, 18))):
+        action = data.draw(
+            st.sampled_from(["cohort", "backfill", "backfill", "dlt", "resp", "wait"])
+        )
+        v = view(w, tid)
+        if action == "cohort" and v.status == "enrol":
+            d = w.decide(tid)
+            if d.status == "enrol" and d.next_dose is not None:
+                for _ in range(d.slots):
+                    pid = w.patient(tid)
+                    w.enrol(pid, d.next_dose)
+                    enrolled[pid] = w.clock.today()
+        elif action == "backfill":
+            if w.run(lambda s: decisions.latest_decision(s, tid, None)) is None:
+                continue
+            dose = data.draw(st.one_of(st.none(), st.integers(1, 4)))
+            before = v.backfill_slots
+            inv = data.draw(st.sampled_from([w.inv_a, w.inv_b]))
+            pid = w.patient(tid, inv)
+            try:
+                e = backfill(w, pid, dose, inv=inv)
+            except (Conflict, ValidationError):
+                free = [k for k, n in before.items() if n > 0]
+                pick = v.backfill["dose"] if v.backfill else None
+                assert (
+                    v.status == "closed"
+                    or not free
+                    or (dose is not None and dose not in free)
+                    or (dose is not None and (pick is None or dose != pick))
+                )
+                continue
+            assert before.get(e.dose_level, 0) > 0, (before, e.dose_level)
+            with w.db.session() as s:
+                # a backfill patient never takes a dose beyond n_cap (escalation cohorts may
+                # later add patients there: the cap is on backfill enrolment)
+                at_dose = [x for x in c_current(s, tid) if x.dose_level == e.dose_level]
+                assert len(at_dose) <= n_cap
+            if v.backfill["dose"] is not None:
+                assert e.dose_level == v.backfill["dose"]
+            enrolled[pid] = w.clock.today()
+        elif action in ("dlt", "resp") and enrolled:
+            pid = data.draw(st.sampled_from(sorted(enrolled)))
+            if (w.clock.today() - enrolled[pid]).days > 28:
+                continue  # outside the windows
+            if action == "resp":
+                respond(w, pid)
+            else:
+                w.run(
+                    lambda s, pid=pid: (
+                        outcomes.adjudicate_dlt(
+                            s,
+                            w.stat,
+                            pid,
+                            is_dlt=True,
+                            rationale="grade 4",
+                            onset_date=w.clock.today(),
+                        )
+                        if not outcomes.list_adjudications(s, w.stat, pid)
+                        else None
+                    )
+                )
+        else:
+            w.clock.advance(days=data.draw(st.sampled_from([3, 10, 29])))
+
+
+def c_current(s: Any, tid: int) -> list[Enrolment]:
+    from doseladder.conduct.services import _common
+
+    return list(_common.current(s.scalars(select(Enrolment).where(Enrolment.trial_id == tid))))

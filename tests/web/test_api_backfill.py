@@ -229,3 +229,12 @@ def test_a_bf_boin_trial_through_the_api(api: Api, world: World) -> None:
     # backfill patients' data count at their dose (DL1: 3 + 3 escalation + 1 backfill)
     assert sel["result"]["reason"]["values"]["n"] == [7, 6, 3, 0]
     assert sel["result"]["reason"]["values"]["y"] == [0, 2, 1, 0]
+    # every recorded decision replays: the stored inputs (with the backfill flags) give the
+    # stored result, and the database as it stood rebuilds the same inputs
+    recorded = ok(api.get("stat", f"/trials/{tid}/decisions"))
+    assert len(recorded) == 5
+    for d in recorded:
+        replay = ok(api.get("stat", f"/decisions/{d['id']}/replay"))
+        assert replay["matches"] and replay["data_matches"], replay["differences"]
+    flags = [p.get("backfill", False) for p in recorded[-1]["inputs"]["state"]["patients"]]
+    assert flags == [r["backfill"] for r in book.rows.values()]
