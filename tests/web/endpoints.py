@@ -236,6 +236,7 @@ def operations(v: dict[str, Any]) -> list[Op]:
             frozenset({"statistician"}),
         ),
         Op("GET", f"/trials/{t}/recommendation", None, ALL),
+        Op("GET", f"/trials/{t}/slots", None, ALL),
         Op("GET", f"/trials/{t}/decisions", None, ALL),
         Op("POST", f"/trials/{t}/decisions", {}, frozenset({"statistician", "investigator"})),
         Op(

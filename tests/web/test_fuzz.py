@@ -97,6 +97,10 @@ STATE_RULES: dict[tuple[str, str], str] = {
         "a dose outside the regimen's plausible band or with more than 4 decimals"
     ),
     ("POST /api/v1/patients/{patient_id}/lymphodepletion", "unit"): "not the agent's unit",
+    ("POST /api/v1/patients/{patient_id}/enrol", "dose_level"): (
+        "a dose other than the latest decision's (escalation, where a dose is required) or "
+        "than the backfill rule's (a dose given for a backfill rule drawn at random)"
+    ),
 }
 #: free-form JSON bodies: the document states the no-control-character rule two levels deep
 #: (``schemas.JSON_OBJECT_SCHEMA``), the server checks every level

@@ -300,6 +300,10 @@ class Enrolment(Versioned):
 
     ``infusion_date`` may be recorded later (a correction version); until then the patient is
     treated by the core as entering at the decision time with every outcome pending.
+
+    ``cohort``: ``escalation`` (a slot of the decision) or ``backfill`` (a backfill slot at a
+    dose open for backfill, BF-BOIN; the decision is the one in force when the patient was
+    backfilled); ``NULL`` (enrolments entered before backfill existed) = escalation.
     """
 
     __tablename__ = "enrolments"
@@ -314,6 +318,11 @@ class Enrolment(Versioned):
     dose_level: Mapped[int] = mapped_column(Integer)
     enrolled_at: Mapped[datetime]
     infusion_date: Mapped[date | None] = mapped_column(Date)
+    cohort: Mapped[str | None] = mapped_column(String(16))
+
+    @property
+    def is_backfill(self) -> bool:
+        return self.cohort == "backfill"
 
 
 class AdverseEvent(Versioned):

@@ -27,6 +27,7 @@ from doseladder.conduct.services import (
     trials,
 )
 from doseladder.conduct.services import outcomes as outcome_service
+from doseladder.core.rules.cohort_slots import backfill_cap
 
 __all__ = [
     "OutcomeStatus",
@@ -68,6 +69,12 @@ def patient_outcomes(
     now = float(rec.inputs["now"])
     dlt_window = float(trial.dlt_window_days or 0.0)
     eff_window = float(trial.efficacy_window_days or 0.0)
+    # a design with backfill needs responses (its open doses), over the DLT window if the
+    # trial has no efficacy window (as decision_state ascertains them)
+    backfill = backfill_cap(engine.plan) is not None
+    uses_efficacy = engine.uses_efficacy or backfill
+    if backfill and not eff_window:
+        eff_window = dlt_window
     out: dict[int, tuple[OutcomeStatus, OutcomeStatus]] = {}
     for p in state["patients"]:
         day = now - float(p["entry_time"])
@@ -82,7 +89,7 @@ def patient_outcomes(
                 "pending", f"pending: day {int(day)} of the {dlt_window:g}-day DLT window"
             )
         eff: OutcomeStatus
-        if not engine.uses_efficacy:
+        if not uses_efficacy:
             eff = OutcomeStatus("not_assessed", "not used by the design")
         elif p["eff"] is True:
             eff = OutcomeStatus("positive", "responder")
@@ -200,7 +207,12 @@ def patient_data(s: Session, a: Actor, patient_id: int) -> dict[str, Any]:
         latest_p = outcome_service.latest_proposal(s, a, patient_id)
         proposal = None if latest_p is None else audit.snapshot(latest_p)
     definition = grading.response_definition(engine.protocol, p["indication"])
+    backfill = None
+    if not record["enrolment"] and latest is not None:
+        # the backfill slots open now for the patient's cohort (designs with backfill)
+        backfill = decisions.recommend(s, a, trial.id).for_indication(key).backfill
     return {
+        "backfill": backfill,
         "proposal": proposal,
         "terms": grading.term_catalogue(),
         "instruments": list(grading.INSTRUMENTS),

@@ -83,7 +83,8 @@ def latest_decision(session: Session, trial_id: int, indication: str | None) -> 
 
 
 def enrolments_on(session: Session, decision_id: int) -> list[Enrolment]:
-    """Current, non-void enrolments that took a slot of a decision."""
+    """Current, non-void enrolments that took a slot of a decision (escalation enrolments:
+    backfill patients recorded under the decision take backfill slots, not its slots)."""
     rows = list(session.scalars(select(Enrolment).where(Enrolment.decision_id == decision_id)))
     lineages = {r.lineage_id for r in rows}
     if not rows:
@@ -95,7 +96,11 @@ def enrolments_on(session: Session, decision_id: int) -> list[Enrolment]:
             )
         )
     )
-    return [e for e in c.current(all_versions) if e.decision_id == decision_id]
+    return [
+        e
+        for e in c.current(all_versions)
+        if e.decision_id == decision_id and e.cohort != "backfill"
+    ]
 
 
 def used_slots(session: Session, decision_id: int) -> int:

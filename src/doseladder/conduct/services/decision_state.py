@@ -4,7 +4,11 @@ Every current (not superseded, not void) enrolment becomes one core
 :class:`~doseladder.core.state.Patient`, in order of enrolment: ``entry_time`` = days from the
 trial epoch to the infusion date (a patient not yet infused enters at the decision time), and
 toxicity / efficacy as :mod:`doseladder.core.ascertainment` says from the patient's records --
-this module only gathers them (days from infusion) and asks.
+this module only gathers them (days from infusion) and asks.  A ``backfill`` enrolment
+(``Enrolment.cohort``) becomes a core patient with ``backfill=True``; for a design with backfill
+(BF-BOIN, whose condition C1 needs a visible response) efficacy is ascertained as well, over the
+efficacy window or, without one, the DLT window (bfboin: a response is visible at the end of
+the DLT window).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from doseladder.conduct.services import _common as c
 from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.core.ascertainment import Ascertained, ascertain_efficacy, ascertain_toxicity
 from doseladder.core.errors import InputError
+from doseladder.core.rules.cohort_slots import backfill_cap
 from doseladder.core.state import Patient as CorePatient
 from doseladder.core.state import TrialState
 
@@ -127,6 +132,8 @@ class BuiltState:
                     "eff": p.eff,
                     "eff_time": p.eff_time,
                     "indication": p.indication,
+                    # only for backfill patients: inputs recorded before backfill keep their form
+                    **({"backfill": True} if p.backfill else {}),
                 }
                 for ref, p in zip(self.refs, self.state.patients, strict=True)
             ],
@@ -187,7 +194,14 @@ def load_records(session: Session, trial: Trial, *, as_of: datetime | None = Non
                 session,
                 Enrolment,
                 trial.id,
-                columns=("patient_id", "dose_level", "indication", "infusion_date", "enrolled_at"),
+                columns=(
+                    "patient_id",
+                    "dose_level",
+                    "indication",
+                    "infusion_date",
+                    "enrolled_at",
+                    "cohort",
+                ),
             ),
             as_of,
         ),
@@ -257,6 +271,10 @@ def state_at(
     now_day = trial_day(trial, now)
     dlt_window = float(trial.dlt_window_days or 0.0)
     eff_window = float(trial.efficacy_window_days or 0.0)
+    backfill_design = backfill_cap(engine.plan) is not None
+    uses_efficacy = engine.uses_efficacy or backfill_design
+    if backfill_design and not trial.efficacy_window_days:
+        eff_window = dlt_window
     enrolments = records.enrolments
     aes, adjs, effs = records.adverse_events, records.adjudications, records.efficacy
     ae_by_patient: dict[int, list[Any]] = {}
@@ -303,7 +321,7 @@ def state_at(
         eff: bool | None = False
         eff_time: float | None = None
         eff_out: Ascertained | None = None
-        if engine.uses_efficacy:
+        if uses_efficacy:
             assessments = eff_by_patient.get(enr.patient_id, [])
             eff_out = ascertain_efficacy(
                 infused=infused is not None,
@@ -328,6 +346,7 @@ def state_at(
                     eff=eff,
                     eff_time=eff_time,
                     indication=enr.indication,
+                    backfill=enr.cohort == "backfill",
                 )
             )
         except InputError as exc:  # pragma: no cover - guarded by the services' validation
@@ -352,6 +371,7 @@ def state_from_inputs(inputs: Mapping[str, Any]) -> TrialState:
             eff=p["eff"],
             eff_time=p["eff_time"],
             indication=p["indication"],
+            backfill=bool(p.get("backfill", False)),
         )
         for p in st["patients"]
     )

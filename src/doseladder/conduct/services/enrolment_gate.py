@@ -1,24 +1,42 @@
-"""The enrolment gate: whether a recorded decision lets a patient be enrolled now."""
+"""The enrolment gate: whether a recorded decision lets a patient be enrolled now
+(:func:`check_enrolment_gate`: an escalation slot), or whether a backfill slot is open now
+(:func:`check_backfill_gate`)."""
 
 from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.errors import Conflict, ValidationError
 from doseladder.conduct.models import DLTAdjudication, DoseDecision, Enrolment, Trial
+from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services.decision_queries import (
     enrolments_on,
+    ensure_visible,
     latest_decision,
     signoff_of,
     used_slots,
 )
 from doseladder.conduct.services.recommendation import compute
-from doseladder.conduct.services.trials import TrialStatus, current_protocol
+from doseladder.conduct.services.trials import TrialStatus, current_protocol, engine_for
+from doseladder.core.rules.cohort_slots import backfill_cap
 from doseladder.core.rules.plan import EnrolStatus
 
-__all__ = ["check_enrolment_gate"]
+__all__ = [
+    "COHORTS",
+    "BackfillGrant",
+    "check_backfill_gate",
+    "check_enrolment_gate",
+    "open_slots",
+]
+
+#: the cohorts an enrolment belongs to
+COHORTS = ("escalation", "backfill")
 
 
 def check_enrolment_gate(
@@ -103,3 +121,156 @@ def _has_dlt(session: Session, enrolment: Enrolment) -> bool:
         )
     )
     return any(a.is_dlt for a in c.current(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillGrant:
+    """A backfill slot granted now: the dose, and what the audit trail records about it.
+
+    ``open``: the doses open for backfill at that moment with their slots left (before this
+    patient); ``drawn``: for ``backfill_assign: random``, the dose drawn (CSPRNG) among the doses
+    with a slot left (``candidates``).
+    """
+
+    dose: int
+    dose_label: str | None
+    n_cap: int
+    assign: str | None
+    open: tuple[dict[str, Any], ...]
+    drawn: bool = False
+    candidates: tuple[int, ...] = field(default_factory=tuple)
+
+    def audit_data(self) -> dict[str, Any]:
+        return {
+            "cohort": "backfill",
+            "dose_level": self.dose,
+            "dose_label": self.dose_label,
+            "n_cap": self.n_cap,
+            "assign": self.assign,
+            "backfill_open": [dict(x) for x in self.open],
+            "random_draw": (
+                {"candidates": list(self.candidates), "drawn": self.dose, "source": "secrets"}
+                if self.drawn
+                else None
+            ),
+        }
+
+    def reason_text(self) -> str:
+        shown = ", ".join(
+            f"{x['dose_label']} {x['slots_left']} of {self.n_cap} left" for x in self.open
+        )
+        how = (
+            f"drawn at random among levels {', '.join(map(str, self.candidates))}"
+            if self.drawn
+            else f"assignment rule {self.assign or 'design'}"
+        )
+        return f"backfill at {self.dose_label} ({how}); open for backfill: {shown}"
+
+
+def check_backfill_gate(
+    session: Session,
+    trial: Trial,
+    decision: DoseDecision,
+    indication: str | None,
+    dose_level: int | None,
+) -> BackfillGrant:
+    """A backfill slot for a patient now, or a :class:`Conflict` naming why not: the design has
+    no backfill, no dose is open for backfill, the dose asked for is not open, or its cap is
+    reached.  ``decision`` is the latest decision of the indication (the one in force; the
+    backfill patient is recorded under it but takes none of its slots).  ``dose_level``:
+    ``None`` = the dose the assignment rule picks (drawn with a CSPRNG for ``random``).  The
+    trial row must be locked (the same lock as escalation slots)."""
+    if trial.status == TrialStatus.SUSPENDED:
+        raise Conflict(f"accrual is suspended: {trial.status_reason or 'no reason given'}")
+    if trial.status != TrialStatus.OPEN:
+        raise Conflict(f"the trial is {trial.status}; enrolment needs an open trial")
+    engine = engine_for(current_protocol(session, trial.id))
+    cap = backfill_cap(engine.plan)
+    if cap is None:
+        raise Conflict(
+            f"the design ({engine.plan.design_title}) has no backfill: enrol into an "
+            "escalation slot",
+            field="cohort",
+        )
+    latest = latest_decision(session, trial.id, indication)
+    if latest is None or latest.id != decision.id:
+        newer = f" (the latest is #{latest.id})" if latest is not None else ""
+        raise Conflict(f"decision #{decision.id} is stale{newer}: enrol from the latest decision")
+    rec = compute(session, trial)
+    view = rec.for_indication(indication)
+    bf = view.backfill or {}
+    slots = view.backfill_slots
+    opened = tuple(dict(x) for x in bf.get("open", ()))
+    if view.status == EnrolStatus.CLOSED.value:
+        raise Conflict(f"enrolment is closed ({view.rule}: {view.message})")
+    if not slots:
+        raise Conflict(
+            f"no dose is open for backfill now ({view.rule}: {view.message})", field="dose_level"
+        )
+    free = tuple(d for d, n in slots.items() if n > 0)
+    labels = ", ".join(f"{engine.label(d)} (level {d})" for d in slots)
+    if dose_level is not None and dose_level not in slots:
+        raise Conflict(
+            f"dose level {dose_level} is not open for backfill now; open: {labels}",
+            field="dose_level",
+        )
+    if dose_level is not None and slots[dose_level] <= 0:
+        raise Conflict(
+            f"the backfill cap at {engine.label(dose_level)} is reached ({cap} patients, "
+            "escalation and backfill)",
+            field="dose_level",
+        )
+    if not free:
+        raise Conflict(
+            f"the backfill cap is reached at every open dose ({labels}: {cap} patients each)",
+            field="dose_level",
+        )
+    assign = bf.get("assign")
+    picked = bf.get("dose")
+    if picked is None:  # random: the service draws, the draw is audited
+        if dose_level is not None:
+            raise ValidationError(
+                "dose_level",
+                "backfill doses are drawn at random by the service (backfill_assign: random): "
+                "omit dose_level",
+            )
+        dose = free[secrets.randbelow(len(free))]
+        return BackfillGrant(dose, engine.label(dose), cap, assign, opened, True, free)
+    if dose_level is not None and dose_level != picked:
+        raise ValidationError(
+            "dose_level",
+            f"dose level {dose_level} is not allowed: the backfill rule ({assign}) assigns "
+            f"{engine.label(picked)} (level {picked}) among the open doses {labels}",
+        )
+    return BackfillGrant(int(picked), engine.label(picked), cap, assign, opened)
+
+
+def open_slots(session: Session, actor: Actor, trial_id: int) -> list[dict[str, Any]]:
+    """The enrolment slots open now, per indication: the latest decision's escalation slots
+    (its dose, slots, used, open) and the backfill slots per dose open for backfill (``None``
+    for a design without backfill).  Counts only: no patient-level data (sites see them)."""
+    c.begin(session, actor, Permission.VIEW_TRIAL)
+    trial = ensure_visible(session, actor, trial_id)
+    rec = compute(session, trial)
+    out = []
+    for view in rec.indications:
+        key = view.indication if view.role != "pooled" else None
+        latest = latest_decision(session, trial.id, key)
+        used = used_slots(session, latest.id) if latest is not None else 0
+        total = latest.slots if latest is not None else 0
+        out.append(
+            {
+                "indication": view.indication,
+                "escalation": {
+                    "decision_id": latest.id if latest is not None else None,
+                    "status": latest.status if latest is not None else None,
+                    "dose": latest.next_dose if latest is not None else None,
+                    "dose_label": latest.dose_label if latest is not None else None,
+                    "slots": total,
+                    "slots_used": used,
+                    "slots_open": max(0, total - used),
+                },
+                "backfill": view.backfill,
+            }
+        )
+    return out

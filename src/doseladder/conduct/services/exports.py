@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -217,6 +218,7 @@ _EX: tuple[_Col, ...] = (
     ("USUBJID", "Unique Subject Identifier", "string", 100),
     ("EXSEQ", "Sequence Number", "integer", None),
     ("EXCAT", "Category of Treatment", "string", 40),
+    ("EXSCAT", "Subcategory of Treatment (cohort: ESCALATION / BACKFILL)", "string", 20),
     ("EXTRT", "Name of Treatment", "string", 200),
     ("EXDOSE", "Dose", "double", None),
     ("EXDOSU", "Dose Units", "string", 20),
@@ -321,128 +323,120 @@ def _dm(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+#: one record of a subject: its sort key and its values after STUDYID, DOMAIN, USUBJID, --SEQ
+_Record = tuple[Any, list[Any]]
+
+
+def _numbered(
+    trial: Trial, domain: str, ctx: dict[str, Any], records_of: Callable[[int], list[_Record]]
+) -> list[list[Any]]:
+    """The rows of a domain with one row per record (EX, AE, RS): every subject's records in
+    the order of their keys, numbered ``--SEQ`` 1, 2, ... per subject."""
+    rows = []
+    for pid, p in ctx["patients"].items():
+        records = sorted(records_of(pid), key=lambda r: r[0])
+        for n, (_, values) in enumerate(records, start=1):
+            rows.append([trial.code, domain, _usubjid(trial, p), n, *values])
+    return rows
+
+
+def _by_patient(session: Session, model: Any, trial_id: int) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for row in _current(session, model, trial_id):
+        out.setdefault(row.patient_id, []).append(row)
+    return out
+
+
 def _ex(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
     """EX: the recorded lymphodepletion administrations (current, non-void versions; the
     regimen's planned days without a record are left out: EX holds what was given) and the
-    infusion of the study product."""
+    infusion of the study product, with the enrolment's cohort as ``EXSCAT`` (``ESCALATION``
+    or ``BACKFILL``; enrolments entered before backfill existed are escalation)."""
     engine, enrol = ctx["engine"], ctx["enrol"]
     product = _product(engine)
-    given: dict[int, list[LymphodepletionDose]] = {}
-    for ld in _current(session, LymphodepletionDose, trial.id):
-        given.setdefault(ld.patient_id, []).append(ld)
-    rows = []
-    for pid, p in ctx["patients"].items():
+    given = _by_patient(session, LymphodepletionDose, trial.id)
+
+    def records_of(pid: int) -> list[_Record]:
         e = enrol.get(pid)
-        records: list[tuple[date, list[Any]]] = []
+        records: list[_Record] = []
         for ld in sorted(given.get(pid, []), key=lambda r: (r.given_on, r.lineage_id)):
             text = f"{ld.dose.normalize():f} {ld.unit}"
             if e is not None and e.infusion_date is not None:
                 text += f" on day {(ld.given_on - e.infusion_date).days:+d}"
             text += " (recorded)" + (f"; {ld.note}" if ld.note else "")
-            records.append(
-                (ld.given_on, ["LYMPHODEPLETION", ld.agent, float(ld.dose), ld.unit, text[:200]])
-            )
+            values = ["LYMPHODEPLETION", None, ld.agent, float(ld.dose), ld.unit, text[:200]]
+            records.append((ld.given_on, [*values, *[ld.given_on.isoformat()] * 2]))
         if e is None or e.infusion_date is None:
-            rows.extend(_ex_rows(trial, p, records))
-            continue
+            return records
         label = engine.label(e.dose_level) if e.dose_level <= engine.num_doses else None
         value, unit, text = engine.dose_amount(e.dose_level)
-        records.append(
-            (
-                e.infusion_date,
-                [
-                    "STUDY TREATMENT",
-                    product,
-                    value,
-                    unit,
-                    f"{label}: {text}" if text else (label or f"DL{e.dose_level}"),
-                ],
-            )
-        )
-        rows.extend(_ex_rows(trial, p, records))
-    return rows
+        cohort = "BACKFILL" if e.cohort == "backfill" else "ESCALATION"
+        dosetxt = f"{label}: {text}" if text else (label or f"DL{e.dose_level}")
+        when = e.infusion_date.isoformat()
+        values = ["STUDY TREATMENT", cohort, product, value, unit, dosetxt, when, when]
+        records.append((e.infusion_date, values))
+        return records
 
-
-def _ex_rows(trial: Trial, p: Patient, records: list[tuple[date, list[Any]]]) -> list[list[Any]]:
-    return [
-        [trial.code, "EX", _usubjid(trial, p), n, *rec, when.isoformat(), when.isoformat()]
-        for n, (when, rec) in enumerate(sorted(records, key=lambda r: r[0]), start=1)
-    ]
+    return _numbered(trial, "EX", ctx, records_of)
 
 
 def _ae(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
-    by_patient: dict[int, list[AdverseEvent]] = {}
-    for ae in _current(session, AdverseEvent, trial.id):
-        by_patient.setdefault(ae.patient_id, []).append(ae)
+    by_patient = _by_patient(session, AdverseEvent, trial.id)
     dlt: dict[int, bool] = {
         a.adverse_event_id: a.is_dlt
         for a in _current(session, DLTAdjudication, trial.id)
         if a.adverse_event_id is not None
     }
-    rows = []
-    for pid, p in ctx["patients"].items():
-        events = sorted(by_patient.get(pid, []), key=lambda a: (a.onset_date, a.lineage_id))
-        for n, ae in enumerate(events, start=1):
-            astct = ae.grade_scale == "ASTCT 2019"
-            call = dlt.get(ae.lineage_id)
-            rows.append(
-                [
-                    trial.code,
-                    "AE",
-                    _usubjid(trial, p),
-                    n,
-                    str(ae.lineage_id),
-                    ae.term,
-                    ae.term if ae.grade_scale is not None else None,
-                    None if astct else str(ae.grade),
-                    str(ae.grade) if astct else None,
-                    None if call is None else ("Y" if call else "N"),
-                    "Y" if ae.serious else "N",
-                    ae.relatedness.replace("_", " ").upper() if ae.relatedness else None,
-                    ae.onset_date.isoformat(),
-                    ae.resolved_date.isoformat() if ae.resolved_date else None,
-                ]
-            )
-    return rows
+
+    def record(ae: AdverseEvent) -> _Record:
+        astct = ae.grade_scale == "ASTCT 2019"
+        call = dlt.get(ae.lineage_id)
+        values = [
+            str(ae.lineage_id),
+            ae.term,
+            ae.term if ae.grade_scale is not None else None,
+            None if astct else str(ae.grade),
+            str(ae.grade) if astct else None,
+            None if call is None else ("Y" if call else "N"),
+            "Y" if ae.serious else "N",
+            ae.relatedness.replace("_", " ").upper() if ae.relatedness else None,
+            ae.onset_date.isoformat(),
+            ae.resolved_date.isoformat() if ae.resolved_date else None,
+        ]
+        return (ae.onset_date, ae.lineage_id), values
+
+    return _numbered(trial, "AE", ctx, lambda pid: [record(x) for x in by_patient.get(pid, [])])
 
 
 def _rs(session: Session, trial: Trial, ctx: dict[str, Any]) -> list[list[Any]]:
-    by_patient: dict[int, list[EfficacyAssessment]] = {}
-    for ea in _current(session, EfficacyAssessment, trial.id):
-        by_patient.setdefault(ea.patient_id, []).append(ea)
-    rows = []
-    for pid, p in ctx["patients"].items():
-        items = sorted(by_patient.get(pid, []), key=lambda a: (a.assessed_on, a.lineage_id))
-        for n, ea in enumerate(items, start=1):
-            value = (ea.assessment or {}).get("value") if ea.assessment else None
-            orres: str | None
-            if isinstance(value, bool):
-                orres = "Y" if value else "N"
-            elif value is None:
-                orres = None if ea.assessment else ("Y" if ea.responder else "N")
-            else:
-                orres = str(value)
-            decided = ea.call != "proposed"
-            stresc = ("RESPONDER" if ea.responder else "NON-RESPONDER") if decided else None
-            testcd = _TESTCD.get(ea.instrument) or re.sub(r"[^A-Z0-9]", "", ea.instrument.upper())
-            rows.append(
-                [
-                    trial.code,
-                    "RS",
-                    _usubjid(trial, p),
-                    n,
-                    str(ea.lineage_id),
-                    testcd[:8] or "RESP",
-                    ea.instrument[:40],
-                    ea.instrument[:40],
-                    orres,
-                    stresc,
-                    ea.call or "entered",
-                    "Y" if ea.final else "N",
-                    ea.assessed_on.isoformat(),
-                ]
-            )
-    return rows
+    by_patient = _by_patient(session, EfficacyAssessment, trial.id)
+
+    def record(ea: EfficacyAssessment) -> _Record:
+        value = (ea.assessment or {}).get("value") if ea.assessment else None
+        orres: str | None
+        if isinstance(value, bool):
+            orres = "Y" if value else "N"
+        elif value is None:
+            orres = None if ea.assessment else ("Y" if ea.responder else "N")
+        else:
+            orres = str(value)
+        decided = ea.call != "proposed"
+        stresc = ("RESPONDER" if ea.responder else "NON-RESPONDER") if decided else None
+        testcd = _TESTCD.get(ea.instrument) or re.sub(r"[^A-Z0-9]", "", ea.instrument.upper())
+        values = [
+            str(ea.lineage_id),
+            testcd[:8] or "RESP",
+            ea.instrument[:40],
+            ea.instrument[:40],
+            orres,
+            stresc,
+            ea.call or "entered",
+            "Y" if ea.final else "N",
+            ea.assessed_on.isoformat(),
+        ]
+        return (ea.assessed_on, ea.lineage_id), values
+
+    return _numbered(trial, "RS", ctx, lambda pid: [record(x) for x in by_patient.get(pid, [])])
 
 
 def _rows(session: Session, trial: Trial, domain: str) -> list[list[Any]]:

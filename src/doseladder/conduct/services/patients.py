@@ -9,6 +9,13 @@ else needs an override decision by an authorised user); the decision's cohort ha
 and the data *now* still lead to that dose (a decision made stale by newer outcomes is refused).
 Two sites enrolling at the same moment are serialised by the lock, so they can never both take
 the last slot; the ``(decision_id, slot, version)`` unique constraint backs this up.
+
+A *backfill* enrolment (``cohort="backfill"``, designs with backfill such as BF-BOIN) takes no
+slot of the decision: under the same locks it needs a dose open for backfill *now* with a
+backfill slot left (``n_cap`` − patients at that dose), at the dose the design's assignment
+rule picks (drawn with a CSPRNG for ``random``); it is recorded under the latest decision of
+the indication and its audit event records the cohort and the doses open at that moment
+(:func:`~doseladder.conduct.services.enrolment_gate.check_backfill_gate`).
 """
 
 from __future__ import annotations
@@ -38,6 +45,11 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission, check_site
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import decisions as dec
+from doseladder.conduct.services.enrolment_gate import (
+    COHORTS,
+    BackfillGrant,
+    check_backfill_gate,
+)
 from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.conduct.services.trials import TrialStatus, current_protocol, engine_for
 
@@ -317,11 +329,14 @@ def enrol(
     actor: Actor,
     patient_id: int,
     *,
-    dose_level: int,
+    dose_level: int | None,
     decision_id: int | None = None,
     infusion_date: date | str | None = None,
+    cohort: str = "escalation",
 ) -> Enrolment:
-    """Enrol a screened, eligible patient at ``dose_level`` in a slot of a dose decision.
+    """Enrol a screened, eligible patient at ``dose_level`` in a slot of a dose decision
+    (``cohort="escalation"``) or in a backfill slot (``cohort="backfill"``; ``dose_level``
+    ``None`` = the dose the backfill rule assigns).
 
     ``decision_id`` defaults to the latest decision for the patient's indication; giving it
     makes the call fail if a newer decision exists (the client saw a stale one).  See the module
@@ -329,7 +344,10 @@ def enrol(
     (:func:`record_infusion`).
     """
     c.begin(session, actor, Permission.ENROL)
-    dose = c.integer("dose_level", dose_level, 1)
+    kind = c.one_of("cohort", cohort, COHORTS)
+    if dose_level is None and kind != "backfill":
+        raise ValidationError("dose_level", "required for an escalation enrolment")
+    dose = c.integer("dose_level", dose_level, 1) if dose_level is not None else None
     patient = c.patient_for(session, actor, patient_id, lock=True)
     trial = c.lock_trial(session, patient.trial_id)
     if trial.status == TrialStatus.SUSPENDED:
@@ -363,7 +381,13 @@ def enrol(
         if found is None:
             raise Conflict("no dose decision has been recorded yet: record one first")
         decision = found
-    dec.check_enrolment_gate(session, trial, decision, key, dose)
+    grant: BackfillGrant | None = None
+    if kind == "backfill":
+        grant = check_backfill_gate(session, trial, decision, key, dose)
+        dose = grant.dose
+    else:
+        assert dose is not None
+        dec.check_enrolment_gate(session, trial, decision, key, dose)
     top = session.scalar(
         select(func.max(Enrolment.slot)).where(Enrolment.decision_id == decision.id)
     )
@@ -382,12 +406,25 @@ def enrol(
         dose_level=dose,
         enrolled_at=now,
         infusion_date=infused,
+        cohort=kind,
     )
     reason = (
         decision.override_reason and f"override decision #{decision.id}: {decision.override_reason}"
     )
+    if grant is not None:
+        reason = grant.reason_text()
     with audit.reason(session, reason):
         session.add(row)
+    if grant is not None:
+        audit.log_event(
+            session,
+            "backfill_enrolment",
+            entity_type="enrolments",
+            entity_id=str(row.id),
+            trial_id=trial.id,
+            reason=reason,
+            data={**grant.audit_data(), "patient_id": patient.id, "decision_id": decision.id},
+        )
     return row
 
 

@@ -34,8 +34,15 @@ from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.conduct.services.recommendation_cache import Snapshot, cache_of, trial_head
 from doseladder.conduct.services.trials import current_protocol, engine_for
 from doseladder.core.errors import InputError
-from doseladder.core.rules.cohort_slots import cohort_patients, cohort_slots, escalates
-from doseladder.core.rules.plan import EnrolStatus, PlanRecommendation
+from doseladder.core.rules.cohort_slots import (
+    backfill_cap,
+    backfill_choice,
+    backfill_slots,
+    cohort_patients,
+    cohort_slots,
+    escalates,
+)
+from doseladder.core.rules.plan import EnrolStatus, IndicationRecommendation, PlanRecommendation
 from doseladder.core.rules.plan import recommend as plan_recommend
 from doseladder.core.rules.sticky_stops import (
     STOPPED_RULE,
@@ -73,7 +80,7 @@ class IndicationView:
         role: ``driving`` / ``other`` / ``pooled``.
         status: ``enrol`` (at ``next_dose``), ``wait`` or ``closed``.
         next_dose / dose_label: the dose to enrol at (or at which enrolment resumes).
-        current_dose: dose of the indication's latest patient.
+        current_dose: dose of the indication's latest (escalation) patient.
         rule / message: the rule that decided and its plain-English reason.
         steps: earlier rules that shaped the result (reason dicts).
         reason_values: the numbers the deciding rule used.
@@ -81,6 +88,10 @@ class IndicationView:
         requires_signoff: escalation above every dose given so far in the indication while the
             trial requires committee sign-off before escalation.
         slots: enrolment slots a recorded decision opens (one cohort, within the caps).
+        backfill: ``None`` for a design without backfill; else the doses open for backfill
+            now (1-based), the backfill slots left at each (``n_cap`` − patients there), the
+            cap, the assignment rule and the dose it picks among the doses with a slot left
+            (``None`` for ``random``: the service draws at enrolment).
     """
 
     indication: str | None
@@ -96,9 +107,17 @@ class IndicationView:
     available_at: float | None
     requires_signoff: bool
     slots: int
+    backfill: dict[str, Any] | None = None
+
+    @property
+    def backfill_slots(self) -> dict[int, int]:
+        """Backfill slots left per open dose (1-based level -> slots; empty: none open)."""
+        if self.backfill is None:
+            return {}
+        return {int(x["dose"]): int(x["slots_left"]) for x in self.backfill["open"]}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "indication": self.indication,
             "role": self.role,
             "status": self.status,
@@ -113,6 +132,9 @@ class IndicationView:
             "requires_signoff": self.requires_signoff,
             "slots": self.slots,
         }
+        if self.backfill is not None:  # only designs with backfill (older results keep form)
+            out["backfill"] = self.backfill
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +312,9 @@ def apply_stops(
                 available_at=None,
                 requires_signoff=False,
                 slots=0,
+                backfill=None
+                if view.backfill is None
+                else {**view.backfill, "open": [], "dose": None, "dose_label": None},
             )
         )
     return tuple(out)
@@ -305,7 +330,9 @@ def views_of(
         stored: str | None = None if not engine.plan.indications else r.indication
         role = r.role.value
         mine = cohort_of(engine, state, stored, role)
-        current = mine[-1].dose if mine else None
+        # the current dose is the escalation cohort's (a backfill patient is at a lower dose)
+        esc = [p for p in mine if not p.backfill] or mine
+        current = esc[-1].dose if esc else None
         status = r.status.value
         enrol_dose = r.dose if status == EnrolStatus.ENROL.value else None
         signoff = bool(require_signoff and escalates(mine, enrol_dose))
@@ -324,9 +351,46 @@ def views_of(
                 available_at=plain(r.available_at),
                 requires_signoff=signoff,
                 slots=cohort_slots(engine.plan, state.patients, stored, role, enrol_dose),
+                backfill=backfill_view(engine, state, stored, role, r),
             )
         )
     return tuple(views)
+
+
+def backfill_view(
+    engine: Engine,
+    state: TrialState,
+    indication: str | None,
+    role: str,
+    r: IndicationRecommendation,
+) -> dict[str, Any] | None:
+    """The backfill part of a view (``None`` for a plan without backfill): the core's open
+    doses (0-based there, 1-based here), the slots left at each (``backfill_slots``) and the
+    dose the assignment rule picks among those with a slot (``backfill_choice``; both in
+    :mod:`doseladder.core.rules.cohort_slots`)."""
+    plan = engine.plan
+    cap = backfill_cap(plan)
+    if cap is None:
+        return None
+    levels = [j + 1 for j in r.backfill_open]
+    slots = backfill_slots(plan, state.patients, indication, role, levels)
+    assign = getattr(plan.design, "backfill_assign", None)
+    picked = None if r.backfill_dose is None else r.backfill_dose + 1
+    dose = backfill_choice(slots, picked, assign)
+    return {
+        "n_cap": cap,
+        "assign": assign,
+        "open": [
+            {
+                "dose": d,
+                "dose_label": plan.label(d),
+                "slots_left": n,
+            }
+            for d, n in slots.items()
+        ],
+        "dose": dose,
+        "dose_label": plan.label(dose),
+    }
 
 
 def inputs_of(

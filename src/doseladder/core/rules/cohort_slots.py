@@ -14,6 +14,15 @@ A cohort's patients are the driving indication's (the driving cohort), one other
 or everybody's (a pooled cohort).  A decision *escalates* when its dose is above every dose given
 so far in its cohort; a trial that requires committee sign-off before escalation asks for it
 then (21 CFR 312 safety review practice; the seed protocols' safety review committee).
+
+Backfill patients (``Patient.backfill``, BF-BOIN: spec ``backfill.md`` §4) do not take
+escalation slots: the trailing run and the design's ``max_n`` count escalation patients only
+(the trial-wide ``max_total`` counts everybody).  A dose open for backfill has
+``n_cap`` − (patients at that dose, escalation and backfill, pending included) *backfill slots*
+(:func:`backfill_slots`), never more than ``max_total`` leaves; the backfill patient goes to the
+dose the design's assignment rule picks among the doses with a slot left
+(:func:`backfill_choice`).  bfboin's cap test is "≤ n_cap before enrolling", which lets a dose
+reach n_cap + 1; the slots here keep every dose at n_cap or fewer.
 """
 
 from __future__ import annotations
@@ -26,13 +35,25 @@ from doseladder.core.state import Patient
 if TYPE_CHECKING:  # pragma: no cover
     from doseladder.core.rules.plan import EscalationPlan
 
-__all__ = ["cohort_patients", "cohort_slots", "describe_slots", "escalates", "trailing_run"]
+__all__ = [
+    "backfill_cap",
+    "backfill_choice",
+    "backfill_slots",
+    "cohort_patients",
+    "cohort_slots",
+    "describe_slots",
+    "escalates",
+    "trailing_run",
+]
 
 
 def trailing_run(patients: Sequence[Patient], dose: int) -> int:
-    """How many of the latest patients (in order) were treated at ``dose`` in a row."""
+    """How many of the latest escalation patients (in order) were treated at ``dose`` in a row
+    (backfill patients in between are skipped: they belong to no escalation cohort)."""
     run = 0
     for p in reversed(patients):
+        if p.backfill:
+            continue
         if p.dose != dose:
             break
         run += 1
@@ -76,9 +97,10 @@ def cohort_slots(
         return 0
     size = int(plan.design.cohort_size)
     mine = cohort_patients(plan, patients, indication, role)
+    esc = [p for p in mine if not p.backfill]
     slots = size
-    if mine and mine[-1].dose == dose:
-        run = trailing_run(mine, dose) % size
+    if esc and esc[-1].dose == dose:
+        run = trailing_run(esc, dose) % size
         if run:
             slots = size - run
     caps = []
@@ -87,10 +109,64 @@ def cohort_slots(
         if limit is not None:
             caps.append(limit - len(mine))
     else:
-        caps.append(int(plan.design.max_n) - len(mine))
+        caps.append(int(plan.design.max_n) - len(esc))
     if plan.max_total is not None:
         caps.append(plan.max_total - len(patients))
     return max(0, min([slots, *caps]))
+
+
+def backfill_cap(plan: EscalationPlan) -> int | None:
+    """The plan's cap on patients at a backfill dose (``None``: the plan has no backfill)."""
+    if plan.backfill is not None:  # a protocol's backfill rule
+        return plan.backfill.n_cap
+    cap = getattr(plan.design, "n_cap", None)  # a BF-BOIN design
+    return None if cap is None else int(cap)
+
+
+def backfill_slots(
+    plan: EscalationPlan,
+    patients: Sequence[Patient],
+    indication: str | None,
+    role: str,
+    open_levels: Sequence[int],
+) -> dict[int, int]:
+    """Backfill slots left at each dose open for backfill (1-based level -> slots, 0 = full).
+
+    ``open_levels``: the 1-based doses the design opens for backfill now (the recommendation's
+    0-based ``backfill_open`` plus one).  Slots = ``n_cap`` − patients of the cohort at that
+    dose (escalation and backfill, pending included), within the trial-wide ``max_total``.
+    """
+    cap = backfill_cap(plan)
+    if cap is None or not open_levels:
+        return {}
+    mine = cohort_patients(plan, patients, indication, role)
+    total_left = plan.max_total - len(patients) if plan.max_total is not None else None
+    out: dict[int, int] = {}
+    for level in sorted(set(open_levels)):
+        left = cap - sum(1 for p in mine if p.dose == level)
+        if total_left is not None:
+            left = min(left, total_left)
+        out[level] = max(0, left)
+    return out
+
+
+def backfill_choice(slots: dict[int, int], picked: int | None, assign: str | None) -> int | None:
+    """The dose a backfill patient goes to (1-based), ``None`` if no dose has a slot or the
+    rule is ``random`` (the caller draws among the doses with a slot left).
+
+    ``picked``: the design's pick (1-based).  When that dose has no slot left, the same rule
+    (``highest`` / ``lowest``) picks among the doses that have one.
+    """
+    free = sorted(d for d, n in slots.items() if n > 0)
+    if not free:
+        return None
+    if picked is not None and picked in free:
+        return picked
+    if assign == "lowest":
+        return free[0]
+    if assign == "highest" or (assign is None and picked is not None):
+        return free[-1]
+    return None
 
 
 def describe_slots(plan: EscalationPlan) -> str:
@@ -101,4 +177,11 @@ def describe_slots(plan: EscalationPlan) -> str:
         "of a cohort already started there), within the design's maximum sample size"
         + (f", the trial-wide cap of {plan.max_total}" if plan.max_total is not None else "")
         + "; enrolment beyond the open slots needs a new decision."
+        + (
+            f" Backfill patients do not take these slots: while the escalation cohort is in "
+            f"follow-up, a dose open for backfill takes patients until {cap} patients "
+            "(escalation and backfill, pending included) have been treated there."
+            if (cap := backfill_cap(plan)) is not None
+            else ""
+        )
     )

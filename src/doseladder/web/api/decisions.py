@@ -10,7 +10,7 @@ from pydantic import StrictBool
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
-from doseladder.conduct.services import decisions, final_selection
+from doseladder.conduct.services import decisions, enrolment_gate, final_selection
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
     CLEAN,
@@ -22,6 +22,7 @@ from doseladder.web.api.schemas import (
     ReplayOut,
     SignoffIn,
     SignoffOut,
+    SlotsOut,
     Text,
 )
 from doseladder.web.deps import ApiCaller
@@ -40,6 +41,18 @@ IndicationName = Annotated[str, Text(64), CLEAN]
 def recommendation(trial_id: PathId, caller: ApiCaller) -> RecommendationOut:
     return caller.read(
         lambda s, a: RecommendationOut.model_validate(decisions.recommend(s, a, trial_id).to_dict())
+    )
+
+
+@router.get(
+    "/trials/{trial_id}/slots",
+    response_model=list[SlotsOut],
+    summary="Enrolment slots open now: the latest decision's escalation slots and the "
+    "backfill slots per open dose",
+)
+def slots(trial_id: PathId, caller: ApiCaller) -> list[SlotsOut]:
+    return caller.read(
+        lambda s, a: [SlotsOut.model_validate(x) for x in enrolment_gate.open_slots(s, a, trial_id)]
     )
 
 

@@ -169,7 +169,13 @@ def correct_screening(
     "/patients/{patient_id}/enrol",
     response_model=EnrolmentOut,
     status_code=201,
-    summary="Enrol at the decided dose in a slot of the latest decision",
+    summary="Enrol at the decided dose in a slot of the latest decision, or in a backfill slot",
+    description="``cohort: escalation`` (default) takes a slot of the latest decision at its "
+    "dose. ``cohort: backfill`` (designs with backfill, e.g. BF-BOIN) takes a backfill slot at "
+    "a dose open for backfill now, the dose the backfill rule assigns (omit ``dose_level`` to "
+    "take it; a ``random`` rule is drawn by the service and the draw is audited). 409 names "
+    "why a backfill slot is refused: the design has no backfill, no dose is open, the dose is "
+    "not open, or its cap is reached.",
 )
 def enrol(patient_id: PathId, body: EnrolIn, caller: ApiCaller) -> EnrolmentOut:
     return caller.run(
@@ -181,6 +187,7 @@ def enrol(patient_id: PathId, body: EnrolIn, caller: ApiCaller) -> EnrolmentOut:
                 dose_level=body.dose_level,
                 decision_id=body.decision_id,
                 infusion_date=body.infusion_date,
+                cohort=body.cohort,
             )
         )
     )

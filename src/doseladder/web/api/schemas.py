@@ -489,10 +489,26 @@ class ScreeningCorrectionIn(In):
 DoseLevel = Annotated[int, Strict(), Field(ge=1, le=100), WHOLE]
 
 
+Cohort = Literal["escalation", "backfill"]
+
+
 class EnrolIn(In):
-    dose_level: DoseLevel
+    """An enrolment into an escalation slot of the latest decision (``dose_level`` required:
+    the decision's dose) or into a backfill slot (``cohort: backfill``, designs with backfill:
+    ``dose_level`` is the dose the backfill rule assigns, or omitted to take it; omitted when
+    the rule is ``random``: the service draws the dose)."""
+
+    dose_level: DoseLevel | None = Field(
+        None, description="The dose level (required for an escalation enrolment)."
+    )
     decision_id: Id | None = None
     infusion_date: IsoDate | None = None
+    cohort: Cohort = Field(
+        "escalation",
+        description="escalation: a slot of the latest decision; backfill: a backfill slot at "
+        "a dose open for backfill now (409 when none is open, the dose is not open, its cap "
+        "is reached or the design has no backfill).",
+    )
 
 
 class InfusionIn(In):
@@ -547,6 +563,10 @@ class EnrolmentOut(VersionedOut):
     dose_level: int
     enrolled_at: datetime
     infusion_date: date | None
+    # rows entered before backfill existed have no cohort: escalation
+    cohort: Annotated[Cohort, BeforeValidator(lambda v: "escalation" if v is None else v)] = Field(
+        "escalation", description="escalation (a slot of the decision) or backfill."
+    )
 
 
 class AdverseEventOut(VersionedOut):
@@ -881,6 +901,28 @@ class AdjudicationCorrectionIn(In):
 
 
 # ------------------------------------------------------------------- decisions
+class BackfillDoseOut(BaseModel):
+    dose: int = Field(description="1-based dose level open for backfill now.")
+    dose_label: str | None
+    slots_left: int = Field(
+        description="n_cap minus the patients at this dose (escalation and backfill, pending "
+        "included); 0 = the cap is reached."
+    )
+
+
+class BackfillOut(BaseModel):
+    """Backfill now (designs with backfill, e.g. BF-BOIN)."""
+
+    n_cap: int = Field(description="Cap on the patients at a backfill dose.")
+    assign: str | None = Field(description="highest, lowest or random.")
+    open: list[BackfillDoseOut] = Field(description="The doses open for backfill now.")
+    dose: int | None = Field(
+        description="The dose the next backfill patient goes to (null: none has a slot, or "
+        "random: drawn at enrolment)."
+    )
+    dose_label: str | None
+
+
 class IndicationOut(BaseModel):
     indication: str | None
     role: str
@@ -895,6 +937,27 @@ class IndicationOut(BaseModel):
     available_at: float | str | None
     requires_signoff: bool
     slots: int
+    backfill: BackfillOut | None = Field(
+        None, description="Doses open for backfill and their slots (null: no backfill)."
+    )
+
+
+class EscalationSlotsOut(BaseModel):
+    decision_id: int | None = Field(description="The latest decision (null: none recorded).")
+    status: str | None
+    dose: int | None
+    dose_label: str | None
+    slots: int
+    slots_used: int
+    slots_open: int
+
+
+class SlotsOut(BaseModel):
+    """Enrolment slots open now for one indication (the cohort is named in the enrolment)."""
+
+    indication: str | None
+    escalation: EscalationSlotsOut
+    backfill: BackfillOut | None
 
 
 class RecommendationOut(BaseModel):

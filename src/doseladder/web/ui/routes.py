@@ -635,6 +635,7 @@ def enrol(
     dose_level: Annotated[str, Form()] = "",
     decision_id: Annotated[str, Form()] = "",
     infusion_date: Annotated[str, Form()] = "",
+    cohort: Annotated[str, Form()] = "escalation",
 ) -> Response:
     pid = _id(patient_id)
     return _patient_action(
@@ -648,8 +649,13 @@ def enrol(
             dose_level=_int(dose_level),  # type: ignore[arg-type]
             decision_id=_int(decision_id),  # type: ignore[arg-type]
             infusion_date=_opt(infusion_date),
+            cohort=cohort,
         ),
-        lambda e: f"Enrolled at dose level {e.dose_level} (slot {e.slot})",
+        lambda e: (
+            f"Backfilled at dose level {e.dose_level}"
+            if e.cohort == "backfill"
+            else f"Enrolled at dose level {e.dose_level} (slot {e.slot})"
+        ),
     )
 
 
