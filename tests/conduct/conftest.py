@@ -491,6 +491,7 @@ class Sealed:
         self.signer = signer
         self.trial = trial
         self.chain = audit.chain_of(trial)
+        self.other: str | None = None  # another trial's chain, where a test makes one
 
     def cli(self, *args: str) -> Any:
         return _runner.invoke(

@@ -104,9 +104,7 @@ def test_every_commit_is_covered_when_its_anchor_call_returns(
             if latest.get(chain, (0, ""))[0] < seq:
                 uncovered.append((chain, seq))
 
-    workers = [
-        threading.Thread(target=commit, args=(commits[i::threads],)) for i in range(threads)
-    ]
+    workers = [threading.Thread(target=commit, args=(commits[i::threads],)) for i in range(threads)]
     for t in workers:
         t.start()
     for t in workers:

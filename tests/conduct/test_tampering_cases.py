@@ -46,12 +46,21 @@ class Case:
 
 @pytest.fixture
 def trail(sealed: Sealed) -> Iterator[Sealed]:
-    """The sealed world plus a committee member's electronic signature of the decision."""
+    """The sealed world plus a committee member's electronic signature of the decision, and
+    a second trial (its own chain) with a patient registered after all that."""
     w = sealed.world
     with w.db.session() as s:
         decision = s.scalars(select(DoseDecision)).one()
     w.sign(decision.id, w.com1)
+    other = w.trial()
+    w.patient(other)
+    sealed.other = audit.chain_of(other)
     yield sealed
+
+
+def _other(t: Sealed) -> str:
+    assert t.other is not None
+    return t.other
 
 
 # ------------------------------------------------------------------------ helpers
@@ -414,6 +423,68 @@ def anchor_forged_with_another_key(t: Sealed) -> list[str]:
     return ["signed with an untrusted key"]
 
 
+# ------------------------------------------------------- one chain among several
+def event_moved_to_another_trials_chain(t: Sealed) -> list[str]:
+    """The AE's event taken out of its trial's chain (recomputed) and appended to the other
+    trial's chain as that trial's (content, trial and hashes recomputed, head moved)."""
+    evs = t.events()
+    ev = next(e for e in evs if e["entity_type"] == "adverse_events")
+    t.rechain([e for e in evs if e is not ev])
+    other = _other(t)
+    seq, head = t.head(other)
+    trial = int(other.removeprefix("trial:"))
+    body = dict(json.loads(ev["payload"]), chain=other, trial_id=trial)
+    digest = t.insert_event(seq + 1, body, ev["ts"], head)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=seq + 1,
+        h=digest,
+        c=other,
+    )
+    return ["history rewritten", "no valid signature", f"in chain {other}"]
+
+
+def event_moved_between_chains_by_its_columns(t: Sealed) -> list[str]:
+    """The AE's event re-filed under the other trial's chain (chain, number, trial columns)."""
+    ev = _event(t, "adverse_events")
+    other = _other(t)
+    seq, _ = t.head(other)
+    t.tamper(
+        "UPDATE audit_events SET chain = :o, seq = :n, trial_id = :tid "
+        "WHERE chain = :c AND seq = :s",
+        o=other,
+        n=seq + 1,
+        tid=int(other.removeprefix("trial:")),
+        s=ev["seq"],
+    )
+    return [f"BROKEN at event #{ev['seq']} of chain {t.chain}", "event(s) missing"]
+
+
+def whole_trial_chain_deleted(t: Sealed) -> list[str]:
+    """Every event, signature and the head of one trial's chain removed (the other trial's
+    and the global chain intact)."""
+    seq, _ = t.head()
+    for table in ("audit_events", "audit_signatures", "audit_chain_heads"):
+        t.tamper(f"DELETE FROM {table} WHERE chain = :c")
+    return [f"records {seq} events of chain {t.chain}", "the trail has 0", "events removed"]
+
+
+def one_trials_head_rolled_back(t: Sealed) -> list[str]:
+    """One trial's chain rolled back to before the DLT adjudication -- events, signatures
+    and head consistent -- while the other trial's chain went on after it."""
+    seq, _ = t.head()
+    evs = t.events()
+    cut = next(e["seq"] for e in evs if e["entity_type"] == "dlt_adjudications")
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq >= :s", s=cut)
+    t.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq >= :s", s=cut)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=cut - 1,
+        h=evs[cut - 2]["hash"],
+    )
+    return [f"records {seq} events of chain {t.chain}", f"the trail has {cut - 1}"]
+
+
 # ------------------------------------------------ data edited behind the trail
 def dlt_call_replaced_in_the_table(t: Sealed) -> list[str]:
     t.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
@@ -481,6 +552,10 @@ CASES = [
     Case("anchor line edited", anchor_line_edited),
     Case("anchor file deleted", anchor_file_deleted),
     Case("trail truncated, anchor file forged", anchor_forged_with_another_key),
+    Case("event moved to another trial's chain", event_moved_to_another_trials_chain),
+    Case("event moved between chains by its columns", event_moved_between_chains_by_its_columns),
+    Case("a whole trial's chain deleted", whole_trial_chain_deleted),
+    Case("one trial's head rolled back", one_trials_head_rolled_back),
     Case("DLT call replaced in the table", dlt_call_replaced_in_the_table),
     Case("signature meaning edited in the table", signature_meaning_edited_in_the_table),
     Case("adverse event deleted from the table", adverse_event_deleted_from_the_table),
@@ -565,6 +640,17 @@ def copy_manifest_count_edited(data: dict[str, Any]) -> str:
     return "manifest"
 
 
+def copy_event_moved_to_another_chain_and_recertified(data: dict[str, Any]) -> str:
+    """The AE's event re-filed under the global chain (content too), every chain and the
+    SHA-256 recomputed."""
+    ev = next(e for e in data["events"] if e["entity_type"] == "adverse_events")
+    ev["chain"] = "global"
+    ev["trial_id"] = None
+    ev["payload"] = _edit_payload(ev, lambda b: b.update(chain="global", trial_id=None))
+    recertify(data)
+    return "does not match the signed manifest"
+
+
 COPY_CASES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("DLT changed, chain and SHA-256 recomputed", copy_dlt_changed_and_recertified),
     ("DLT changed, nothing recomputed", copy_dlt_changed_without_recertifying),
@@ -572,6 +658,10 @@ COPY_CASES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("signatures stripped, recertified", copy_stripped_of_its_signatures),
     ("re-signed with the forger's key", copy_re_signed_with_the_forgers_key),
     ("manifest count edited", copy_manifest_count_edited),
+    (
+        "event moved to another chain, recertified",
+        copy_event_moved_to_another_chain_and_recertified,
+    ),
 ]
 
 
