@@ -304,7 +304,7 @@ def seed(url: str, n_trials: int) -> dict[str, Any]:
                 sites_users.bootstrap_admin(s, username="admin", password=PASSWORD)
             )
             site = sites_users.create_site(s, admin, code="S1", name="Site 1")
-            made = {"site": site.id}
+            made: dict[str, Any] = {"site": site.id}
             for name, role, site_id in (
                 ("stat", Role.STATISTICIAN, None),
                 ("inv", Role.INVESTIGATOR, site.id),
@@ -330,7 +330,11 @@ def seed(url: str, n_trials: int) -> dict[str, Any]:
                 return int(t.id)
 
             tid = db.run(trial)
-            d = db.run(lambda s, tid=tid: decisions.record_decision(s, who["stat"], tid))
+
+            def decide(s: Any, tid: int = tid) -> Any:
+                return decisions.record_decision(s, who["stat"], tid)
+
+            d = db.run(decide)
             pids = []
             for _ in range(3):
 
