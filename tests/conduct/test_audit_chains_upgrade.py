@@ -9,6 +9,7 @@ The old trail (``data/legacy_trail_0006.json``) was written by the previous code
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -213,3 +214,43 @@ def test_the_upgrade_of_an_old_trail_can_be_undone_until_new_events_are_written(
     assert (head.seq, head.hash) == (old_head["seq"], old_head["hash"]) and n == head.seq
     upgrade(old_url)
     assert _verify(old_url, key_file, anchors).exit_code == 0
+
+
+def _verify_copy_file(data: dict[str, Any], tmp_path: Path, key_file: Path) -> Any:
+    path = tmp_path / "old-copy.json"
+    path.write_text(json.dumps(data))
+    return runner.invoke(app, ["audit", "verify", "--copy", str(path), "--key-file", str(key_file)])
+
+
+def test_a_certified_copy_made_before_per_trial_chains_still_verifies(tmp_path: Path) -> None:
+    """A format-1 copy (one global chain), exported and signed by the old code."""
+    _, key_file, _ = _files(tmp_path)
+    copy = json.loads(json.dumps(LEGACY["certified_copy"]))
+    assert copy["format_version"] == 1 and "chain" not in copy["events"][0]
+    res = _verify_copy_file(copy, tmp_path, key_file)
+    assert res.exit_code == 0, res.output
+    assert "intact" in res.stdout
+
+    # and a forged one is still refused: an event edited, the chain and digest recomputed
+    ev = next(e for e in copy["events"] if e["entity_type"] == "dlt_adjudications")
+    body = json.loads(ev["payload"])
+    body["new"]["is_dlt"] = False
+    ev["payload"] = audit.canonical_json(body)
+    prev = audit.GENESIS_HASH
+    for e in copy["events"]:
+        e["prev_hash"] = prev
+        e["hash"] = prev = audit.chain_hash(prev, e["payload"])
+    copy["head"] = {"seq": len(copy["events"]), "hash": prev}
+    content = {k: v for k, v in copy.items() if k not in ("certificate", "manifest")}
+    copy["certificate"]["sha256"] = hashlib.sha256(
+        audit.canonical_json(content).encode()
+    ).hexdigest()
+    res = _verify_copy_file(copy, tmp_path, key_file)
+    assert res.exit_code == 1 and "does not match the signed manifest" in res.stdout, res.output
+
+
+def test_a_copy_of_an_unknown_format_version_is_refused_with_the_reason(tmp_path: Path) -> None:
+    _, key_file, _ = _files(tmp_path)
+    copy = dict(LEGACY["certified_copy"], format_version=3)
+    res = _verify_copy_file(copy, tmp_path, key_file)
+    assert res.exit_code == 1 and "format version 3 is not supported" in res.stdout, res.output

@@ -8,7 +8,7 @@ chains), from a checkout of it::
     PYTHONPATH=src python tests/conduct/data/make_legacy_trail.py OUT.json
 
 The file holds every row of every table (timestamps as ISO text), the test signing key (a key
-made for this fixture only), and the anchor file's lines.
+made for this fixture only), the anchor file's lines and a signed certified copy (format 1).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path.cwd()))
 
 from tests.conduct.conftest import Clock, make_world
 
-from doseladder.conduct import Database
+from doseladder.conduct import Database, audit
 from doseladder.conduct.db import upgrade
 from doseladder.conduct.models import Base
 from doseladder.conduct.sealing import FileAnchorStore, Sealer
@@ -73,6 +73,10 @@ def main(out: Path) -> None:
         )
     )
     world.run(lambda s: trials.suspend_accrual(s, world.stat, trial, reason="DLT review"))
+    with db.session() as s:
+        copy = audit.certified_copy(
+            s, signer=signer, anchors=FileAnchorStore(anchors), database="legacy"
+        )
     tables: dict[str, list[dict[str, Any]]] = {}
     with db.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
@@ -84,6 +88,7 @@ def main(out: Path) -> None:
         "trial_id": trial,
         "key_pem": signer.pem().decode(),
         "anchors": anchors.read_text().splitlines(),
+        "certified_copy": copy,
         "tables": tables,
     }
     out.write_text(json.dumps(doc, indent=0, sort_keys=True) + "\n")
