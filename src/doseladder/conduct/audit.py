@@ -5,25 +5,31 @@ Every insert or update of a mapped row is captured automatically when the sessio
 before it commits: if the transaction rolls back, neither the change nor its audit record
 exists.  Deleting rows through a session is refused.
 
-Chain format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
+Chains: each trial's events form their own chain (``"trial:<id>"``), events of no trial the
+``"global"`` chain, and events written before per-trial chains (migration 0007) the frozen
+``"legacy"`` chain.  Format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
 
-    payload = canonical_json({"seq", "ts", "actor": {"user_id", "username", "role"},
+    payload = canonical_json({"chain", "seq", "ts", "actor": {"user_id", "username", "role"},
                               "trial_id", "entity_type", "entity_id", "action",
-                              "reason", "old", "new"})
-    hash    = sha256_hex(prev_hash + "\\n" + payload)        # prev_hash of seq 1 = "0" * 64
+                              "reason", "old", "new"})     # legacy events: no "chain"
+    hash    = sha256_hex(prev_hash + "\\n" + payload)        # a chain's first prev_hash = "0" * 64
 
-``canonical_json`` is JSON with sorted keys, no insignificant whitespace, UTF-8, no NaN.  The
-single-row ``audit_head`` holds the last ``seq`` and ``hash``; appending locks it (``SELECT …
-FOR UPDATE`` on PostgreSQL; SQLite write transactions are serialised anyway), so the chain is a
-total order even with many concurrent writers.  The head is taken last in a transaction, after
-any trial lock, so lock order is always trial → head (no deadlocks).  It is held until the
-commit, so on PostgreSQL the events, the head and the signature are written in one statement
-after taking it (see :func:`append`).
+``seq`` numbers the events of a chain (1, 2, ...); ``id`` is the global insertion order.
+``canonical_json`` is JSON with sorted keys, no insignificant whitespace, UTF-8, no NaN.  One
+``audit_chain_heads`` row per chain holds its last ``seq`` and ``hash``; appending locks the
+heads of the chains a transaction writes to (``SELECT … FOR UPDATE`` in chain order on
+PostgreSQL; SQLite write transactions are serialised anyway), so each chain is a total order
+even with many concurrent writers, and writers to different trials never wait for each other.
+The heads are taken last in a transaction, after any trial lock, so lock order is always
+trial → heads (no deadlocks).  They are held until the commit, so on PostgreSQL the events,
+the heads and the signatures are written in one statement after taking them (see
+:func:`append`).
 
-:func:`verify` walks the chain and reports the first broken link (a changed, removed, inserted
-or reordered event) and then compares every table with the state the trail says it should have
-(catching changes made behind the application's back).  :func:`certified_copy` exports the
-whole trail with its head and a digest; :func:`verify_copy` checks such a file on its own.
+:func:`verify` walks every chain and reports the first broken link (a changed, removed,
+inserted, reordered or moved event) and then compares every table with the state the trail
+says it should have (catching changes made behind the application's back).
+:func:`certified_copy` exports the whole trail with its heads and a digest; :func:`verify_copy`
+checks such a file on its own.
 """
 
 from __future__ import annotations
