@@ -9,6 +9,8 @@ the ``CI`` environment variable is unset; in CI an unreachable server fails the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -21,12 +23,31 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import func, select, text
+from typer.testing import CliRunner
 
-from doseladder.conduct import Database, security
+from doseladder.cli.main import app as _cli_app
+from doseladder.conduct import Database, audit, security
 from doseladder.conduct.db import upgrade
-from doseladder.conduct.models import AuditEvent, Base, DoseDecision, Enrolment, Patient, Trial
+from doseladder.conduct.models import (
+    AuditEvent,
+    AuditHead,
+    Base,
+    DoseDecision,
+    Enrolment,
+    Patient,
+    Trial,
+)
+from doseladder.conduct.sealing import FileAnchorStore, Sealer
 from doseladder.conduct.security import Actor, Role
-from doseladder.conduct.services import decisions, opening_guard, patients, sites_users, trials
+from doseladder.conduct.services import (
+    decisions,
+    opening_guard,
+    outcomes,
+    patients,
+    sites_users,
+    trials,
+)
+from doseladder.conduct.signing import Ed25519Signer, write_key_file
 
 PG_HOST = os.environ.get("DOSELADDER_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("DOSELADDER_TEST_PG_PORT", "5432"))
@@ -123,9 +144,7 @@ def _reset_pg(url: str) -> None:
     with psycopg.connect(pg_admin_conninfo(dbname)) as conn, conn.transaction():
         conn.execute("SET LOCAL session_replication_role = replica")
         for t in reversed(Base.metadata.sorted_tables):
-            if t.name != "audit_head":
-                conn.execute(f'DELETE FROM "{t.name}"')
-        conn.execute("UPDATE audit_head SET seq = 0, hash = %s, updated_at = NULL", ("0" * 64,))
+            conn.execute(f'DELETE FROM "{t.name}"')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -450,3 +469,188 @@ __all__ = [
     "pg_url",
     "require_pg",
 ]
+
+
+_runner = CliRunner()
+
+
+# ------------------------------------------------- a signed, anchored trail (shared by
+# test_audit_sealing.py and test_tampering_cases.py)
+class Sealed:
+    """A world whose database signs every commit and anchors it in a file.
+
+    ``chain`` is the audit chain of the world's trial: the helpers read and rewrite it (the
+    attacker's target); ``tamper`` passes it to SQL as ``:c``."""
+
+    def __init__(
+        self, world: World, key_file: Path, anchors: Path, signer: Ed25519Signer, trial: int
+    ):
+        self.world = world
+        self.key_file = key_file
+        self.anchors = anchors
+        self.signer = signer
+        self.trial = trial
+        self.chain = audit.chain_of(trial)
+        self.other: str | None = None  # another trial's chain, where a test makes one
+
+    def cli(self, *args: str) -> Any:
+        return _runner.invoke(
+            _cli_app,
+            [
+                *args,
+                "--database",
+                self.world.db.url,
+                "--key-file",
+                str(self.key_file),
+                "--anchors",
+                str(self.anchors),
+            ],
+        )
+
+    def verify(self) -> Any:
+        return self.cli("audit", "verify")
+
+    def tamper(self, statement: str, **params: Any) -> None:
+        """:meth:`World.tamper` with ``:c`` bound to the trial's chain."""
+        if ":c" in statement:
+            params.setdefault("c", self.chain)
+        self.world.tamper(statement, **params)
+
+    def events(self, chain: str | None = None) -> list[dict[str, Any]]:
+        """The events of ``chain`` (default: the trial's), in chain order."""
+        with self.world.db.session() as s:
+            rows = s.execute(
+                select(AuditEvent.__table__)
+                .where(AuditEvent.chain == (chain or self.chain))
+                .order_by(AuditEvent.seq)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def head(self, chain: str | None = None) -> tuple[int, str]:
+        with self.world.db.session() as s:
+            h = s.get(AuditHead, chain or self.chain)
+            assert h is not None
+            return h.seq, h.hash
+
+    def insert_event(self, seq: int, body: dict[str, Any], ts: Any, prev: str) -> str:
+        """Insert an event row for ``body`` at ``seq`` of its chain, linked to ``prev``;
+        returns its hash."""
+        body = dict(body, seq=seq)
+        payload = audit.canonical_json(body)
+        digest = audit.chain_hash(prev, payload)
+        self.world.tamper(
+            "INSERT INTO audit_events (chain, seq, ts, actor_user_id, actor_username, trial_id, "
+            "entity_type, entity_id, action, reason, payload, prev_hash, hash) VALUES "
+            "(:c, :seq, :ts, :uid, :uname, :tid, :et, :eid, :act, :rsn, :p, :prev, :h)",
+            c=body.get("chain", self.chain),
+            seq=seq,
+            ts=ts.replace(tzinfo=None) if self.world.db.dialect == "sqlite" else ts,
+            uid=body["actor"]["user_id"],
+            uname=body["actor"]["username"],
+            tid=body["trial_id"],
+            et=body["entity_type"],
+            eid=body["entity_id"],
+            act=body["action"],
+            rsn=body["reason"],
+            p=payload,
+            prev=prev,
+            h=digest,
+        )
+        return digest
+
+    def rechain(self, events: list[dict[str, Any]], chain: str | None = None) -> None:
+        """Rewrite ``chain`` (default: the trial's) as ``events`` with a valid, recomputed
+        hash chain and head -- what anyone can do without the key."""
+        chain = chain or self.chain
+        self.tamper("DELETE FROM audit_events WHERE chain = :c", c=chain)
+        prev = audit.GENESIS_HASH
+        for n, ev in enumerate(events, start=1):
+            body = dict(json.loads(ev["payload"]), chain=chain)
+            prev = self.insert_event(n, body, ev["ts"], prev)
+        self.tamper(
+            "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+            s=len(events),
+            h=prev,
+            c=chain,
+        )
+
+
+@pytest.fixture
+def sealed(db_url: str, clock: Clock, tmp_path: Path) -> Iterator[Sealed]:
+    """A signed, anchored trial: sites and users, a trial opened, a patient registered and
+    enrolled, a grade-4 neutropenia adjudicated as a DLT, accrual suspended."""
+    signer = Ed25519Signer.generate()
+    key_file = tmp_path / "keys" / "audit.pem"
+    write_key_file(key_file, signer)
+    anchors = tmp_path / "anchors.jsonl"
+    sealer = Sealer(signer=signer, anchors=FileAnchorStore(anchors), database="test")
+    db = Database(db_url, clock=clock, pool_size=8, sealer=sealer)
+    world = make_world(db, clock)
+    trial = world.trial()
+    pid = world.patient(trial)
+    d = world.decide(trial)
+    world.enrol(pid, d.next_dose)
+    ae = world.run(
+        lambda s: outcomes.record_adverse_event(
+            s,
+            world.inv_a,
+            pid,
+            term="Neutrophil count decreased",
+            lab={"value": 0.4, "unit": "10^9/L"},
+            onset_date=world.clock.today(),
+            dlt_candidate=True,
+        )
+    )
+    world.run(
+        lambda s: outcomes.adjudicate_dlt(
+            s, world.stat, pid, is_dlt=True, adverse_event_id=ae.id, rationale="grade 4"
+        )
+    )
+    world.run(lambda s: trials.suspend_accrual(s, world.stat, trial, reason="DLT review"))
+    yield Sealed(world, key_file, anchors, signer, trial)
+    db.dispose()
+
+
+def broken(sealed: Sealed, *words: str) -> str:
+    """``audit verify`` fails, reporting every one of ``words``."""
+    res = sealed.verify()
+    assert res.exit_code == 1, res.output
+    assert "BROKEN" in res.stdout
+    for word in words:
+        assert word in res.stdout, res.stdout
+    return str(res.stdout)
+
+
+def export(sealed: Sealed, tmp_path: Path) -> dict[str, Any]:
+    out = tmp_path / "copy.json"
+    res = sealed.cli("audit", "export", str(out), "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["key_id"] == sealed.signer.key_id
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def verify_copy(sealed: Sealed, data: dict[str, Any], tmp_path: Path) -> Any:
+    path = tmp_path / "candidate.json"
+    path.write_text(json.dumps(data))
+    return _runner.invoke(
+        _cli_app, ["audit", "verify", "--copy", str(path), "--key-file", str(sealed.key_file)]
+    )
+
+
+def recertify(data: dict[str, Any]) -> None:
+    """What a forger can do to a copy without the key: renumber and recompute every chain,
+    the heads and the SHA-256."""
+    heads: dict[str, tuple[int, str]] = {}
+    for ev in data["events"]:
+        seq, prev = heads.get(ev["chain"], (0, audit.GENESIS_HASH))
+        body = json.loads(ev["payload"])
+        body["seq"] = ev["seq"] = seq + 1
+        ev["payload"] = audit.canonical_json(body)
+        ev["prev_hash"] = prev
+        ev["hash"] = audit.chain_hash(prev, ev["payload"])
+        heads[ev["chain"]] = (seq + 1, ev["hash"])
+    data["heads"] = {c: {"seq": s, "hash": h} for c, (s, h) in heads.items()}
+    data["head"] = {"seq": len(data["events"]), "hash": audit.heads_digest(heads)}
+    body = {k: v for k, v in data.items() if k not in ("certificate", "manifest")}
+    data["certificate"]["sha256"] = hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()

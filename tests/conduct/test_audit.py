@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from doseladder.cli.main import app
@@ -25,7 +25,8 @@ runner = CliRunner()
 def events(world: World) -> list[dict[str, Any]]:
     with world.db.session() as s:
         return [
-            json.loads(e.payload) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+            json.loads(e.payload)
+            for e in s.scalars(select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq))
         ]
 
 
@@ -49,7 +50,11 @@ def test_every_change_is_recorded_with_who_what_and_values(world: World) -> None
     trial = world.trial()
     world.run(lambda s: trials.suspend_accrual(s, world.stat, trial, reason="DSMB pause"))
     evs = events(world)
-    assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
+    for chain in {e["chain"] for e in evs}:  # every chain numbered 1, 2, 3 ...
+        seqs = [e["seq"] for e in evs if e["chain"] == chain]
+        assert seqs == list(range(1, len(seqs) + 1))
+    assert {e["chain"] for e in evs} == {"global", f"trial:{trial}"}
+    assert all(e["chain"] == audit.chain_of(e["trial_id"]) for e in evs)
     created = [e for e in evs if e["entity_type"] == "trials" and e["action"] == "create"]
     assert len(created) == 1 and created[0]["new"]["code"].startswith("T")
     assert created[0]["actor"]["username"] == "stat"
@@ -66,17 +71,23 @@ def test_every_change_is_recorded_with_who_what_and_values(world: World) -> None
 
 
 def test_intact_chain_and_head(world: World) -> None:
-    populated(world)
+    trial, _ = populated(world)
     result = verify(world)
     assert result.ok, result.summary()
     with world.db.session() as s:
-        last = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-        head = s.get(AuditHead, 1)
-        assert last is not None and head is not None
-        assert (head.seq, head.hash) == (last.seq, last.hash) == (result.head_seq, result.head_hash)
-        first = s.get(AuditEvent, 1)
-        assert first is not None and first.prev_hash == audit.GENESIS_HASH
-        assert first.hash == audit.chain_hash(first.prev_hash, first.payload)
+        heads = s.scalars(select(AuditHead)).all()
+        assert {h.chain for h in heads} == {"global", f"trial:{trial}"}
+        for head in heads:
+            chain = select(AuditEvent).where(AuditEvent.chain == head.chain)
+            last = s.scalars(chain.order_by(AuditEvent.seq.desc())).first()
+            assert last is not None
+            assert (head.seq, head.hash) == (last.seq, last.hash) == result.heads[head.chain]
+            first = s.scalars(chain.order_by(AuditEvent.seq)).first()
+            assert first is not None and first.seq == 1
+            assert first.prev_hash == audit.GENESIS_HASH
+            assert first.hash == audit.chain_hash(first.prev_hash, first.payload)
+        assert result.head_seq == s.scalar(select(func.count()).select_from(AuditEvent))
+        assert result.head_hash == audit.heads_digest({h.chain: (h.seq, h.hash) for h in heads})
     assert "intact" in result.summary()
 
 
@@ -149,11 +160,14 @@ def test_edited_event_is_detected_at_its_sequence_number(world: World) -> None:
 def test_edited_event_with_recomputed_hash_breaks_the_next_link(world: World) -> None:
     populated(world)
     with world.db.session() as s:
-        ev = s.scalars(select(AuditEvent).where(AuditEvent.seq == 3)).one()
+        ev = s.scalars(
+            select(AuditEvent).where(AuditEvent.chain == "global", AuditEvent.seq == 3)
+        ).one()
         payload = ev.payload.replace('"create"', '"update"')
         new_hash = audit.chain_hash(ev.prev_hash, payload)
     world.tamper(
-        "UPDATE audit_events SET payload = :p, action = 'update', hash = :h WHERE seq = 3",
+        "UPDATE audit_events SET payload = :p, action = 'update', hash = :h "
+        "WHERE chain = 'global' AND seq = 3",
         p=payload,
         h=new_hash,
     )

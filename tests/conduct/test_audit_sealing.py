@@ -6,11 +6,8 @@ by commands."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,125 +15,14 @@ from typer.testing import CliRunner
 
 from doseladder.cli.main import app
 from doseladder.conduct import Database, audit
-from doseladder.conduct.models import AuditEvent, AuditHead, AuditKey, AuditSignature
+from doseladder.conduct.models import AuditKey, AuditSignature
 from doseladder.conduct.sealing import FileAnchorStore, Sealer, anchor_record
-from doseladder.conduct.services import outcomes, trials
-from doseladder.conduct.signing import Ed25519Signer, write_key_file
+from doseladder.conduct.services import trials
+from doseladder.conduct.signing import Ed25519Signer
 
-from .conftest import Clock, World, make_world
+from .conftest import Sealed, broken, export, recertify, verify_copy
 
 runner = CliRunner()
-
-
-class Sealed:
-    """A world whose database signs every commit and anchors it in a file."""
-
-    def __init__(self, world: World, key_file: Path, anchors: Path, signer: Ed25519Signer):
-        self.world = world
-        self.key_file = key_file
-        self.anchors = anchors
-        self.signer = signer
-
-    def cli(self, *args: str) -> Any:
-        return runner.invoke(
-            app,
-            [
-                *args,
-                "--database",
-                self.world.db.url,
-                "--key-file",
-                str(self.key_file),
-                "--anchors",
-                str(self.anchors),
-            ],
-        )
-
-    def verify(self) -> Any:
-        return self.cli("audit", "verify")
-
-    def events(self) -> list[dict[str, Any]]:
-        with self.world.db.session() as s:
-            rows = s.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
-            return [dict(r) for r in rows]
-
-    def head(self) -> tuple[int, str]:
-        with self.world.db.session() as s:
-            h = s.get(AuditHead, 1)
-            assert h is not None
-            return h.seq, h.hash
-
-    def rechain(self, events: list[dict[str, Any]]) -> None:
-        """Rewrite the trail as ``events`` with a valid, recomputed hash chain and head."""
-        w = self.world
-        w.tamper("DELETE FROM audit_events")
-        prev = audit.GENESIS_HASH
-        for n, ev in enumerate(events, start=1):
-            body = json.loads(ev["payload"])
-            body["seq"] = n
-            payload = audit.canonical_json(body)
-            digest = audit.chain_hash(prev, payload)
-            w.tamper(
-                "INSERT INTO audit_events (seq, ts, actor_user_id, actor_username, trial_id, "
-                "entity_type, entity_id, action, reason, payload, prev_hash, hash) VALUES "
-                "(:seq, :ts, :uid, :uname, :tid, :et, :eid, :act, :rsn, :p, :prev, :h)",
-                seq=n,
-                ts=ev["ts"].replace(tzinfo=None) if w.db.dialect == "sqlite" else ev["ts"],
-                uid=body["actor"]["user_id"],
-                uname=body["actor"]["username"],
-                tid=body["trial_id"],
-                et=body["entity_type"],
-                eid=body["entity_id"],
-                act=body["action"],
-                rsn=body["reason"],
-                p=payload,
-                prev=prev,
-                h=digest,
-            )
-            prev = digest
-        w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=len(events), h=prev)
-
-
-@pytest.fixture
-def sealed(db_url: str, clock: Clock, tmp_path: Path) -> Iterator[Sealed]:
-    signer = Ed25519Signer.generate()
-    key_file = tmp_path / "keys" / "audit.pem"
-    write_key_file(key_file, signer)
-    anchors = tmp_path / "anchors.jsonl"
-    sealer = Sealer(signer=signer, anchors=FileAnchorStore(anchors), database="test")
-    db = Database(db_url, clock=clock, pool_size=8, sealer=sealer)
-    world = make_world(db, clock)
-    trial = world.trial()
-    pid = world.patient(trial)
-    d = world.decide(trial)
-    world.enrol(pid, d.next_dose)
-    ae = world.run(
-        lambda s: outcomes.record_adverse_event(
-            s,
-            world.inv_a,
-            pid,
-            term="Neutrophil count decreased",
-            lab={"value": 0.4, "unit": "10^9/L"},
-            onset_date=world.clock.today(),
-            dlt_candidate=True,
-        )
-    )
-    world.run(
-        lambda s: outcomes.adjudicate_dlt(
-            s, world.stat, pid, is_dlt=True, adverse_event_id=ae.id, rationale="grade 4"
-        )
-    )
-    world.run(lambda s: trials.suspend_accrual(s, world.stat, trial, reason="DLT review"))
-    yield Sealed(world, key_file, anchors, signer)
-    db.dispose()
-
-
-def broken(sealed: Sealed, *words: str) -> str:
-    res = sealed.verify()
-    assert res.exit_code == 1, res.output
-    assert "BROKEN" in res.stdout
-    for word in words:
-        assert word in res.stdout, res.stdout
-    return str(res.stdout)
 
 
 # ---------------------------------------------------------------- intact trail
@@ -148,14 +34,18 @@ def test_intact_sealed_trail_verifies_and_prints_the_key(sealed: Sealed) -> None
         res.stdout
     )
     seq, head = sealed.head()
-    assert f"latest anchor: event #{seq} {head}" in res.stdout
+    assert f"chain {sealed.chain}: head #{seq} {head}" in res.stdout
+    latest = json.loads(sealed.anchors.read_text().splitlines()[-1])
+    assert latest["heads"][sealed.chain] == [seq, head]  # the anchor covers every chain head
+    assert set(latest["heads"]) == {"global", sealed.chain}
+    assert f"latest anchor: {latest['seq']} event(s), {latest['hash']}" in res.stdout
     with sealed.world.db.session() as s:
         sigs = list(s.scalars(select(AuditSignature)))
         keys = list(s.scalars(select(AuditKey)))
-    assert max(x.last_seq for x in sigs) == seq
+    assert max(x.last_seq for x in sigs if x.chain == sealed.chain) == seq
     assert [k.public_key for k in keys] == [sealed.signer.public_key]
     # the key's registration is itself in the chain
-    assert any(e["entity_type"] == "audit_keys" for e in sealed.events())
+    assert any(e["entity_type"] == "audit_keys" for e in sealed.events("global"))
 
 
 # ------------------------------------------------------- the five missed cases
@@ -173,25 +63,11 @@ def test_appended_forged_event_is_detected(sealed: Sealed) -> None:
         old={"is_dlt": True},
         new={"is_dlt": False},
     )
-    payload = audit.canonical_json(body)
-    digest = audit.chain_hash(head, payload)
-    w = sealed.world
-    w.tamper(
-        "INSERT INTO audit_events (seq, ts, actor_user_id, actor_username, trial_id, "
-        "entity_type, entity_id, action, reason, payload, prev_hash, hash) VALUES (:seq, :ts, "
-        ":uid, 'stat', :tid, 'dlt_adjudications', :eid, 'update', 'approved by SRC', :p, :prev, "
-        ":h)",
-        seq=seq + 1,
-        ts=adj["ts"].replace(tzinfo=None) if w.db.dialect == "sqlite" else adj["ts"],
-        uid=body["actor"]["user_id"],
-        tid=body["trial_id"],
-        eid=body["entity_id"],
-        p=payload,
-        prev=head,
-        h=digest,
+    digest = sealed.insert_event(seq + 1, body, adj["ts"], head)
+    sealed.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c", s=seq + 1, h=digest
     )
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=seq + 1, h=digest)
-    w.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
+    sealed.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
     broken(sealed, f"event #{seq + 1}", "no valid signature")
 
 
@@ -203,7 +79,7 @@ def test_history_edited_and_chain_recomputed_is_detected(sealed: Sealed) -> None
     body["new"]["grade"] = 1
     target["payload"] = audit.canonical_json(body)
     sealed.rechain(evs)
-    sealed.world.tamper("UPDATE adverse_events SET grade = 1")
+    sealed.tamper("UPDATE adverse_events SET grade = 1")
     broken(sealed, "hash changed since signing", "history rewritten")
 
 
@@ -218,10 +94,13 @@ def test_event_removed_from_history_and_chain_recomputed_is_detected(sealed: Sea
 def test_last_event_cut_and_head_moved_back_is_detected(sealed: Sealed) -> None:
     seq, _ = sealed.head()
     evs = sealed.events()
-    w = sealed.world
-    w.tamper("DELETE FROM audit_events WHERE seq = :s", s=seq)
-    w.tamper("DELETE FROM audit_signatures WHERE last_seq = :s", s=seq)
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=seq - 1, h=evs[-2]["hash"])
+    sealed.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = :s", s=seq)
+    sealed.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq = :s", s=seq)
+    sealed.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=seq - 1,
+        h=evs[-2]["hash"],
+    )
     # whether the cut event shared its transaction or not, signatures or the anchor object
     out = broken(sealed)
     assert "events removed" in out or "no valid signature" in out
@@ -229,26 +108,28 @@ def test_last_event_cut_and_head_moved_back_is_detected(sealed: Sealed) -> None:
 
 def test_last_transaction_cut_with_its_signature_is_caught_by_the_anchor(sealed: Sealed) -> None:
     seq, _ = sealed.head()
-    w = sealed.world
-    with w.db.session() as s:
-        last = s.scalars(select(AuditSignature).order_by(AuditSignature.last_seq.desc())).first()
+    with sealed.world.db.session() as s:
+        last = s.scalars(
+            select(AuditSignature)
+            .where(AuditSignature.chain == sealed.chain)
+            .order_by(AuditSignature.last_seq.desc())
+        ).first()
         assert last is not None
         first = last.first_seq
-        prev_hash = s.get(AuditEvent, first - 1)
-        assert prev_hash is not None
-    w.tamper("DELETE FROM audit_events WHERE seq >= :s", s=first)
-    w.tamper("DELETE FROM audit_signatures WHERE last_seq >= :s", s=first)
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=first - 1, h=prev_hash.hash)
+    prev_hash = sealed.events()[first - 2]["hash"]
+    sealed.tamper("DELETE FROM audit_events WHERE chain = :c AND seq >= :s", s=first)
+    sealed.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq >= :s", s=first)
+    sealed.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=first - 1,
+        h=prev_hash,
+    )
     broken(sealed, f"records {seq} events", f"the trail has {first - 1}", "events removed")
 
 
 def test_everything_wiped_and_head_reset_is_detected(sealed: Sealed) -> None:
-    w = sealed.world
-    for table in ("audit_events", "audit_signatures", "audit_keys"):
-        w.tamper(f"DELETE FROM {table}")
-    w.tamper("UPDATE audit_head SET seq = 0, hash = :h", h=audit.GENESIS_HASH)
-    seq, _ = sealed.head()
-    assert seq == 0
+    for table in ("audit_events", "audit_signatures", "audit_keys", "audit_chain_heads"):
+        sealed.tamper(f"DELETE FROM {table}")
     broken(sealed, "the trail has 0", "replaced")
 
 
@@ -264,24 +145,26 @@ def test_trail_re_signed_with_a_substituted_key_is_detected(sealed: Sealed) -> N
     sealed.rechain(evs)
     w = sealed.world
     w.tamper("DELETE FROM audit_signatures")
-    seq, head = sealed.head()
-    sig = audit.signature_message(1, seq, head, mallory.key_id)
-    w.tamper(
-        "INSERT INTO audit_signatures (first_seq, last_seq, head_hash, key_id, signature, "
-        "signed_at) VALUES (1, :s, :h, :k, :sig, :at)",
-        s=seq,
-        h=head,
-        k=mallory.key_id,
-        sig=base64.b64encode(mallory.sign(sig)).decode(),
-        at=evs[0]["ts"].replace(tzinfo=None) if w.db.dialect == "sqlite" else evs[0]["ts"],
-    )
+    for chain in ("global", sealed.chain):
+        seq, head = sealed.head(chain)
+        sig = audit.signature_message(1, seq, head, mallory.key_id, chain)
+        sealed.tamper(
+            "INSERT INTO audit_signatures (chain, first_seq, last_seq, head_hash, key_id, "
+            "signature, signed_at) VALUES (:c, 1, :s, :h, :k, :sig, :at)",
+            c=chain,
+            s=seq,
+            h=head,
+            k=mallory.key_id,
+            sig=base64.b64encode(mallory.sign(sig)).decode(),
+            at=evs[0]["ts"].replace(tzinfo=None) if w.db.dialect == "sqlite" else evs[0]["ts"],
+        )
     broken(sealed, "untrusted key")
 
 
 def test_forged_anchor_line_is_detected(sealed: Sealed) -> None:
     seq, head = sealed.head()
-    forged = anchor_record(sealed.signer, seq=seq, head_hash=head, database="test")
-    forged["seq"] = seq + 5  # edited after signing
+    forged = anchor_record(sealed.signer, heads={sealed.chain: (seq, head)}, database="test")
+    forged["heads"][sealed.chain][0] = seq + 5  # edited after signing
     with sealed.anchors.open("a") as fh:
         fh.write(json.dumps(forged) + "\n")
     broken(sealed, "invalid signature")
@@ -290,35 +173,6 @@ def test_forged_anchor_line_is_detected(sealed: Sealed) -> None:
 def test_deleted_anchor_file_is_reported(sealed: Sealed) -> None:
     sealed.anchors.unlink()
     broken(sealed, "no anchor in")
-
-
-# ------------------------------------------------------------- certified copies
-def export(sealed: Sealed, tmp_path: Path) -> dict[str, Any]:
-    out = tmp_path / "copy.json"
-    res = sealed.cli("audit", "export", str(out), "--json")
-    assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["key_id"] == sealed.signer.key_id
-    data: dict[str, Any] = json.loads(out.read_text())
-    return data
-
-
-def verify_copy(sealed: Sealed, data: dict[str, Any], tmp_path: Path) -> Any:
-    path = tmp_path / "candidate.json"
-    path.write_text(json.dumps(data))
-    return runner.invoke(
-        app, ["audit", "verify", "--copy", str(path), "--key-file", str(sealed.key_file)]
-    )
-
-
-def recertify(data: dict[str, Any]) -> None:
-    """What a forger can do without the key: recompute the chain and the SHA-256."""
-    prev = audit.GENESIS_HASH
-    for ev in data["events"]:
-        ev["prev_hash"] = prev
-        ev["hash"] = prev = audit.chain_hash(prev, ev["payload"])
-    data["head"] = {"seq": len(data["events"]), "hash": prev}
-    body = {k: v for k, v in data.items() if k not in ("certificate", "manifest")}
-    data["certificate"]["sha256"] = hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
 
 
 def test_signed_copy_verifies(sealed: Sealed, tmp_path: Path) -> None:
@@ -367,6 +221,7 @@ def test_other_forged_copies_are_refused(sealed: Sealed, tmp_path: Path, cut: st
         m.update(
             content_sha256=data["certificate"]["sha256"],
             head=data["head"],
+            heads=data["heads"],
             key_id=mallory.key_id,
             public_key=mallory.public_key,
         )

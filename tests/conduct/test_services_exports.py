@@ -64,7 +64,7 @@ def test_a_trials_tables_as_csv(world: World, tmp_path: Path) -> None:
     tables = world.run(lambda s: exports.tables_csv(s, world.monitor, tid))
     assert set(tables) == {t.name for t in Base.metadata.sorted_tables} - {
         "api_tokens",
-        "audit_head",
+        "audit_chain_heads",
         "audit_keys",
         "audit_signatures",
         "idempotency_keys",

@@ -30,8 +30,7 @@ from doseladder.conduct.models import AuditSignature, DoseDecision
 from doseladder.conduct.sealing import anchor_record
 from doseladder.conduct.signing import Ed25519Signer
 
-from .test_audit_sealing import Sealed, export, recertify, verify_copy
-from .test_audit_sealing import sealed as sealed
+from .conftest import Sealed, export, recertify, verify_copy
 
 Mutation = Callable[[Sealed], list[str]]
 
@@ -47,12 +46,21 @@ class Case:
 
 @pytest.fixture
 def trail(sealed: Sealed) -> Iterator[Sealed]:
-    """The sealed world plus a committee member's electronic signature of the decision."""
+    """The sealed world plus a committee member's electronic signature of the decision, and
+    a second trial (its own chain) with a patient registered after all that."""
     w = sealed.world
     with w.db.session() as s:
         decision = s.scalars(select(DoseDecision)).one()
     w.sign(decision.id, w.com1)
+    other = w.trial()
+    w.patient(other)
+    sealed.other = audit.chain_of(other)
     yield sealed
+
+
+def _other(t: Sealed) -> str:
+    assert t.other is not None
+    return t.other
 
 
 # ------------------------------------------------------------------------ helpers
@@ -73,28 +81,8 @@ def _edit_payload(ev: dict[str, Any], edit: Callable[[dict[str, Any]], None]) ->
 
 
 def _insert(sealed: Sealed, seq: int, body: dict[str, Any], ts: Any, prev: str) -> str:
-    """Insert an event row for ``body`` at ``seq`` chained onto ``prev``; returns its hash."""
-    body = dict(body, seq=seq)
-    payload = audit.canonical_json(body)
-    digest = audit.chain_hash(prev, payload)
-    sealed.world.tamper(
-        "INSERT INTO audit_events (seq, ts, actor_user_id, actor_username, trial_id, "
-        "entity_type, entity_id, action, reason, payload, prev_hash, hash) VALUES "
-        "(:seq, :ts, :uid, :uname, :tid, :et, :eid, :act, :rsn, :p, :prev, :h)",
-        seq=seq,
-        ts=_ts(sealed, ts),
-        uid=body["actor"]["user_id"],
-        uname=body["actor"]["username"],
-        tid=body["trial_id"],
-        et=body["entity_type"],
-        eid=body["entity_id"],
-        act=body["action"],
-        rsn=body["reason"],
-        p=payload,
-        prev=prev,
-        h=digest,
-    )
-    return digest
+    """Insert an event row for ``body`` at ``seq`` of the trial's chain linked to ``prev``."""
+    return sealed.insert_event(seq, body, ts, prev)
 
 
 def _dlt_reversal(sealed: Sealed) -> tuple[dict[str, Any], Any]:
@@ -115,15 +103,17 @@ def payload_field_edited(t: Sealed) -> list[str]:
     """The AE's grade 4 becomes grade 2 inside its recorded event (hash left)."""
     ev = _event(t, "adverse_events")
     payload = _edit_payload(ev, lambda b: b["new"].update(grade=2))
-    t.world.tamper("UPDATE audit_events SET payload = :p WHERE seq = :s", p=payload, s=ev["seq"])
+    t.tamper(
+        "UPDATE audit_events SET payload = :p WHERE chain = :c AND seq = :s", p=payload, s=ev["seq"]
+    )
     return [f"BROKEN at event #{ev['seq']}", "event altered"]
 
 
 def payload_edited_with_its_own_hash_recomputed(t: Sealed) -> list[str]:
     ev = _event(t, "adverse_events")
     payload = _edit_payload(ev, lambda b: b["new"].update(grade=2))
-    t.world.tamper(
-        "UPDATE audit_events SET payload = :p, hash = :h WHERE seq = :s",
+    t.tamper(
+        "UPDATE audit_events SET payload = :p, hash = :h WHERE chain = :c AND seq = :s",
         p=payload,
         h=audit.chain_hash(ev["prev_hash"], payload),
         s=ev["seq"],
@@ -133,13 +123,15 @@ def payload_edited_with_its_own_hash_recomputed(t: Sealed) -> list[str]:
 
 def denormalised_actor_column_edited(t: Sealed) -> list[str]:
     seq = _seq_of(t, "dlt_adjudications")
-    t.world.tamper("UPDATE audit_events SET actor_username = 'inv_b' WHERE seq = :s", s=seq)
+    t.tamper(
+        "UPDATE audit_events SET actor_username = 'inv_b' WHERE chain = :c AND seq = :s", s=seq
+    )
     return [f"BROKEN at event #{seq}", "column actor_username differs"]
 
 
 def denormalised_action_column_edited(t: Sealed) -> list[str]:
     seq = _seq_of(t, "adverse_events")
-    t.world.tamper("UPDATE audit_events SET action = 'delete' WHERE seq = :s", s=seq)
+    t.tamper("UPDATE audit_events SET action = 'delete' WHERE chain = :c AND seq = :s", s=seq)
     return [f"BROKEN at event #{seq}", "column action differs"]
 
 
@@ -149,9 +141,9 @@ def actor_changed_in_payload_and_columns(t: Sealed) -> list[str]:
     actor = json.loads(_event(t, "adverse_events")["payload"])["actor"]  # the investigator
     assert actor != json.loads(ev["payload"])["actor"]
     payload = _edit_payload(ev, lambda b: b.update(actor=actor))
-    t.world.tamper(
+    t.tamper(
         "UPDATE audit_events SET payload = :p, actor_user_id = :u, actor_username = :n "
-        "WHERE seq = :s",
+        "WHERE chain = :c AND seq = :s",
         p=payload,
         u=actor["user_id"],
         n=actor["username"],
@@ -163,8 +155,10 @@ def actor_changed_in_payload_and_columns(t: Sealed) -> list[str]:
 def timestamp_column_changed(t: Sealed) -> list[str]:
     ev = _event(t, "adverse_events")
     earlier = ev["ts"].replace(year=ev["ts"].year - 1)
-    t.world.tamper(
-        "UPDATE audit_events SET ts = :ts WHERE seq = :s", ts=_ts(t, earlier), s=ev["seq"]
+    t.tamper(
+        "UPDATE audit_events SET ts = :ts WHERE chain = :c AND seq = :s",
+        ts=_ts(t, earlier),
+        s=ev["seq"],
     )
     return [f"BROKEN at event #{ev['seq']}", "timestamp column differs"]
 
@@ -185,7 +179,7 @@ def history_edited_and_chain_recomputed(t: Sealed) -> list[str]:
     ev = next(e for e in evs if e["entity_type"] == "adverse_events")
     ev["payload"] = _edit_payload(ev, lambda b: b["new"].update(grade=1))
     t.rechain(evs)
-    t.world.tamper("UPDATE adverse_events SET grade = 1")
+    t.tamper("UPDATE adverse_events SET grade = 1")
     return ["hash changed since signing", "history rewritten"]
 
 
@@ -195,35 +189,34 @@ def signature_meaning_edited_in_history_and_data(t: Sealed) -> list[str]:
     ev = next(e for e in evs if e["entity_type"] == "electronic_signatures")
     ev["payload"] = _edit_payload(ev, lambda b: b["new"].update(meaning="rejected"))
     t.rechain(evs)
-    t.world.tamper("UPDATE electronic_signatures SET meaning = 'rejected'")
+    t.tamper("UPDATE electronic_signatures SET meaning = 'rejected'")
     return ["hash changed since signing", "history rewritten"]
 
 
 # --------------------------------------------------- deletions, moves, insertions
 def middle_event_deleted(t: Sealed) -> list[str]:
     seq = _seq_of(t, "adverse_events")
-    t.world.tamper("DELETE FROM audit_events WHERE seq = :s", s=seq)
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = :s", s=seq)
     return [f"BROKEN at event #{seq}", "event(s) missing"]
 
 
 def first_event_deleted(t: Sealed) -> list[str]:
-    t.world.tamper("DELETE FROM audit_events WHERE seq = 1")
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = 1")
     return ["BROKEN at event #1", "event(s) missing"]
 
 
 def last_event_deleted(t: Sealed) -> list[str]:
     seq, _ = t.head()
-    t.world.tamper("DELETE FROM audit_events WHERE seq = :s", s=seq)
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = :s", s=seq)
     return [f"BROKEN at event #{seq}", "events removed or head altered"]
 
 
 def events_reordered(t: Sealed) -> list[str]:
     """The adjudication is moved before the adverse event it judges (seqs swapped)."""
     a, b = _seq_of(t, "adverse_events"), _seq_of(t, "dlt_adjudications")
-    w = t.world
-    w.tamper("UPDATE audit_events SET seq = -1 WHERE seq = :a", a=a)
-    w.tamper("UPDATE audit_events SET seq = :a WHERE seq = :b", a=a, b=b)
-    w.tamper("UPDATE audit_events SET seq = :b WHERE seq = -1", b=b)
+    t.tamper("UPDATE audit_events SET seq = -1 WHERE chain = :c AND seq = :a", a=a)
+    t.tamper("UPDATE audit_events SET seq = :a WHERE chain = :c AND seq = :b", a=a, b=b)
+    t.tamper("UPDATE audit_events SET seq = :b WHERE chain = :c AND seq = -1", b=b)
     return [f"BROKEN at event #{a}", "link broken"]
 
 
@@ -256,23 +249,28 @@ def forged_event_appended_and_head_moved(t: Sealed) -> list[str]:
     seq, head = t.head()
     body, ts = _dlt_reversal(t)
     digest = _insert(t, seq + 1, body, ts, head)
-    t.world.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=seq + 1, h=digest)
-    t.world.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c", s=seq + 1, h=digest
+    )
+    t.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
     return [f"BROKEN at event #{seq + 1}", "no valid signature"]
 
 
 def head_hash_altered(t: Sealed) -> list[str]:
-    t.world.tamper("UPDATE audit_head SET hash = :h", h="0" * 64)
+    t.tamper("UPDATE audit_chain_heads SET hash = :h WHERE chain = :c", h="0" * 64)
     return ["chain head says", "head altered"]
 
 
 def last_event_cut_and_head_moved_back(t: Sealed) -> list[str]:
     seq, _ = t.head()
     evs = t.events()
-    w = t.world
-    w.tamper("DELETE FROM audit_events WHERE seq = :s", s=seq)
-    w.tamper("DELETE FROM audit_signatures WHERE last_seq = :s", s=seq)
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=seq - 1, h=evs[-2]["hash"])
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = :s", s=seq)
+    t.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq = :s", s=seq)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=seq - 1,
+        h=evs[-2]["hash"],
+    )
     return [f"the trail has {seq - 1}", "events removed"]
 
 
@@ -280,34 +278,44 @@ def last_transaction_cut_with_its_signature(t: Sealed) -> list[str]:
     seq, _ = t.head()
     w = t.world
     with w.db.session() as s:
-        last = s.scalars(select(AuditSignature).order_by(AuditSignature.last_seq.desc())).first()
+        last = s.scalars(
+            select(AuditSignature)
+            .where(AuditSignature.chain == t.chain)
+            .order_by(AuditSignature.last_seq.desc())
+        ).first()
         assert last is not None
         first = last.first_seq
     prev = next(e for e in t.events() if e["seq"] == first - 1)
-    w.tamper("DELETE FROM audit_events WHERE seq >= :s", s=first)
-    w.tamper("DELETE FROM audit_signatures WHERE last_seq >= :s", s=first)
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=first - 1, h=prev["hash"])
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq >= :s", s=first)
+    t.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq >= :s", s=first)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=first - 1,
+        h=prev["hash"],
+    )
     return [f"records {seq} events", f"the trail has {first - 1}", "events removed"]
 
 
 def everything_wiped_and_head_reset(t: Sealed) -> list[str]:
-    w = t.world
-    for table in ("audit_events", "audit_signatures", "audit_keys"):
-        w.tamper(f"DELETE FROM {table}")
-    w.tamper("UPDATE audit_head SET seq = 0, hash = :h", h=audit.GENESIS_HASH)
+    for table in ("audit_events", "audit_signatures", "audit_keys", "audit_chain_heads"):
+        t.tamper(f"DELETE FROM {table}")
     return ["the trail has 0", "replaced"]
 
 
 # ------------------------------------------------------------ signatures and keys
 def transaction_signature_changed(t: Sealed) -> list[str]:
     with t.world.db.session() as s:
-        sig = s.scalars(select(AuditSignature).order_by(AuditSignature.last_seq)).first()
+        sig = s.scalars(
+            select(AuditSignature)
+            .where(AuditSignature.chain == t.chain)
+            .order_by(AuditSignature.last_seq)
+        ).first()
         assert sig is not None
         raw = bytearray(base64.b64decode(sig.signature))
         last = sig.last_seq
     raw[0] ^= 0xFF
-    t.world.tamper(
-        "UPDATE audit_signatures SET signature = :g WHERE last_seq = :s",
+    t.tamper(
+        "UPDATE audit_signatures SET signature = :g WHERE chain = :c AND last_seq = :s",
         g=base64.b64encode(bytes(raw)).decode(),
         s=last,
     )
@@ -317,16 +325,20 @@ def transaction_signature_changed(t: Sealed) -> list[str]:
 def signature_range_widened(t: Sealed) -> list[str]:
     """A signature claimed for more events than it covered (its first event moved back)."""
     with t.world.db.session() as s:
-        sig = s.scalars(select(AuditSignature).order_by(AuditSignature.last_seq.desc())).first()
+        sig = s.scalars(
+            select(AuditSignature)
+            .where(AuditSignature.chain == t.chain)
+            .order_by(AuditSignature.last_seq.desc())
+        ).first()
         assert sig is not None and sig.first_seq > 1
         last = sig.last_seq
-    t.world.tamper("UPDATE audit_signatures SET first_seq = 1 WHERE last_seq = :s", s=last)
+    t.tamper("UPDATE audit_signatures SET first_seq = 1 WHERE chain = :c AND last_seq = :s", s=last)
     return [f"signature of event #{last} is invalid (forged)"]
 
 
 def latest_signature_deleted(t: Sealed) -> list[str]:
     seq, _ = t.head()
-    t.world.tamper("DELETE FROM audit_signatures WHERE last_seq = :s", s=seq)
+    t.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq = :s", s=seq)
     return [f"#{seq} carry no valid signature"]
 
 
@@ -336,13 +348,16 @@ def public_key_swapped_and_trail_re_signed(t: Sealed) -> list[str]:
     mallory = Ed25519Signer.generate()
     kid = t.signer.key_id
     w = t.world
-    w.tamper("UPDATE audit_keys SET public_key = :p", p=mallory.public_key)
+    t.tamper("UPDATE audit_keys SET public_key = :p", p=mallory.public_key)
     with w.db.session() as s:
-        sigs = [(x.first_seq, x.last_seq, x.head_hash) for x in s.scalars(select(AuditSignature))]
+        sigs = [
+            (x.first_seq, x.last_seq, x.head_hash)
+            for x in s.scalars(select(AuditSignature).where(AuditSignature.chain == t.chain))
+        ]
     for first, last, head in sigs:
-        message = audit.signature_message(first, last, head, kid)
-        w.tamper(
-            "UPDATE audit_signatures SET signature = :g WHERE last_seq = :s",
+        message = audit.signature_message(first, last, head, kid, t.chain)
+        t.tamper(
+            "UPDATE audit_signatures SET signature = :g WHERE chain = :c AND last_seq = :s",
             g=base64.b64encode(mallory.sign(message)).decode(),
             s=last,
         )
@@ -354,9 +369,8 @@ def trail_rewritten_and_re_signed_with_a_substituted_key(t: Sealed) -> list[str]
     evs = t.events()
     evs[-1]["payload"] = _edit_payload(evs[-1], lambda b: b.update(reason="nothing to see"))
     t.rechain(evs)
-    w = t.world
-    w.tamper("DELETE FROM audit_signatures")
-    w.tamper(
+    t.tamper("DELETE FROM audit_signatures")
+    t.tamper(
         "INSERT INTO audit_keys (key_id, algorithm, public_key, created_at) "
         "VALUES (:k, 'ed25519', :p, :at)",
         k=mallory.key_id,
@@ -364,10 +378,10 @@ def trail_rewritten_and_re_signed_with_a_substituted_key(t: Sealed) -> list[str]
         at=_ts(t, evs[0]["ts"]),
     )
     seq, head = t.head()
-    message = audit.signature_message(1, seq, head, mallory.key_id)
-    w.tamper(
-        "INSERT INTO audit_signatures (first_seq, last_seq, head_hash, key_id, signature, "
-        "signed_at) VALUES (1, :s, :h, :k, :g, :at)",
+    message = audit.signature_message(1, seq, head, mallory.key_id, t.chain)
+    t.tamper(
+        "INSERT INTO audit_signatures (chain, first_seq, last_seq, head_hash, key_id, "
+        "signature, signed_at) VALUES (:c, 1, :s, :h, :k, :g, :at)",
         s=seq,
         h=head,
         k=mallory.key_id,
@@ -382,7 +396,7 @@ def anchor_line_edited(t: Sealed) -> list[str]:
     """The last anchor's count lowered (to cover a truncation) in the anchor file."""
     lines = t.anchors.read_text().splitlines()
     rec = json.loads(lines[-1])
-    rec["seq"] -= 1
+    rec["heads"][t.chain][0] -= 1
     t.anchors.write_text("\n".join([*lines[:-1], json.dumps(rec)]) + "\n")
     return ["has an invalid signature"]
 
@@ -396,29 +410,95 @@ def anchor_forged_with_another_key(t: Sealed) -> list[str]:
     """A truncated trail plus an anchor file replaced by one signed with the forger's key."""
     mallory = Ed25519Signer.generate()
     evs = t.events()
-    w = t.world
-    w.tamper("DELETE FROM audit_events WHERE seq = :s", s=evs[-1]["seq"])
-    w.tamper("UPDATE audit_head SET seq = :s, hash = :h", s=evs[-2]["seq"], h=evs[-2]["hash"])
-    rec = anchor_record(mallory, seq=evs[-2]["seq"], head_hash=evs[-2]["hash"], database="test")
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq = :s", s=evs[-1]["seq"])
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=evs[-2]["seq"],
+        h=evs[-2]["hash"],
+    )
+    rec = anchor_record(
+        mallory, heads={t.chain: (evs[-2]["seq"], evs[-2]["hash"])}, database="test"
+    )
     t.anchors.write_text(json.dumps(rec) + "\n")
     return ["signed with an untrusted key"]
 
 
+# ------------------------------------------------------- one chain among several
+def event_moved_to_another_trials_chain(t: Sealed) -> list[str]:
+    """The AE's event taken out of its trial's chain (recomputed) and appended to the other
+    trial's chain as that trial's (content, trial and hashes recomputed, head moved)."""
+    evs = t.events()
+    ev = next(e for e in evs if e["entity_type"] == "adverse_events")
+    t.rechain([e for e in evs if e is not ev])
+    other = _other(t)
+    seq, head = t.head(other)
+    trial = int(other.removeprefix("trial:"))
+    body = dict(json.loads(ev["payload"]), chain=other, trial_id=trial)
+    digest = t.insert_event(seq + 1, body, ev["ts"], head)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=seq + 1,
+        h=digest,
+        c=other,
+    )
+    return ["history rewritten", "no valid signature", f"in chain {other}"]
+
+
+def event_moved_between_chains_by_its_columns(t: Sealed) -> list[str]:
+    """The AE's event re-filed under the other trial's chain (chain, number, trial columns)."""
+    ev = _event(t, "adverse_events")
+    other = _other(t)
+    seq, _ = t.head(other)
+    t.tamper(
+        "UPDATE audit_events SET chain = :o, seq = :n, trial_id = :tid "
+        "WHERE chain = :c AND seq = :s",
+        o=other,
+        n=seq + 1,
+        tid=int(other.removeprefix("trial:")),
+        s=ev["seq"],
+    )
+    return [f"BROKEN at event #{ev['seq']} of chain {t.chain}", "event(s) missing"]
+
+
+def whole_trial_chain_deleted(t: Sealed) -> list[str]:
+    """Every event, signature and the head of one trial's chain removed (the other trial's
+    and the global chain intact)."""
+    seq, _ = t.head()
+    for table in ("audit_events", "audit_signatures", "audit_chain_heads"):
+        t.tamper(f"DELETE FROM {table} WHERE chain = :c")
+    return [f"records {seq} events of chain {t.chain}", "the trail has 0", "events removed"]
+
+
+def one_trials_head_rolled_back(t: Sealed) -> list[str]:
+    """One trial's chain rolled back to before the DLT adjudication -- events, signatures
+    and head consistent -- while the other trial's chain went on after it."""
+    seq, _ = t.head()
+    evs = t.events()
+    cut = next(e["seq"] for e in evs if e["entity_type"] == "dlt_adjudications")
+    t.tamper("DELETE FROM audit_events WHERE chain = :c AND seq >= :s", s=cut)
+    t.tamper("DELETE FROM audit_signatures WHERE chain = :c AND last_seq >= :s", s=cut)
+    t.tamper(
+        "UPDATE audit_chain_heads SET seq = :s, hash = :h WHERE chain = :c",
+        s=cut - 1,
+        h=evs[cut - 2]["hash"],
+    )
+    return [f"records {seq} events of chain {t.chain}", f"the trail has {cut - 1}"]
+
+
 # ------------------------------------------------ data edited behind the trail
 def dlt_call_replaced_in_the_table(t: Sealed) -> list[str]:
-    t.world.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
+    t.tamper("UPDATE dlt_adjudications SET is_dlt = :f", f=False)
     return ["dlt_adjudications #", "is_dlt is False but the audit trail says True"]
 
 
 def signature_meaning_edited_in_the_table(t: Sealed) -> list[str]:
-    t.world.tamper("UPDATE electronic_signatures SET meaning = 'rejected'")
+    t.tamper("UPDATE electronic_signatures SET meaning = 'rejected'")
     return ["electronic_signatures #", "meaning is 'rejected' but the audit trail says 'approved'"]
 
 
 def adverse_event_deleted_from_the_table(t: Sealed) -> list[str]:
-    w = t.world
-    w.tamper("DELETE FROM dlt_adjudications")
-    w.tamper("DELETE FROM adverse_events")
+    t.tamper("DELETE FROM dlt_adjudications")
+    t.tamper("DELETE FROM adverse_events")
     return ["adverse_events #", "row recorded in the audit trail is missing"]
 
 
@@ -426,7 +506,7 @@ def patient_inserted_behind_the_application(t: Sealed) -> list[str]:
     w = t.world
     with w.db.session() as s:
         trial = s.scalars(select(DoseDecision.trial_id)).first()
-    w.tamper(
+    t.tamper(
         "INSERT INTO patients (trial_id, site_id, study_id, registered_at) "
         "VALUES (:t, :s, 'SA-999', :now)",
         t=trial,
@@ -472,6 +552,10 @@ CASES = [
     Case("anchor line edited", anchor_line_edited),
     Case("anchor file deleted", anchor_file_deleted),
     Case("trail truncated, anchor file forged", anchor_forged_with_another_key),
+    Case("event moved to another trial's chain", event_moved_to_another_trials_chain),
+    Case("event moved between chains by its columns", event_moved_between_chains_by_its_columns),
+    Case("a whole trial's chain deleted", whole_trial_chain_deleted),
+    Case("one trial's head rolled back", one_trials_head_rolled_back),
     Case("DLT call replaced in the table", dlt_call_replaced_in_the_table),
     Case("signature meaning edited in the table", signature_meaning_edited_in_the_table),
     Case("adverse event deleted from the table", adverse_event_deleted_from_the_table),
@@ -556,6 +640,17 @@ def copy_manifest_count_edited(data: dict[str, Any]) -> str:
     return "manifest"
 
 
+def copy_event_moved_to_another_chain_and_recertified(data: dict[str, Any]) -> str:
+    """The AE's event re-filed under the global chain (content too), every chain and the
+    SHA-256 recomputed."""
+    ev = next(e for e in data["events"] if e["entity_type"] == "adverse_events")
+    ev["chain"] = "global"
+    ev["trial_id"] = None
+    ev["payload"] = _edit_payload(ev, lambda b: b.update(chain="global", trial_id=None))
+    recertify(data)
+    return "does not match the signed manifest"
+
+
 COPY_CASES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("DLT changed, chain and SHA-256 recomputed", copy_dlt_changed_and_recertified),
     ("DLT changed, nothing recomputed", copy_dlt_changed_without_recertifying),
@@ -563,6 +658,10 @@ COPY_CASES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("signatures stripped, recertified", copy_stripped_of_its_signatures),
     ("re-signed with the forger's key", copy_re_signed_with_the_forgers_key),
     ("manifest count edited", copy_manifest_count_edited),
+    (
+        "event moved to another chain, recertified",
+        copy_event_moved_to_another_chain_and_recertified,
+    ),
 ]
 
 

@@ -391,7 +391,7 @@ def test_a_trial_conducted_through_the_api(api: Api, world: World) -> None:
     names = set(zipfile.ZipFile(io.BytesIO(z.content)).namelist())
     assert names == {f"{t.name}.csv" for t in Base.metadata.sorted_tables} - {
         "api_tokens.csv",
-        "audit_head.csv",
+        "audit_chain_heads.csv",
         "audit_keys.csv",
         "audit_signatures.csv",
         "idempotency_keys.csv",

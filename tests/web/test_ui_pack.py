@@ -31,9 +31,15 @@ MAY = {
 }
 
 
-def _last_event(world: World) -> AuditEvent:
+def _last_event(world: World, trial_id: int) -> AuditEvent:
+    """The last event of the trial's audit chain."""
     with world.db.session() as s:
-        ev = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        ev = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.chain == f"trial:{trial_id}")
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        ).one()
         s.expunge(ev)
         return ev
 
@@ -46,7 +52,7 @@ def test_statistician_downloads_the_pdf_and_it_is_audited(
     ui_login(client, "stat")
     page = client.get(f"/trials/{scene.trial_id}")
     assert 'id="meeting-pack-form"' in page.text
-    head_before = _last_event(world)
+    head_before = _last_event(world, scene.trial_id)
     r = client.post(
         f"/trials/{scene.trial_id}/meeting-pack",
         data={"csrf": csrf_of(page.text), "format": "pdf"},
@@ -59,7 +65,7 @@ def test_statistician_downloads_the_pdf_and_it_is_audited(
     )
     assert "Committee meeting pack" in text and "Signatures" in text
     assert f"#{head_before.seq}" in text and head_before.hash[:16] in text
-    ev = _last_event(world)
+    ev = _last_event(world, scene.trial_id)
     assert ev.seq == head_before.seq + 1 and ev.action == meeting_pack.PACK_EVENT
     assert ev.actor_username == "stat" and ev.trial_id == scene.trial_id
     body = json.loads(ev.payload)["new"]

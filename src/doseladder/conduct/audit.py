@@ -5,25 +5,31 @@ Every insert or update of a mapped row is captured automatically when the sessio
 before it commits: if the transaction rolls back, neither the change nor its audit record
 exists.  Deleting rows through a session is refused.
 
-Chain format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
+Chains: each trial's events form their own chain (``"trial:<id>"``), events of no trial the
+``"global"`` chain, and events written before per-trial chains (migration 0007) the frozen
+``"legacy"`` chain.  Format (one :class:`~doseladder.conduct.models.AuditEvent` per change)::
 
-    payload = canonical_json({"seq", "ts", "actor": {"user_id", "username", "role"},
+    payload = canonical_json({"chain", "seq", "ts", "actor": {"user_id", "username", "role"},
                               "trial_id", "entity_type", "entity_id", "action",
-                              "reason", "old", "new"})
-    hash    = sha256_hex(prev_hash + "\\n" + payload)        # prev_hash of seq 1 = "0" * 64
+                              "reason", "old", "new"})     # legacy events: no "chain"
+    hash    = sha256_hex(prev_hash + "\\n" + payload)        # a chain's first prev_hash = "0" * 64
 
-``canonical_json`` is JSON with sorted keys, no insignificant whitespace, UTF-8, no NaN.  The
-single-row ``audit_head`` holds the last ``seq`` and ``hash``; appending locks it (``SELECT …
-FOR UPDATE`` on PostgreSQL; SQLite write transactions are serialised anyway), so the chain is a
-total order even with many concurrent writers.  The head is taken last in a transaction, after
-any trial lock, so lock order is always trial → head (no deadlocks).  It is held until the
-commit, so on PostgreSQL the events, the head and the signature are written in one statement
-after taking it (see :func:`append`).
+``seq`` numbers the events of a chain (1, 2, ...); ``id`` is the global insertion order.
+``canonical_json`` is JSON with sorted keys, no insignificant whitespace, UTF-8, no NaN.  One
+``audit_chain_heads`` row per chain holds its last ``seq`` and ``hash``; appending locks the
+heads of the chains a transaction writes to (``SELECT … FOR UPDATE`` in chain order on
+PostgreSQL; SQLite write transactions are serialised anyway), so each chain is a total order
+even with many concurrent writers, and writers to different trials never wait for each other.
+The heads are taken last in a transaction, after any trial lock, so lock order is always
+trial → heads (no deadlocks).  They are held until the commit, so on PostgreSQL the events,
+the heads and the signatures are written in one statement after taking them (see
+:func:`append`).
 
-:func:`verify` walks the chain and reports the first broken link (a changed, removed, inserted
-or reordered event) and then compares every table with the state the trail says it should have
-(catching changes made behind the application's back).  :func:`certified_copy` exports the
-whole trail with its head and a digest; :func:`verify_copy` checks such a file on its own.
+:func:`verify` walks every chain and reports the first broken link (a changed, removed,
+inserted, reordered or moved event) and then compares every table with the state the trail
+says it should have (catching changes made behind the application's back).
+:func:`certified_copy` exports the whole trail with its heads and a digest; :func:`verify_copy`
+checks such a file on its own.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import Table, event, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from doseladder import __version__
@@ -54,7 +62,10 @@ __all__ = [
     "canonical_json",
     "certified_copy",
     "chain_hash",
+    "chain_head",
+    "chain_of",
     "has_pending",
+    "heads_digest",
     "history",
     "install",
     "log_event",
@@ -67,14 +78,25 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
+LEGACY_CHAIN = "legacy"
+GLOBAL_CHAIN = "global"
 COPY_FORMAT = "doseladder-audit-certified-copy"
 _PENDING = "audit_pending"
 _REASON = "audit_reason"
 _SEALED = "audit_sealed"
 _SKIP_TABLES = frozenset(
-    {"audit_events", "audit_head", "audit_signatures", "idempotency_keys", "session_activity"}
+    {
+        "audit_chain_heads",
+        "audit_events",
+        "audit_signatures",
+        "idempotency_keys",
+        "session_activity",
+    }
 )
 log = logging.getLogger("doseladder.audit")
+_EVENTS = cast(Table, AuditEvent.__table__)
+_HEADS = cast(Table, AuditHead.__table__)
+_SIGNATURES = cast(Table, AuditSignature.__table__)
 
 
 # ------------------------------------------------------------------ encoding
@@ -153,6 +175,27 @@ def _pk(obj: Base) -> str:
     if any(v is None for v in ident):
         raise RuntimeError("object without primary key after flush")
     return ",".join(str(v) for v in ident)
+
+
+def chain_of(trial_id: int | None) -> str:
+    """The chain of an event: ``"trial:<id>"`` for a trial's events, else ``"global"``."""
+    return GLOBAL_CHAIN if trial_id is None else f"trial:{trial_id}"
+
+
+def _chain_order(chain: str) -> tuple[int, int, str]:
+    """Legacy first, then global, then the trials by id (the order state is rebuilt in)."""
+    if chain == LEGACY_CHAIN:
+        return (0, 0, chain)
+    if chain == GLOBAL_CHAIN:
+        return (1, 0, chain)
+    tail = chain.removeprefix("trial:")
+    return (2, int(tail), chain) if tail.isdigit() else (3, 0, chain)
+
+
+def heads_digest(heads: Mapping[str, tuple[int, str]]) -> str:
+    """SHA-256 of the canonical JSON of ``{chain: [seq, hash]}`` (one hash for every head)."""
+    body = {c: [int(s), str(h)] for c, (s, h) in heads.items()}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def _trial_id(obj: Base) -> int | None:
@@ -244,7 +287,7 @@ def _before_commit(session: Session) -> None:
         signer = sealer.signer if isinstance(sealer, Sealer) else None
         chained = append(session, pending, signer=signer)
         if signer is not None:
-            session.info[_SEALED] = (chained[1], chained[2])
+            session.info[_SEALED] = {c: (last, h) for c, _, last, h in chained}
 
 
 def _after_commit(session: Session) -> None:
@@ -253,9 +296,9 @@ def _after_commit(session: Session) -> None:
     if sealed is None or not isinstance(sealer, Sealer):
         return
     try:
-        sealer.anchor(*sealed)
+        sealer.anchor(sealed)
     except Exception:  # the commit happened: report, never turn it into a failure
-        log.exception("could not write the audit anchor for event #%s", sealed[0])
+        log.exception("could not write the audit anchor for chain heads %s", sealed)
 
 
 def _discard(session: Session, *args: Any) -> None:
@@ -312,6 +355,7 @@ def log_event(
 
 _ONE_STATEMENT_MAX_EVENTS = 500
 _EVENT_COLUMNS = (
+    "chain",
     "seq",
     "ts",
     "actor_user_id",
@@ -325,135 +369,197 @@ _EVENT_COLUMNS = (
     "prev_hash",
     "hash",
 )
-_SIGNATURE_COLUMNS = ("first_seq", "last_seq", "head_hash", "key_id", "signature", "signed_at")
+_SIGNATURE_COLUMNS = (
+    "chain",
+    "first_seq",
+    "last_seq",
+    "head_hash",
+    "key_id",
+    "signature",
+    "signed_at",
+)
 
 
-@lru_cache(maxsize=64)
-def _one_statement_sql(n_events: int, signed: bool) -> str:
-    """PostgreSQL: insert ``n_events`` audit events (and a signature) and move the head, in
-    one statement (psycopg ``%(name)s`` parameters ``e<i>_<column>``, ``s_<column>``,
-    ``head_seq``/``head_hash``/``head_at``)."""
+@lru_cache(maxsize=256)
+def _one_statement_sql(n_events: int, n_signatures: int, n_heads: int) -> str:
+    """PostgreSQL: insert ``n_events`` audit events (and ``n_signatures`` signatures) and move
+    ``n_heads`` chain heads, in one statement (psycopg ``%(name)s`` parameters
+    ``e<i>_<column>``, ``s<i>_<column>``, ``h<i>_chain/seq/hash``, ``head_at``)."""
     values = ", ".join(
         "(" + ", ".join(f"%(e{i}_{c})s" for c in _EVENT_COLUMNS) + ")" for i in range(n_events)
     )
     parts = [f"ev AS (INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) VALUES {values})"]
-    if signed:
-        sig = ", ".join(f"%(s_{c})s" for c in _SIGNATURE_COLUMNS)
-        parts.append(
-            f"sig AS (INSERT INTO audit_signatures ({', '.join(_SIGNATURE_COLUMNS)}) "
-            f"VALUES ({sig}))"
+    if n_signatures:
+        sigs = ", ".join(
+            "(" + ", ".join(f"%(s{i}_{c})s" for c in _SIGNATURE_COLUMNS) + ")"
+            for i in range(n_signatures)
         )
-    return (
-        "WITH " + ", ".join(parts) + " UPDATE audit_head SET seq = %(head_seq)s, "
-        "hash = %(head_hash)s, updated_at = %(head_at)s WHERE id = 1"
+        parts.append(
+            f"sig AS (INSERT INTO audit_signatures ({', '.join(_SIGNATURE_COLUMNS)}) VALUES {sigs})"
+        )
+    heads = ", ".join(
+        f"(%(h{i}_chain)s::varchar, %(h{i}_seq)s::integer, %(h{i}_hash)s::varchar)"
+        for i in range(n_heads)
     )
+    return (
+        "WITH " + ", ".join(parts) + " UPDATE audit_chain_heads AS h SET seq = v.seq, "
+        f"hash = v.hash, updated_at = %(head_at)s FROM (VALUES {heads}) AS v(chain, seq, hash) "
+        "WHERE h.chain = v.chain"
+    )
+
+
+def _lock_heads(session: Session, chains: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Lock the head rows of ``chains`` (in sorted order, so never a deadlock), creating the
+    genesis head of a chain not seen before; returns ``{chain: (seq, hash)}``."""
+    table = _HEADS
+    stmt = (
+        select(table.c.chain, table.c.seq, table.c.hash)
+        .where(table.c.chain.in_(chains))
+        .order_by(table.c.chain)
+        .with_for_update()
+    )
+    found = {str(r.chain): (int(r.seq), str(r.hash)) for r in session.execute(stmt)}
+    missing = [c for c in chains if c not in found]
+    if missing:
+        name = session.get_bind().dialect.name
+        ins: Any = pg_insert(table) if name == "postgresql" else sqlite_insert(table)
+        session.execute(
+            ins.on_conflict_do_nothing(),
+            [{"chain": c, "seq": 0, "hash": GENESIS_HASH} for c in missing],
+        )
+        stmt = stmt.where(table.c.chain.in_(missing))
+        found.update({str(r.chain): (int(r.seq), str(r.hash)) for r in session.execute(stmt)})
+    return found
 
 
 def append(
     session: Session, events: list[dict[str, Any]], *, signer: Signer | None = None
-) -> tuple[int, int, str]:
-    """Chain ``events`` onto the head (locking it) and insert them; updates the head and,
-    with a ``signer``, stores the transaction's signature (:func:`seal`).
+) -> list[tuple[str, int, int, str]]:
+    """Chain ``events`` onto the heads of their chains (locking those heads only) and insert
+    them; moves the heads and, with a ``signer``, stores one signature per chain touched
+    (:func:`seal`).
 
-    The head row stays locked until the commit, so everything after the lock is kept short:
-    on PostgreSQL the events, the new head and the signature are written in one statement
-    (data-modifying ``WITH`` clauses, all executed in full), i.e. one round trip instead of
-    three while every other writer waits.
+    A trial's events go to the trial's chain, so writers to different trials never wait for
+    each other.  The head rows stay locked until the commit, so everything after the lock is
+    kept short: on PostgreSQL the events, the new heads and the signatures are written in one
+    statement (data-modifying ``WITH`` clauses, all executed in full).
 
-    Returns the first and last sequence numbers and the new head hash."""
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).one_or_none()
-    if head is None:
-        raise RuntimeError("audit_head row missing: is the database migrated?")
-    seq, prev = int(head.seq), str(head.hash)
-    first = seq + 1
-    rows: list[dict[str, Any]] = []
+    Returns ``(chain, first seq, last seq, new head hash)`` for every chain touched."""
+    by_chain: dict[str, list[dict[str, Any]]] = {}
     for ev in events:
-        seq += 1
-        ts = _clock(session)
-        actor: Actor = ev["actor"]
-        body = {
-            "seq": seq,
-            "ts": jsonable(ts),
-            "actor": {
-                "user_id": actor.user_id,
-                "username": actor.username,
-                "role": actor.role.value,
-            },
-            "trial_id": ev["trial_id"],
-            "entity_type": ev["entity_type"],
-            "entity_id": ev["entity_id"],
-            "action": ev["action"],
-            "reason": ev["reason"],
-            "old": ev["old"],
-            "new": ev["new"],
-        }
-        payload = canonical_json(body)
-        digest = chain_hash(prev, payload)
-        rows.append(
-            {
+        by_chain.setdefault(chain_of(ev["trial_id"]), []).append(ev)
+    chains = sorted(by_chain)
+    heads = _lock_heads(session, chains)
+    ts = _clock(session)
+    ts_json = jsonable(ts)
+    rows: list[dict[str, Any]] = []
+    touched: list[tuple[str, int, int, str]] = []
+    for chain in chains:
+        seq, prev = heads[chain]
+        first = seq + 1
+        for ev in by_chain[chain]:
+            seq += 1
+            actor: Actor = ev["actor"]
+            body = {
+                "chain": chain,
                 "seq": seq,
-                "ts": ts,
-                "actor_user_id": actor.user_id,
-                "actor_username": actor.username,
+                "ts": ts_json,
+                "actor": {
+                    "user_id": actor.user_id,
+                    "username": actor.username,
+                    "role": actor.role.value,
+                },
                 "trial_id": ev["trial_id"],
                 "entity_type": ev["entity_type"],
                 "entity_id": ev["entity_id"],
                 "action": ev["action"],
                 "reason": ev["reason"],
-                "payload": payload,
-                "prev_hash": prev,
-                "hash": digest,
+                "old": ev["old"],
+                "new": ev["new"],
             }
-        )
-        prev = digest
-    head_update = (
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=seq, hash=prev, updated_at=_clock(session))
+            payload = canonical_json(body)
+            digest = chain_hash(prev, payload)
+            rows.append(
+                {
+                    "chain": chain,
+                    "seq": seq,
+                    "ts": ts,
+                    "actor_user_id": actor.user_id,
+                    "actor_username": actor.username,
+                    "trial_id": ev["trial_id"],
+                    "entity_type": ev["entity_type"],
+                    "entity_id": ev["entity_id"],
+                    "action": ev["action"],
+                    "reason": ev["reason"],
+                    "payload": payload,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            prev = digest
+        touched.append((chain, first, seq, prev))
+    signatures = (
+        []
+        if signer is None
+        else [signature_row(session, signer, f, last, h, c) for c, f, last, h in touched]
     )
-    signature = None if signer is None else signature_row(session, signer, first, seq, prev)
-    one_statement = (
-        session.get_bind().dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT_MAX_EVENTS
-    )
-    if one_statement:
-        params: dict[str, Any] = {"head_seq": seq, "head_hash": prev, "head_at": _clock(session)}
+    if session.get_bind().dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT_MAX_EVENTS:
+        params: dict[str, Any] = {"head_at": ts}
         for i, row in enumerate(rows):
             params.update({f"e{i}_{k}": v for k, v in row.items()})
-        if signature is not None:
-            params.update({f"s_{k}": v for k, v in signature.items()})
-        sql = _one_statement_sql(len(rows), signature is not None)
+        for i, sig in enumerate(signatures):
+            params.update({f"s{i}_{k}": v for k, v in sig.items()})
+        for i, (chain, _, last, h) in enumerate(touched):
+            params.update({f"h{i}_chain": chain, f"h{i}_seq": last, f"h{i}_hash": h})
+        sql = _one_statement_sql(len(rows), len(signatures), len(touched))
         session.connection().exec_driver_sql(sql, params)
-        return first, seq, prev
-    session.execute(insert(AuditEvent), rows)
-    session.execute(head_update)
-    if signature is not None:
-        session.execute(insert(AuditSignature), [signature])
-    return first, seq, prev
+        return touched
+    session.execute(insert(_EVENTS), rows)
+    head_table = _HEADS
+    for chain, _, last, h in touched:
+        session.execute(
+            update(head_table)
+            .where(head_table.c.chain == chain)
+            .values(seq=last, hash=h, updated_at=ts)
+        )
+    if signatures:
+        session.execute(insert(_SIGNATURES), signatures)
+    return touched
 
 
-def signature_message(first_seq: int, last_seq: int, head_hash: str, key: str) -> bytes:
-    """The bytes signed for one transaction: its event range and the head hash after it
-    (which commits to every earlier event through the chain)."""
-    return canonical_json(
-        {
-            "type": "doseladder-audit-signature",
-            "v": 1,
-            "first_seq": first_seq,
-            "last_seq": last_seq,
-            "hash": head_hash,
-            "key_id": key,
-        }
-    ).encode("utf-8")
+def signature_message(
+    first_seq: int, last_seq: int, head_hash: str, key: str, chain: str = LEGACY_CHAIN
+) -> bytes:
+    """The bytes signed for one transaction's events in one chain: their range and the
+    chain's head hash after them (which commits to every earlier event of the chain).
+
+    The legacy chain (events written before per-trial chains) keeps the version-1 message,
+    which names no chain."""
+    body: dict[str, Any] = {
+        "type": "doseladder-audit-signature",
+        "v": 1,
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "hash": head_hash,
+        "key_id": key,
+    }
+    if chain != LEGACY_CHAIN:
+        body.update(v=2, chain=chain)
+    return canonical_json(body).encode("utf-8")
 
 
 def signature_row(
-    session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str
+    session: Session,
+    signer: Signer,
+    first_seq: int,
+    last_seq: int,
+    head_hash: str,
+    chain: str = GLOBAL_CHAIN,
 ) -> dict[str, Any]:
-    """The ``audit_signatures`` row signing the head after a transaction's events."""
-    message = signature_message(first_seq, last_seq, head_hash, signer.key_id)
+    """The ``audit_signatures`` row signing a chain's head after a transaction's events."""
+    message = signature_message(first_seq, last_seq, head_hash, signer.key_id, chain)
     return {
+        "chain": chain,
         "first_seq": first_seq,
         "last_seq": last_seq,
         "head_hash": head_hash,
@@ -463,11 +569,19 @@ def signature_row(
     }
 
 
-def seal(session: Session, signer: Signer, first_seq: int, last_seq: int, head_hash: str) -> None:
-    """Sign the head after a transaction's events and store the signature (:func:`append`
-    does this itself when given the signer)."""
+def seal(
+    session: Session,
+    signer: Signer,
+    first_seq: int,
+    last_seq: int,
+    head_hash: str,
+    chain: str = GLOBAL_CHAIN,
+) -> None:
+    """Sign a chain's head after a transaction's events and store the signature
+    (:func:`append` does this itself when given the signer)."""
     session.execute(
-        insert(AuditSignature), [signature_row(session, signer, first_seq, last_seq, head_hash)]
+        insert(_SIGNATURES),
+        [signature_row(session, signer, first_seq, last_seq, head_hash, chain)],
     )
 
 
@@ -477,10 +591,11 @@ class VerifyResult:
     """Outcome of :func:`verify`.
 
     Attributes:
-        ok: the chain is intact, signatures and anchor check out, and every table matches.
-        events: number of events checked.
-        head_seq / head_hash: the chain head (last event) as found.
-        first_bad_seq: sequence number of the first broken link (``None`` if intact).
+        ok: every chain is intact, signatures and anchors check out, and every table matches.
+        events: number of events checked (all chains).
+        head_seq / head_hash: the number of events and :func:`heads_digest` of the heads.
+        first_bad_seq: sequence number (in its chain) of the first broken link (``None`` if
+            intact); ``first_bad_chain`` names the chain.
         problem: the first thing wrong (chain, head, signature or anchor).
         data_problems: rows that differ from what the trail recorded (first 100).
         problems: every chain, signature and anchor problem found.
@@ -488,6 +603,7 @@ class VerifyResult:
         keys: the signing keys, ``"<key id> <base64 public key>"``.
         anchor: the latest anchor checked (``None`` if none).
         notes: what was not checked and why.
+        heads: ``{chain: (seq, hash)}`` of every chain as found.
     """
 
     ok: bool
@@ -502,6 +618,8 @@ class VerifyResult:
     keys: tuple[str, ...] = field(default_factory=tuple)
     anchor: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    heads: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    first_bad_chain: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -509,6 +627,8 @@ class VerifyResult:
             "events": self.events,
             "head_seq": self.head_seq,
             "head_hash": self.head_hash,
+            "heads": {c: {"seq": s, "hash": h} for c, (s, h) in self.heads.items()},
+            "first_bad_chain": self.first_bad_chain,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
             "data_problems": list(self.data_problems),
@@ -524,23 +644,27 @@ class VerifyResult:
         lines = []
         if self.ok:
             lines.append(
-                f"audit trail intact: {self.events} events, head #{self.head_seq} {self.head_hash}"
+                f"audit trail intact: {self.events} events in {len(self.heads)} chain(s), "
+                f"heads digest {self.head_hash}"
             )
         else:
             if self.problem is not None:
                 where = f" at event #{self.first_bad_seq}" if self.first_bad_seq is not None else ""
+                if self.first_bad_chain is not None:
+                    where += f" of chain {self.first_bad_chain}"
                 lines.append(f"audit trail BROKEN{where}: {self.problem}")
             lines.extend(f"  also: {p}" for p in self.problems if p != self.problem)
             if self.data_problems:
                 lines.append(f"{len(self.data_problems)} row(s) differ from the audit trail:")
                 lines.extend(f"  {p}" for p in self.data_problems)
+        lines.extend(f"chain {c}: head #{s} {h}" for c, (s, h) in self.heads.items())
         if self.signatures:
             lines.append(f"signatures: {self.signatures} transaction signature(s) checked")
         lines.extend(f"signing key (ed25519): {k}" for k in self.keys)
         if self.anchor is not None:
             lines.append(
-                f"latest anchor: event #{self.anchor.get('seq')} {self.anchor.get('hash')} "
-                f"at {self.anchor.get('at')}"
+                f"latest anchor: {self.anchor.get('seq')} event(s), "
+                f"{self.anchor.get('hash')} at {self.anchor.get('at')}"
             )
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
@@ -556,11 +680,14 @@ _COLUMN_FIELDS = (
     ("reason", ("reason",)),
 )
 
+#: (chain, seq in the chain or None, problem)
+Problem = tuple[str | None, int | None, str]
+
 
 def _check_event(
-    row: Mapping[Any, Any], expected_seq: int, prev: str
+    row: Mapping[Any, Any], chain: str, expected_seq: int, prev: str
 ) -> tuple[str | None, dict[str, Any] | None]:
-    """Problem with one event (or ``None``) and its parsed payload."""
+    """Problem with one event of ``chain`` (or ``None``) and its parsed payload."""
     seq = row["seq"]
     if seq != expected_seq:
         if seq > expected_seq:
@@ -578,6 +705,11 @@ def _check_event(
         return "payload is not an object", None
     if body.get("seq") != seq:
         return f"payload belongs to event #{body.get('seq')} (events reordered)", body
+    recorded = str(body["chain"]) if "chain" in body else LEGACY_CHAIN
+    if recorded != chain:
+        return f"payload belongs to chain {recorded} (event moved between chains)", body
+    if chain != LEGACY_CHAIN and chain_of(body.get("trial_id")) != chain:
+        return f"event of trial {body.get('trial_id')} in chain {chain} (event moved)", body
     if body.get("ts") != jsonable(row["ts"]):
         return "timestamp column differs from the recorded content", body
     for column, path in _COLUMN_FIELDS:
@@ -590,16 +722,17 @@ def _check_event(
 
 
 def _walk(
-    rows: Iterable[Mapping[Any, Any]], hashes: list[str] | None = None
+    rows: Iterable[Mapping[Any, Any]], chain: str, hashes: list[str] | None = None
 ) -> tuple[int, str, int | None, str | None, list[dict[str, Any]]]:
-    """Check a sequence of event rows; returns (count, last hash, bad seq, problem, bodies).
+    """Check the event rows of one chain in order; returns (count, last hash, bad seq,
+    problem, bodies).
 
     ``hashes`` (if given) receives the hash of every intact event in order."""
     prev = GENESIS_HASH
     count = 0
     bodies: list[dict[str, Any]] = []
     for row in rows:
-        problem, body = _check_event(row, count + 1, prev)
+        problem, body = _check_event(row, chain, count + 1, prev)
         if problem is not None:
             return count, prev, count + 1, problem, bodies
         assert body is not None
@@ -611,27 +744,70 @@ def _walk(
     return count, prev, None, None, bodies
 
 
+def _walk_chains(
+    rows: Iterable[Mapping[Any, Any]],
+    heads: Mapping[str, tuple[int, str]],
+    hashes: dict[str, list[str]],
+) -> tuple[int, dict[str, tuple[int, str]], list[Problem], list[dict[str, Any]]]:
+    """Walk every chain of ``rows`` (grouped by their ``chain``, kept in their order) and
+    compare each with its recorded head; returns (count, heads found, problems, bodies)."""
+    grouped: dict[str, list[Mapping[Any, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(str(row["chain"]), []).append(row)
+    total = 0
+    found: dict[str, tuple[int, str]] = {}
+    problems: list[Problem] = []
+    bodies: list[dict[str, Any]] = []
+    for chain in sorted(set(grouped) | set(heads), key=_chain_order):
+        chain_hashes = hashes.setdefault(chain, [])
+        count, last, bad, problem, chain_bodies = _walk(grouped.get(chain, []), chain, chain_hashes)
+        total += count
+        bodies.extend(chain_bodies)
+        found[chain] = (count, last)
+        if problem is not None:
+            problems.append((chain, bad, problem))
+            continue
+        head = heads.get(chain)
+        if head is None:
+            problems.append((chain, count, f"chain {chain} has no head: its head was removed"))
+        elif head != (count, last):
+            problems.append(
+                (
+                    chain,
+                    count + 1 if head[0] > count else head[0],
+                    f"chain head says event #{head[0]} ({head[1][:12]}…) but the trail ends at "
+                    f"#{count}: events removed or head altered",
+                )
+            )
+    return total, found, problems, bodies
+
+
 def _check_signatures(
-    sigs: Sequence[Mapping[str, Any]], hashes: list[str], keys: Mapping[str, str]
-) -> list[tuple[int | None, str]]:
-    """(event, problem) for every signature that fails and for the unsigned tail."""
-    out: list[tuple[int | None, str]] = []
-    count = len(hashes)
-    signed_to = 0
-    for sig in sorted(sigs, key=lambda r: int(r["last_seq"])):
+    sigs: Sequence[Mapping[str, Any]], hashes: Mapping[str, list[str]], keys: Mapping[str, str]
+) -> list[Problem]:
+    """(chain, event, problem) for every signature that fails and every unsigned tail."""
+    out: list[Problem] = []
+    signed_to: dict[str, int] = {}
+    for sig in sorted(sigs, key=lambda r: (str(r.get("chain", LEGACY_CHAIN)), int(r["last_seq"]))):
+        chain = str(sig.get("chain", LEGACY_CHAIN))
+        chain_hashes = hashes.get(chain, [])
+        count = len(chain_hashes)
         last = int(sig["last_seq"])
         kid = str(sig["key_id"])
         if last < 1 or last > count:
             out.append(
                 (
+                    chain,
                     last,
-                    f"signature of event #{last} but the trail has {count} events: events removed",
+                    f"signature of event #{last} of chain {chain} but the trail has {count} "
+                    "events: events removed",
                 )
             )
             continue
-        if hashes[last - 1] != sig["head_hash"]:
+        if chain_hashes[last - 1] != sig["head_hash"]:
             out.append(
                 (
+                    chain,
                     last,
                     f"event #{last} is not the event that was signed (its hash "
                     "changed since signing: history rewritten)",
@@ -640,77 +816,107 @@ def _check_signatures(
             continue
         public = keys.get(kid)
         if public is None:
-            out.append((last, f"event #{last} is signed with an untrusted key {kid}"))
+            out.append((chain, last, f"event #{last} is signed with an untrusted key {kid}"))
             continue
-        message = signature_message(int(sig["first_seq"]), last, str(sig["head_hash"]), kid)
+        message = signature_message(int(sig["first_seq"]), last, str(sig["head_hash"]), kid, chain)
         if not verify_signature(public, message, str(sig["signature"])):
-            out.append((last, f"signature of event #{last} is invalid (forged)"))
+            out.append((chain, last, f"signature of event #{last} is invalid (forged)"))
             continue
-        signed_to = max(signed_to, last)
-    if count > signed_to and not any(seq is not None and seq >= count for seq, _ in out):
-        out.append(
-            (
-                signed_to + 1,
-                f"events #{signed_to + 1}-#{count} carry no valid signature "
-                "(written outside the application)",
+        signed_to[chain] = max(signed_to.get(chain, 0), last)
+    for chain, chain_hashes in hashes.items():
+        count, done = len(chain_hashes), signed_to.get(chain, 0)
+        flagged = any(c == chain and s is not None and s >= count for c, s, _ in out)
+        if count > done and not flagged:
+            out.append(
+                (
+                    chain,
+                    done + 1,
+                    f"events #{done + 1}-#{count} carry no valid signature "
+                    f"(written outside the application) in chain {chain}",
+                )
             )
-        )
     return out
+
+
+def _anchored_heads(rec: Mapping[str, Any]) -> dict[str, tuple[int, str]]:
+    """``{chain: (seq, hash)}`` of an anchor record (a version-1 anchor: the legacy chain)."""
+    heads = rec.get("heads")
+    if isinstance(heads, Mapping):
+        return {str(c): (int(v[0]), str(v[1])) for c, v in heads.items()}
+    return {LEGACY_CHAIN: (int(rec["seq"]), str(rec["hash"]))}
 
 
 def _check_anchor(
     anchors: AnchorStore,
-    hashes: list[str],
+    hashes: Mapping[str, list[str]],
     keys: Mapping[str, str] | None,
     *,
     required: bool = True,
-) -> tuple[list[tuple[int | None, str]], dict[str, Any] | None]:
-    """Problems with the anchors and the latest valid anchor."""
-    out: list[tuple[int | None, str]] = []
+) -> tuple[list[Problem], dict[str, Any] | None]:
+    """Problems with the anchors and the latest valid anchor.
+
+    Every chain is compared with the latest head any valid anchor recorded for it (anchors
+    written by several server processes each cover the chains that process wrote)."""
+    out: list[Problem] = []
     latest: dict[str, Any] | None = None
+    best: dict[str, tuple[int, str, str]] = {}
     for n, rec in enumerate(anchors.records(), start=1):
         kind = rec.get("type")
         if kind not in ("anchor", "rotation"):
-            out.append((None, f"anchor record {n} in {anchors.location} is unreadable"))
+            out.append((None, None, f"anchor record {n} in {anchors.location} is unreadable"))
             continue
         if not verify_record(rec):
-            out.append((None, f"anchor record {n} in {anchors.location} has an invalid signature"))
+            out.append(
+                (None, None, f"anchor record {n} in {anchors.location} has an invalid signature")
+            )
             continue
         if kind != "anchor":
             continue
         if keys is not None and rec.get("key_id") not in keys:
-            out.append((None, f"anchor record {n} is signed with an untrusted key"))
+            out.append((None, None, f"anchor record {n} is signed with an untrusted key"))
             continue
-        if latest is None or int(rec["seq"]) > int(latest["seq"]):
-            latest = rec
+        try:
+            anchored = _anchored_heads(rec)
+        except (KeyError, TypeError, ValueError, IndexError):
+            out.append((None, None, f"anchor record {n} in {anchors.location} is malformed"))
+            continue
+        for chain, (seq, h) in anchored.items():
+            if chain not in best or seq > best[chain][0]:
+                best[chain] = (seq, h, str(rec.get("at")))
+        latest = rec
     if latest is None:
-        if hashes and required:
+        if any(hashes.values()) and required:
             out.append(
                 (
+                    None,
                     None,
                     f"no anchor in {anchors.location}: truncation or replacement of "
                     "the trail cannot be ruled out",
                 )
             )
         return out, None
-    seq, count = int(latest["seq"]), len(hashes)
-    if seq > count:
-        out.append(
-            (
-                count + 1,
-                f"the anchor of {latest['at']} records {seq} events (head "
-                f"{str(latest['hash'])[:12]}…) but the trail has {count}: events removed or "
-                "the trail replaced",
+    for chain, (seq, h, at) in sorted(best.items(), key=lambda kv: _chain_order(kv[0])):
+        chain_hashes = hashes.get(chain, [])
+        count = len(chain_hashes)
+        if seq > count:
+            out.append(
+                (
+                    chain,
+                    count + 1,
+                    f"the anchor of {at} records {seq} events of chain {chain} (head "
+                    f"{h[:12]}…) but the trail has {count}: events removed or the trail "
+                    "replaced",
+                )
             )
-        )
-    elif seq >= 1 and hashes[seq - 1] != latest["hash"]:
-        out.append(
-            (
-                seq,
-                f"event #{seq} differs from the anchor of {latest['at']} (head "
-                f"{str(latest['hash'])[:12]}…): the trail was rewritten or replaced",
+        elif seq >= 1 and chain_hashes[seq - 1] != h:
+            out.append(
+                (
+                    chain,
+                    seq,
+                    f"event #{seq} of chain {chain} differs from the anchor of {at} (head "
+                    f"{h[:12]}…): the trail was rewritten or replaced",
+                )
             )
-        )
     return out, latest
 
 
@@ -756,7 +962,7 @@ def verify(
     keys: Mapping[str, str] | None = None,
     anchors: AnchorStore | None = None,
 ) -> VerifyResult:
-    """Walk the chain, check the signatures and the latest anchor, and (with ``check_data``)
+    """Walk every chain, check the signatures and the anchors, and (with ``check_data``)
     compare every table with the trail.
 
     Args:
@@ -764,17 +970,17 @@ def verify(
             ``None``: the keys recorded in the database are used (and a note says so).
         anchors: the anchor store of this database (``None``: anchors not checked).
     """
-    rows = session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
-    hashes: list[str] = []
-    count, last, bad, problem, bodies = _walk(rows, hashes)
-    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
-    if problem is None and (head.seq != count or head.hash != last):
-        bad = count + 1 if head.seq > count else head.seq
-        problem = (
-            f"chain head says event #{head.seq} ({head.hash[:12]}…) but the trail ends at "
-            f"#{count}: events removed or head altered"
-        )
-    found: list[tuple[int | None, str]] = [] if problem is None else [(bad, problem)]
+    rows = session.execute(
+        select(AuditEvent.__table__).order_by(AuditEvent.chain, AuditEvent.seq)
+    ).mappings()
+    head_table = _HEADS
+    recorded_heads = {
+        str(r.chain): (int(r.seq), str(r.hash))
+        for r in session.execute(select(head_table.c.chain, head_table.c.seq, head_table.c.hash))
+    }
+    hashes: dict[str, list[str]] = {}
+    count, heads, chain_problems, bodies = _walk_chains(rows, recorded_heads, hashes)
+    found: list[Problem] = list(chain_problems)
     notes: list[str] = []
     sigs = [dict(r) for r in session.execute(select(AuditSignature.__table__)).mappings()]
     recorded = {str(k.key_id): str(k.public_key) for k in session.scalars(select(AuditKey))}
@@ -786,7 +992,7 @@ def verify(
         )
     latest: dict[str, Any] | None = None
     signed = bool(sigs or recorded or keys is not None)
-    if problem is None:
+    if not chain_problems:
         if signed:
             found.extend(_check_signatures(sigs, hashes, trusted))
         elif count:
@@ -796,26 +1002,33 @@ def verify(
             found.extend(anchor_problems)
         elif signed:
             notes.append("anchors not checked (no anchor store given)")
-    if found and problem is None:
-        bad, problem = found[0]
+    bad_chain, bad, problem = found[0] if found else (None, None, None)
     data: list[str] = []
-    if problem is None and check_data:
+    if not chain_problems and check_data:
         data = _data_problems(session, bodies)
     used = sorted({str(s["key_id"]) for s in sigs})
     return VerifyResult(
         ok=problem is None and not data,
         events=count,
-        head_seq=int(head.seq),
-        head_hash=str(head.hash),
+        head_seq=count,
+        head_hash=heads_digest(heads),
         first_bad_seq=bad,
         problem=problem,
         data_problems=tuple(data[:100]),
-        problems=tuple(p for _, p in found),
+        problems=tuple(p for _, _, p in found),
         signatures=len(sigs),
         keys=tuple(f"{k} {trusted.get(k) or recorded.get(k, '(unknown key)')}" for k in used),
         anchor=latest,
         notes=tuple(notes),
+        heads=heads,
+        first_bad_chain=bad_chain,
     )
+
+
+def chain_head(session: Session, chain: str) -> tuple[int, str]:
+    """The head ``(seq, hash)`` of one chain (``(0, GENESIS_HASH)`` if it has no event)."""
+    head = session.get(AuditHead, chain)
+    return (0, GENESIS_HASH) if head is None else (int(head.seq), str(head.hash))
 
 
 def history(session: Session, entity_type: str, entity_id: int | str) -> list[dict[str, Any]]:
@@ -823,7 +1036,7 @@ def history(session: Session, entity_type: str, entity_id: int | str) -> list[di
     rows = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id))
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.id)
     )
     out: list[dict[str, Any]] = []
     for ev in rows:
@@ -834,7 +1047,10 @@ def history(session: Session, entity_type: str, entity_id: int | str) -> list[di
 
 
 # ------------------------------------------------------------ certified copy
+COPY_FORMAT_VERSION = 2
 _EVENT_FIELDS = (
+    "id",
+    "chain",
     "seq",
     "ts",
     "actor_user_id",
@@ -860,6 +1076,10 @@ def manifest_message(manifest: Mapping[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in manifest.items() if k != "signature"}).encode()
 
 
+def _heads_json(heads: Mapping[str, tuple[int, str]]) -> dict[str, dict[str, Any]]:
+    return {c: {"seq": s, "hash": h} for c, (s, h) in heads.items()}
+
+
 def certified_copy(
     session: Session,
     *,
@@ -870,33 +1090,38 @@ def certified_copy(
     keys: Mapping[str, str] | None = None,
     anchors: AnchorStore | None = None,
 ) -> dict[str, Any]:
-    """The whole trail as a JSON-ready mapping, with its head, verification and a digest.
+    """The whole trail (every chain) as a JSON-ready mapping, with its heads, verification and
+    a digest (format version 2: events carry their ``chain``; ``heads`` maps every chain to its
+    head; ``head`` is the event count and :func:`heads_digest`).
 
     ``certificate.sha256`` is the SHA-256 of the canonical JSON of everything except the
-    certificate and the manifest; :func:`verify_copy` recomputes it and re-walks the chain.
+    certificate and the manifest; :func:`verify_copy` recomputes it and re-walks every chain.
     With a ``signer``, the copy also carries the transaction signatures, the public keys and a
-    ``manifest`` (content hash, event count, head, key) signed by it.
+    ``manifest`` (content hash, event count, heads, key) signed by it.
     """
     result = verify(session, keys=keys, anchors=anchors)
     events = [
         {k: jsonable(v) for k, v in row.items() if k in _EVENT_FIELDS}
-        for row in session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).mappings()
+        for row in session.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).mappings()
     ]
     generated = (now or datetime.now(UTC)).astimezone(UTC)
     body: dict[str, Any] = {
         "format": COPY_FORMAT,
-        "format_version": 1,
+        "format_version": COPY_FORMAT_VERSION,
         "generated_at": jsonable(generated),
         "generated_by": actor.username,
         "software": f"doseladder {__version__}",
         "database": database,
-        "hash_algorithm": "sha256(prev_hash + '\\n' + payload); genesis prev_hash = 64 zeros",
+        "hash_algorithm": "sha256(prev_hash + '\\n' + payload); genesis prev_hash = 64 zeros; "
+        "one chain per trial ('trial:<id>'), 'global' for events of no trial, 'legacy' for "
+        "events written before per-trial chains",
         "head": {"seq": result.head_seq, "hash": result.head_hash},
+        "heads": _heads_json(result.heads),
         "verification": result.to_dict(),
         "events": events,
     }
     sigs = session.execute(
-        select(AuditSignature.__table__).order_by(AuditSignature.last_seq)
+        select(AuditSignature.__table__).order_by(AuditSignature.chain, AuditSignature.last_seq)
     ).mappings()
     body["signatures"] = [
         {k: jsonable(v) for k, v in row.items() if k != "id" and k != "signed_at"} for row in sigs
@@ -907,9 +1132,10 @@ def certified_copy(
     digest = _copy_digest(body)
     body["certificate"] = {
         "statement": (
-            f"Certified copy of the complete audit trail ({len(events)} events) generated by "
-            f"{actor.username} at {body['generated_at']}; the chain "
-            f"{'was verified intact' if result.ok else 'FAILED verification'} at export. "
+            f"Certified copy of the complete audit trail ({len(events)} events in "
+            f"{len(result.heads)} chain(s)) generated by {actor.username} at "
+            f"{body['generated_at']}; the chains "
+            f"{'were verified intact' if result.ok else 'FAILED verification'} at export. "
             "sha256 is the digest of the canonical JSON of this document without this "
             "certificate and the manifest."
         ),
@@ -920,6 +1146,7 @@ def certified_copy(
             "content_sha256": digest,
             "events": len(events),
             "head": {"seq": result.head_seq, "hash": result.head_hash},
+            "heads": _heads_json(result.heads),
             "generated_at": body["generated_at"],
             "algorithm": "ed25519",
             "key_id": signer.key_id,
@@ -934,14 +1161,27 @@ def _bad_copy(problem: str, count: int = 0, seq: int = 0, h: str = "") -> Verify
     return VerifyResult(False, count, seq, h, None, problem, problems=(problem,))
 
 
+def _claimed_heads(data: Mapping[str, Any], version: int) -> dict[str, tuple[int, str]]:
+    """The heads a copy claims: version 1, its single ``head`` (the legacy chain)."""
+    if version == 1:
+        head = data["head"]
+        seq = int(head.get("seq", -1))
+        return {LEGACY_CHAIN: (seq, str(head.get("hash", "")))} if seq != 0 else {}
+    heads = data["heads"]
+    return {str(c): (int(v["seq"]), str(v["hash"])) for c, v in heads.items()}
+
+
 def verify_copy(
     data: Mapping[str, Any],
     *,
     keys: Mapping[str, str] | None = None,
     require_signature: bool = False,
 ) -> VerifyResult:
-    """Check a certified copy on its own: digest, chain links, head, and (when present or
-    required) the signed manifest and the transaction signatures.
+    """Check a certified copy on its own: digest, the links of every chain, the heads, and
+    (when present or required) the signed manifest and the transaction signatures.
+
+    Copies of format version 1 (one global chain, before per-trial chains) are still checked:
+    their events are the legacy chain.
 
     Args:
         keys: trusted public keys (key id → base64); ``None``: the copy's own keys are used
@@ -950,6 +1190,12 @@ def verify_copy(
     """
     if data.get("format") != COPY_FORMAT:
         return _bad_copy("not a doseladder certified audit copy")
+    version = data.get("format_version")
+    if version not in (1, COPY_FORMAT_VERSION):
+        return _bad_copy(
+            f"certified copy format version {version!r} is not supported (this doseladder "
+            f"reads versions 1 and {COPY_FORMAT_VERSION})"
+        )
     cert = data.get("certificate")
     events = data.get("events")
     head = data.get("head")
@@ -957,25 +1203,37 @@ def verify_copy(
         not isinstance(cert, Mapping)
         or not isinstance(events, list)
         or not isinstance(head, Mapping)
+        or (version != 1 and not isinstance(data.get("heads"), Mapping))
     ):
-        return _bad_copy("certificate, head or events missing")
+        return _bad_copy("certificate, head(s) or events missing")
     rows: list[dict[str, Any]] = []
     for ev in events:
         if not isinstance(ev, dict):
             return _bad_copy("malformed event entry")
         row = dict(ev)
+        if version == 1:
+            row["chain"] = LEGACY_CHAIN
         rows.append(row)
-    hashes: list[str] = []
+    hashes: dict[str, list[str]] = {}
     try:
-        count, last, bad, problem, _ = _walk(rows, hashes)
+        claimed = _claimed_heads(data, int(version))
+        count, heads, problems, _ = _walk_chains(rows, claimed, hashes)
         head_seq = int(head.get("seq", -1))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return _bad_copy(f"malformed copy ({exc})")
     head_hash = str(head.get("hash", ""))
-    if problem is None and (head_seq != count or head_hash != last):
+    bad_chain, bad, problem = problems[0] if problems else (None, None, None)
+    if problem is not None:
+        problem = problem.replace("chain head says", "head says").replace(
+            "the trail ends", "the copy ends"
+        )
+    digest = _copy_digest(data)
+    expected_head = (
+        (count, heads_digest(heads)) if version != 1 else heads.get(LEGACY_CHAIN, (0, GENESIS_HASH))
+    )
+    if problem is None and (head_seq, head_hash) != expected_head:
         bad = count + 1 if head_seq > count else head_seq
         problem = f"head says event #{head_seq} but the copy ends at #{count}"
-    digest = _copy_digest(data)
     if problem is None and digest != cert.get("sha256"):
         problem = "certificate digest does not match the document (copy altered)"
     notes: list[str] = []
@@ -988,7 +1246,7 @@ def verify_copy(
     used: list[str] = []
     if problem is None:
         if isinstance(manifest, Mapping):
-            problem = _manifest_problem(manifest, digest, count, last, keys)
+            problem = _manifest_problem(manifest, digest, count, heads, int(version), keys)
             used.append(f"{manifest.get('key_id')} {manifest.get('public_key')}")
             if keys is None:
                 notes.append(
@@ -1000,13 +1258,15 @@ def verify_copy(
     sigs = data.get("signatures")
     if problem is None and isinstance(sigs, list) and (sigs or own_keys):
         try:
-            sig_problems = _check_signatures(
-                [dict(x) for x in sigs if isinstance(x, Mapping)], hashes, trusted
-            )
+            sig_rows = [dict(x) for x in sigs if isinstance(x, Mapping)]
+            if version == 1:
+                for x in sig_rows:
+                    x["chain"] = LEGACY_CHAIN
+            sig_problems = _check_signatures(sig_rows, hashes, trusted)
         except (KeyError, TypeError, ValueError) as exc:
-            sig_problems = [(None, f"malformed signatures ({exc})")]
+            sig_problems = [(None, None, f"malformed signatures ({exc})")]
         if sig_problems:
-            bad, problem = sig_problems[0]
+            bad_chain, bad, problem = sig_problems[0]
     return VerifyResult(
         problem is None,
         count,
@@ -1018,6 +1278,8 @@ def verify_copy(
         signatures=len(sigs) if isinstance(sigs, list) else 0,
         keys=tuple(used),
         notes=tuple(notes),
+        heads=heads,
+        first_bad_chain=bad_chain,
     )
 
 
@@ -1025,7 +1287,8 @@ def _manifest_problem(
     manifest: Mapping[str, Any],
     digest: str,
     count: int,
-    last: str,
+    heads: Mapping[str, tuple[int, str]],
+    version: int,
     keys: Mapping[str, str] | None,
 ) -> str | None:
     """What is wrong with a copy's manifest (``None`` if it matches and is validly signed)."""
@@ -1042,6 +1305,11 @@ def _manifest_problem(
     if manifest.get("events") != count:
         return f"the signed manifest says {manifest.get('events')} events, the copy has {count}"
     mhead = manifest.get("head")
-    if not isinstance(mhead, Mapping) or mhead.get("seq") != count or mhead.get("hash") != last:
-        return "the copy's head does not match the signed manifest"
+    if version == 1:
+        seq, last = heads.get(LEGACY_CHAIN, (0, GENESIS_HASH))
+        if not isinstance(mhead, Mapping) or mhead.get("seq") != seq or mhead.get("hash") != last:
+            return "the copy's head does not match the signed manifest"
+        return None
+    if manifest.get("heads") != _heads_json(heads):
+        return "the copy's chain heads do not match the signed manifest"
     return None

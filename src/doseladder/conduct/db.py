@@ -4,7 +4,7 @@
   transaction starts with ``BEGIN IMMEDIATE`` so write transactions are serialised by the
   database (no lost updates, no "upgrade" deadlocks).
 * PostgreSQL (psycopg 3): ``READ COMMITTED`` with explicit row locks taken by the services
-  (``SELECT … FOR NO KEY UPDATE`` on the trial row; the audit head row last).  Transient
+  (``SELECT … FOR NO KEY UPDATE`` on the trial row; the trial's audit chain head last).  Transient
   failures (deadlock, serialisation failure, lock timeout) are retried by :meth:`Database.run`.
 
 The schema is created and upgraded only by the Alembic migrations in ``migrations/``

@@ -579,16 +579,24 @@ class OpeningAcknowledgement(Base):
 
 # ------------------------------------------------------------------------ audit
 class AuditEvent(Base):
-    """One link of the append-only, hash-chained audit trail (see :mod:`.audit`).
+    """One link of an append-only, hash-chained audit chain (see :mod:`.audit`).
 
-    ``payload`` is the canonical JSON that is hashed: ``hash = sha256(prev_hash + "\\n" +
+    Each trial's events form their own chain (``chain`` = ``"trial:<id>"``), events of no
+    trial the ``"global"`` chain, and events written before per-trial chains the frozen
+    ``"legacy"`` chain; ``seq`` is the position in the chain and ``id`` the global insertion
+    order.  ``payload`` is the canonical JSON that is hashed: ``hash = sha256(prev_hash + "\\n" +
     payload)``; the other columns repeat payload fields for querying and are checked against it.
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index(None, "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index(None, "entity_type", "entity_id"),
+        UniqueConstraint("chain", "seq"),
+    )
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
     ts: Mapped[datetime]
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
     actor_username: Mapped[str] = mapped_column(String(64))
@@ -603,15 +611,15 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain head (a single row, id 1): last sequence number and hash.
+    """The head of one audit chain: last sequence number and hash.
 
-    Appending locks this row, which serialises appends; it also lets verification detect
-    events removed from the end of the chain.
+    Appending to a chain locks its head row only (a trial's writes never wait for another
+    trial's); the head also lets verification detect events removed from the chain's end.
     """
 
-    __tablename__ = "audit_head"
+    __tablename__ = "audit_chain_heads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chain: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime | None]
@@ -632,14 +640,16 @@ class AuditKey(Base):
 
 
 class AuditSignature(Base):
-    """The signature of one committed transaction's audit events: Ed25519 over the head
-    ``(last_seq, head_hash)`` after the transaction (see :mod:`.audit`)."""
+    """The signature of one committed transaction's audit events in one chain: Ed25519 over
+    the chain's head ``(chain, last_seq, head_hash)`` after the transaction (see :mod:`.audit`)."""
 
     __tablename__ = "audit_signatures"
+    __table_args__ = (UniqueConstraint("chain", "last_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32))
     first_seq: Mapped[int] = mapped_column(Integer)
-    last_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
     head_hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))

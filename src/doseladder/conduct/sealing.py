@@ -15,7 +15,10 @@ derived from the database URL (SQLite: the absolute file path).
 
 Records (one JSON object a line, each signed over the canonical JSON of the other fields):
 
-* ``{"type": "anchor", "seq", "hash", "at", "database", "key_id", "public_key", "signature"}``
+* ``{"type": "anchor", "v": 2, "heads": {chain: [seq, hash]}, "seq", "hash", "at",
+  "database", "key_id", "public_key", "signature"}`` -- every chain head the writing process
+  has seen (``seq``: the events they cover; ``hash``: SHA-256 of the canonical ``heads``).
+  Records without ``heads`` (version 1, before per-trial chains) anchor the ``legacy`` chain.
 * ``{"type": "rotation", "at", "old_key_id", "old_public_key", "new_key_id", "new_public_key",
   "signature_old", "signature_new"}`` -- written by ``doseladder audit rotate-key``: the new
   key vouches for the old one, so signatures made before the rotation stay trusted.
@@ -148,18 +151,33 @@ def _now() -> str:
 
 
 def anchor_record(
-    signer: Signer, *, seq: int, head_hash: str, database: str | None, at: str | None = None
+    signer: Signer,
+    *,
+    seq: int | None = None,
+    head_hash: str | None = None,
+    heads: Mapping[str, tuple[int, str]] | None = None,
+    database: str | None,
+    at: str | None = None,
 ) -> dict[str, Any]:
-    """A signed anchor of the head ``seq``/``head_hash``."""
-    rec: dict[str, Any] = {
-        "type": "anchor",
-        "seq": seq,
-        "hash": head_hash,
-        "at": at or _now(),
-        "database": database,
-        "key_id": signer.key_id,
-        "public_key": signer.public_key,
-    }
+    """A signed anchor: of every chain head in ``heads`` (``{chain: (seq, hash)}``, version 2:
+    ``seq`` is then the number of events they cover and ``hash`` the digest of the map), or of
+    the single head ``seq``/``head_hash`` of the legacy global chain (version 1)."""
+    rec: dict[str, Any] = {"type": "anchor"}
+    if heads is not None:
+        body: dict[str, list[Any]] = {c: [int(s), str(h)] for c, (s, h) in sorted(heads.items())}
+        rec.update(
+            v=2,
+            heads=body,
+            seq=sum(v[0] for v in body.values()),
+            hash=hashlib.sha256(_canonical(body).encode()).hexdigest(),
+        )
+    elif seq is not None and head_hash is not None:
+        rec.update(seq=seq, hash=head_hash)
+    else:
+        raise ValueError("an anchor needs heads, or seq and head_hash")
+    rec.update(
+        at=at or _now(), database=database, key_id=signer.key_id, public_key=signer.public_key
+    )
     rec["signature"] = sign_b64(signer, record_message(rec))
     return rec
 
@@ -231,40 +249,43 @@ class Sealer:
     database: str | None = None
     registered: set[str] = field(default_factory=set)
     _last: float = field(default=0.0, repr=False)
-    _best: int = field(default=-1, repr=False)
+    _best: dict[str, int] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _due: tuple[int, str] = field(default=(-1, ""), repr=False)
+    _due: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)
     _due_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def anchor(self, seq: int, head_hash: str, *, force: bool = False) -> dict[str, Any] | None:
-        """Write an anchor covering the committed head ``seq``/``head_hash`` if due (never one
-        older than the last).
+    def anchor(
+        self, heads: Mapping[str, tuple[int, str]], *, force: bool = False
+    ) -> dict[str, Any] | None:
+        """Write an anchor covering the committed chain heads ``{chain: (seq, hash)}`` if due
+        (never one older than the last, chain by chain).
 
-        Commits that finish while an anchor is being written are covered together (group
-        anchoring): each caller first records its head as *due*, and whoever then holds the
-        lock anchors the latest due head -- a later head of the same chain, which commits to
-        every earlier event -- so one signed, ``fsync``-ed line covers all of them and the
-        callers whose head it covers return without writing.  Every commit is still covered
-        by an anchor when its call returns (unless ``anchor_interval`` defers it).  Returns
-        the record written (``None`` if none was needed)."""
+        The anchor names every chain head this sealer has seen (the latest of each), so one
+        record covers all of them.  Commits that finish while an anchor is being written are
+        covered together (group anchoring): each caller first records its heads as *due*, and
+        whoever then holds the lock anchors every due head -- a later head of a chain commits
+        to every earlier event of it -- so one signed, ``fsync``-ed line covers all of them
+        and the callers whose heads it covers return without writing.  Every commit is still
+        covered by an anchor when its call returns (unless ``anchor_interval`` defers it).
+        Returns the record written (``None`` if none was needed)."""
         if self.anchors is None:
             return None
         with self._due_lock:
-            if seq > self._due[0]:
-                self._due = (seq, head_hash)
+            for chain, (seq, h) in heads.items():
+                if seq > self._due.get(chain, (-1, ""))[0]:
+                    self._due[chain] = (seq, h)
         with self._lock:
             now = time.monotonic()
             with self._due_lock:
-                due_seq, due_hash = self._due
-            if due_seq <= self._best:
+                due = dict(self._due)
+            if all(seq <= self._best.get(c, -1) for c, (seq, _) in due.items()):
                 return None
             if not force and self.anchor_interval > 0 and now - self._last < self.anchor_interval:
                 return None
-            rec = anchor_record(
-                self.signer, seq=due_seq, head_hash=due_hash, database=self.database
-            )
+            rec = anchor_record(self.signer, heads=due, database=self.database)
             self.anchors.append(rec)
-            self._last, self._best = now, due_seq
+            self._last = now
+            self._best = {c: seq for c, (seq, _) in due.items()}
             return rec
 
 

@@ -141,11 +141,29 @@ def lock_trial(session: Session, trial_id: object) -> Trial:
 
 
 def patient_for(session: Session, actor: Actor, patient_id: object, *, lock: bool) -> Patient:
-    """The patient (site isolation checked), locking its trial first when ``lock``."""
-    patient = get(session, Patient, patient_id)
+    """The patient (site isolation checked), locking its trial when ``lock``.
+
+    With ``lock``, the patient is read and its trial row locked (as :func:`lock_trial`) in one
+    statement: one round trip less on every write about a patient (the trial lock must be
+    taken anyway, and a refused request rolls back, releasing it)."""
+    if not lock:
+        patient = get(session, Patient, patient_id)
+        check_site(actor, patient.site_id)
+        return patient
+    if isinstance(patient_id, bool) or not isinstance(patient_id, int):
+        raise ValidationError("patient_id", f"must be an integer id, got {patient_id!r}")
+    row = session.execute(
+        select(Patient, Trial)
+        .join(Trial, Trial.id == Patient.trial_id)
+        .where(Patient.id == patient_id)
+        .with_for_update(of=Trial, key_share=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"patient #{patient_id} not found")
+    patient, trial = row
     check_site(actor, patient.site_id)
-    if lock:
-        lock_trial(session, patient.trial_id)
+    session.info.setdefault(_LOCKED_TRIALS, {})[trial.id] = trial
     return patient
 
 

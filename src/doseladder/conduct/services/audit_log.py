@@ -32,18 +32,18 @@ def list_audit_events(
     require(actor, Permission.AUDIT)
     if actor.site_id is not None:
         raise Forbidden("the audit trail holds every site's data: not for site-bound users")
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(max(1, min(limit, 500)))
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 500)))
     if trial_id is not None:
         stmt = stmt.where(AuditEvent.trial_id == trial_id)
     if before_seq is not None:
-        stmt = stmt.where(AuditEvent.seq < before_seq)
+        stmt = stmt.where(AuditEvent.id < before_seq)
     out: list[dict[str, Any]] = []
     for ev in session.scalars(stmt):
         body = json.loads(ev.payload)
         actor_info = body.get("actor") if isinstance(body, dict) else None
         out.append(
             {
-                "seq": ev.seq,
+                "seq": ev.id,  # the global event number (each chain numbers its own)
                 "ts": ev.ts,
                 "actor_user_id": ev.actor_user_id,
                 "actor_username": ev.actor_username,

@@ -122,7 +122,7 @@ def _csv(header: list[str], rows: Any) -> str:
 _NOT_EXPORTED = frozenset(
     {
         "api_tokens",
-        "audit_head",
+        "audit_chain_heads",
         "audit_keys",
         "audit_signatures",
         "idempotency_keys",

@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
 from doseladder.conduct.errors import Forbidden, ValidationError
-from doseladder.conduct.models import AuditHead
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import dashboard, patients, trials
@@ -282,11 +281,9 @@ def _window_end(start: Any, days: float | None) -> str | None:
     return (a + timedelta(days=float(days))).isoformat()
 
 
-def _audit_head(session: Session) -> tuple[int, str]:
-    head = session.get(AuditHead, 1)
-    if head is None:  # pragma: no cover - every migrated database has the row
-        raise ValidationError("database", "the audit trail has no head: is it migrated?")
-    return int(head.seq), str(head.hash)
+def _audit_head(session: Session, trial_id: int) -> tuple[int, str]:
+    """The head of the trial's audit chain (the pack is of that trial's records)."""
+    return audit.chain_head(session, audit.chain_of(trial_id))
 
 
 def _response_text(e: dict[str, Any]) -> str:
@@ -351,7 +348,7 @@ def meeting_pack(
     engine = trials.engine_for(version)
     n_cohorts = _check_cohorts(cohorts, engine.uses_efficacy)
     lines = _check_signatories(signatories)
-    head_seq, head_hash = _audit_head(session)
+    head_seq, head_hash = _audit_head(session, trial.id)
 
     rec = compute(session, trial)
     state = state_from_inputs(rec.inputs)

@@ -1,10 +1,10 @@
 """A per-trial cache of what a recommendation reads from the database, keyed by the trial's
 audit head.
 
-Every change to a trial's data is written to the audit trail with the trial's id in the same
-transaction (:mod:`doseladder.conduct.audit`), so the sequence number of the trial's latest
-audit event -- its *audit head* -- changes with every committed write that can change its
-recommendation.  :func:`trial_head` reads it (one indexed query, no lock); the cache keeps, per
+Every change to a trial's data is written to the trial's own audit chain in the same
+transaction (:mod:`doseladder.conduct.audit`), so the sequence number of the head of that
+chain -- the trial's *audit head* -- changes with every committed write that can change its
+recommendation.  :func:`trial_head` reads it (one primary-key read, no lock); the cache keeps, per
 trial, the records read at one head (:class:`Snapshot`) and serves them only while the head in
 the database is still that one.
 
@@ -22,12 +22,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
 from doseladder.conduct.db import READ_ONLY
-from doseladder.conduct.models import AuditEvent, ProtocolVersion
+from doseladder.conduct.models import AuditHead, ProtocolVersion
 from doseladder.conduct.services.decision_state import TrialRecords
 from doseladder.conduct.services.protocol_engine import Engine
 
@@ -50,8 +50,9 @@ class Snapshot:
 
 
 def trial_head(session: Session, trial_id: int) -> int:
-    """The sequence number of the trial's latest audit event (0 if none)."""
-    head = session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.trial_id == trial_id))
+    """The sequence number of the head of the trial's audit chain (0 if none): one primary-key
+    read of a row a writer may hold locked, which a plain read never waits for."""
+    head = session.scalar(select(AuditHead.seq).where(AuditHead.chain == audit.chain_of(trial_id)))
     return int(head or 0)
 
 

@@ -319,7 +319,7 @@ def access_review(session: Session, actor: Actor) -> list[AccessReviewRow]:
     for entity_id, ts, who in session.execute(
         select(AuditEvent.entity_id, AuditEvent.ts, AuditEvent.actor_username)
         .where(AuditEvent.action == ACCESS_REVIEWED)
-        .order_by(AuditEvent.seq)
+        .order_by(AuditEvent.id)
     ):
         if entity_id is not None:
             reviews[entity_id] = (ts, who)

@@ -1,0 +1,404 @@
+"""What the service benchmarks share (``bench_service_load.py``, ``bench_conduct_load.py``): a
+scratch PostgreSQL database, a ``doseladder serve`` process group, logins, row counts,
+percentiles, CPU time of processes, and a cheap load generator.
+
+Also a small command line, run in a child process with the doseladder source tree under test on
+``PYTHONPATH`` (so one benchmark run can compare two versions of the code)::
+
+    python benchmarks/_service.py seed URL TRIALS       # migrate, signing key, seed (JSON out)
+    python benchmarks/_service.py verify URL            # audit verify with key + anchors (JSON)
+    python benchmarks/_service.py load SPEC_JSON        # the load generator (JSON out)
+
+The load generator is ``asyncio`` + ``httpx.AsyncClient`` in its own process (one for the
+writers, one for the readers), so the clients neither share the server's interpreter nor
+need a thread per client; the CPU time it used is reported with the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+PG_HOST = os.environ.get("DOSELADDER_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("DOSELADDER_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("DOSELADDER_TEST_PG_USER", "postgres")
+TARGET_P99 = 0.100
+PASSWORD = "bench load password 2026"
+BOIN = {"design": "boin", "num_doses": 4, "target": 0.3, "cohort_size": 3, "max_n": 30}
+REPO_SRC = str(Path(__file__).resolve().parents[1] / "src")
+HERE = str(Path(__file__).resolve())
+
+
+# ------------------------------------------------------------------ database
+def admin_conninfo(dbname: str = "postgres") -> str:
+    return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=5"
+
+
+@contextlib.contextmanager
+def scratch_database(keep: bool = False) -> Iterator[tuple[str, str]]:
+    """A new database ``doseladder_bench_<random>``: yields (name, SQLAlchemy URL); dropped at
+    the end unless ``keep``."""
+    name = f"doseladder_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name, f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        if keep:
+            print(f"kept database {name}")
+        else:
+            with psycopg.connect(admin_conninfo(), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def count(dbname: str, sql: str) -> int:
+    with psycopg.connect(admin_conninfo(dbname)) as conn:
+        row = conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+
+# -------------------------------------------------------------------- server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def env_for(src: str | None) -> dict[str, str]:
+    """The environment of a child process running the doseladder code in ``src``."""
+    path = [src or REPO_SRC, os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
+@contextlib.contextmanager
+def serve(
+    url: str, *, workers: int = 1, src: str | None = None, timeout: float = 300
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``doseladder serve --workers N`` on a free port (its own process group, stopped at the
+    end); yields (API base URL, process) once it answers."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "doseladder.cli.main", "serve", "--database", url,
+         "--port", str(port), "--workers", str(workers)],
+        env=env_for(src), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{base}/protocols", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+def login(base: str, user: str, password: str = PASSWORD) -> str:
+    r = httpx.post(f"{base}/auth/login", json={"username": user, "password": password}, timeout=60)
+    r.raise_for_status()
+    value: str = r.json()["token"]
+    return value
+
+
+def quiet_latency(base: str, token: str, trial_ids: list[int], n: int) -> list[float]:
+    """``GET /trials/{id}/recommendation`` timed ``n`` times after 10 warm-up requests."""
+    out: list[float] = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        for i in range(n + 10):
+            t0 = time.perf_counter()
+            c.get(f"/trials/{trial_ids[i % len(trial_ids)]}/recommendation").raise_for_status()
+            if i >= 10:
+                out.append(time.perf_counter() - t0)
+    return out
+
+
+# --------------------------------------------------------------- CPU and stats
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each of ``pids`` so far (Linux ``/proc``)."""
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two :func:`cpu_seconds` readings (processes started in
+    between count in full; processes that ended are lost)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def group_pids(pgid: int) -> list[int]:
+    """Every process of the process group ``pgid``."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    out.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return out
+
+
+def postgres_pids() -> list[int]:
+    """Every ``postgres`` process on this machine (the shared server: others' load too)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if len(values) < 2:
+        return {"n": len(values), "p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+    q = statistics.quantiles(values, n=100, method="inclusive")
+    return {"n": len(values), "p50": q[49], "p95": q[94], "p99": q[98], "max": max(values)}
+
+
+def show(name: str, values: list[float], target: float | None = None, width: int = 40) -> None:
+    p = percentiles(values)
+    line = (
+        f"  {name:<{width}} n={p['n']:>6}  p50 {p['p50'] * 1e3:7.1f} ms  "
+        f"p95 {p['p95'] * 1e3:7.1f} ms  p99 {p['p99'] * 1e3:7.1f} ms"
+    )
+    if target is not None:
+        verdict = "meets" if p["p99"] < target else "MISSES"
+        line += f"  -> {verdict} p99 < {target * 1e3:.0f} ms"
+    print(line)
+
+
+# -------------------------------------------------------------- load generator
+def start_load(spec: dict[str, Any]) -> subprocess.Popen[str]:
+    """A load-generator process for ``spec`` (see :func:`_load`); read its JSON with
+    :func:`finish_load`."""
+    return subprocess.Popen(
+        [sys.executable, HERE, "load", json.dumps(spec)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def finish_load(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({proc.returncode})")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+async def _load(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec``: base, token, kind ("write" or "read"), clients, seconds, start_at (epoch),
+    by_trial ({trial id: [patient ids]}), pause (s between a reader's requests)."""
+    by_trial = {int(k): v for k, v in spec["by_trial"].items()}
+    trial_ids = sorted(by_trial)
+    n = int(spec["clients"])
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    latency: list[float] = []
+    errors: dict[str, int] = {}
+    ok = 0
+    today = datetime.now(UTC).date().isoformat()
+    headers = {"Authorization": f"Bearer {spec['token']}"}
+    async with httpx.AsyncClient(
+        base_url=spec["base"], headers=headers, timeout=60, limits=limits
+    ) as client:
+        await asyncio.sleep(max(0.0, float(spec["start_at"]) - time.time()))
+        end = time.monotonic() + float(spec["seconds"])
+
+        async def one(i: int) -> None:
+            nonlocal ok
+            rng = random.Random(i + (0 if spec["kind"] == "write" else 10_000))
+            while time.monotonic() < end:
+                trial = rng.choice(trial_ids)
+                t0 = time.perf_counter()
+                try:
+                    if spec["kind"] == "write":
+                        body = {
+                            "term": "headache",
+                            "grade": rng.choice([1, 2]),
+                            "onset_date": today,
+                        }
+                        pid = rng.choice(by_trial[trial])
+                        r = await client.post(f"/patients/{pid}/adverse-events", json=body)
+                        good = r.status_code == 201
+                    else:
+                        r = await client.get(f"/trials/{trial}/recommendation")
+                        good = r.status_code == 200
+                    status = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    good, status = False, type(exc).__name__
+                latency.append(time.perf_counter() - t0)
+                if good:
+                    ok += 1
+                else:
+                    errors[status] = errors.get(status, 0) + 1
+                if spec.get("pause"):
+                    await asyncio.sleep(float(spec["pause"]))
+
+        t_start = time.monotonic()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        duration = time.monotonic() - t_start
+    return {
+        "ok": ok,
+        "errors": errors,
+        "latency": latency,
+        "duration": duration,
+        "cpu": time.process_time(),
+    }
+
+
+# ----------------------------------------------- children running the code under test
+def seed(url: str, n_trials: int) -> dict[str, Any]:
+    """Migrate, create the signing key, and seed users and ``n_trials`` open BOIN trials with
+    three enrolled patients each, through the services."""
+    from doseladder.conduct import Database, upgrade
+    from doseladder.conduct.sealing import configured_sealer
+    from doseladder.conduct.security import Role
+    from doseladder.conduct.services import decisions, patients, sites_users, trials
+
+    upgrade(url)
+    configured_sealer(url, create_key=True)
+    db = Database(url)
+    try:
+
+        def users(s: Any) -> dict[str, Any]:
+            admin = sites_users.actor_for(
+                sites_users.bootstrap_admin(s, username="admin", password=PASSWORD)
+            )
+            site = sites_users.create_site(s, admin, code="S1", name="Site 1")
+            made: dict[str, Any] = {"site": site.id}
+            for name, role, site_id in (
+                ("stat", Role.STATISTICIAN, None),
+                ("inv", Role.INVESTIGATOR, site.id),
+                ("datamgr", Role.DATA_MANAGER, None),
+            ):
+                u = sites_users.create_user(
+                    s, admin, username=name, password=PASSWORD, role=role, site_id=site_id
+                )
+                made[name] = sites_users.actor_for(u)
+            return made
+
+        who = db.run(users)
+        today = datetime.now(UTC).date()
+        by_trial: dict[int, list[int]] = {}
+        for i in range(n_trials):
+
+            def trial(s: Any, i: int = i) -> int:
+                t = trials.create_trial(
+                    s, who["stat"], code=f"LOAD{i:02d}", title=f"Load {i}", protocol=BOIN
+                )
+                trials.activate_site(s, who["stat"], t.id, who["site"])
+                trials.open_trial(s, who["stat"], t.id)
+                return int(t.id)
+
+            tid = db.run(trial)
+
+            def decide(s: Any, tid: int = tid) -> Any:
+                return decisions.record_decision(s, who["stat"], tid)
+
+            d = db.run(decide)
+            pids = []
+            for _ in range(3):
+
+                def enrol(s: Any, tid: int = tid, d: Any = d) -> int:
+                    p = patients.register_patient(s, who["inv"], tid, site_id=who["site"])
+                    patients.record_screening(s, who["inv"], p.id, screened_on=today, eligible=True)
+                    patients.enrol(
+                        s,
+                        who["inv"],
+                        p.id,
+                        dose_level=d.next_dose,
+                        decision_id=d.id,
+                        infusion_date=today,
+                    )
+                    return int(p.id)
+
+                pids.append(db.run(enrol))
+            by_trial[tid] = pids
+        return {"by_trial": by_trial}
+    finally:
+        db.dispose()
+
+
+def verify(url: str) -> dict[str, Any]:
+    """``audit verify`` of the database with the configured key and anchor file."""
+    from doseladder.conduct import Database, audit
+    from doseladder.conduct.sealing import configured_sealer
+
+    sealer = configured_sealer(url)
+    assert sealer is not None
+    db = Database(url)
+    try:
+        with db.session() as s:
+            r = audit.verify(
+                s, keys={sealer.signer.key_id: sealer.signer.public_key}, anchors=sealer.anchors
+            )
+    finally:
+        db.dispose()
+    return {"ok": r.ok, "events": r.events, "problem": r.problem, "data": list(r.data_problems)}
+
+
+def in_child(src: str | None, *args: str) -> dict[str, Any]:
+    """Run a command of this module with the code in ``src`` (default: this checkout)."""
+    out = subprocess.run(
+        [sys.executable, HERE, *args], env=env_for(src), check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def _main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else ""
+    if cmd == "seed" and len(argv) == 3:
+        result = seed(argv[1], int(argv[2]))
+    elif cmd == "verify" and len(argv) == 2:
+        result = verify(argv[1])
+    elif cmd == "load" and len(argv) == 2:
+        result = asyncio.run(_load(json.loads(argv[1])))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
