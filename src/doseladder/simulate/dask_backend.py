@@ -71,7 +71,7 @@ def run_tasks_on_dask(
                 n_workers=max(workers, 1),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
             )
         client = Client(cluster)
     else:
