@@ -42,6 +42,7 @@ from dask.distributed import Client, LocalCluster
 
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.simulate import engine
+from doseladder.simulate.dask_backend import local_cluster
 from doseladder.simulate.engine import BlockOutput, BlockTask, run_block_summary, simulate
 from doseladder.simulate.malloc import MALLOC_ENV
 from doseladder.simulate.results import SimulationResult
@@ -57,12 +58,16 @@ DESIGN = TITEBOIN12(num_doses=5, max_n=36, n_stop=None, tox_window=30.0, eff_win
 SEED = 2024
 
 
-def _worker_cpu() -> float:
-    """CPU seconds (user + system) of the calling worker process so far."""
+def _worker_cpu() -> tuple[float, float, int]:
+    """(user s, system s, minor page faults) of the calling process so far."""
     import resource
 
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    return r.ru_utime, r.ru_stime, r.ru_minflt
+
+
+def _diff(a: tuple[float, float, int], b: tuple[float, float, int]) -> tuple[float, float, int]:
+    return b[0] - a[0], b[1] - a[1], b[2] - a[2]
 
 
 def _worker_env() -> dict[str, str | None]:
@@ -78,31 +83,38 @@ def timed_block(task: BlockTask) -> tuple[BlockOutput, int, float]:
 
 
 def start_cluster(workers: int) -> tuple[LocalCluster, Client, float]:
-    """A LocalCluster configured as ``doseladder.simulate.dask_backend`` configures it."""
+    """The LocalCluster ``--scheduler local`` starts (``dask_backend.local_cluster``)."""
     t0 = time.perf_counter()
-    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
+    cluster = local_cluster(workers)
     client = Client(cluster)
     client.wait_for_workers(workers)
     return cluster, client, time.perf_counter() - t0
 
 
-def run_local(trials: int) -> tuple[SimulationResult, float, float]:
-    t0, c0 = time.perf_counter(), time.process_time()
+Usage = tuple[float, float, int]
+
+
+def run_local(trials: int) -> tuple[SimulationResult, float, Usage, Usage]:
+    """Result, wall s, usage of this process (it runs the blocks), no worker usage."""
+    c0, t0 = _worker_cpu(), time.perf_counter()
     res = simulate(DESIGN, S2, trials, seed=SEED)
-    return res, time.perf_counter() - t0, time.process_time() - c0
+    wall, c1 = time.perf_counter() - t0, _worker_cpu()
+    return res, wall, _diff(c0, c1), (0.0, 0.0, 0)
 
 
-def run_dask(client: Client, address: str, trials: int) -> tuple[SimulationResult, float, float]:
+def run_dask(
+    client: Client, address: str, trials: int
+) -> tuple[SimulationResult, float, Usage, Usage]:
+    """Result, wall s, usage of this process (client + the LocalCluster's scheduler), usage
+    summed over the worker processes."""
     before = client.run(_worker_cpu)
-    t0, c0 = time.perf_counter(), time.process_time()
+    c0, t0 = _worker_cpu(), time.perf_counter()
     res = simulate(DESIGN, S2, trials, seed=SEED, scheduler=address)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, c1 = time.perf_counter() - t0, _worker_cpu()
     after = client.run(_worker_cpu)
-    return res, wall, cpu + sum(after[w] - before[w] for w in after)
+    per = [_diff(before[w], after[w]) for w in after]
+    workers = (sum(p[0] for p in per), sum(p[1] for p in per), sum(p[2] for p in per))
+    return res, wall, _diff(c0, c1), workers
 
 
 def first_call_cost(client: Client, trials: int) -> list[str]:
@@ -172,17 +184,27 @@ def main() -> None:
             print(f"dask {k} worker(s): cluster start {secs:.2f} s")
         simulate(DESIGN, S2, engine.BLOCK_SIZE, seed=1)  # warm this process alike
         for r in range(1, args.rounds + 1):
-            ref, w1, c1 = run_local(args.trials)
-            rows.append({"round": r, "run": "1 process", "wall": w1, "cpu": c1, "same": True})
+            ref, w1, own, _ = run_local(args.trials)
+            rows.append(
+                {
+                    "round": r,
+                    "run": "1 process",
+                    "wall": w1,
+                    "own": own,
+                    "workers": None,
+                    "same": True,
+                }
+            )
             for k in (1, 2):
                 cl, cli = clusters[k]
-                res, w, c = run_dask(cli, cl.scheduler_address, args.trials)
+                res, w, own, workers = run_dask(cli, cl.scheduler_address, args.trials)
                 rows.append(
                     {
                         "round": r,
                         "run": f"dask {k} worker{'s' if k > 1 else ''}",
                         "wall": w,
-                        "cpu": c,
+                        "own": own,
+                        "workers": workers,
                         "same": same(ref, res),
                         "eff": w1 / (k * w),
                     }
@@ -192,12 +214,23 @@ def main() -> None:
         for cl, cli in clusters.values():
             cli.close()
             cl.close()
-    print(f"{'round':>5}  {'run':<15} {'wall s':>8} {'CPU s':>8} {'T1/(k*Tk)':>10}  identical")
+    print(
+        "CPU = user + system s; 'main' = this process (the 1-process run's blocks; for Dask the "
+        "client and the LocalCluster's scheduler), 'workers' = summed over worker processes"
+    )
+    print(
+        f"{'round':>5}  {'run':<15} {'wall s':>7} {'main CPU':>9} {'wrk user':>9} "
+        f"{'wrk sys':>8} {'wrk faults':>10} {'total CPU':>9} {'T1/(k*Tk)':>10}  identical"
+    )
     for row in rows:
         eff = f"{row['eff'] * 100:.0f} %" if "eff" in row else "-"
+        own = row["own"]
+        wk = row["workers"] or (own[0], own[1], own[2])
+        main_cpu = own[0] + own[1] if row["workers"] else 0.0
+        total = own[0] + own[1] + (wk[0] + wk[1] if row["workers"] else 0.0)
         print(
-            f"{row['round']:>5}  {row['run']:<15} {row['wall']:8.2f} {row['cpu']:8.2f} "
-            f"{eff:>10}  {row['same']}"
+            f"{row['round']:>5}  {row['run']:<15} {row['wall']:7.2f} {main_cpu:9.2f} "
+            f"{wk[0]:9.2f} {wk[1]:8.2f} {wk[2]:10d} {total:9.2f} {eff:>10}  {row['same']}"
         )
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
 

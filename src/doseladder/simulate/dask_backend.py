@@ -15,7 +15,15 @@ from doseladder.core.errors import InputError
 if TYPE_CHECKING:
     from doseladder.simulate.engine import BlockOutput, BlockTask
 
-__all__ = ["run_on_dask", "run_tasks_on_dask"]
+__all__ = ["WORKER_CONFIG", "local_cluster", "run_on_dask", "run_tasks_on_dask"]
+
+#: Dask settings for simulation workers: no statistical profiler (it samples every worker's
+#: stack every 10 ms, CPU taken from the kernels) and a slower system monitor.  ``--scheduler
+#: local`` applies them; for a cluster of your own put them in its Dask config (docs/cluster.md).
+WORKER_CONFIG: dict[str, object] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 class _Sized(Protocol):
@@ -25,6 +33,25 @@ class _Sized(Protocol):
 
 T = TypeVar("T", bound=_Sized)
 R = TypeVar("R")
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``LocalCluster`` for simulation: ``workers`` single-threaded worker processes, the
+    malloc thresholds (:data:`~doseladder.simulate.malloc.MALLOC_ENV`) set by the nanny before
+    it spawns each worker (glibc reads them at start-up), and :data:`WORKER_CONFIG`."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    from doseladder.simulate.malloc import MALLOC_ENV
+
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
+    with dask.config.set({**WORKER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(
+            n_workers=max(workers, 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        )
 
 
 def run_on_dask(
@@ -53,26 +80,15 @@ def run_tasks_on_dask(
     """``[fn(t) for t in tasks]`` on a Dask cluster, in task order (``fn`` must be a
     module-level function, ``tasks`` picklable; each task has a ``size`` in trials)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError(
             "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
         ) from None
-    import dask
-
-    from doseladder.simulate.malloc import MALLOC_ENV
 
     cluster = None
     if scheduler == "local":
-        # glibc reads the malloc thresholds at start-up: the nanny sets them before spawning
-        environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = LocalCluster(
-                n_workers=max(workers, 1),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-            )
+        cluster = local_cluster(workers)
         client = Client(cluster)
     else:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
