@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -166,3 +167,37 @@ def test_an_address_nobody_listens_on_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     error = json.loads(lines[0])["error"]
     assert error["field"] == "scheduler" and "cannot connect" in error["reason"]
+
+
+def test_scheduler_local_gives_the_local_result(tmp_path: Path) -> None:
+    local = _simulate(tmp_path)
+    on_cluster = _simulate(tmp_path, "--scheduler", "local", "--workers", "2")
+    assert on_cluster == local
+
+
+def _worker_settings(dask_worker: Any) -> dict[str, object]:
+    """Run on each worker by ``client.run`` (which passes the worker as ``dask_worker``)."""
+    import dask
+
+    from doseladder.simulate.dask_backend import WORKER_CONFIG
+    from doseladder.simulate.malloc import MALLOC_ENV
+
+    return {
+        "env": {k: os.environ.get(k) for k in MALLOC_ENV},
+        "config": {k: dask.config.get(k) for k in WORKER_CONFIG},
+        "threads": dask_worker.state.nthreads,
+    }
+
+
+def test_local_cluster_workers_get_the_malloc_env_and_config() -> None:
+    from dask.distributed import Client
+
+    from doseladder.simulate.dask_backend import WORKER_CONFIG, local_cluster
+    from doseladder.simulate.malloc import MALLOC_ENV
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        seen = client.run(_worker_settings)
+    assert len(seen) == 2
+    for settings in seen.values():
+        assert settings == {"env": MALLOC_ENV, "config": WORKER_CONFIG, "threads": 1}
