@@ -32,6 +32,16 @@ DASK = Path(sys.executable).parent / "dask"
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Iterator[None]:
+    """Each test starts without (and leaves no) cached Dask client."""
+    from doseladder.simulate.dask_backend import close_clients
+
+    close_clients()
+    yield
+    close_clients()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -201,3 +211,26 @@ def test_local_cluster_workers_get_the_malloc_env_and_config() -> None:
     assert len(seen) == 2
     for settings in seen.values():
         assert settings == {"env": MALLOC_ENV, "config": WORKER_CONFIG, "threads": 1}
+
+
+def test_one_local_cluster_serves_every_simulation_of_a_process() -> None:
+    """``compare`` / several scenarios reuse the cluster instead of starting one per run."""
+    from doseladder.core.designs import BOIN
+    from doseladder.simulate import Scenario, compare
+    from doseladder.simulate import dask_backend as backend
+
+    designs = [BOIN(num_doses=5, target=0.25), BOIN(num_doses=5, target=0.3)]
+    scenarios = [Scenario(p_tox=(0.05, 0.1, 0.2, 0.3, 0.5))]
+    seen = []
+    real = backend.local_cluster
+
+    def counting(workers: int) -> Any:
+        seen.append(workers)
+        return real(workers)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(backend, "local_cluster", counting)
+        on_cluster = compare(designs, scenarios, 2000, seed=3, scheduler="local", workers=2)
+    assert seen == [2]
+    local = compare(designs, scenarios, 2000, seed=3)
+    assert on_cluster.per_dose().equals(local.per_dose())
