@@ -102,3 +102,34 @@ def test_lazy_registry_names_real_commands() -> None:
         assert cli_main.app is app
         result = CliRunner().invoke(app, [name, "--help"])
         assert result.exit_code == 0, (name, result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "module"),
+    [
+        (["admin", "create-user", "alice", "--role", "admin"], "web", "sqlalchemy"),
+        (["trial", "pack", "T1", "--format", "html"], "web", "sqlalchemy"),
+        (["trial", "pack", "T1", "--format", "pdf"], "report", "typst"),
+        (["report", "str-p004-nct07143617", "--format", "docx"], "report", "docx"),
+        (["report", "str-p004-nct07143617", "--format", "html"], "report", "matplotlib"),
+    ],
+)
+def test_commands_needing_an_extra_name_it_before_doing_anything(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], extra: str, module: str
+) -> None:
+    """The check comes first: no password prompt, no database, no simulation."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def fake(name: str, *a: object, **k: object) -> object:
+        return None if name == module else real(name, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", fake)
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    error = json.loads(lines[0])["error"]
+    assert f"doseladder[{extra}]" in error["reason"] and module in error["reason"], error
+    assert result.stdout == ""

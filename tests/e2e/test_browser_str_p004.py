@@ -21,8 +21,8 @@ from typing import Any
 
 from doseladder.web import create_app
 
+from ..browser import ServerThread, driver, wait_for_new_page  # noqa: F401 - driver: fixture
 from ..web.conftest import PASSWORD, Api, World
-from ..web.test_browser import ServerThread, driver  # noqa: F401 - the driver fixture
 from .journey import (
     SITES,
     Ledger,
@@ -55,26 +55,9 @@ class Pages:
 
     def submit(self, css: str) -> None:
         """Click something that loads a new page and wait for it."""
-        from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.support.ui import WebDriverWait
-
         old = self.find("html")
         self.find(css).click()
-
-        def gone(_drv: Any) -> bool:
-            # chromedriver reports a node of the unloaded page either as a stale element or,
-            # while the new document is being built, as "Node with given id does not belong
-            # to the document" (an unknown error): both mean the old page is gone
-            try:
-                old.is_enabled()
-            except WebDriverException:
-                return True
-            return False
-
-        WebDriverWait(self.drv, 20).until(gone)
-        WebDriverWait(self.drv, 20).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        wait_for_new_page(self.drv, old)
 
     def get(self, path: str) -> None:
         self.drv.get(self.base + path)

@@ -8,74 +8,17 @@ Skipped only when chromium is absent *and* ``CI`` is unset; in CI a missing brow
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("DOSELADDER_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("DOSELADDER_CHROMEDRIVER", "/usr/bin/chromedriver")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,1600",
-)
+# CHROMIUM, CHROMEDRIVER, FLAGS and _require_browser are re-exported for test_api_docs
+from ..browser import CHROMEDRIVER, CHROMIUM, FLAGS, ServerThread, driver, wait_for_new_page
+from ..browser import require_browser as _require_browser
 
-
-def _require_browser() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(p))]
-    if not missing:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"chromium/chromedriver missing ({', '.join(missing)}) but CI is set")
-    pytest.skip(f"chromium/chromedriver missing ({', '.join(missing)}); set CI to make this fail")
-
-
-class ServerThread:
-    """uvicorn serving an app on 127.0.0.1 (a free port) in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.sock.close()
+__all__ = ["CHROMEDRIVER", "CHROMIUM", "FLAGS", "ServerThread", "_require_browser", "driver"]
 
 
 @pytest.fixture
@@ -91,45 +34,11 @@ def demo_server(tmp_path: Path) -> Iterator[ServerThread]:
         yield server
 
 
-@pytest.fixture
-def driver() -> Iterator[Any]:
-    _require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    drv.set_page_load_timeout(30)
-    try:
-        yield drv
-    finally:
-        drv.quit()
-
-
-def _page_gone(old: Any) -> Any:
-    """A wait condition: the page ``old`` (its ``html`` element) has been unloaded.  chromedriver
-    reports such a node as stale or, while the new document is built, as "Node with given id
-    does not belong to the document" (an unknown error): both mean the old page is gone."""
-    from selenium.common.exceptions import WebDriverException
-
-    def gone(_driver: Any) -> bool:
-        try:
-            old.is_enabled()
-        except WebDriverException:
-            return True
-        return False
-
-    return gone
-
-
 def test_daily_work_in_a_real_browser(
     demo_server: ServerThread, driver: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     shots = tmp_path_factory.mktemp("screenshots")
     print("screenshots:", shots)
@@ -145,10 +54,7 @@ def test_daily_work_in_a_real_browser(
         """Click something that loads a new page and wait for it."""
         old = find("html")
         find(css).click()
-        WebDriverWait(driver, 20).until(_page_gone(old))
-        WebDriverWait(driver, 20).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        wait_for_new_page(driver, old)
 
     def login(user: str) -> None:
         driver.get(base + "/login")
@@ -240,7 +146,7 @@ def test_administration_and_a_sandbox_clock_in_a_real_browser(
     """The administrator registers a site, creates a user, reviews access, creates a sandbox
     trial from a shipped protocol and advances its clock; the banner marks it on its pages."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 
     shots = tmp_path_factory.mktemp("admin-screenshots")
     print("screenshots:", shots)
@@ -255,10 +161,7 @@ def test_administration_and_a_sandbox_clock_in_a_real_browser(
     def submit(button: Any) -> None:
         old = find("html")
         button.click()
-        WebDriverWait(driver, 20).until(_page_gone(old))
-        WebDriverWait(driver, 20).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        wait_for_new_page(driver, old)
 
     def go(css: str) -> None:
         submit(find(css))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.output import emit_json, handle_errors, require_extra
 from doseladder.core.errors import InputError
 
 __all__ = ["register"]
@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create a user; the first user of a database must be an administrator (created by
         the system actor), later ones are created by the first active administrator."""
+        require_extra("web", "sqlalchemy", "alembic", field="admin")
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         info = _create(username, role, site, display_name, password, database, key_file)
         if json_:

@@ -7,10 +7,12 @@ Every command accepts ``--json`` for machine-readable output.  Bad input gives a
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.exceptions import BadParameter, UsageError
 from typer.core import TyperCommand, TyperGroup
 
 from doseladder import __version__
@@ -81,6 +83,24 @@ class LazyGroup(TyperGroup):
         for name, command in group.commands.items():
             self.commands.setdefault(name, command)
         return self.commands.get(cmd_name)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; with ``--json`` a usage error (missing argument, invalid option
+        value, unknown command) is one line of JSON on stderr too, like every other error."""
+        wants_json = "--json" in (*ctx._protected_args, *ctx.args)
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            if not wants_json:
+                raise
+            field = exc.ctx.command_path if exc.ctx is not None else "doseladder"
+            if isinstance(exc, BadParameter):
+                hint = exc.param_hint or (exc.param.get_error_hint() if exc.param else None)
+                if hint:
+                    field = hint if isinstance(hint, str) else " / ".join(hint)
+            payload = {"error": {"field": field.strip("'"), "reason": exc.format_message()}}
+            typer.echo(json.dumps(payload), err=True)
+            raise typer.Exit(2) from None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True

@@ -21,7 +21,21 @@ from doseladder.core.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["emit_json", "frame_records", "handle_errors", "require_extra"]
+__all__ = [
+    "REPORT_FORMAT_MODULES",
+    "emit_json",
+    "frame_records",
+    "handle_errors",
+    "require_extra",
+    "require_report_extra",
+]
+
+#: modules of the ``report`` extra each output format needs (figures need matplotlib always)
+REPORT_FORMAT_MODULES: dict[str, tuple[str, ...]] = {
+    "html": ("jinja2",),
+    "pdf": ("jinja2", "typst"),
+    "docx": ("docx",),
+}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -85,6 +99,14 @@ def require_extra(extra: str, *modules: str, field: str) -> None:
             f"needs the '{extra}' extra ({', '.join(missing)} not installed): "
             f"pip install 'doseladder[{extra}]'",
         )
+
+
+def require_report_extra(formats: list[str], *, field: str) -> None:
+    """:func:`require_extra` for the ``report`` extra's modules that ``formats`` need."""
+    mods = ["matplotlib"]
+    for f in formats:
+        mods += [m for m in REPORT_FORMAT_MODULES.get(f, ()) if m not in mods]
+    require_extra("report", *mods, field=field)
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:

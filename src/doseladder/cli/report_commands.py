@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.output import emit_json, handle_errors, require_report_extra
 from doseladder.core.errors import InputError
 
 __all__ = ["register"]
@@ -168,6 +168,7 @@ def register(app: typer.Typer) -> None:
         from doseladder.reports import build_report, write_report
 
         fmts = _formats(formats)
+        require_report_extra(fmts, field="report")
         subject = load_subject(subject_arg)
         start = _pathway_start(subject, pathways_from, now)
         scen, raw = _scenarios(subject, scenarios, random_scenarios, seed)

@@ -18,7 +18,12 @@ from typing import Annotated, Any
 
 import typer
 
-from doseladder.cli.output import emit_json, handle_errors
+from doseladder.cli.output import (
+    emit_json,
+    handle_errors,
+    require_extra,
+    require_report_extra,
+)
 from doseladder.core.errors import InputError
 
 __all__ = ["register"]
@@ -173,6 +178,8 @@ def register(app: typer.Typer) -> None:
         listings, the recommendation with its reasons, pathways from today's data, pending
         outcomes and their windows, and a signature block (HTML and/or PDF)."""
         fmts = _formats(formats)
+        require_extra("web", "sqlalchemy", "alembic", field="trial pack")
+        require_report_extra(fmts, field="trial pack")
         files = produce_pack(
             database,
             trial,

@@ -1,12 +1,16 @@
 """Run simulation blocks on a Dask distributed cluster (``pip install doseladder[dask]``).
 
 ``scheduler`` is an address (``tcp://host:port``) of a running scheduler, or ``"local"`` to
-start a ``LocalCluster`` with ``workers`` single-threaded worker processes for this run.
+start a ``LocalCluster`` with ``workers`` single-threaded worker processes.  The local cluster
+is kept for the rest of the process and reused by later simulations with the same ``workers``,
+so ``compare`` over many designs and scenarios starts one cluster; :func:`close_clients` closes
+it (also at exit).  A client of a scheduler address is opened and closed per call.
 Blocks are seeded independently of where they run, so results equal the local run.
 """
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -15,7 +19,15 @@ from doseladder.core.errors import InputError
 if TYPE_CHECKING:
     from doseladder.simulate.engine import BlockOutput, BlockTask
 
-__all__ = ["run_on_dask", "run_tasks_on_dask"]
+__all__ = ["WORKER_CONFIG", "close_clients", "local_cluster", "run_on_dask", "run_tasks_on_dask"]
+
+#: Dask settings for simulation workers: no statistical profiler (it samples every worker's
+#: stack every 10 ms, CPU taken from the kernels) and a slower system monitor.  ``--scheduler
+#: local`` applies them; for a cluster of your own put them in its Dask config (docs/cluster.md).
+WORKER_CONFIG: dict[str, object] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+}
 
 
 class _Sized(Protocol):
@@ -25,6 +37,76 @@ class _Sized(Protocol):
 
 T = TypeVar("T", bound=_Sized)
 R = TypeVar("R")
+
+
+def local_cluster(workers: int) -> Any:
+    """A ``LocalCluster`` for simulation: ``workers`` single-threaded worker processes, the
+    malloc thresholds (:data:`~doseladder.simulate.malloc.MALLOC_ENV`) set by the nanny before
+    it spawns each worker (glibc reads them at start-up), and :data:`WORKER_CONFIG`."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    from doseladder.simulate.malloc import MALLOC_ENV
+
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
+    with dask.config.set({**WORKER_CONFIG, "distributed.nanny.pre-spawn-environ": environ}):
+        return LocalCluster(
+            n_workers=max(workers, 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+        )
+
+
+#: workers -> (client, its LocalCluster) of ``scheduler="local"``: kept for the process's life,
+#: so that ``compare`` / ``sweep`` / several scenarios start one cluster, not one per
+#: simulation (closed by :func:`close_clients`, registered with ``atexit``)
+_CLIENTS: dict[int, tuple[Any, Any]] = {}
+
+
+def _client(scheduler: str, workers: int) -> Any:
+    """A connected client for ``scheduler``: for ``"local"`` the client of a
+    :func:`local_cluster` of ``workers`` workers, kept and reused while it runs; for an
+    address a new client (the caller closes it)."""
+    from dask.distributed import Client
+
+    if scheduler != "local":
+        if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise InputError(
+                "scheduler",
+                f"{scheduler!r} is not a scheduler address like tcp://host:8786 or 'local'",
+            )
+        try:
+            return Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
+    key = max(workers, 1)
+    cached = _CLIENTS.get(key)
+    if cached is not None:
+        if cached[0].status == "running":
+            return cached[0]
+        _close(_CLIENTS.pop(key))
+    cluster = local_cluster(workers)
+    client = Client(cluster)
+    if not _CLIENTS:
+        atexit.register(close_clients)
+    _CLIENTS[key] = (client, cluster)
+    return client
+
+
+def _close(entry: tuple[Any, Any]) -> None:
+    client, cluster = entry
+    try:
+        client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def close_clients() -> None:
+    """Close every client (and local cluster) this process opened."""
+    while _CLIENTS:
+        _close(_CLIENTS.popitem()[1])
 
 
 def run_on_dask(
@@ -53,37 +135,14 @@ def run_tasks_on_dask(
     """``[fn(t) for t in tasks]`` on a Dask cluster, in task order (``fn`` must be a
     module-level function, ``tasks`` picklable; each task has a ``size`` in trials)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import as_completed
     except ImportError:  # pragma: no cover - depends on the install
         raise InputError(
             "scheduler", "Dask is not installed: pip install 'doseladder[dask]'"
         ) from None
-    import dask
 
-    from doseladder.simulate.malloc import MALLOC_ENV
-
-    cluster = None
-    if scheduler == "local":
-        # glibc reads the malloc thresholds at start-up: the nanny sets them before spawning
-        environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **MALLOC_ENV}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = LocalCluster(
-                n_workers=max(workers, 1),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-        client = Client(cluster)
-    else:
-        if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-            raise InputError(
-                "scheduler",
-                f"{scheduler!r} is not a scheduler address like tcp://host:8786 or 'local'",
-            )
-        try:
-            client = Client(scheduler, timeout="10s")
-        except OSError as exc:
-            raise InputError("scheduler", f"cannot connect to {scheduler}: {exc}") from None
+    client = _client(scheduler, workers)
+    remote = scheduler != "local"
     try:
         futures = client.map(fn, list(tasks), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
@@ -93,9 +152,12 @@ def run_tasks_on_dask(
             results[i] = fut.result()
             if progress:
                 progress(tasks[i].size)
-        out: list[R] = [r for r in results if r is not None]
+        out: list[R] = results
         return out
+    except BaseException:
+        if not remote:  # an interrupted or failed run may leave tasks behind: do not reuse
+            close_clients()
+        raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        if remote:
+            client.close()
