@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 
 from doseladder.web.api import (
     audit,
@@ -20,7 +21,37 @@ from doseladder.web.api import (
 
 __all__ = ["api_router"]
 
-api_router = APIRouter()
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """Refuse a query parameter the operation does not declare (422 naming it): a misspelt
+    filter (``?histroy=true``) must not silently return the unfiltered answer, and the
+    OpenAPI document's parameter list is then the whole truth (schemathesis ST201)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    todo = [dependant]
+    while todo:  # the operation's and its dependencies' query parameters
+        dep = todo.pop()
+        known.update(p.alias for p in dep.query_params)
+        todo.extend(dep.dependencies)
+    for name in request.query_params:
+        if name not in known:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "extra_forbidden",
+                        "loc": ("query", name),
+                        "msg": "unknown query parameter",
+                        "input": request.query_params.get(name),
+                    }
+                ]
+            )
+
+
+api_router = APIRouter(dependencies=[Depends(refuse_unknown_query)])
 for _module in (
     auth,
     sites,
