@@ -12,9 +12,7 @@ from .conftest import Api, Scene
     ("query", "name"),
     [("histroy=true", "histroy"), ("history=false&=null", ""), ("x=1&history=true", "x")],
 )
-def test_unknown_query_parameter_is_refused(
-    api: Api, scene: Scene, query: str, name: str
-) -> None:
+def test_unknown_query_parameter_is_refused(api: Api, scene: Scene, query: str, name: str) -> None:
     path = f"/patients/{scene.enrolled}/adverse-events"
     ok = api.get("inv_a", f"{path}?history=true")
     assert ok.status_code == 200, ok.text

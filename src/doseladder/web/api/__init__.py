@@ -22,7 +22,6 @@ from doseladder.web.api import (
 __all__ = ["api_router"]
 
 
-
 def refuse_unknown_query(request: Request) -> None:
     """Refuse a query parameter the operation does not declare (422 naming it): a misspelt
     filter (``?histroy=true``) must not silently return the unfiltered answer, and the
