@@ -133,3 +133,34 @@ def test_commands_needing_an_extra_name_it_before_doing_anything(
     error = json.loads(lines[0])["error"]
     assert f"doseladder[{extra}]" in error["reason"] and module in error["reason"], error
     assert result.stdout == ""
+
+
+def test_decide_imports_only_its_design() -> None:
+    """``doseladder decide`` on a BOIN design file imports neither scipy.stats nor pandas nor
+    the other designs' modules (issue #12 item 5: decide under half a second)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import doseladder
+
+    boin = Path(doseladder.__file__).parent / "examples" / "designs" / "boin.yaml"
+    code = "\n".join(
+        [
+            "import runpy, sys",
+            f"sys.argv = ['doseladder', 'decide', {str(boin)!r}, '--outcomes', '1NNN']",
+            "try:",
+            "    runpy.run_module('doseladder', run_name='__main__')",
+            "except SystemExit:",
+            "    pass",
+            "heavy = ('pandas', 'scipy.stats', 'numba')",
+            "others = ('boin12', 'crm', 'tite_crm', 'keyboard', 'bf_boin', 'three_plus_three')",
+            "print(sorted(m for m in sys.modules if m in heavy or (",
+            "    m.startswith('doseladder.core.designs.') and m.rsplit('.', 1)[-1] in others)))",
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "escalate" in out
+    assert out.strip().splitlines()[-1] == "[]"

@@ -49,7 +49,13 @@ def test_unimodal_fit_is_the_least_squares_unimodal_fit(
     assert all(f[j] >= f[j + 1] - 1e-12 for j in range(mode, len(y) - 1))
     # no worse than the numerical optimiser (which finds the unique optimum up to tolerance)
     ref = _optimiser_fit(y, w, mode)
-    assert _sse(f, y, w) <= _sse(ref, y, w) + 1e-9
+    # SLSQP meets its constraints only up to a tolerance, and a slightly infeasible point can
+    # have a slightly smaller SSE: allow what its violation v can buy (|dSSE| <= 2 Σw · v, as
+    # |f - y| <= 1 here), on top of 1e-9
+    up = [ref[j] - ref[j + 1] for j in range(mode)]
+    down = [ref[j + 1] - ref[j] for j in range(mode, len(y) - 1)]
+    violation = max([0.0, *up, *down])
+    assert _sse(f, y, w) <= _sse(ref, y, w) + 1e-9 + 2 * sum(w) * violation
     assert np.allclose(f, ref, atol=1e-4)
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from doseladder.conduct import Database
 
+from ..browser import ServerThread, driver, wait_for_new_page  # noqa: F401  (fixture)
 from ..conduct.conftest import PASSWORD, Clock, World, make_world
 from ..conduct.test_services_backfill import pending_at_two
-from .test_browser import ServerThread, _page_gone, driver  # noqa: F401  (fixture)
 
 SCREENSHOT = Path("/tmp/backfill.png")
 
@@ -43,7 +43,6 @@ def test_backfill_slots_in_a_real_browser(
     driver: Any,  # noqa: F811
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     server, world, tid = bf_server
     base = server.url
@@ -54,10 +53,7 @@ def test_backfill_slots_in_a_real_browser(
     def go(css: str) -> None:
         old = find("html")
         find(css).click()
-        WebDriverWait(driver, 20).until(_page_gone(old))
-        WebDriverWait(driver, 20).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        wait_for_new_page(driver, old)
 
     driver.get(base + "/login")
     find("#username").send_keys("inv_b")

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scipy.stats import beta as beta_dist
-
 from doseladder.core.isotonic import pava
 from doseladder.core.selection import DoseEstimate
 
@@ -29,6 +27,8 @@ def tox_estimates(
     n: Sequence[int], y: Sequence[int], target: float | None = None
 ) -> tuple[DoseEstimate, ...]:
     """Isotonic toxicity estimates, 95% intervals and overdose probabilities per dose."""
+    from scipy.stats import beta as beta_dist  # deferred: only a selection needs it
+
     if len(n) != len(y):
         raise ValueError("n and y must have the same length")
     tried = [j for j, nj in enumerate(n) if nj > 0]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from doseladder.core.decision import Reason
 
@@ -61,6 +62,8 @@ class Selection:
     def to_frame(self) -> pd.DataFrame:
         """Tidy per-dose table of the estimates."""
         rows = [{k: getattr(e, k) for k in DoseEstimate.__slots__} for e in self.estimates]
+        import pandas as pd  # deferred: a decision needs no pandas (CLI start-up)
+
         frame = pd.DataFrame(rows)
         frame["selected"] = frame["dose"] == self.dose
         return frame.dropna(axis=1, how="all")

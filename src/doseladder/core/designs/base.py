@@ -13,7 +13,6 @@ from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.arrays.interface import (
@@ -26,6 +25,9 @@ from doseladder.core.designs.arrays.interface import (
 from doseladder.core.errors import InputError
 from doseladder.core.selection import Selection
 from doseladder.core.state import TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd  # only tables() builds frames (deferred: CLI start-up)
 
 __all__ = ["Design", "check_int", "check_prob"]
 

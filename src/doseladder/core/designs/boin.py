@@ -31,11 +31,10 @@ import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
-import pandas as pd
-from scipy.stats import beta as beta_dist
+from scipy.special import betainc  # 1 - betainc(y+1, n-y+1, t) = Pr(p > t | Beta posterior)
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
@@ -44,6 +43,9 @@ from doseladder.core.errors import InputError
 from doseladder.core.select_mtd import select_mtd
 from doseladder.core.selection import Selection
 from doseladder.core.state import TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BOIN",
@@ -106,13 +108,13 @@ def b_d(n: int, lambda_d: float, elim: int | None = None) -> int:
 
 def posterior_overdose(n: int, y: int, target: float) -> float:
     """Pr(p > φ | y of n) under a Beta(1, 1) prior: ``1 - pbeta(φ, y+1, n-y+1)``."""
-    return float(1.0 - beta_dist.cdf(target, y + 1, n - y + 1))
+    return float(1.0 - betainc(y + 1, n - y + 1, target))
 
 
 @lru_cache(maxsize=4096)
 def _first_exceeding(n: int, target: float, cutoff: float) -> int | None:
     ys = np.arange(1, n + 1)
-    probs = 1.0 - beta_dist.cdf(target, ys + 1, n - ys + 1)
+    probs = 1.0 - betainc(ys + 1, n - ys + 1, target)
     hit = np.nonzero(probs > cutoff)[0]
     return int(ys[hit[0]]) if hit.size else None
 
@@ -151,6 +153,8 @@ def boundary_table(
     Columns: ``n``, ``escalate`` (escalate if y <= this), ``deescalate`` (de-escalate if
     y >= this), ``eliminate`` (eliminate if y >= this; nullable ``Int64``, NA where undefined).
     """
+    import pandas as pd  # deferred: a decision needs no pandas (CLI start-up)
+
     lam_e, lam_d = boin_lambdas(
         target, 0.6 * target if p_saf is None else p_saf, 1.4 * target if p_tox is None else p_tox
     )
@@ -652,6 +656,8 @@ def validate_boin_parameters(p: BoinParameters) -> None:
 
 def boin_tables(p: BoinParameters) -> dict[str, pd.DataFrame]:
     """The boundary tables of a BOIN-type design (``get.boundary`` layout, spec §1.2)."""
+    import pandas as pd  # deferred: a decision needs no pandas (CLI start-up)
+
     n_max = min(p.max_n, p.n_earlystop)
     cohort: int = getattr(p, "cohort_size", 1)
     rows = []
@@ -674,11 +680,15 @@ def boin_tables(p: BoinParameters) -> dict[str, pd.DataFrame]:
 
 
 def _fmt_row(values: Sequence[object]) -> str:
+    import pandas as pd  # deferred: a decision needs no pandas (CLI start-up)
+
     return " ".join("NA" if v is None or v is pd.NA else str(v) for v in values)
 
 
 def describe_boin(p: BoinParameters, *, title: str = "BOIN") -> str:
     """Protocol paragraphs for the BOIN rules (used by BOIN and TITE-BOIN)."""
+    import pandas as pd  # deferred: a decision needs no pandas (CLI start-up)
+
     tabs = boin_tables(p)
     full = tabs["boundaries_by_cohort"]
     if full.empty:

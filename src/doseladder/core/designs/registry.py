@@ -1,11 +1,11 @@
 """The design registry: design name (the ``design`` key of design and protocol files) → class.
 
-One table, :data:`DESIGNS`, built from the classes' own ``name``; every entry point that turns a
-name into a design asks it (:func:`design_class`, :func:`design_from_mapping`, and through them
-:meth:`Design.from_dict <doseladder.core.designs.base.Design.from_dict>`, the design-file loader
-:func:`doseladder.io.design_file.design_from_dict` and the protocol loader), so adding a design
-is adding its class here.  An unknown name is an :class:`~doseladder.core.errors.InputError`
-on ``design`` that lists the known designs.
+One table, :data:`DESIGNS` (name → class, each imported on first use); every entry point
+that turns a name into a design asks it (:func:`design_class`, :func:`design_from_mapping`, and
+through them :meth:`Design.from_dict <doseladder.core.designs.base.Design.from_dict>`, the
+design-file loader :func:`doseladder.io.design_file.design_from_dict` and the protocol loader),
+so adding a design is adding its module and class here.  An unknown name is an
+:class:`~doseladder.core.errors.InputError` on ``design`` that lists the known designs.
 
 :func:`design_from_mapping` is the pure part of reading a design file: the ``design`` key picks
 the class, every other key must be one of the class's parameters (the error lists the allowed
@@ -15,43 +15,52 @@ values are validated by the class itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from typing import Any, cast
 
 from doseladder.core.designs.base import Design
-from doseladder.core.designs.bf_boin import BFBOIN
-from doseladder.core.designs.boin import BOIN
-from doseladder.core.designs.boin12 import BOIN12
-from doseladder.core.designs.crm import CRM
-from doseladder.core.designs.i3p3 import I3P3
-from doseladder.core.designs.keyboard import Keyboard
-from doseladder.core.designs.mtpi2 import MTPI2
-from doseladder.core.designs.three_plus_three import ThreePlusThree
-from doseladder.core.designs.tite_boin import TITEBOIN
-from doseladder.core.designs.tite_boin12 import TITEBOIN12
-from doseladder.core.designs.tite_crm import TITECRM
 from doseladder.core.errors import InputError
 
 __all__ = ["DESIGNS", "design_class", "design_from_mapping", "design_parameters", "known_designs"]
 
-#: design-file name -> class
-DESIGNS: dict[str, type[Design]] = {
-    cls.name: cls
-    for cls in (
-        BOIN,
-        TITEBOIN,
-        BOIN12,
-        TITEBOIN12,
-        ThreePlusThree,
-        CRM,
-        TITECRM,
-        Keyboard,
-        MTPI2,
-        I3P3,
-        BFBOIN,
-    )
+#: design-file name -> (module under ``doseladder.core.designs``, class name); a module is
+#: imported when its design is first asked for, so reading one design file (``doseladder
+#: decide``) does not import every design's dependencies (CLI start-up, issue #12 item 5)
+_WHERE: dict[str, tuple[str, str]] = {
+    "boin": ("boin", "BOIN"),
+    "tite-boin": ("tite_boin", "TITEBOIN"),
+    "boin12": ("boin12", "BOIN12"),
+    "tite-boin12": ("tite_boin12", "TITEBOIN12"),
+    "3+3": ("three_plus_three", "ThreePlusThree"),
+    "crm": ("crm", "CRM"),
+    "tite-crm": ("tite_crm", "TITECRM"),
+    "keyboard": ("keyboard", "Keyboard"),
+    "mtpi2": ("mtpi2", "MTPI2"),
+    "i3+3": ("i3p3", "I3P3"),
+    "bf-boin": ("bf_boin", "BFBOIN"),
 }
+
+
+class _Registry(Mapping[str, type[Design]]):
+    """The read-only name -> class table; a class is imported on first access (and its own
+    ``name`` must be the key: tests/core/designs/test_registry.py)."""
+
+    def __getitem__(self, name: str) -> type[Design]:
+        module, cls = _WHERE[name]
+        found = getattr(importlib.import_module(f"doseladder.core.designs.{module}"), cls)
+        return cast("type[Design]", found)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_WHERE)
+
+    def __len__(self) -> int:
+        return len(_WHERE)
+
+
+#: design-file name -> class
+DESIGNS: Mapping[str, type[Design]] = _Registry()
 
 
 def known_designs() -> str:
