@@ -96,3 +96,23 @@ def test_non_monotone_toxicity_warns() -> None:
 
     with pytest.warns(ScenarioWarning, match="not non-decreasing"):
         simulate(DESIGN, Scenario(p_tox=(0.1, 0.3, 0.2, 0.4, 0.5)), 10)
+
+
+def test_compare_summary_puts_trial_metrics_side_by_side() -> None:
+    """The text summary has, per scenario, every trial-level metric of every design with the
+    values of ``trial()`` (``—`` where a design lacks the metric)."""
+    res = compare({"boin": DESIGN, "3+3": ThreePlusThree(num_doses=5)}, {"A": SC}, 500, seed=2)
+    text = res.summary()
+    assert "scenario A" in text
+    trial = res.trial()
+    block = text.split("scenario A\n", 1)[1].splitlines()
+    header = block[0].split()
+    assert header[1:] == ["boin", "3+3"]
+    shown = {ln.split()[0]: ln.split()[1:] for ln in block[2:]}
+    for row in trial.itertuples():
+        cell = shown[row.metric][header.index(row.design) - 1]
+        want = f"{row.value:.0f}" if row.metric.startswith("true_") else f"{row.value:.2f}"
+        assert cell == want, (row.metric, row.design)
+    only_33 = set(trial[trial.design == "3+3"].metric) - set(trial[trial.design == "boin"].metric)
+    for metric in only_33:
+        assert shown[metric][0] == "—"
