@@ -126,7 +126,10 @@ def _context(design: Design, scenario: Scenario) -> OCContext:
         return OCContext(design.num_doses, scenario.true_mtd(phi_t), obd, efficacy=True)
     target = getattr(design, "target", None)
     mtd = scenario.true_mtd(target) if target is not None else None
-    return OCContext(design.num_doses, mtd, None, efficacy=scenario.p_eff is not None)
+    # responses are reported only where the design observes them (BF-BOIN's activity
+    # condition); the other MTD designs' kernels draw none, and "0 responses" would mislead
+    observes = design.uses_efficacy or design.backfill_cohorts
+    return OCContext(design.num_doses, mtd, None, efficacy=scenario.p_eff is not None and observes)
 
 
 def simulate(
