@@ -119,12 +119,18 @@ def _desirability_fast(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatA
 
 
 def _desirability_exact(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatArray:
-    """The core's formula, evaluated once per distinct (n, x)."""
-    pairs = np.stack([n.astype(np.float64), x])
-    uniq, inverse = np.unique(pairs, axis=1, return_inverse=True)
-    un, ux = uniq
-    vals = desirability_values(ux, un, design.u_b, design.prior_alpha, design.prior_beta)
-    return vals[inverse.ravel()]
+    """The core's formula, evaluated once per distinct (n, x) (sorted by n, then x)."""
+    nn = n.astype(np.float64).ravel()
+    xx = np.asarray(x, dtype=np.float64).ravel()
+    order = np.lexsort((xx, nn))
+    sn, sx = nn[order], xx[order]
+    first = np.ones(order.size, dtype=np.bool_)
+    first[1:] = (sn[1:] != sn[:-1]) | (sx[1:] != sx[:-1])
+    vals = desirability_values(sx[first], sn[first], design.u_b, design.prior_alpha,
+                               design.prior_beta)  # fmt: skip
+    out = np.empty(order.size)
+    out[order] = vals[np.cumsum(first) - 1]
+    return out
 
 
 def _no_patients(rows: int) -> PatientArrays:
