@@ -104,20 +104,38 @@ def _known_counts(
 
 
 @compiled
-def _settle_counts(rows: Any, dose: Any, tb: Any, eb: Any, adv: int, tally: Any) -> None:
-    """Add the window's first ``adv`` columns to the settled tallies ``tally[4..7]`` (n, DLTs,
-    responses, both) of trials ``rows``."""
+def _add_counts(rows: Any, dose: Any, tb: Any, eb: Any, tally: Any, base: int) -> None:
+    """Add the patients (columns) of ``dose``/``tb``/``eb`` to the tallies ``tally[base ..
+    base + 3]`` (n, DLTs, responses, both) of trials ``rows``."""
+    width = dose.shape[1]
     for r in range(rows.size):
         k = rows[r]
-        for c in range(adv):
+        for c in range(width):
             d = dose[r, c]
-            tally[4, d, k] += 1
+            tally[base, d, k] += 1
             if tb[r, c]:
-                tally[5, d, k] += 1
+                tally[base + 1, d, k] += 1
             if eb[r, c]:
-                tally[6, d, k] += 1
+                tally[base + 2, d, k] += 1
                 if tb[r, c]:
-                    tally[7, d, k] += 1
+                    tally[base + 3, d, k] += 1
+
+
+@compiled
+def _pending_at(dose: Any, rt: Any, re: Any, current: Any, time: Any, pt: Any, pe: Any) -> None:
+    """Per trial: patients at the current dose with toxicity (``pt``) / efficacy (``pe``)
+    outcome not yet ascertained at ``time``."""
+    rows, width = dose.shape
+    for r in range(rows):
+        a, b = 0, 0
+        for c in range(width):
+            if dose[r, c] == current[r]:
+                if rt[r, c] > time[r]:
+                    a += 1
+                if re[r, c] > time[r]:
+                    b += 1
+        pt[r] = a
+        pe[r] = b
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +228,7 @@ class _Block:
         self.dose[at, sl] = dose[:, None]
         self.tb[at, sl] = tb
         self.eb[at, sl] = eb
-        flat = dose * self.nt + rows
-        self.tally[0].reshape(-1)[flat] += size
-        self.tally[1].reshape(-1)[flat] += tb.sum(axis=1)
-        self.tally[2].reshape(-1)[flat] += eb.sum(axis=1)
-        self.tally[3].reshape(-1)[flat] += (tb & eb).sum(axis=1)
+        _add_counts(rows, np.repeat(dose[:, None], size, axis=1), tb, eb, self.tally, 0)
 
     def _at(self, rows: IntArray) -> IntArray | slice:
         """Index for these trials: a slice (views, no copies) while every trial is running."""
@@ -245,7 +259,7 @@ class _Block:
         adv = int(first.min())
         if adv == 0:
             return
-        _settle_counts(win.rows, win.dose, win.tb, win.eb, adv, self.tally)
+        _add_counts(win.rows, win.dose[:, :adv], win.tb[:, :adv], win.eb[:, :adv], self.tally, 4)
         self.lo += adv
         win.drop(adv)
 
@@ -324,15 +338,16 @@ def simulate_tite_boin12(
         win = blk.window(idx, m)
         # the core's suspension rule at the arrival (settled columns are never pending): the
         # decision waits until enough outcomes are known (conduct; the core's table)
-        at = win.dose == dcur[:, None]
-        pt = (at & (win.rt > arrival[:, None])).sum(axis=1)
-        pe = (at & (win.re > arrival[:, None])).sum(axis=1)
+        pt = np.empty(idx.size, dtype=np.int64)
+        pe = np.empty(idx.size, dtype=np.int64)
+        _pending_at(win.dose, win.rt, win.re, dcur, arrival, pt, pe)
         nd = blk.tally[0][dcur, idx]
         cap = allowed[nd]
         susp = (pt > cap) | (pe > cap)
         now = arrival.copy()
         t_obs = np.full(idx.size, np.inf)
         if design.deescalate_on_observed and susp.any():
+            at = win.dose == dcur[:, None]
             t_obs = blk.observed_deescalation_time(win, at, dcur, nd)
             susp &= ~(t_obs <= arrival)
         if susp.any():
