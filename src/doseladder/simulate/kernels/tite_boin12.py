@@ -122,6 +122,37 @@ def _add_counts(rows: Any, dose: Any, tb: Any, eb: Any, tally: Any, base: int) -
 
 
 @compiled
+def _record(
+    rows: Any, et: Any, tt: Any, ee: Any, dose: Any, m: int, t_win: float, e_win: float,
+    entry: Any, rt: Any, re: Any, doses: Any, tb: Any, eb: Any, tally: Any,
+) -> None:  # fmt: skip
+    """Record a cohort (columns m.. of trials ``rows``, entry times ``et``, event times ``tt``
+    / ``ee`` as fractions of the window, inf = no event) and add it to the complete tallies
+    ``tally[0..3]``: ascertainment time = entry + min(fraction, 1)·window."""
+    size = et.shape[1]
+    for r in range(rows.size):
+        k = rows[r]
+        d = dose[r]
+        for c in range(size):
+            i = m + c
+            t_ev = np.isfinite(tt[r, c])
+            e_ev = np.isfinite(ee[r, c])
+            entry[k, i] = et[r, c]
+            rt[k, i] = et[r, c] + np.minimum(tt[r, c], 1.0) * t_win
+            re[k, i] = et[r, c] + np.minimum(ee[r, c], 1.0) * e_win
+            doses[k, i] = d
+            tb[k, i] = t_ev
+            eb[k, i] = e_ev
+            tally[0, d, k] += 1
+            if t_ev:
+                tally[1, d, k] += 1
+            if e_ev:
+                tally[2, d, k] += 1
+                if t_ev:
+                    tally[3, d, k] += 1
+
+
+@compiled
 def _pending_at(dose: Any, rt: Any, re: Any, current: Any, time: Any, pt: Any, pe: Any) -> None:
     """Per trial: patients at the current dose with toxicity (``pt``) / efficacy (``pe``)
     outcome not yet ascertained at ``time``."""
@@ -218,17 +249,8 @@ class _Block:
         rr, cols, dd = rows[:, None], np.arange(m, m + size)[None, :], dose[:, None]
         tt = draws.tox_time(rr, cols, dd)
         ee = draws.eff_time(rr, cols, dd)
-        tb = np.isfinite(tt)
-        eb = np.isfinite(ee)
-        sl = slice(m, m + size)
-        at = self._at(rows)
-        self.entry[at, sl] = et
-        self.rt[at, sl] = et + np.minimum(tt, 1.0) * t_win
-        self.re[at, sl] = et + np.minimum(ee, 1.0) * e_win
-        self.dose[at, sl] = dose[:, None]
-        self.tb[at, sl] = tb
-        self.eb[at, sl] = eb
-        _add_counts(rows, np.repeat(dose[:, None], size, axis=1), tb, eb, self.tally, 0)
+        _record(rows, et, tt, ee, dose, m, float(t_win), float(e_win), self.entry, self.rt,
+                self.re, self.dose, self.tb, self.eb, self.tally)  # fmt: skip
 
     def _at(self, rows: IntArray) -> IntArray | slice:
         """Index for these trials: a slice (views, no copies) while every trial is running."""
