@@ -48,6 +48,7 @@ recent columns, gathered once per decision (``_Window``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,6 +56,7 @@ from numpy.typing import NDArray
 from doseladder.core.designs.arrays import STOP, SUSPEND, DoseArrays, PatientArrays
 from doseladder.core.designs.arrays.tite_boin12 import allowed_pending
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
+from doseladder.jit import compiled
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -75,9 +77,96 @@ BoolArray = NDArray[np.bool_]
 CONTINUE, STOP_NO_ADMISSIBLE, STOP_N = 0, 1, 2
 
 
-def _count_bins(key: IntArray, mask: BoolArray, size: int) -> IntArray:
-    """Per-bin counts of ``mask`` (bincount keys dose·R + k)."""
-    return np.bincount(key, mask.ravel(), size).astype(np.int64)
+@compiled
+def _known_counts(
+    dose: Any, rt: Any, re: Any, tb: Any, eb: Any, now: Any,
+    obs_t: Any, obs_e: Any, y_t: Any, y_e: Any, both: Any,
+) -> None:  # fmt: skip
+    """Add each window patient's outcomes known at its trial's ``now`` to the per-dose
+    (dose-major) counts: ascertained toxicity / efficacy, DLTs, responses, both."""
+    rows, width = dose.shape
+    for r in range(rows):
+        t = now[r]
+        for c in range(width):
+            d = dose[r, c]
+            kt = rt[r, c] <= t
+            ke = re[r, c] <= t
+            if kt:
+                obs_t[d, r] += 1
+                if tb[r, c]:
+                    y_t[d, r] += 1
+            if ke:
+                obs_e[d, r] += 1
+                if eb[r, c]:
+                    y_e[d, r] += 1
+            if kt and ke and tb[r, c] and eb[r, c]:
+                both[d, r] += 1
+
+
+@compiled
+def _add_counts(rows: Any, dose: Any, tb: Any, eb: Any, tally: Any, base: int) -> None:
+    """Add the patients (columns) of ``dose``/``tb``/``eb`` to the tallies ``tally[base ..
+    base + 3]`` (n, DLTs, responses, both) of trials ``rows``."""
+    width = dose.shape[1]
+    for r in range(rows.size):
+        k = rows[r]
+        for c in range(width):
+            d = dose[r, c]
+            tally[base, d, k] += 1
+            if tb[r, c]:
+                tally[base + 1, d, k] += 1
+            if eb[r, c]:
+                tally[base + 2, d, k] += 1
+                if tb[r, c]:
+                    tally[base + 3, d, k] += 1
+
+
+@compiled
+def _record(
+    rows: Any, et: Any, tt: Any, ee: Any, dose: Any, m: int, t_win: float, e_win: float,
+    entry: Any, rt: Any, re: Any, doses: Any, tb: Any, eb: Any, tally: Any,
+) -> None:  # fmt: skip
+    """Record a cohort (columns m.. of trials ``rows``, entry times ``et``, event times ``tt``
+    / ``ee`` as fractions of the window, inf = no event) and add it to the complete tallies
+    ``tally[0..3]``: ascertainment time = entry + min(fraction, 1)·window."""
+    size = et.shape[1]
+    for r in range(rows.size):
+        k = rows[r]
+        d = dose[r]
+        for c in range(size):
+            i = m + c
+            t_ev = np.isfinite(tt[r, c])
+            e_ev = np.isfinite(ee[r, c])
+            entry[k, i] = et[r, c]
+            rt[k, i] = et[r, c] + np.minimum(tt[r, c], 1.0) * t_win
+            re[k, i] = et[r, c] + np.minimum(ee[r, c], 1.0) * e_win
+            doses[k, i] = d
+            tb[k, i] = t_ev
+            eb[k, i] = e_ev
+            tally[0, d, k] += 1
+            if t_ev:
+                tally[1, d, k] += 1
+            if e_ev:
+                tally[2, d, k] += 1
+                if t_ev:
+                    tally[3, d, k] += 1
+
+
+@compiled
+def _pending_at(dose: Any, rt: Any, re: Any, current: Any, time: Any, pt: Any, pe: Any) -> None:
+    """Per trial: patients at the current dose with toxicity (``pt``) / efficacy (``pe``)
+    outcome not yet ascertained at ``time``."""
+    rows, width = dose.shape
+    for r in range(rows):
+        a, b = 0, 0
+        for c in range(width):
+            if dose[r, c] == current[r]:
+                if rt[r, c] > time[r]:
+                    a += 1
+                if re[r, c] > time[r]:
+                    b += 1
+        pt[r] = a
+        pe[r] = b
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +215,6 @@ class _Window:
         self.rt, self.re = self.rt[:, k:], self.re[:, k:]
         self.tb, self.eb = self.tb[:, k:], self.eb[:, k:]
 
-    def key(self) -> IntArray:
-        """bincount keys dose·R + k (dose-major per-dose tallies)."""
-        r = self.rows.size
-        return np.asarray((self.dose * r + np.arange(r)[:, None]).ravel(), dtype=np.int64)
-
 
 class _Block:
     """Patient-level arrays of one block of trials and the per-dose tallies (dose-major)."""
@@ -159,28 +243,14 @@ class _Block:
         t_win, e_win = self.design.tox_window, self.design.eff_window
         r = rows.size
         et = np.empty((r, size))
-        tt = np.empty((r, size))
-        ee = np.empty((r, size))
         for k in range(size):
-            i = m + k
-            et[:, k] = start if k == 0 else et[:, k - 1] + draws.gaps[rows, i]
-            tt[:, k] = draws.tox_time(rows, i, dose)
-            ee[:, k] = draws.eff_time(rows, i, dose)
-        tb = np.isfinite(tt)
-        eb = np.isfinite(ee)
-        sl = slice(m, m + size)
-        at = self._at(rows)
-        self.entry[at, sl] = et
-        self.rt[at, sl] = et + np.minimum(tt, 1.0) * t_win
-        self.re[at, sl] = et + np.minimum(ee, 1.0) * e_win
-        self.dose[at, sl] = dose[:, None]
-        self.tb[at, sl] = tb
-        self.eb[at, sl] = eb
-        flat = dose * self.nt + rows
-        self.tally[0].reshape(-1)[flat] += size
-        self.tally[1].reshape(-1)[flat] += tb.sum(axis=1)
-        self.tally[2].reshape(-1)[flat] += eb.sum(axis=1)
-        self.tally[3].reshape(-1)[flat] += (tb & eb).sum(axis=1)
+            et[:, k] = start if k == 0 else et[:, k - 1] + draws.gaps[rows, m + k]
+        # the whole cohort at once (elementwise: the same values as patient by patient)
+        rr, cols, dd = rows[:, None], np.arange(m, m + size)[None, :], dose[:, None]
+        tt = draws.tox_time(rr, cols, dd)
+        ee = draws.eff_time(rr, cols, dd)
+        _record(rows, et, tt, ee, dose, m, float(t_win), float(e_win), self.entry, self.rt,
+                self.re, self.dose, self.tb, self.eb, self.tally)  # fmt: skip
 
     def _at(self, rows: IntArray) -> IntArray | slice:
         """Index for these trials: a slice (views, no copies) while every trial is running."""
@@ -211,18 +281,7 @@ class _Block:
         adv = int(first.min())
         if adv == 0:
             return
-        rows = win.rows
-        head = _Window(
-            rows, win.dose[:, :adv], win.entry, win.rt, win.re, win.tb[:, :adv], win.eb[:, :adv]
-        )
-        key = head.key()
-        size = rows.size * self.num
-        shape = (self.num, rows.size)
-        at = self._at(rows)
-        self.tally[4][:, at] += np.bincount(key, minlength=size).reshape(shape)
-        self.tally[5][:, at] += _count_bins(key, head.tb, size).reshape(shape)
-        self.tally[6][:, at] += _count_bins(key, head.eb, size).reshape(shape)
-        self.tally[7][:, at] += _count_bins(key, head.tb & head.eb, size).reshape(shape)
+        _add_counts(win.rows, win.dose[:, :adv], win.tb[:, :adv], win.eb[:, :adv], self.tally, 4)
         self.lo += adv
         win.drop(adv)
 
@@ -268,21 +327,11 @@ class _Block:
         """The window's trials at times ``now`` as the core's :class:`DoseArrays`: per-dose
         counts (settled tallies plus the window's known outcomes) and, as ``patients``, the
         window's patients (every patient whose outcome may still be pending)."""
-        num = self.num
         rows = win.rows
-        r = rows.size
-        size = r * num
-        shape = (num, r)
-        key = win.key()
-        nowc = now[:, None]
-        kt = win.rt <= nowc
-        ke = win.re <= nowc
         n, _, _, _, s_n, s_t, s_e, s_te = self.tally[:, :, self._at(rows)]
-        obs_t = s_n + _count_bins(key, kt, size).reshape(shape)
-        obs_e = s_n + _count_bins(key, ke, size).reshape(shape)
-        y_t = s_t + _count_bins(key, kt & win.tb, size).reshape(shape)
-        y_e = s_e + _count_bins(key, ke & win.eb, size).reshape(shape)
-        both = s_te + _count_bins(key, kt & win.tb & ke & win.eb, size).reshape(shape)
+        obs_t, obs_e = s_n.copy(), s_n.copy()
+        y_t, y_e, both = s_t.copy(), s_e.copy(), s_te.copy()
+        _known_counts(win.dose, win.rt, win.re, win.tb, win.eb, now, obs_t, obs_e, y_t, y_e, both)
         pts = PatientArrays(win.dose, win.entry, win.rt, win.re, win.tb, win.eb, now)
         return DoseArrays(n, y_t, n - obs_t, y_e, n - obs_e, both, current, eliminated, pts)
 
@@ -311,15 +360,16 @@ def simulate_tite_boin12(
         win = blk.window(idx, m)
         # the core's suspension rule at the arrival (settled columns are never pending): the
         # decision waits until enough outcomes are known (conduct; the core's table)
-        at = win.dose == dcur[:, None]
-        pt = (at & (win.rt > arrival[:, None])).sum(axis=1)
-        pe = (at & (win.re > arrival[:, None])).sum(axis=1)
+        pt = np.empty(idx.size, dtype=np.int64)
+        pe = np.empty(idx.size, dtype=np.int64)
+        _pending_at(win.dose, win.rt, win.re, dcur, arrival, pt, pe)
         nd = blk.tally[0][dcur, idx]
         cap = allowed[nd]
         susp = (pt > cap) | (pe > cap)
         now = arrival.copy()
         t_obs = np.full(idx.size, np.inf)
         if design.deescalate_on_observed and susp.any():
+            at = win.dose == dcur[:, None]
             t_obs = blk.observed_deescalation_time(win, at, dcur, nd)
             susp &= ~(t_obs <= arrival)
         if susp.any():

@@ -3,12 +3,14 @@
 The array form of ``TITEBOIN12._decide`` with :func:`~doseladder.core.designs.tite_boin12.
 al_summary` (spec ``dose-finding.md`` §4.2-4.4): suspension, then BOIN12's rules
 (:func:`~doseladder.core.designs.arrays.boin12.conclude_boin12`) on the approximated-likelihood
-statistics.  The formulas are the core's on arrays
+statistics.  The pending-outcome statistics (follow-up weights, ESS, imputation, quasi-events
+x) are one compiled per-trial loop (:func:`_pending_one_block`) with the core's formulas
 (:func:`~doseladder.core.designs.tite_boin12.follow_up_weights`,
 :func:`~doseladder.core.designs.tite_boin12.impute_values`,
 :func:`~doseladder.core.designs.boin12.expected_utility_values`,
-:func:`~doseladder.core.designs.boin12.quasi_events_values`, ...).  The final selection is
-BOIN12's (:func:`~doseladder.core.designs.arrays.boin12.select_boin12`).
+:func:`~doseladder.core.designs.boin12.quasi_events_values`) written as the same scalar
+operations.  The final selection is BOIN12's
+(:func:`~doseladder.core.designs.arrays.boin12.select_boin12`).
 
 Input: the per-dose counts of :class:`DoseArrays` at the decision time (``tox`` / ``eff`` /
 ``both`` observed events, ``*_pending`` pending outcomes) and ``data.patients``, which must hold
@@ -16,9 +18,9 @@ at least every patient with a pending outcome (patients whose outcomes are all k
 out: the counts carry them -- the simulation kernel passes only its recent patients).
 
 Exactness: the sums Σ w and Σ expected utility are formed as ``math.fsum`` forms them (correctly
-rounded): each term is split into a multiple of 2^-k, whose sum is exact, and a remainder below
-2^-k, so the result differs from ``math.fsum`` only if the exact sum lies within ~1e-28 of a
-rounding midpoint.  D of a dose with pending outcomes is evaluated with
+rounded): each term is split into a multiple of 2^-k (:func:`split_scale`), whose sum is exact,
+and a remainder below 2^-k, so the result differs from ``math.fsum`` only if the exact sum lies
+within ~1e-28 of a rounding midpoint.  D of a dose with pending outcomes is evaluated with
 ``scipy.special.betainc(β + n − x, α + x, 1 − u_b/100)`` (the core's ``beta.sf`` goes through
 the ten times slower ``betaincc``; the two agree to ~1e-14 relative), and only for the doses
 the rules compare; where such a D lies within a relative 1e-12 of another compared D the exact
@@ -31,12 +33,16 @@ same way near its cut-off.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import numpy as np
+from numba import njit
 from scipy import special
 
+from doseladder import jit  # noqa: F401  (sets the source-stamped Numba cache folder)
 from doseladder.core.designs.arrays.boin12 import (
     Boin12Stats,
     boin12_constants,
@@ -57,12 +63,10 @@ from doseladder.core.designs.arrays.interface import (
 )
 from doseladder.core.designs.boin12 import (
     desirability_values,
-    expected_utility_values,
     prob_eff_below_values,
     prob_tox_above_values,
-    quasi_events_values,
 )
-from doseladder.core.designs.tite_boin12 import TITEBOIN12, follow_up_weights, impute_values
+from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 
 __all__ = [
@@ -71,11 +75,18 @@ __all__ = [
     "allowed_pending",
     "decide_tite_boin12",
     "fill_pending",
-    "fsum_bins",
     "split_scale",
 ]
 
 _TIE = 1e-12  # fast D / posterior values this close to a tie or cut-off are recomputed exactly
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _compiled_numpy_errors(fn: F) -> F:
+    """:func:`doseladder.jit.compiled` with numpy's floating-point error model (x/0 gives
+    ±inf or NaN, as the numpy form did, instead of raising ZeroDivisionError)."""
+    return njit(cache=True, nogil=True, error_model="numpy")(fn)  # type: ignore[return-value]
 
 
 @lru_cache(maxsize=64)
@@ -100,15 +111,6 @@ def split_scale(max_n: int) -> float:
     return float(2 ** (52 - int(max_n).bit_length()))
 
 
-def fsum_bins(key: IntArray, values: FloatArray, size: int, scale: float) -> FloatArray:
-    """Per-bin sums of values in [0, ~1], rounded as ``math.fsum`` rounds (module doc)."""
-    v = values.ravel()
-    hi = np.floor(v * scale) / scale
-    lo = v - hi
-    out = np.bincount(key, hi, size) + np.bincount(key, lo, size)
-    return np.asarray(out, dtype=np.float64)
-
-
 def _desirability_fast(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatArray:
     """D = 1 − I_{u_b/100}(α + x, β + n − x) via I_{1 − u_b/100}(β + n − x, α + x)."""
     a = design.prior_alpha + x
@@ -117,12 +119,18 @@ def _desirability_fast(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatA
 
 
 def _desirability_exact(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatArray:
-    """The core's formula, evaluated once per distinct (n, x)."""
-    pairs = np.stack([n.astype(np.float64), x])
-    uniq, inverse = np.unique(pairs, axis=1, return_inverse=True)
-    un, ux = uniq
-    vals = desirability_values(ux, un, design.u_b, design.prior_alpha, design.prior_beta)
-    return vals[inverse.ravel()]
+    """The core's formula, evaluated once per distinct (n, x) (sorted by n, then x)."""
+    nn = n.astype(np.float64).ravel()
+    xx = np.asarray(x, dtype=np.float64).ravel()
+    order = np.lexsort((xx, nn))
+    sn, sx = nn[order], xx[order]
+    first = np.ones(order.size, dtype=np.bool_)
+    first[1:] = (sn[1:] != sn[:-1]) | (sx[1:] != sx[:-1])
+    vals = desirability_values(sx[first], sn[first], design.u_b, design.prior_alpha,
+                               design.prior_beta)  # fmt: skip
+    out = np.empty(order.size)
+    out[order] = vals[np.cumsum(first) - 1]
+    return out
 
 
 def _no_patients(rows: int) -> PatientArrays:
@@ -177,12 +185,121 @@ def _ess_admissibility(
     return tox_fail, eff_fail
 
 
+@_compiled_numpy_errors
+def _pending_one_block(
+    dose: Any, entry: Any, tox_at: Any, eff_at: Any, tox: Any, eff: Any, now: Any, n: Any,
+    obs_t: Any, obs_e: Any, y_t: Any, y_e: Any, both: Any, tox_window: float,
+    eff_window: float, scale: float, phi_t: float, phi_e: float,
+    u1: float, u2: float, u3: float, u4: float,
+    ess_t: Any, ess_e: Any, count: Any, x: Any,
+) -> None:  # fmt: skip
+    """The pending-outcome part of :func:`al_stats`, one trial (row) at a time.
+
+    For each trial at its ``now``: the patients with a pending toxicity or efficacy outcome;
+    their follow-up weights (the core's ``follow_up_weights``: min(max(now − entry, 0), A)/A,
+    0 once the endpoint is known); ESS = observed + Σ w (summed as :func:`fsum_bins` sums:
+    the 2^-k multiples and the remainders each in enrolment order); the pending outcomes
+    imputed (the core's ``impute_values`` p̂(1 − w)/(1 − p̂·w), p̂ = y/ESS, or φ_T/2, φ_E
+    where ESS = 0); x = quasi-events of the patients with both outcomes known (the core's
+    ``quasi_events_values``) + Σ expected utility/100 (``expected_utility_values``) of the
+    pending ones.  The same floating-point operations in the same order as the numpy form
+    it replaced (results bit-identical).  Writes ``ess_t``, ``ess_e`` (every dose),
+    ``count`` (pending patients) and ``x`` (doses with pending patients).
+    """
+    num, rows = n.shape
+    width = dose.shape[1]
+    wt_hi = np.zeros(num)
+    wt_lo = np.zeros(num)
+    we_hi = np.zeros(num)
+    we_lo = np.zeros(num)
+    eu_hi = np.zeros(num)
+    eu_lo = np.zeros(num)
+    kt_ev = np.zeros(num, dtype=np.int64)
+    ke_ev = np.zeros(num, dtype=np.int64)
+    for r in range(rows):
+        t = now[r]
+        wt_hi[:] = 0.0
+        wt_lo[:] = 0.0
+        we_hi[:] = 0.0
+        we_lo[:] = 0.0
+        eu_hi[:] = 0.0
+        eu_lo[:] = 0.0
+        kt_ev[:] = 0
+        ke_ev[:] = 0
+        any_pend = False
+        for c in range(width):
+            d = dose[r, c]
+            if d < 0 or d >= num or not (tox_at[r, c] > t or eff_at[r, c] > t):
+                continue
+            any_pend = True
+            count[d, r] += 1
+            if tox_at[r, c] <= t:
+                w = 0.0
+                if tox[r, c]:
+                    kt_ev[d] += 1
+            else:
+                w = min(max(t - entry[r, c], 0.0), tox_window) / tox_window
+            hi = np.floor(w * scale) / scale
+            wt_hi[d] += hi
+            wt_lo[d] += w - hi
+            if eff_at[r, c] <= t:
+                w = 0.0
+                if eff[r, c]:
+                    ke_ev[d] += 1
+            else:
+                w = min(max(t - entry[r, c], 0.0), eff_window) / eff_window
+            hi = np.floor(w * scale) / scale
+            we_hi[d] += hi
+            we_lo[d] += w - hi
+        for d in range(num):
+            ess_t[d, r] = obs_t[d, r] + (wt_hi[d] + wt_lo[d])
+            ess_e[d, r] = obs_e[d, r] + (we_hi[d] + we_lo[d])
+        if not any_pend:
+            continue
+        for c in range(width):
+            d = dose[r, c]
+            if d < 0 or d >= num or not (tox_at[r, c] > t or eff_at[r, c] > t):
+                continue
+            if tox_at[r, c] <= t:
+                pi_t = 1.0 if tox[r, c] else 0.0
+            else:
+                w = min(max(t - entry[r, c], 0.0), tox_window) / tox_window
+                p = y_t[d, r] / ess_t[d, r] if ess_t[d, r] > 0 else phi_t / 2.0
+                pi_t = p * (1.0 - w) / (1.0 - p * w)
+            if eff_at[r, c] <= t:
+                pi_e = 1.0 if eff[r, c] else 0.0
+            else:
+                w = min(max(t - entry[r, c], 0.0), eff_window) / eff_window
+                p = y_e[d, r] / ess_e[d, r] if ess_e[d, r] > 0 else phi_e
+                pi_e = p * (1.0 - w) / (1.0 - p * w)
+            eu = (
+                u1 * (1 - pi_t) * pi_e
+                + u2 * (1 - pi_t) * (1 - pi_e)
+                + u3 * pi_t * pi_e
+                + u4 * pi_t * (1 - pi_e)
+            )
+            v = eu / 100.0
+            hi = np.floor(v * scale) / scale
+            eu_hi[d] += hi
+            eu_lo[d] += v - hi
+        for d in range(num):
+            if count[d, r] == 0:
+                continue
+            f_n = n[d, r] - count[d, r]
+            f_t = y_t[d, r] - kt_ev[d]
+            f_e = y_e[d, r] - ke_ev[d]
+            f_te = both[d, r]
+            base = (
+                u1 * (f_e - f_te) + u2 * (f_n - f_t - f_e + f_te) + u3 * f_te + u4 * (f_t - f_te)
+            ) / 100.0
+            x[d, r] = base + (eu_hi[d] + eu_lo[d])
+
+
 def al_stats(design: TITEBOIN12, data: DoseArrays) -> AlStats:
     """:func:`~doseladder.core.designs.tite_boin12.al_summary` for every trial at its time
     ``data.patients.now``."""
     num, rows = data.num_doses, data.rows
     n, y_t, y_e = data.n, data.tox, data.eff
-    size = num * rows
     shape = (num, rows)
     obs_t, obs_e = n - data.tox_pending, n - data.eff_pending
     pts = data.patients
@@ -190,51 +307,31 @@ def al_stats(design: TITEBOIN12, data: DoseArrays) -> AlStats:
         if data.tox_pending.any() or data.eff_pending.any():
             raise InputError("patients", "TITE-BOIN12 needs the patients with pending outcomes")
         pts = _no_patients(rows)
-    width = pts.dose.shape[1]
-    now = pts.now
-    nowc = now[:, None]
-    valid = pts.dose < num
-    pmask = valid & ((pts.tox_at > nowc) | (pts.eff_at > nowc))
-    pend = np.flatnonzero(pmask.ravel())
-    p_row = pend // max(width, 1)
-    p_dose = pts.dose.reshape(-1)[pend]
-    p_key = np.asarray(p_dose * rows + p_row, dtype=np.int64)
-    kt_p = pts.tox_at.reshape(-1)[pend] <= now[p_row]
-    ke_p = pts.eff_at.reshape(-1)[pend] <= now[p_row]
-    tb_p = pts.tox.reshape(-1)[pend]
-    eb_p = pts.eff.reshape(-1)[pend]
-    entry_p = pts.entry.reshape(-1)[pend]
-    scale = split_scale(max(design.max_n, width))
-
-    w_t = np.where(kt_p, 0.0, follow_up_weights(entry_p, now[p_row], design.tox_window))
-    w_e = np.where(ke_p, 0.0, follow_up_weights(entry_p, now[p_row], design.eff_window))
-    ess_t = obs_t + fsum_bins(p_key, w_t, size, scale).reshape(shape)
-    ess_e = obs_e + fsum_bins(p_key, w_e, size, scale).reshape(shape)
+    scale = split_scale(max(design.max_n, pts.dose.shape[1]))
+    ess_t = np.empty(shape)
+    ess_e = np.empty(shape)
+    count = np.zeros(shape, dtype=np.int64)
+    x = np.zeros(shape)
+    u1, u2, u3, u4 = (float(u) for u in design.utilities)
+    _pending_one_block(
+        np.asarray(pts.dose, dtype=np.int64), np.asarray(pts.entry, dtype=np.float64),
+        np.asarray(pts.tox_at, dtype=np.float64), np.asarray(pts.eff_at, dtype=np.float64),
+        np.asarray(pts.tox, dtype=np.bool_), np.asarray(pts.eff, dtype=np.bool_),
+        np.asarray(pts.now, dtype=np.float64), np.asarray(n, dtype=np.int64),
+        np.asarray(obs_t, dtype=np.int64), np.asarray(obs_e, dtype=np.int64),
+        np.asarray(y_t, dtype=np.int64), np.asarray(y_e, dtype=np.int64),
+        np.asarray(data.both, dtype=np.int64), float(design.tox_window),
+        float(design.eff_window), scale, float(design.phi_t), float(design.phi_e),
+        u1, u2, u3, u4, ess_t, ess_e, count, x,
+    )  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
         p_t = y_t / ess_t
-        p_e = y_e / ess_e
 
     # D: the complete-data table where nothing is pending, else x with imputed outcomes
     tsize = table_size(design, n)
     desir = desirability_table(design, tsize)(n, y_t, y_e, data.both)
-    count = np.bincount(p_key, minlength=size).reshape(shape)
     has_pend = count > 0
-    x = np.zeros(shape)
-    if pend.size:
-        # patients with both outcomes known: every patient minus those with a pending one
-        f_n = n - count
-        f_t = y_t - np.bincount(p_key, kt_p & tb_p, size).reshape(shape).astype(np.int64)
-        f_e = y_e - np.bincount(p_key, ke_p & eb_p, size).reshape(shape).astype(np.int64)
-        f_te = data.both
-        pt_imp = np.where(ess_t > 0, p_t, design.phi_t / 2.0)
-        pe_imp = np.where(ess_e > 0, p_e, design.phi_e)
-        pi_t = np.where(kt_p, tb_p.astype(np.float64), impute_values(pt_imp[p_dose, p_row], w_t))
-        pi_e = np.where(ke_p, eb_p.astype(np.float64), impute_values(pe_imp[p_dose, p_row], w_e))
-        eu = expected_utility_values(pi_t, pi_e, design.utilities)
-        base = quasi_events_values(f_e - f_te, f_n - f_t - f_e + f_te, f_te, f_t - f_te,
-                                   design.utilities)  # fmt: skip
-        x = base + fsum_bins(p_key, eu / 100.0, size, scale).reshape(shape)
-        desir[has_pend] = np.nan  # filled for the compared doses by fill_pending
+    desir[has_pend] = np.nan  # filled for the compared doses by fill_pending
 
     # admissibility on the current data
     consts = boin12_constants(design, tsize)
