@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 from scipy.special import betainc  # 1 - betainc(y+1, n-y+1, t) = Pr(p > t | Beta posterior)
@@ -58,6 +58,7 @@ __all__ = [
     "boin_framework_decision",
     "boin_lambdas",
     "boin_move",
+    "boin_parameters",
     "boin_tables",
     "boundary_table",
     "boundary_values",
@@ -764,3 +765,10 @@ def describe_boin(p: BoinParameters, *, title: str = "BOIN") -> str:
         + "."
     )
     return "\n\n".join(paras)
+
+
+def boin_parameters(design: object) -> dict[str, Any]:
+    """BOIN's parameters read off a design that has them (TITE-BOIN, BF-BOIN, a protocol's BOIN
+    with a backfill rule): the keyword arguments of :class:`BOIN`, so that a design built from
+    another one carries every BOIN setting -- one list, not one per caller."""
+    return {f.name: getattr(design, f.name) for f in fields(BOIN) if f.init}

@@ -36,7 +36,7 @@ from typing import Any
 
 from doseladder.core.designs.base import Design, check_int
 from doseladder.core.designs.bf_boin import ACTIVITY, ASSIGN, BFBOIN, assign_backfill
-from doseladder.core.designs.boin import BOIN
+from doseladder.core.designs.boin import BOIN, boin_parameters
 from doseladder.core.errors import InputError
 
 __all__ = ["BACKFILL_SOURCE", "BackfillRule", "backfill_choice"]
@@ -211,18 +211,7 @@ def _bf_design(design: BOIN, rule: BackfillRule) -> BFBOIN:
     if got is None:
         try:
             got = BFBOIN(
-                num_doses=design.num_doses,
-                target=design.target,
-                cohort_size=design.cohort_size,
-                max_n=design.max_n,
-                start_dose=design.start_dose,
-                p_saf=design.p_saf,
-                p_tox=design.p_tox,
-                cutoff_eli=design.cutoff_eli,
-                extrasafe=design.extrasafe,
-                offset=design.offset,
-                n_earlystop=design.n_earlystop,
-                bound_mtd=design.bound_mtd,
+                **boin_parameters(design),
                 n_cap=rule.n_cap,
                 backfill_assign=rule.assign,
                 three_plus_three=rule.three_plus_three,

@@ -57,7 +57,7 @@ from doseladder.core.designs.arrays.tite_boin import (
     stft_trial,
     tite_tables,
 )
-from doseladder.core.designs.boin import BOIN
+from doseladder.core.designs.boin import BOIN, boin_parameters
 from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.jit import compiled
 from doseladder.simulate.latent import PatientDraws
@@ -105,20 +105,7 @@ Trace = list[TraceEntry]
 
 def as_boin(design: TITEBOIN) -> BOIN:
     """The BOIN design with TITE-BOIN's parameters (same boundaries and ``select.mtd``)."""
-    return BOIN(
-        num_doses=design.num_doses,
-        target=design.target,
-        cohort_size=design.cohort_size,
-        max_n=design.max_n,
-        start_dose=design.start_dose,
-        p_saf=design.p_saf,
-        p_tox=design.p_tox,
-        cutoff_eli=design.cutoff_eli,
-        extrasafe=design.extrasafe,
-        offset=design.offset,
-        n_earlystop=design.n_earlystop,
-        bound_mtd=design.bound_mtd,
-    )
+    return BOIN(**boin_parameters(design))
 
 
 def simulate_tite_boin(

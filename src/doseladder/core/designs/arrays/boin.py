@@ -370,6 +370,41 @@ def framework_trial(
     return action, nxt, tox_rule, lowest
 
 
+@compiled_inline
+def pack_column(n: IntArray, y: IntArray, eliminated: BoolArray, counts: IntArray, r: int) -> int:
+    """Copy trial ``r``'s column of dose-major ``(J, R)`` counts into row ``r`` of ``counts``
+    (n then y); return its lowest eliminated dose (``J`` when none)."""
+    num = n.shape[0]
+    prior: int = num
+    for j in range(num):
+        counts[r, j] = n[j, r]
+        counts[r, num + j] = y[j, r]
+        if prior == num and eliminated[j, r]:
+            prior = j
+    return prior
+
+
+@compiled_inline
+def store_column(
+    action: IntArray,
+    nxt: IntArray,
+    tox: BoolArray,
+    out: BoolArray,
+    r: int,
+    a: int,
+    k: int,
+    t: bool,
+    low: int,
+) -> None:
+    """Write trial ``r``'s decision (action, next dose, toxicity flag, eliminated from
+    ``low`` up) into the columns of the result arrays."""
+    action[r] = a
+    nxt[r] = k
+    tox[r] = t
+    for j in range(out.shape[0]):
+        out[j, r] = j >= low
+
+
 @compiled
 def decide_columns(
     n: IntArray,
@@ -387,18 +422,9 @@ def decide_columns(
     out = np.empty((num, rows), dtype=np.bool_)
     counts = np.empty((rows, 2 * num), dtype=np.int64)
     for r in range(rows):
-        prior = num
-        for j in range(num):
-            counts[r, j] = n[j, r]
-            counts[r, num + j] = y[j, r]
-            if prior == num and eliminated[j, r]:
-                prior = j
+        prior = pack_column(n, y, eliminated, counts, r)
         a, k, t, low = decide_trial(counts, r, current[r], prior, pending[r], table)
-        action[r] = a
-        nxt[r] = k
-        tox[r] = t
-        for j in range(num):
-            out[j, r] = j >= low
+        store_column(action, nxt, tox, out, r, a, k, t, low)
     return action, nxt, tox, out
 
 

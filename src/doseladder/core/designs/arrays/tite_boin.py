@@ -30,7 +30,9 @@ from doseladder.core.designs.arrays.boin import (
     boin_boundary_arrays,
     boin_conduct_tables,
     framework_trial,
+    pack_column,
     select_boin,
+    store_column,
     table_move,
 )
 from doseladder.core.designs.arrays.interface import (
@@ -224,20 +226,11 @@ def _decide_columns(
     out = np.empty((num, rows), dtype=np.bool_)
     counts = np.empty((rows, 2 * num), dtype=np.int64)
     for r in range(rows):
-        prior = num
-        for j in range(num):
-            counts[r, j] = n[j, r]
-            counts[r, num + j] = y[j, r]
-            if prior == num and eliminated[j, r]:
-                prior = j
+        prior = pack_column(n, y, eliminated, counts, r)
         a, k, t, low = decide_tite_trial(
             counts, r, current[r], prior, c[r], stft[r], table, bd, params
         )
-        action[r] = a
-        nxt[r] = k
-        tox[r] = t
-        for j in range(num):
-            out[j, r] = j >= low
+        store_column(action, nxt, tox, out, r, a, k, t, low)
     return action, nxt, tox, out
 
 
