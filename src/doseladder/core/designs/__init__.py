@@ -7,6 +7,7 @@ a design from a mapping through it.
 from __future__ import annotations
 
 from doseladder.core.designs.base import Design
+from doseladder.core.designs.be_boin import BEBOIN
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
@@ -21,6 +22,7 @@ from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.designs.tite_crm import TITECRM
 
 __all__ = [
+    "BEBOIN",
     "BFBOIN",
     "BOIN",
     "BOIN12",

@@ -20,6 +20,7 @@ from dataclasses import fields
 from typing import Any, cast
 
 from doseladder.core.designs.base import Design
+from doseladder.core.designs.be_boin import BEBOIN
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.boin import BOIN
 from doseladder.core.designs.boin12 import BOIN12
@@ -50,6 +51,7 @@ DESIGNS: dict[str, type[Design]] = {
         MTPI2,
         I3P3,
         BFBOIN,
+        BEBOIN,
     )
 }
 
