@@ -227,7 +227,7 @@ class BEBOIN(BFBOIN):
             return self._join_cohort(d, k, eliminated)
         data = dose_data(state, now, float(self.tox_window), self.target)
         n_esc = len(esc)
-        if n_esc >= self.max_n:
+        if n_esc >= self.max_n and d not in eliminated:
             cohort = esc[-self.cohort_size :] if esc else []
             if any(p.tox is None for p in cohort):
                 return self._suspend(
