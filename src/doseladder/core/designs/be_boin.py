@@ -61,8 +61,8 @@ Decisions where the references are silent ([A]):
 * ``three_plus_three`` is refused (``be_boin_simulate`` fixes ``stay_on_1_of_3 = FALSE``).
 * At dose 1 a de-escalation (D) means stay (with BOIN's extra-safe stop on complete data when
   ``extrasafe``), as in TITE-BOIN's framework.
-* The array form and the simulation kernel are not written yet: ``decide_arrays`` and
-  ``simulate`` refuse a BE-BOIN design with an error on ``design``.
+* The array form is :mod:`doseladder.core.designs.arrays.be_boin`; the simulation kernel is
+  not written yet: ``simulate`` refuses a BE-BOIN design with an error on ``design``.
 """
 
 from __future__ import annotations
@@ -493,7 +493,11 @@ class BEBOIN(BFBOIN):
         )
 
     def _decide_arrays(self, data: DoseArrays) -> ArrayDecision:
-        raise InputError("design", "the be-boin design has no array decision function yet")
+        """The decision for many trials (:func:`~doseladder.core.designs.arrays.be_boin.
+        decide_be_boin`)."""
+        from doseladder.core.designs.arrays.be_boin import decide_be_boin
+
+        return decide_be_boin(self, data)
 
     def describe(self) -> str:
         base = super().describe()
