@@ -61,8 +61,9 @@ Decisions where the references are silent ([A]):
 * ``three_plus_three`` is refused (``be_boin_simulate`` fixes ``stay_on_1_of_3 = FALSE``).
 * At dose 1 a de-escalation (D) means stay (with BOIN's extra-safe stop on complete data when
   ``extrasafe``), as in TITE-BOIN's framework.
-* The array form is :mod:`doseladder.core.designs.arrays.be_boin`; the simulation kernel is
-  not written yet: ``simulate`` refuses a BE-BOIN design with an error on ``design``.
+* The array form is :mod:`doseladder.core.designs.arrays.be_boin`; the simulation
+  (``simulate.kernels.bf_boin.simulate_be_boin``) runs ``no_slot: leave`` only and refuses
+  ``wait`` with an error on ``no_slot``.
 """
 
 from __future__ import annotations
