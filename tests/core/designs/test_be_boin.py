@@ -200,12 +200,16 @@ def test_validation_names_the_field() -> None:
     assert exc.value.field == "now"
 
 
-def test_array_form_refused_with_a_clear_error() -> None:
+def test_simulation_of_no_slot_wait_is_refused_with_a_clear_error() -> None:
     from doseladder.simulate.kernels import kernel_for
+    from doseladder.simulate.latent import PatientDraws
+    from doseladder.simulate.scenario import Scenario
 
+    kernel = kernel_for(D)
+    draws = PatientDraws(Scenario(p_tox=(0.1,) * 5), 1, 0, 0, 2, D.n_max)
     with pytest.raises(InputError) as exc:
-        kernel_for(D)
-    assert exc.value.field == "design" and "be-boin" in exc.value.reason
+        kernel(D, draws)
+    assert exc.value.field == "no_slot" and "wait" in exc.value.reason
 
 
 def test_describe_and_tables() -> None:
