@@ -3,7 +3,7 @@
 A design file is a mapping with a ``design`` key naming the design (any name of the registry
 :data:`~doseladder.core.designs.registry.DESIGNS`: ``boin``, ``tite-boin``, ``boin12``,
 ``tite-boin12``, ``3+3``, ``crm``, ``tite-crm``, ``keyboard``, ``mtpi2``, ``i3+3``,
-``bf-boin``) and the design's parameters under their own names
+``bf-boin``, ``be-boin``) and the design's parameters under their own names
 (``num_doses``, ``target``, ``phi_t``, ``cohort_size``, ``max_n``, ...).  Unknown keys are
 rejected with the list of allowed ones; values are validated by the design itself, whose error
 names the key and the allowed range.

@@ -18,6 +18,7 @@ from doseladder.core.designs.registry import (
 )
 
 if TYPE_CHECKING:
+    from doseladder.core.designs.be_boin import BEBOIN
     from doseladder.core.designs.bf_boin import BFBOIN
     from doseladder.core.designs.boin import BOIN
     from doseladder.core.designs.boin12 import BOIN12
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from doseladder.core.designs.tite_crm import TITECRM
 
 __all__ = [
+    "BEBOIN",
     "BFBOIN",
     "BOIN",
     "BOIN12",

@@ -45,7 +45,7 @@ when there is none (an eliminated dose never takes another patient).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -69,10 +69,47 @@ from doseladder.core.select_mtd import select_mtd
 from doseladder.core.selection import Selection
 from doseladder.core.state import Patient, TrialState
 
-__all__ = ["BFBOIN", "assign_backfill", "backfill_open", "complete_counts"]
+__all__ = [
+    "BFBOIN",
+    "assign_backfill",
+    "backfill_open",
+    "complete_counts",
+    "conflict_anchor",
+    "pooled_safe_dose",
+]
 
 ASSIGN = ("highest", "lowest", "random")
 ACTIVITY = ("dose", "dose_or_lower")
+ANCHORS = ("highest", "lowest")
+
+#: ``below_bd(lo, hi)``: the pooled data of doses lo..hi lie below the de-escalation boundary
+BelowBd = Callable[[int, int], bool]
+
+
+def conflict_anchor(lower: Sequence[str], cat_d: str, anchor: str = "highest") -> int | None:
+    """b* of §3 (Table 2 of the paper): the conflicting lower dose that anchors the pool.
+
+    ``lower`` holds the categories (E/S/D/X) of doses 1..d-1, ``cat_d`` the current dose's.
+    A conflict is (a) ``cat_d`` E and some lower dose not E, or (b) ``cat_d`` S/D/X and some
+    lower dose D/X.  ``anchor`` picks the ``highest`` conflicting dose (bfboin, BF-BOIN) or the
+    ``lowest`` (BE-BOIN, Chen et al. 2026).  None: no conflict.
+    """
+    if cat_d == "E":
+        cands = [j for j, c in enumerate(lower, start=1) if c != "E"]
+    else:
+        cands = [j for j, c in enumerate(lower, start=1) if c in ("D", "X")]
+    if not cands:
+        return None
+    return max(cands) if anchor == "highest" else min(cands)
+
+
+def pooled_safe_dose(bstar: int, d: int, below_bd: BelowBd) -> int | None:
+    """The highest k in [b*, d] whose pool b*..k lies below the de-escalation boundary (§3);
+    None when there is none."""
+    for k in range(d, bstar - 1, -1):
+        if below_bd(bstar, k):
+            return k
+    return None
 
 
 def complete_counts(patients: Sequence[Patient], num_doses: int) -> tuple[list[int], list[int]]:
@@ -196,52 +233,8 @@ class BFBOIN(BoinBoundaries, Design):
             d = self.start_dose
         k = len(esc) % self.cohort_size
         cohort = esc[-k:] if k else esc[-self.cohort_size :]
-        if k and d in eliminated:
-            # eliminated from outside the design while its cohort fills (module docstring)
-            below = max((j for j in range(1, d) if j not in eliminated), default=None)
-            text = (
-                f"Dose {d} was eliminated while its escalation cohort had {k} of "
-                f"{self.cohort_size} patients: "
-            )
-            values = {"cohort_n": k, "backfill_open": [], "backfill_dose": None}
-            if below is None:
-                return Decision(
-                    Action.STOP,
-                    d,
-                    None,
-                    Reason(
-                        "bf_boin.current_eliminated",
-                        text + "no lower dose remains, the trial stops.",
-                        values,
-                    ),
-                    eliminated,
-                )
-            return Decision(
-                Action.DEESCALATE,
-                d,
-                below,
-                Reason(
-                    "bf_boin.current_eliminated",
-                    text + f"the next escalation patient is treated at dose {below}.",
-                    values,
-                ),
-                eliminated,
-            )
         if k:  # cohort not full
-            return Decision(
-                Action.STAY,
-                d,
-                d,
-                Reason(
-                    "bf_boin.complete_cohort",
-                    (
-                        f"The escalation cohort at dose {d} has {k} of {self.cohort_size} "
-                        "patients: the next patient joins it (no backfill)."
-                    ),
-                    {"cohort_n": k, "backfill_open": [], "backfill_dose": None},
-                ),
-                eliminated,
-            )
+            return self._join_cohort(d, k, eliminated)
         pending = [p for p in cohort if p.tox is None]
         if pending:
             opened = backfill_open(self, state, d)
@@ -276,6 +269,55 @@ class BFBOIN(BoinBoundaries, Design):
         reason = Reason(dec.reason.rule, dec.reason.message, values)
         return Decision(
             dec.action, dec.current_dose, dec.next_dose, reason, dec.eliminated, dec.steps
+        )
+
+    def _join_cohort(self, d: int, k: int, eliminated: frozenset[int]) -> Decision:
+        """The escalation cohort at ``d`` has ``k`` of ``cohort_size`` patients: the next
+        patient joins it."""
+        if d in eliminated:
+            # eliminated from outside the design while its cohort fills (module docstring)
+            below = max((j for j in range(1, d) if j not in eliminated), default=None)
+            text = (
+                f"Dose {d} was eliminated while its escalation cohort had {k} of "
+                f"{self.cohort_size} patients: "
+            )
+            values = {"cohort_n": k, "backfill_open": [], "backfill_dose": None}
+            if below is None:
+                return Decision(
+                    Action.STOP,
+                    d,
+                    None,
+                    Reason(
+                        "bf_boin.current_eliminated",
+                        text + "no lower dose remains, the trial stops.",
+                        values,
+                    ),
+                    eliminated,
+                )
+            return Decision(
+                Action.DEESCALATE,
+                d,
+                below,
+                Reason(
+                    "bf_boin.current_eliminated",
+                    text + f"the next escalation patient is treated at dose {below}.",
+                    values,
+                ),
+                eliminated,
+            )
+        return Decision(
+            Action.STAY,
+            d,
+            d,
+            Reason(
+                "bf_boin.complete_cohort",
+                (
+                    f"The escalation cohort at dose {d} has {k} of {self.cohort_size} "
+                    "patients: the next patient joins it (no backfill)."
+                ),
+                {"cohort_n": k, "backfill_open": [], "backfill_dose": None},
+            ),
+            eliminated,
         )
 
     def _escalation_decision(
@@ -386,11 +428,7 @@ class BFBOIN(BoinBoundaries, Design):
                     {"dose": d},
                 )
             )
-        conflict: int | None = None
-        if cat_d == "E" and any(c != "E" for c in lower):
-            conflict = max(j for j, c in enumerate(lower, start=1) if c != "E")
-        elif cat_d in ("S", "D", "X") and any(c in ("D", "X") for c in lower):
-            conflict = max(j for j, c in enumerate(lower, start=1) if c in ("D", "X"))
+        conflict = conflict_anchor(lower, cat_d, "highest")
 
         if conflict is None:
             if cat_d == "E":
@@ -415,12 +453,7 @@ class BFBOIN(BoinBoundaries, Design):
         if yp <= self._be(np_):
             dec = escalate_or_stay(pooled, elim)
         elif yp >= self._bd(np_):
-            target_k: int | None = None
-            for kk in range(d, bstar - 1, -1):
-                nk, yk = sum(n[bstar - 1 : kk]), sum(y[bstar - 1 : kk])
-                if yk < self._bd(nk):
-                    target_k = kk
-                    break
+            target_k = pooled_safe_dose(bstar, d, _count_pool(self, n, y))
             if target_k is not None:
                 act = Action.STAY if target_k == d else Action.DEESCALATE
                 dec = result(
@@ -587,10 +620,26 @@ def _escalation_dose(state: TrialState) -> int | None:
     return cur if cur is not None else last
 
 
-def backfill_open(p: BFBOIN, state: TrialState, current: int) -> list[int]:
-    """Doses open for backfill below ``current`` (spec §4: C1 activity, C2 safety, C3 cap)."""
+def _count_pool(p: BFBOIN, n: Sequence[int], y: Sequence[int]) -> BelowBd:
+    """``below_bd`` on counts: ΣY < b_d(ΣN) over doses lo..hi (BF-BOIN's complete data)."""
+
+    def below_bd(lo: int, hi: int) -> bool:
+        return sum(y[lo - 1 : hi]) < p._bd(sum(n[lo - 1 : hi]))
+
+    return below_bd
+
+
+def backfill_open(
+    p: BFBOIN, state: TrialState, current: int, below_bd: BelowBd | None = None
+) -> list[int]:
+    """Doses open for backfill below ``current`` (spec §4: C1 activity, C2 safety, C3 cap).
+
+    ``below_bd`` is the C2 test of a pool of doses; by default BF-BOIN's on complete counts
+    (BE-BOIN passes its imputed estimates)."""
     J = p.num_doses
-    n, y = complete_counts(state.patients, J)
+    if below_bd is None:
+        n, y = complete_counts(state.patients, J)
+        below_bd = _count_pool(p, n, y)
     enrolled = [0] * J
     responded = [False] * J
     for q in state.patients:
@@ -601,10 +650,7 @@ def backfill_open(p: BFBOIN, state: TrialState, current: int) -> list[int]:
     # C2: the lowest failing dose closes itself and all above
     safe_upto = current - 1
     for j in range(1, current):
-        alone = y[j - 1] < p._bd(n[j - 1])
-        nn, yy = n[j - 1] + n[j], y[j - 1] + y[j]
-        pooled = yy < p._bd(nn)
-        if not (alone or pooled):
+        if not (below_bd(j, j) or below_bd(j, j + 1)):
             safe_upto = j - 1
             break
     out = []

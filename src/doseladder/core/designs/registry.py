@@ -40,6 +40,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "mtpi2": ("mtpi2", "MTPI2"),
     "i3+3": ("i3p3", "I3P3"),
     "bf-boin": ("bf_boin", "BFBOIN"),
+    "be-boin": ("be_boin", "BEBOIN"),
 }
 
 

@@ -37,6 +37,7 @@ KERNELS: dict[str, tuple[str, str]] = {
     "i3+3": ("cohort_designs", "simulate_cohort_design"),
     "tite-crm": ("tite_crm", "simulate_tite_crm"),
     "bf-boin": ("bf_boin", "simulate_bf_boin"),
+    "be-boin": ("bf_boin", "simulate_be_boin"),
 }
 
 

@@ -33,6 +33,13 @@ through time, one arrival at a time for every trial of the block at once:
   the next enrolled arrival (escalation or backfill), summed over runs; a run still open when
   the trial ends counts until the end (the last cohort's final completion).  Both are 0 when
   every waiting arrival was backfilled.
+
+BE-BOIN (:func:`simulate_be_boin`) runs through the same loop: its decision at each arrival is
+``BEBOIN.decide``'s array form (imputed pending outcomes, suspension by
+``max_pending_ratio``, minimum follow-up before escalation) and its open doses are
+:func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`.  Only
+``no_slot: leave`` (an arrival with no open dose during a suspension is turned away, as in
+BF-BOIN) is simulated; ``no_slot: wait`` is refused with an error on ``no_slot``.
 """
 
 from __future__ import annotations
@@ -41,17 +48,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import STOP, SUSPEND, DoseArrays, PatientArrays
+from doseladder.core.designs.arrays.be_boin import be_boin_open_arrays
 from doseladder.core.designs.arrays.bf_boin import (
     assign_backfill_arrays,
     backfill_open_arrays,
     backfill_view,
 )
+from doseladder.core.designs.be_boin import BEBOIN
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.errors import InputError
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
-__all__ = ["simulate_bf_boin"]
+__all__ = ["simulate_be_boin", "simulate_bf_boin"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -149,8 +158,10 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         away = np.zeros(idx.size, dtype=bool)
         if sus.any():
             sub = data.take(sus)
-            view = backfill_view(design, sub)
-            opened = backfill_open_arrays(design, sub, view)
+            if isinstance(design, BEBOIN):
+                opened = be_boin_open_arrays(design, sub)
+            else:
+                opened = backfill_open_arrays(design, sub, backfill_view(design, sub))
             u = uniforms(int(sus.sum())) if design.backfill_assign == "random" else None
             bdose = assign_backfill_arrays(opened, design.backfill_assign, u)
             spos = np.flatnonzero(sus)
@@ -226,6 +237,17 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         tox_backfill=yb,
         turned_away=away_n,
     )
+
+
+def simulate_be_boin(design: BEBOIN, draws: PatientDraws) -> TrialArrays:
+    """Simulate a block of BE-BOIN trials (module docstring; ``no_slot: leave`` only)."""
+    if design.no_slot != "leave":
+        raise InputError(
+            "no_slot",
+            "only 'leave' can be simulated yet (an arrival with no open backfill dose is turned "
+            "away); 'wait' (the arrival waits for the next decision) has no kernel",
+        )
+    return simulate_bf_boin(design, draws)
 
 
 def _close_runs(

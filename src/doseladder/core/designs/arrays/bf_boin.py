@@ -280,22 +280,29 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
 
 
 def backfill_open_arrays(
-    design: BFBOIN, data: DoseArrays, view: BackfillView | None = None
+    design: BFBOIN,
+    data: DoseArrays,
+    view: BackfillView | None = None,
+    ok: BoolArray | None = None,
 ) -> BoolArray:
     """(J, R) doses open for backfill below each trial's escalation dose (spec §4: C1
     activity, C2 safety alone or pooled with the next dose -- a failing dose closes itself and
-    all above --, C3 cap on enrolled patients; never at or above an eliminated dose)."""
+    all above --, C3 cap on enrolled patients; never at or above an eliminated dose).
+
+    ``ok`` is the (J, R) C2 test of each dose (alone or pooled with the next one); by default
+    BF-BOIN's on complete counts (BE-BOIN passes its imputed estimates)."""
     v = backfill_view(design, data) if view is None else view
     num = data.num_doses
     d = data.current
-    nc, yc = v.n, v.tox
-    size = _size(int(nc.sum(axis=0).max(initial=0)) + 1)
-    bd = bf_boin_tables(design, size)[1]
     jj = np.arange(num)[:, None]
     lower = jj < d[None, :]
-    n_next = np.vstack([nc[1:], np.zeros((1, nc.shape[1]), dtype=np.int64)])
-    y_next = np.vstack([yc[1:], np.zeros((1, yc.shape[1]), dtype=np.int64)])
-    ok = (yc < bd[nc]) | (yc + y_next < bd[nc + n_next])
+    if ok is None:
+        nc, yc = v.n, v.tox
+        size = _size(int(nc.sum(axis=0).max(initial=0)) + 1)
+        bd = bf_boin_tables(design, size)[1]
+        n_next = np.vstack([nc[1:], np.zeros((1, nc.shape[1]), dtype=np.int64)])
+        y_next = np.vstack([yc[1:], np.zeros((1, yc.shape[1]), dtype=np.int64)])
+        ok = (yc < bd[nc]) | (yc + y_next < bd[nc + n_next])
     fail = lower & ~ok
     safe = ~upward(fail)
     if design.activity == "dose":
