@@ -26,6 +26,7 @@ from doseladder.core.designs.arrays.bf_boin import (
     backfill_open_arrays,
     backfill_view,
     bf_boin_tables,
+    join_moves,
 )
 from doseladder.core.designs.arrays.boin import boin_boundary_arrays
 from doseladder.core.designs.arrays.interface import (
@@ -147,7 +148,9 @@ def decide_be_boin(design: BEBOIN, data: DoseArrays) -> ArrayDecision:
 
     # cohort not full; final follow-up after max_n
     join = v.cohort_k != 0
-    put(join, STAY, d, cap=False)
+    j_act, j_nxt = join_moves(elim0, d)
+    for act in (STAY, DEESCALATE, STOP):
+        put(join & (j_act == act), act, j_nxt, cap=False)
     final = (v.n_esc >= design.max_n) & ~elim0[d, cols] & v.cohort_pending
     put(final, SUSPEND, d, cap=False)
     keep0 = done.copy()

@@ -152,6 +152,17 @@ def _highest(mask: BoolArray) -> IntArray:
     return np.asarray(np.where(mask.any(axis=0), top, -1), dtype=np.int64)
 
 
+def join_moves(elim0: BoolArray, d: IntArray) -> tuple[IntArray, IntArray]:
+    """``BFBOIN._join_cohort`` for trials whose escalation cohort is incomplete: stay at ``d``;
+    or, when ``d`` was eliminated from outside the design, de-escalate to the highest dose
+    below that is not eliminated, or stop (next dose -1) when there is none."""
+    num, rows = elim0.shape
+    gone = elim0[d, np.arange(rows)]
+    below = _highest(~elim0 & (np.arange(num)[:, None] < d[None, :]))
+    action = np.where(gone, np.where(below >= 0, DEESCALATE, STOP), STAY)
+    return action.astype(np.int64), np.where(gone, below, d).astype(np.int64)
+
+
 def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     """``BFBOIN._decide`` for every trial with at least one patient (module docstring)."""
     v = backfill_view(design, data)
@@ -268,12 +279,9 @@ def decide_bf_boin(design: BFBOIN, data: DoseArrays) -> ArrayDecision:
     nxt = np.where(hold, d, nxt)
     elim = np.where(hold[None, :], elim0, elim)
     deesc = deesc & ~hold
-    # an incomplete cohort at a dose eliminated from outside: to the highest dose below not
-    # eliminated, or stop (BFBOIN._decide, ``bf_boin.current_eliminated``)
-    dropped = not_full & elim0[d, cols]
-    below = _highest(~elim0 & (jj < d[None, :]))
-    action = np.where(dropped, np.where(below >= 0, DEESCALATE, STOP), action)
-    nxt = np.where(dropped, below, nxt)
+    j_act, j_nxt = join_moves(elim0, d)
+    action = np.where(not_full, j_act, action)
+    nxt = np.where(not_full, j_nxt, nxt)
     return ArrayDecision(
         action.astype(np.int64), nxt.astype(np.int64), np.asarray(elim, dtype=np.bool_), deesc
     )
