@@ -112,7 +112,8 @@ SUPPORTED = ("boin", "tite-boin", "3+3", "boin12", "tite-boin12")
 def check_supported(plan: EscalationPlan) -> None:
     """Raise :class:`InputError` for plans the protocol simulator cannot vectorise."""
     name = plan.design.name
-    if name not in SUPPORTED and not isinstance(plan.decision_design, BFBOIN):
+    # BF-BOIN exactly: BE-BOIN (a subclass, time-to-event backfill) has no protocol simulation
+    if name not in SUPPORTED and type(plan.decision_design) is not BFBOIN:
         raise InputError(
             "design",
             f"protocol simulation supports the designs {', '.join(SUPPORTED)}; "
