@@ -127,24 +127,27 @@ def test_select_uses_completed_data(design_file: Path, tmp_path: Path) -> None:
     assert data["mtd"] == 2
 
 
-def test_simulate_leave_runs_and_wait_is_refused(design_file: Path, tmp_path: Path) -> None:
+def test_simulate_wait_and_leave(design_file: Path, tmp_path: Path) -> None:
+    """The design file's default ``no_slot: wait`` simulates (no arrival turned away);
+    ``leave`` turns arrivals away; both report backfill and duration."""
     sc = tmp_path / "sc.yaml"
     sc.write_text(SCENARIO)
-    code, out, err = run(
-        "simulate", design_file, "--scenario", sc, "--trials", 10, "--json", "--no-progress"
-    )
-    assert code != 0
-    assert "no_slot" in (out + err)
     leave = tmp_path / "leave.yaml"
     leave.write_text(DESIGN.replace("no_slot: wait", "no_slot: leave"))
-    code, out, err = run(
-        "simulate", leave, "--scenario", sc, "--trials", 50, "--seed", 3, "--json", "--no-progress"
-    )
-    assert code == 0, err
-    results = json.loads(out)
-    result = results[0] if isinstance(results, list) else results
-    text = json.dumps(result)
-    assert "backfill" in text and "duration" in text
+    turned = {}
+    for name, path in (("wait", design_file), ("leave", leave)):
+        code, out, err = run(
+            "simulate", path, "--scenario", sc, "--trials", 50, "--seed", 3, "--json",
+            "--no-progress",
+        )  # fmt: skip
+        assert code == 0, err
+        results = json.loads(out)
+        result = results[0] if isinstance(results, list) else results
+        text = json.dumps(result)
+        assert "backfill" in text and "duration" in text
+        trial = result["trial"]
+        turned[name] = trial.get("turned_away", 0.0)
+    assert turned["wait"] == 0.0 and turned["leave"] > 0
 
 
 # ------------------------------------------------------------------ invariants

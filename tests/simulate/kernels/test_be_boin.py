@@ -2,7 +2,8 @@
 is the core's (``BEBOIN.decide`` on the trial rebuilt at that time) -- a replay of simulated
 histories --, which carries the invariants: never skip an untried dose, never an eliminated
 dose, a backfill patient only at a dose open for backfill (``BEBOIN.open_for_backfill``).
-``no_slot: wait`` is refused with an error naming the key."""
+``no_slot: wait`` holds a waiting arrival until the trial's next event (no arrival turned
+away), ``leave`` turns it away."""
 
 from __future__ import annotations
 
@@ -59,10 +60,13 @@ def _state(data: DoseArrays, r: int) -> tuple[TrialState, float]:
         {},
         {"conflict_dose": "highest", "backfill_assign": "lowest", "min_completed": 2},
         {"max_pending_ratio": 1.0, "min_follow_up": 0.5, "extrasafe": True, "n_cap": 4},
+        {"no_slot": "wait"},
+        {"no_slot": "wait", "min_follow_up": 0.5, "n_cap": 3, "backfill_assign": "random"},
     ],
 )
 def test_replay_equals_the_core(monkeypatch: pytest.MonkeyPatch, kw: dict[str, Any]) -> None:
-    design = BEBOIN(num_doses=5, tox_window=3.0, max_n=24, n_earlystop=9, no_slot="leave", **kw)
+    kw = {"no_slot": "leave", **kw}
+    design = BEBOIN(num_doses=5, tox_window=3.0, max_n=24, n_earlystop=9, **kw)
     original = arrays_be_boin.decide_be_boin
     seen = {"decisions": 0, "suspend": 0, "backfill_open": 0}
 
@@ -100,11 +104,22 @@ def test_replay_equals_the_core(monkeypatch: pytest.MonkeyPatch, kw: dict[str, A
     assert (a.n_backfill[:, -1] == 0).all()
 
 
-def test_wait_is_refused() -> None:
-    design = BEBOIN(num_doses=5, tox_window=3.0, max_n=24)
-    with pytest.raises(InputError) as exc:
-        simulate(design, SCENARIO, 10, seed=1)
-    assert exc.value.field == "no_slot"
+def test_wait_holds_arrivals_leave_turns_them_away() -> None:
+    """Same draws: under ``leave`` arrivals with no open dose are turned away; under ``wait``
+    none is, the waiting time is suspended time, and entries stay in time order."""
+    got = {}
+    for mode in ("leave", "wait"):
+        design = BEBOIN(num_doses=5, tox_window=3.0, max_n=24, no_slot=mode)
+        res = simulate(design, SCENARIO, 300, seed=3, keep_trials=True)
+        assert res.trials is not None
+        got[mode] = res.trials
+    leave, wait = got["leave"], got["wait"]
+    assert leave.turned_away is not None and wait.turned_away is not None
+    assert leave.turned_away.sum() > 0
+    assert wait.turned_away.sum() == 0
+    assert wait.suspended is not None and (wait.suspended > 0).mean() > 0.5
+    entry = np.where(np.isnan(wait.entry), 1e300, wait.entry)  # no patient: last
+    assert (np.diff(entry, axis=1) >= 0).all()
 
 
 def test_without_responses_there_is_no_backfill() -> None:

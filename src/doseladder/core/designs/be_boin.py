@@ -62,8 +62,9 @@ Decisions where the references are silent ([A]):
 * At dose 1 a de-escalation (D) means stay (with BOIN's extra-safe stop on complete data when
   ``extrasafe``), as in TITE-BOIN's framework.
 * The array form is :mod:`doseladder.core.designs.arrays.be_boin`; the simulation
-  (``simulate.kernels.bf_boin.simulate_be_boin``) runs ``no_slot: leave`` only and refuses
-  ``wait`` with an error on ``no_slot``.
+  (``simulate.kernels.bf_boin.simulate_be_boin``) runs both ``no_slot`` modes: ``leave`` turns
+  an arrival with no open dose away, ``wait`` holds it until the trial's next event (see that
+  module's docstring for how arrivals queue -- a decision of ours).
 """
 
 from __future__ import annotations

@@ -37,9 +37,16 @@ through time, one arrival at a time for every trial of the block at once:
 BE-BOIN (:func:`simulate_be_boin`) runs through the same loop: its decision at each arrival is
 ``BEBOIN.decide``'s array form (imputed pending outcomes, suspension by
 ``max_pending_ratio``, minimum follow-up before escalation) and its open doses are
-:func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`.  Only
-``no_slot: leave`` (an arrival with no open dose during a suspension is turned away, as in
-BF-BOIN) is simulated; ``no_slot: wait`` is refused with an error on ``no_slot``.
+:func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`.  ``no_slot: leave``: an
+arrival with no open dose during a suspension is turned away, as in BF-BOIN.  ``no_slot: wait``
+(the default): that arrival waits and is decided again at the trial's next event -- an
+outcome's assessment completing, a response becoming visible, or a pending patient reaching
+the minimum follow-up (``min_follow_up``·W) -- until it is treated (escalation or backfill).
+Decision of ours (the sources do not say how arrivals queue): the waiting arrival holds the
+accrual process -- the next arrival comes ``gaps`` after its treatment, so arrivals behind it
+are not generated while it waits; its waiting time counts as suspended time and it is not
+turned away.  Should no later event exist (it cannot while the decision is ``suspend``), the
+arrival is turned away as under ``leave``.
 """
 
 from __future__ import annotations
@@ -86,6 +93,8 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
     uniforms = draws.assign_uniforms()
     responds_all = draws.scenario.p_eff is None
     csize = design.cohort_size
+    waits = isinstance(design, BEBOIN) and design.no_slot == "wait"
+    follow = design.min_follow_up * big_t if isinstance(design, BEBOIN) else 0.0
 
     rows = np.arange(nt)
     count = np.zeros(nt, dtype=np.int64)
@@ -104,6 +113,7 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
     away_n = np.zeros(nt, dtype=np.int64)
     run_start = np.full(nt, np.nan)  # first arrival of the current run of turned-away ones
     suspended = np.zeros(nt)
+    resume = np.full(nt, np.nan)  # ``no_slot: wait``: when a waiting arrival is decided again
 
     def enrol(idx: IntArray, dd: IntArray, backfill: bool) -> None:
         i = count[idx]
@@ -175,7 +185,13 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
             _close_runs(idx[esc], t, run_start, suspended)
         if away.any():
             arows = idx[away]
-            away_n[arows] += 1
+            left = arows
+            if waits:  # the arrival waits for the trial's next event (module docstring)
+                later = _next_event(arows, t, count, entry, tox_at, eff_at, follow)
+                held = np.isfinite(later)
+                resume[arows[held]] = later[held]
+                left = arows[~held]
+            away_n[left] += 1
             fresh = arows[np.isnan(run_start[arows])]
             run_start[fresh] = t[fresh]
         # the next arrival
@@ -183,7 +199,14 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
         turned = away[~stop]
         nxt = np.empty(moved.size)
         if turned.any():
-            nxt[turned] = wait(int(turned.sum()))
+            tr = moved[turned]
+            held = ~np.isnan(resume[tr])  # ``wait``: the same arrival at the next event
+            g = np.empty(tr.size)
+            g[held] = resume[tr[held]] - t[tr[held]]
+            if (~held).any():
+                g[~held] = wait(int((~held).sum()))
+            nxt[turned] = g
+            resume[tr] = np.nan
         took = ~turned
         if took.any():
             ci = count[moved[took]]
@@ -240,14 +263,27 @@ def simulate_bf_boin(design: BFBOIN, draws: PatientDraws) -> TrialArrays:
 
 
 def simulate_be_boin(design: BEBOIN, draws: PatientDraws) -> TrialArrays:
-    """Simulate a block of BE-BOIN trials (module docstring; ``no_slot: leave`` only)."""
-    if design.no_slot != "leave":
-        raise InputError(
-            "no_slot",
-            "only 'leave' can be simulated yet (an arrival with no open backfill dose is turned "
-            "away); 'wait' (the arrival waits for the next decision) has no kernel",
-        )
+    """Simulate a block of BE-BOIN trials (module docstring: ``no_slot`` ``wait`` or ``leave``)."""
     return simulate_bf_boin(design, draws)
+
+
+def _next_event(
+    rows: IntArray,
+    t: FloatArray,
+    count: IntArray,
+    entry: FloatArray,
+    tox_at: FloatArray,
+    eff_at: FloatArray,
+    follow: float,
+) -> FloatArray:
+    """The rows' next event after their time ``t``: an assessment completing, a response
+    becoming visible, or a patient reaching ``follow`` of follow-up (``inf`` when none)."""
+    width = entry.shape[1]
+    now = t[rows][:, None]
+    valid = np.arange(width)[None, :] < count[rows][:, None]
+    times = np.stack([tox_at[rows], eff_at[rows], entry[rows] + follow])
+    ahead = valid[None, :, :] & (times > now[None, :, :])
+    return np.asarray(np.where(ahead, times, np.inf).min(axis=(0, 2)), dtype=np.float64)
 
 
 def _close_runs(
