@@ -15,7 +15,6 @@ import pytest
 from doseladder.core.designs.arrays import ACTION_NAMES, DoseArrays
 from doseladder.core.designs.arrays import be_boin as arrays_be_boin
 from doseladder.core.designs.be_boin import BEBOIN
-from doseladder.core.errors import InputError
 from doseladder.core.state import Patient, TrialState
 from doseladder.simulate.engine import simulate
 from doseladder.simulate.scenario import Accrual, Scenario

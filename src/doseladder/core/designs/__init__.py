@@ -18,37 +18,22 @@ from doseladder.core.designs.registry import (
 )
 
 if TYPE_CHECKING:
-    from doseladder.core.designs.be_boin import BEBOIN
-    from doseladder.core.designs.bf_boin import BFBOIN
-    from doseladder.core.designs.boin import BOIN
-    from doseladder.core.designs.boin12 import BOIN12
-    from doseladder.core.designs.crm import CRM
-    from doseladder.core.designs.i3p3 import I3P3
-    from doseladder.core.designs.keyboard import Keyboard
-    from doseladder.core.designs.mtpi2 import MTPI2
-    from doseladder.core.designs.three_plus_three import ThreePlusThree
-    from doseladder.core.designs.tite_boin import TITEBOIN
-    from doseladder.core.designs.tite_boin12 import TITEBOIN12
-    from doseladder.core.designs.tite_crm import TITECRM
+    from doseladder.core.designs.be_boin import BEBOIN as BEBOIN
+    from doseladder.core.designs.bf_boin import BFBOIN as BFBOIN
+    from doseladder.core.designs.boin import BOIN as BOIN
+    from doseladder.core.designs.boin12 import BOIN12 as BOIN12
+    from doseladder.core.designs.crm import CRM as CRM
+    from doseladder.core.designs.i3p3 import I3P3 as I3P3
+    from doseladder.core.designs.keyboard import Keyboard as Keyboard
+    from doseladder.core.designs.mtpi2 import MTPI2 as MTPI2
+    from doseladder.core.designs.three_plus_three import ThreePlusThree as ThreePlusThree
+    from doseladder.core.designs.tite_boin import TITEBOIN as TITEBOIN
+    from doseladder.core.designs.tite_boin12 import TITEBOIN12 as TITEBOIN12
+    from doseladder.core.designs.tite_crm import TITECRM as TITECRM
 
-__all__ = [
-    "BEBOIN",
-    "BFBOIN",
-    "BOIN",
-    "BOIN12",
-    "CRM",
-    "DESIGNS",
-    "I3P3",
-    "MTPI2",
-    "TITEBOIN",
-    "TITEBOIN12",
-    "TITECRM",
-    "Design",
-    "Keyboard",
-    "ThreePlusThree",
-    "design_class",
-    "design_from_mapping",
-]
+#: the design classes (``BOIN``, ``TITEBOIN``, … below) are importable from here but not listed:
+#: they are loaded on first use (``__getattr__``) and documented in their own modules
+__all__ = ["DESIGNS", "Design", "design_class", "design_from_mapping"]
 
 #: exported class name -> design name in the registry
 _CLASSES = {cls: name for name, (_module, cls) in _WHERE.items()}
