@@ -200,16 +200,20 @@ def test_validation_names_the_field() -> None:
     assert exc.value.field == "now"
 
 
-def test_simulation_of_no_slot_wait_is_refused_with_a_clear_error() -> None:
+def test_the_default_no_slot_wait_is_simulated_without_turning_anyone_away() -> None:
+    """``no_slot: wait`` (D's default) runs through the kernel: arrivals with no open dose wait
+    for the next event instead of being turned away (tests/simulate/kernels/test_be_boin.py
+    replays such trials against the core)."""
     from doseladder.simulate.kernels import kernel_for
     from doseladder.simulate.latent import PatientDraws
     from doseladder.simulate.scenario import Scenario
 
+    assert D.no_slot == "wait"
     kernel = kernel_for(D)
-    draws = PatientDraws(Scenario(p_tox=(0.1,) * 5), 1, 0, 0, 2, D.n_max)
-    with pytest.raises(InputError) as exc:
-        kernel(D, draws)
-    assert exc.value.field == "no_slot" and "wait" in exc.value.reason
+    draws = PatientDraws(Scenario(p_tox=(0.1,) * 5, p_eff=(0.3,) * 5), 1, 0, 0, 50, D.n_max)
+    out = kernel(D, draws)
+    assert out.turned_away is not None and int(out.turned_away.sum()) == 0
+    assert int(out.n.sum()) > 0
 
 
 def test_describe_and_tables() -> None:
