@@ -102,7 +102,13 @@ def _patient(
     eff = (bool(eb) if re <= now else None) if use_eff else False
     bf = False if other else bool(blk.bf[t, c])
     return Patient(
-        dose=int(dose) + 1, entry_time=float(entry), tox=tox, eff=eff, indication=ind, backfill=bf
+        dose=int(dose) + 1,
+        entry_time=float(entry),
+        tox=tox,
+        tox_time=float(rt - entry) if tox else None,  # known with the DLT (TITE-CRM adaptive)
+        eff=eff,
+        indication=ind,
+        backfill=bf,
     )
 
 
@@ -614,7 +620,7 @@ def test_unsupported_plans_raise(design: dict[str, Any], rules: dict[str, Any], 
 
 def test_unsupported_design_raises() -> None:
     data = yaml.safe_load((library_dir() / "f01-car-nk-snc103.yaml").read_text())
-    data["design"] = {"design": "keyboard", "target": 0.3, "start_dose": "F01", "max_n": 18}
+    data["design"] = {"design": "be-boin", "target": 0.3, "start_dose": "F01", "max_n": 18}
     sc = load_protocol_scenario(library_dir() / "scenarios" / "f01-car-nk-snc103.yaml")
     with pytest.raises(InputError) as err:
         simulate_protocol(protocol_from_dict(data), sc, 10)
@@ -748,3 +754,44 @@ def test_design_decisions_equal_decide_on_random_states(design_data: dict[str, A
 
 
 _ACTION_NAMES = {0: "stay", 1: "escalate", 2: "de-escalate", 3: "suspend", 4: "stop"}
+
+
+#: designs without BOIN's boundaries, in a single-indication protocol (STEAM cSLE, 3 doses: no
+#: driving indication, so no confirmed-safe rule that needs a de-escalation boundary)
+OTHER_DESIGNS: dict[str, dict[str, Any]] = {
+    "keyboard": {"design": "keyboard", "target": 0.3, "max_n": 18, "start_dose": "DL1"},
+    "mtpi2": {"design": "mtpi2", "target": 0.25, "max_n": 18, "start_dose": "DL1"},
+    "i3+3": {"design": "i3+3", "target": 0.3, "max_n": 18, "start_dose": "DL1"},
+    "crm": {
+        "design": "crm",
+        "target": 0.3,
+        "max_n": 18,
+        "start_dose": "DL1",
+        "halfwidth": 0.08,
+        "prior_mtd": 2,
+    },
+    "tite-crm": {
+        "design": "tite-crm",
+        "target": 0.3,
+        "max_n": 18,
+        "start_dose": "DL1",
+        "halfwidth": 0.08,
+        "prior_mtd": 2,
+        "scheme": "adaptive",
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(OTHER_DESIGNS))
+def test_other_designs_in_protocol_simulation_equal_recommend(name: str) -> None:
+    """Keyboard, mTPI-2, i3+3, CRM and TITE-CRM run in protocol simulation through the core's
+    array decisions, and every simulated evaluation and final selection equals the core's."""
+    data = yaml.safe_load((library_dir() / "steam-cd19-car-t-csle.yaml").read_text())
+    data["design"] = dict(OTHER_DESIGNS[name])
+    sc = load_protocol_scenario(library_dir() / "scenarios" / "steam-cd19-car-t-csle.yaml")
+    protocol = protocol_from_dict(data)
+    seen = check_against_core(ProtocolSetup.from_protocol(protocol, sc), 120, seed=9)
+    assert sum(seen.values()) > 200, seen
+    res = simulate_protocol(protocol, sc, 400, seed=2)
+    sel = res.per_dose["selection_pct"].sum()
+    assert 99.0 < sel + res.metric("no_selection_pct") < 101.0

@@ -60,11 +60,8 @@ from doseladder.core.designs.arrays import (
     upward,
 )
 from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays, backfill_open_arrays
+from doseladder.core.designs.base import Design
 from doseladder.core.designs.bf_boin import BFBOIN
-from doseladder.core.designs.boin import BOIN
-from doseladder.core.designs.boin12 import BOIN12
-from doseladder.core.designs.three_plus_three import ThreePlusThree
-from doseladder.core.designs.tite_boin import TITEBOIN
 from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import deescalation_boundary
 from doseladder.core.rules.plan import EscalationPlan
@@ -106,7 +103,18 @@ RUN_IN, AWAITING, PASSED, TRIGGERED, APPLIED = 0, 1, 2, 3, 4
 
 _NONE = 10**6  # "no boundary", as in the kernels
 
-SUPPORTED = ("boin", "tite-boin", "3+3", "boin12", "tite-boin12")
+SUPPORTED = (
+    "boin",
+    "tite-boin",
+    "3+3",
+    "boin12",
+    "tite-boin12",
+    "keyboard",
+    "mtpi2",
+    "i3+3",
+    "crm",
+    "tite-crm",
+)
 
 
 def check_supported(plan: EscalationPlan) -> None:
@@ -272,7 +280,7 @@ def dose_arrays(view: PatientView, now: FloatArray, prior: BoolArray, num: int) 
 
 
 def design_decisions(
-    design: BOIN | TITEBOIN | ThreePlusThree | BOIN12 | BFBOIN,
+    design: Design,
     view: PatientView,
     now: FloatArray,
     prior: BoolArray,
@@ -366,7 +374,6 @@ def _plan_design(
     dec = DesignStep.empty(num, rows)
     if consulted.any():
         design = plan.decision_design
-        assert isinstance(design, BOIN | TITEBOIN | ThreePlusThree | BOIN12 | BFBOIN)
         part = design_decisions(design, view.take(consulted), now[consulted], closed[:, consulted])
         dec.put(consulted, part)
     return dec, consulted, closed, fb
