@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import atexit
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from doseladder.core.errors import InputError
 
-if TYPE_CHECKING:
-    from doseladder.simulate.engine import BlockOutput, BlockTask
-
-__all__ = ["WORKER_CONFIG", "close_clients", "local_cluster", "run_on_dask", "run_tasks_on_dask"]
+__all__ = ["WORKER_CONFIG", "close_clients", "local_cluster", "run_tasks_on_dask"]
 
 #: Dask settings for simulation workers: no statistical profiler (it samples every worker's
 #: stack every 10 ms, CPU taken from the kernels) and a slower system monitor.  ``--scheduler
@@ -107,21 +104,6 @@ def close_clients() -> None:
     """Close every client (and local cluster) this process opened."""
     while _CLIENTS:
         _close(_CLIENTS.popitem()[1])
-
-
-def run_on_dask(
-    tasks: Sequence[BlockTask],
-    scheduler: str,
-    *,
-    workers: int = 2,
-    progress: Callable[[int], None] | None = None,
-) -> list[BlockOutput]:
-    """Every design-simulation block (``engine.run_block_summary``), in block order."""
-    from doseladder.simulate.engine import run_block_summary
-
-    return run_tasks_on_dask(
-        tasks, run_block_summary, scheduler, workers=workers, progress=progress
-    )
 
 
 def run_tasks_on_dask(

@@ -17,6 +17,10 @@ from doseladder import __version__
 from doseladder.core.designs import Design
 from doseladder.core.errors import InputError
 from doseladder.simulate.compare import Comparison
+from doseladder.simulate.dask_backend import (  # task / result types of run_tasks (no Dask import)
+    R,
+    T,
+)
 from doseladder.simulate.kernels import kernel_for
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.malloc import tune_malloc
@@ -69,28 +73,31 @@ def run_block_summary(task: BlockTask) -> BlockOutput:
     return OCStats.from_arrays(arrays, task.context), (arrays if task.keep else None)
 
 
-def _run_blocks(
-    tasks: Sequence[BlockTask],
+def run_tasks(
+    tasks: Sequence[T],
+    fn: Callable[[T], R],
     *,
     workers: int,
     scheduler: str | None,
     progress: Progress | None,
-) -> list[BlockOutput]:
-    """Run every block; outputs are returned in block order whatever the backend."""
+) -> list[R]:
+    """``[fn(t) for t in tasks]`` in task order whatever the backend: this process, a pool of
+    ``workers`` processes, or a Dask scheduler (``fn`` module-level, tasks picklable, each with
+    a ``size`` in trials for ``progress``).  Design and protocol simulation both run here."""
     if scheduler is not None:
-        from doseladder.simulate.dask_backend import run_on_dask
+        from doseladder.simulate.dask_backend import run_tasks_on_dask
 
-        return run_on_dask(tasks, scheduler, workers=workers, progress=progress)
+        return run_tasks_on_dask(tasks, fn, scheduler, workers=workers, progress=progress)
     if workers <= 1 or len(tasks) == 1:
         out = []
         for t in tasks:
-            out.append(run_block_summary(t))
+            out.append(fn(t))
             if progress:
                 progress(t.size)
         return out
-    results: list[BlockOutput] = []
+    results: list[R] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for t, r in zip(tasks, pool.map(run_block_summary, tasks), strict=True):
+        for t, r in zip(tasks, pool.map(fn, tasks), strict=True):
             results.append(r)
             if progress:
                 progress(t.size)
@@ -163,7 +170,9 @@ def simulate(
         BlockTask(design, scenario, seed, scenario_index, b, size, k, ctx, keep_trials)
         for b, size in enumerate(block_sizes(n_trials, BLOCK_SIZE))
     ]
-    parts = _run_blocks(tasks, workers=workers, scheduler=scheduler, progress=progress)
+    parts = run_tasks(
+        tasks, run_block_summary, workers=workers, scheduler=scheduler, progress=progress
+    )
     stats = OCStats.merge([p[0] for p in parts])
     kept = [p[1] for p in parts if p[1] is not None]
     return SimulationResult.from_stats(

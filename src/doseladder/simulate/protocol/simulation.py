@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +81,7 @@ from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
+from doseladder.simulate.engine import run_tasks
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
 from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.protocol.plan_rules import (
@@ -968,34 +968,6 @@ def simulate_protocol(
     tasks = [
         _Task(setup, seed, b, size, ctx) for b, size in enumerate(block_sizes(n_trials, BLOCK_SIZE))
     ]
-    parts = _run_tasks(tasks, workers=workers, scheduler=scheduler, progress=progress)
+    parts = run_tasks(tasks, _run_task, workers=workers, scheduler=scheduler, progress=progress)
     stats = ProtocolStats.merge(parts)
     return ProtocolSimulationResult.from_stats(stats, ctx, setup, seed)
-
-
-def _run_tasks(
-    tasks: Sequence[_Task],
-    *,
-    workers: int,
-    scheduler: str | None,
-    progress: Progress | None,
-) -> list[ProtocolStats]:
-    """Every block's statistics, in block order whatever the backend."""
-    if scheduler is not None:
-        from doseladder.simulate.dask_backend import run_tasks_on_dask
-
-        return run_tasks_on_dask(tasks, _run_task, scheduler, workers=workers, progress=progress)
-    if workers <= 1 or len(tasks) == 1:
-        out = []
-        for t in tasks:
-            out.append(_run_task(t))
-            if progress:
-                progress(t.size)
-        return out
-    results: list[ProtocolStats] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for t, r in zip(tasks, pool.map(_run_task, tasks), strict=True):
-            results.append(r)
-            if progress:
-                progress(t.size)
-    return results
