@@ -5,19 +5,18 @@ option: ``decide_be_boin`` = ``BEBOIN.decide``, ``be_boin_open_arrays`` =
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from doseladder.core.designs.arrays import ACTION_NAMES, DoseArrays, PatientArrays
+from doseladder.core.designs.arrays import ACTION_NAMES
 from doseladder.core.designs.arrays.be_boin import be_boin_open_arrays
 from doseladder.core.designs.be_boin import BEBOIN
-from doseladder.core.designs.bf_boin import _escalation_dose
 from doseladder.core.errors import InputError
 from doseladder.core.rules.driving_indication import TOXICITY_DEESCALATION_RULES
 from doseladder.core.state import Patient, TrialState
+
+from .test_bf_boin import to_arrays
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -79,40 +78,6 @@ def be_trials(draw: st.DrawFn, num: int, csize: int, window: float) -> tuple[Tri
     return TrialState(num, tuple(patients), current_dose=dose, eliminated=elim), now
 
 
-def to_arrays(states: Sequence[TrialState], now: Sequence[float], start: int) -> DoseArrays:
-    """Stack states; ``current`` = the escalation dose; a known outcome is ascertained at its
-    entry, a pending one at ``inf``; ``now`` per trial."""
-    base = DoseArrays.from_states(states)
-    num = states[0].num_doses
-    width = max(1, max(s.n_patients for s in states))
-    rows = len(states)
-    dose = np.full((rows, width), num, dtype=np.int64)
-    entry = np.zeros((rows, width))
-    tox_at = np.full((rows, width), np.inf)
-    eff_at = np.full((rows, width), np.inf)
-    tox = np.zeros((rows, width), dtype=bool)
-    eff = np.zeros((rows, width), dtype=bool)
-    backfill = np.zeros((rows, width), dtype=bool)
-    current = np.zeros(rows, dtype=np.int64)
-    for r, s in enumerate(states):
-        current[r] = (_escalation_dose(s) or start) - 1
-        for i, p in enumerate(s.patients):
-            dose[r, i] = p.dose - 1
-            entry[r, i] = p.entry_time
-            if p.tox is not None:
-                tox_at[r, i] = p.entry_time
-            tox[r, i] = p.tox is True
-            eff[r, i] = p.eff is True
-            if p.eff is True:
-                eff_at[r, i] = p.entry_time
-            backfill[r, i] = p.backfill
-    pts = PatientArrays(dose, entry, tox_at, eff_at, tox, eff, np.asarray(now, float), backfill)
-    return DoseArrays(
-        base.n, base.tox, base.tox_pending, base.eff, base.eff_pending, base.both, current,
-        base.eliminated, pts,
-    )  # fmt: skip
-
-
 @SETTINGS
 @given(design=be_designs(), data=st.data())
 def test_decisions_agree(design: BEBOIN, data: st.DataObject) -> None:
@@ -125,7 +90,7 @@ def test_decisions_agree(design: BEBOIN, data: st.DataObject) -> None:
     )
     states = [s for s, _ in hs]
     nows = [n for _, n in hs]
-    arrays = to_arrays(states, nows, design.start_dose)
+    arrays = to_arrays(states, design.start_dose, nows)
     got = design.decide_arrays(arrays)
     opened = be_boin_open_arrays(design, arrays)
     for r, (state, now) in enumerate(hs):
@@ -160,5 +125,5 @@ def test_follow_up_gate_cases_agree() -> None:
                 Patient(dose=2), Patient(dose=2, entry_time=2.0, tox=None)]  # fmt: skip
         state = TrialState(5, tuple(pats))
         now = 2.0 + followed
-        got = design.decide_arrays(to_arrays([state], [now], 1))
+        got = design.decide_arrays(to_arrays([state], 1, [now]))
         assert ACTION_NAMES[int(got.action[0])] == want == design.decide(state, now).action.value

@@ -105,9 +105,11 @@ def bf_trials(draw: st.DrawFn, num: int, csize: int) -> TrialState:
     return TrialState(num, tuple(patients), current_dose=dose)
 
 
-def to_arrays(states: Sequence[TrialState], start: int) -> DoseArrays:
+def to_arrays(
+    states: Sequence[TrialState], start: int, now: Sequence[float] | None = None
+) -> DoseArrays:
     """Stack states; ``current`` = the escalation dose; ``tox_at``/``eff_at`` = entry when
-    known, inf when pending; ``now`` after every entry."""
+    known, inf when pending; ``now`` per trial (default: after every entry)."""
     base = DoseArrays.from_states(states)
     num = states[0].num_doses
     width = max(1, max(s.n_patients for s in states))
@@ -132,8 +134,8 @@ def to_arrays(states: Sequence[TrialState], start: int) -> DoseArrays:
             if p.eff is True:
                 eff_at[r, i] = p.entry_time
             backfill[r, i] = p.backfill
-    now = np.full(rows, float(width))
-    pts = PatientArrays(dose, entry, tox_at, eff_at, tox, eff, now, backfill)
+    at = np.full(rows, float(width)) if now is None else np.asarray(now, dtype=float)
+    pts = PatientArrays(dose, entry, tox_at, eff_at, tox, eff, at, backfill)
     return DoseArrays(
         base.n,
         base.tox,
