@@ -1048,22 +1048,8 @@ def history(session: Session, entity_type: str, entity_id: int | str) -> list[di
 
 # ------------------------------------------------------------ certified copy
 COPY_FORMAT_VERSION = 2
-_EVENT_FIELDS = (
-    "id",
-    "chain",
-    "seq",
-    "ts",
-    "actor_user_id",
-    "actor_username",
-    "trial_id",
-    "entity_type",
-    "entity_id",
-    "action",
-    "reason",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+#: an event in a copy: its row id, then the columns it is inserted with
+_EVENT_FIELDS = ("id", *_EVENT_COLUMNS)
 
 
 def _copy_digest(data: Mapping[str, Any]) -> str:
