@@ -68,7 +68,7 @@ safety-monitor action ``flag`` or ``close_others`` only.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,7 +81,7 @@ from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.protocols.model import Protocol
-from doseladder.simulate.engine import run_tasks
+from doseladder.simulate.engine import Progress, run_tasks
 from doseladder.simulate.latent import PatientDraws, event_time_fraction
 from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.protocol.plan_rules import (
@@ -128,7 +128,6 @@ __all__ = [
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
-Progress = Callable[[int], None]
 
 _CHUNK = 64  # arrivals of an other indication drawn at a time
 _INDICATION_COMPONENT = 6  # pooled indication labels (PatientDraws uses components 0..5)
