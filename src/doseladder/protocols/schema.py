@@ -279,6 +279,9 @@ class OtherIndicationsModel(_Model):
     dose_cap: Literal["driving_current", "any_confirmed"] = "driving_current"
     max_n_per_indication: int | None = Field(default=None, ge=1)
     continue_after_driving_stop: bool = True
+    # CRM / TITE-CRM only (core/rules/deescalation_verdict.py)
+    crm_rule: Literal["recommended", "overdose_control"] = "recommended"
+    crm_overdose_cutoff: float | None = Field(default=None, gt=0, lt=1)
 
 
 class SafetyMonitorModel(_Model):

@@ -23,7 +23,6 @@ from doseladder.core.rules import (
     SentinelStaggering,
     recommend,
 )
-from doseladder.core.rules.driving_indication import deescalation_boundary
 from tests.core.rules.helpers import DL1, DL2, DL_M1, P, S, seed000_design, seed000_plan
 
 IND = ("SLE-ITP", "IIM")
@@ -184,8 +183,8 @@ def test_patients_without_indication_are_driving_and_unknown_ones_are_rejected()
 
 
 def test_three_plus_three_boundary_and_text() -> None:
-    lam, text = deescalation_boundary(ThreePlusThree(num_doses=3))
-    assert lam is None and "fewer than 2 DLTs" in text
+    text = OtherIndicationPolicy().deescalation_rule(ThreePlusThree(num_doses=3)).text
+    assert "fewer than 2 DLTs" in text
     plan = boin12_plan(design=ThreePlusThree(num_doses=3))
     hist = S(*clear(1, 0), P(2, 10, True, False), *clear(2, 11, 2))  # type: ignore[arg-type]
     rec = recommend(plan, hist)

@@ -16,11 +16,12 @@ Decisions (parameters of :class:`OtherIndicationPolicy`):
 * **Confirmed safe** at dose k means, on driving data at k:
   (a) at least ``min_complete`` (default 3) driving patients at k have a *known* DLT outcome
   (DLT observed or window completed) -- pending outcomes never count;
-  (b) the toxicity decision at k is not de-escalation: the DLT rate y/n over those patients is
-  below the design's de-escalation boundary λd (BOIN, TITE-BOIN, BOIN12, TITE-BOIN12), or, for
-  the 3+3, fewer than 2 DLTs (3+3 de-escalates / stops at >= 2 DLTs).  The complete-case rate
-  is at least the TITE estimate y/ESS (ESS >= complete n), so it is never less conservative than
-  the design's own movement rule;
+  (b) the toxicity decision at k on those patients is not de-escalation -- the design's own
+  rule (:mod:`doseladder.core.rules.deescalation_verdict`): the DLT rate is below λd (BOIN
+  family), fewer than 2 DLTs (3+3), the decision table says E or S (Keyboard, mTPI-2, i3+3),
+  or, for the CRM and TITE-CRM, k is at or below the dose the CRM recommends on the driving
+  cohort's known outcomes (``crm_rule: recommended``, default) or Pr(p_k > target) is at most
+  ``crm_overdose_cutoff`` (``crm_rule: overdose_control``);
   (c) the driving design's current decision is not a toxicity de-escalation *from* k (rules
   ``*.deescalate``, ``*.eliminate``, ``*.too_toxic``, ``*.extrasafe_stop``), and k is not
   eliminated / inadmissible, not closed by the pooled safety monitor, and not above a fallback
@@ -29,6 +30,9 @@ Decisions (parameters of :class:`OtherIndicationPolicy`):
   driver dose d if its decision != de-escalate, else the highest dose below d that satisfies
   the condition, else wait") -- the highest confirmed-safe dose at or below the driving cohort's
   current dose; ``"any_confirmed"`` -- the highest confirmed-safe dose.
+* **CRM rule** (``crm_rule``, ``crm_overdose_cutoff``): which of the two CRM rules of (b) is
+  used (refused for other designs); the reasons for the default are in
+  :mod:`~doseladder.core.rules.deescalation_verdict`.
 * **Caps**: ``max_n_per_indication`` (optional) per other indication.
 * **When the driving cohort stops** for safety (no dose acceptable) other indications close;
   when it stops for its sample size they may still enrol at confirmed-safe doses
@@ -42,8 +46,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from doseladder.core.designs.base import Design, check_int
-from doseladder.core.designs.three_plus_three import ThreePlusThree
 from doseladder.core.errors import InputError
+from doseladder.core.rules.deescalation_verdict import (
+    CRM_RULES,
+    CrmRuleName,
+    DeescalationRule,
+    deescalation_rule,
+)
 from doseladder.core.state import Patient
 
 __all__ = [
@@ -51,7 +60,6 @@ __all__ = [
     "DoseSafety",
     "DrivingIndication",
     "OtherIndicationPolicy",
-    "deescalation_boundary",
     "dose_safety",
 ]
 
@@ -96,12 +104,18 @@ class OtherIndicationPolicy:
         max_n_per_indication: maximum patients per other indication (``None`` = no cap).
         continue_after_driving_stop: whether other indications may still enrol after the
             driving design stopped for its sample size (never after a safety stop).
+        crm_rule: CRM / TITE-CRM only: ``"recommended"`` (default) or ``"overdose_control"``
+            (:mod:`~doseladder.core.rules.deescalation_verdict`).
+        crm_overdose_cutoff: ``"overdose_control"`` only: the bound on Pr(p_k > target)
+            (``None`` = 0.25).
     """
 
     min_complete: int = 3
     dose_cap: DoseCap = "driving_current"
     max_n_per_indication: int | None = None
     continue_after_driving_stop: bool = True
+    crm_rule: CrmRuleName = "recommended"
+    crm_overdose_cutoff: float | None = None
 
     def __post_init__(self) -> None:
         check_int("other_indications.min_complete", self.min_complete, 1, 1000)
@@ -116,11 +130,28 @@ class OtherIndicationPolicy:
             raise InputError(
                 "other_indications.continue_after_driving_stop", "must be true or false"
             )
+        if self.crm_rule not in CRM_RULES:
+            raise InputError(
+                "other_indications.crm_rule",
+                f"must be one of {', '.join(CRM_RULES)}, got {self.crm_rule!r}",
+            )
+        if self.crm_overdose_cutoff is not None and self.crm_rule != "overdose_control":
+            raise InputError(
+                "other_indications.crm_overdose_cutoff",
+                "applies only with crm_rule: overdose_control",
+            )
+
+    def deescalation_rule(self, design: Design) -> DeescalationRule:
+        """The rule (b) of the module docstring for ``design``: the design's own toxicity
+        decision at a dose, with this policy's CRM options (refused for other designs)."""
+        return deescalation_rule(
+            design, crm_rule=self.crm_rule, crm_overdose_cutoff=self.crm_overdose_cutoff
+        )
 
     def describe(
         self,
         driving: str = "driving",
-        boundary_text: str = "DLT rate below the design's de-escalation boundary",
+        rule_text: str = "the design's own toxicity decision at the dose",
     ) -> str:
         which = (
             "the highest confirmed-safe dose at or below the driving cohort's current dose"
@@ -142,7 +173,7 @@ class OtherIndicationPolicy:
             "Other indications: subjects of other indications are enrolled only at a dose "
             f"confirmed safe in the {driving} cohort, i.e. a dose at which at least "
             f"{self.min_complete} {driving} subjects have a known DLT outcome (pending outcomes "
-            f"never count) and the toxicity decision is not to de-escalate ({boundary_text}), "
+            f"never count) and the toxicity decision is not to de-escalate ({rule_text}), "
             "that is not eliminated, not closed by the safety monitor, and from which the "
             f"{driving} cohort's current decision is not a de-escalation for toxicity. They are "
             f"offered {which}; if there is none they wait.{cap}{after}"
@@ -154,17 +185,9 @@ class OtherIndicationPolicy:
             "dose_cap": self.dose_cap,
             "max_n_per_indication": self.max_n_per_indication,
             "continue_after_driving_stop": self.continue_after_driving_stop,
+            "crm_rule": self.crm_rule,
+            "crm_overdose_cutoff": self.crm_overdose_cutoff,
         }
-
-
-def deescalation_boundary(design: Design) -> tuple[float | None, str]:
-    """The design's toxicity de-escalation boundary: (λd, text), or (None, 3+3 text)."""
-    if isinstance(design, ThreePlusThree):
-        return None, "for the 3+3 design: fewer than 2 DLTs"
-    lam = getattr(design, "lambda_d", None)
-    if not isinstance(lam, float):
-        raise InputError("design", f"design {design.name!r} has no de-escalation boundary")
-    return lam, f"DLT rate below the de-escalation boundary λd = {lam:.4f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,29 +234,35 @@ def dose_safety(
     ``excluded`` maps doses to a reason they cannot be confirmed whatever the data (eliminated,
     closed by the monitor, de-escalated from by the current decision, above a fallback).
     """
-    lam, _ = deescalation_boundary(design)
+    rule = policy.deescalation_rule(design)
     excl = excluded or {}
-    out: list[DoseSafety] = []
+    n_known: list[int] = []
+    y_known: list[int] = []
+    at_dose: list[int] = []
     for k in range(1, len(labels) + 1):
         at = [p for p in driving_patients if p.dose == k]
         known = [p for p in at if p.tox is not None]
-        y = sum(p.tox is True for p in known)
-        n_known = len(known)
-        rate = y / n_known if n_known else None
+        at_dose.append(len(at))
+        n_known.append(len(known))
+        y_known.append(sum(p.tox is True for p in known))
+    need = [
+        k
+        for k in range(1, len(labels) + 1)
+        if k not in excl and n_known[k - 1] >= policy.min_complete
+    ]
+    verdicts = rule.verdicts(n_known, y_known) if need else ()
+    out: list[DoseSafety] = []
+    for k in range(1, len(labels) + 1):
+        n, y = n_known[k - 1], y_known[k - 1]
+        rate = y / n if n else None
         if k in excl:
             ok, why = False, excl[k]
-        elif n_known < policy.min_complete:
+        elif n < policy.min_complete:
             ok, why = (
                 False,
-                f"only {n_known} driving subject(s) with a known DLT outcome "
-                f"(< {policy.min_complete})",
+                f"only {n} driving subject(s) with a known DLT outcome (< {policy.min_complete})",
             )
-        elif lam is None:
-            ok = y < 2
-            why = "confirmed" if ok else f"{y} DLTs (3+3 de-escalates at >= 2)"
         else:
-            assert rate is not None
-            ok = rate < lam
-            why = "confirmed" if ok else f"DLT rate {y}/{n_known} >= λd {lam:.4f}"
-        out.append(DoseSafety(k, labels[k - 1], len(at), n_known, y, rate, ok, why))
+            ok, why = verdicts[k - 1].ok, verdicts[k - 1].why
+        out.append(DoseSafety(k, labels[k - 1], at_dose[k - 1], n, y, rate, ok, why))
     return tuple(out)

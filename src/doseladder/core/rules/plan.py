@@ -66,7 +66,6 @@ from doseladder.core.rules.driving_indication import (
     DoseSafety,
     DrivingIndication,
     OtherIndicationPolicy,
-    deescalation_boundary,
     dose_safety,
 )
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor, SafetyMonitorResult
@@ -297,7 +296,8 @@ class EscalationPlan:
         if not isinstance(self.other_indications, OtherIndicationPolicy):
             raise InputError("other_indications", "must be an OtherIndicationPolicy")
         if self.driving_indication is not None:
-            deescalation_boundary(self.design)  # raises for a design without one
+            # raises for a design without a rule, or CRM options given to another design
+            self.other_indications.deescalation_rule(self.design)
         if not isinstance(self.complete_cohorts, bool):
             raise InputError("complete_cohorts", "must be true or false")
         if self.max_total is not None:
@@ -397,8 +397,8 @@ class EscalationPlan:
         if self.driving_indication is not None:
             paras.append(DrivingIndication(self.driving_indication).describe(others))
             if others:
-                _, btxt = deescalation_boundary(self.design)
-                paras.append(self.other_indications.describe(self.driving_indication, btxt))
+                rule = self.other_indications.deescalation_rule(self.design)
+                paras.append(self.other_indications.describe(self.driving_indication, rule.text))
         elif len(self.indications) > 1:
             paras.append(
                 "Indications: "

@@ -25,7 +25,10 @@ own time ``now``:
   (BF-BOIN design, or a BOIN plan with the backfill rule), from the core's array form of
   :func:`~doseladder.core.designs.bf_boin.backfill_open` and ``assign_backfill``;
 * :func:`other_recommendation` -- the entry of a non-driving indication: confirmed-safe doses
-  (:func:`~doseladder.core.rules.driving_indication.dose_safety`), the dose cap, the pooled
+  (:func:`~doseladder.core.rules.driving_indication.dose_safety`; the design's toxicity
+  decision at a dose is the core's
+  :meth:`~doseladder.core.rules.deescalation_verdict.DeescalationRule.verdict_arrays`, for
+  every design), the dose cap, the pooled
   safety monitor (:class:`~doseladder.core.rules.safety_monitor.PooledSafetyMonitor`), the
   caps and the driving cohort's stop.
 
@@ -63,7 +66,6 @@ from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays, backf
 from doseladder.core.designs.base import Design
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.errors import InputError
-from doseladder.core.rules.driving_indication import deescalation_boundary
 from doseladder.core.rules.plan import EscalationPlan
 from doseladder.core.rules.safety_monitor import PooledSafetyMonitor
 
@@ -576,12 +578,8 @@ def other_recommendation(
     size = (num + 1) * r
     n_known = np.bincount(key, known.ravel(), size).reshape(num + 1, r)[:num]
     y_known = np.bincount(key, (known & view.tb).ravel(), size).reshape(num + 1, r)[:num]
-    lam, _ = deescalation_boundary(plan.design)
-    if lam is None:
-        rate_ok = y_known < 2
-    else:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate_ok = (y_known / n_known) < lam
+    rule = policy.deescalation_rule(plan.design)  # the core's rule, in its array form
+    rate_ok = rule.verdict_arrays(n_known.astype(np.int64), y_known.astype(np.int64))
     confirmed = (n_known >= policy.min_complete) & rate_ok & ~excluded
     cap = np.full(rows, num - 1) if policy.dose_cap == "any_confirmed" else current
     cands = confirmed & (dose_ix <= cap[None, :])

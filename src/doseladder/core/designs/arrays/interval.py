@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from doseladder.core.designs.interval_rules import IntervalDesign
 
 __all__ = [
+    "LETTER_CODES",
     "decide_interval",
     "interval_conduct_tables",
     "interval_select_params",
+    "letter_codes",
     "select_interval",
 ]
 
@@ -65,6 +67,16 @@ def _tables(design: IntervalDesign, size: int) -> tuple[IntArray, IntArray, IntA
     for arr in (codes, belim, bsafe):
         arr.setflags(write=False)
     return codes, belim, bsafe
+
+
+def letter_codes(design: IntervalDesign, n_max: int) -> IntArray:
+    """The design's ``letter(n, y)`` tabulated for n, y = 0..(at least) ``n_max`` (read-only):
+    ``LETTER_CODES`` E = 0, S = 1, D = 2, DU = 3; n = 0 and y > n hold S (undefined)."""
+    return _tables(design, _size(n_max))[0]
+
+
+#: the codes of :func:`letter_codes`
+LETTER_CODES = dict(_CODE)
 
 
 def _size(n_max: int) -> int:
