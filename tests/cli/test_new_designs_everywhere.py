@@ -5,7 +5,11 @@ with ``cohort`` and ``eff`` columns), ``select``, ``simulate`` (``p_eff``, ``acc
 content checked against independent calculations (spec formulas, hand-computed weights, the
 decision of the same history through another command), not just exit codes; and the invariants
 under random testing (never skip an untried dose, never an eliminated dose, backfill only at a
-dose open for backfill)."""
+dose open for backfill).  Seed 000's driving indication with each new design driving: ``protocol
+validate`` / ``show`` (the design's confirmed-safe rule in words), ``protocol recommend``
+(confirmed-safe doses checked against the design's decision table from ``table``, the CRM's
+own fit, a grid posterior for ``crm_rule: overdose_control``) and ``simulate-protocol``, whose
+every evaluation equals the core's ``recommend``."""
 
 from __future__ import annotations
 
@@ -527,3 +531,189 @@ def test_bf_boin_incomplete_cohort_at_an_eliminated_dose_moves_below(
     assert code == 0
     got = json.loads(out)
     assert got["action"] == "stop" and got["next_dose"] is None
+
+
+# ------------------------------------------------------------------ seed 000: driving indication
+#: the seed-000 protocol (STR-P004: SLE-ITP drives, SLE-other and IIM enrol at confirmed-safe
+#: doses) with each new design in place of TITE-BOIN12 (the fallback DL1 -> DL-1 kept)
+DRIVING_DESIGNS: dict[str, dict[str, Any]] = {
+    "keyboard": {"design": "keyboard", "target": 0.3},
+    "mtpi2": {"design": "mtpi2", "target": 0.3},
+    "i3+3": {"design": "i3+3", "target": 0.3},
+    "crm": {"design": "crm", "target": 0.3, "halfwidth": 0.08, "prior_mtd": 2},
+    "tite-crm": {"design": "tite-crm", "target": 0.3, "halfwidth": 0.08, "prior_mtd": 2},
+}
+#: the words of each design's rule in the protocol text
+RULE_WORDS = {
+    "keyboard": "the Keyboard decision table at the dose's number of subjects",
+    "mtpi2": "the mTPI-2 decision table at the dose's number of subjects",
+    "i3+3": "the i3+3 decision table at the dose's number of subjects",
+    "crm": "the dose is at or below the dose recommended by the CRM model fitted to the driving "
+    "cohort's known DLT outcomes only",
+    "tite-crm": "the dose is at or below the dose recommended by the CRM model fitted to the "
+    "driving cohort's known DLT outcomes only",
+}
+#: SLE-ITP: DL1 0/3 (run-in passed), DL2 2/3, back at DL1 with 3 more 0/3; every DLT outcome
+#: known at day 130
+SEED000_PATIENTS = """dose,entry_day,tox,tox_day,eff,eff_day,indication
+DL1,0,0,,0,,SLE-ITP
+DL1,3,0,,0,,SLE-ITP
+DL1,6,0,,0,,SLE-ITP
+DL2,40,1,10,,,SLE-ITP
+DL2,42,1,12,,,SLE-ITP
+DL2,44,0,,,,SLE-ITP
+DL1,80,0,,,,SLE-ITP
+DL1,82,0,,,,SLE-ITP
+DL1,84,0,,,,SLE-ITP
+"""
+
+
+def seed000_with(root: Path, design: dict[str, Any], **other: Any) -> Path:
+    """The shipped seed-000 protocol with ``design`` (start DL1, cohorts of 3, 39 subjects)
+    and ``other`` merged into ``rules.other_indications``; written to ``root``."""
+    import yaml
+
+    from doseladder.protocols import library_dir
+
+    data = yaml.safe_load((library_dir() / "str-p004-nct07143617.yaml").read_text())
+    data["design"] = {"start_dose": "DL1", "cohort_size": 3, "max_n": 39, **design}
+    data["rules"]["other_indications"].update(other)
+    tag = "-".join([design["design"], *(f"{k}-{v}" for k, v in other.items())])
+    path = root / f"seed000-{tag}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def _entries(data: dict[str, Any]) -> dict[str, Any]:
+    return {e["indication"]: e for e in data["indications"]}
+
+
+@pytest.mark.parametrize("name", list(DRIVING_DESIGNS))
+def test_seed000_with_new_design_validates_and_describes_its_rule(
+    name: str, tmp_path: Path
+) -> None:
+    """Seed 000's driving-indication rules accept every new design: ``protocol validate``
+    passes and ``protocol show`` states the design's own confirmed-safe rule in words."""
+    path = seed000_with(tmp_path, DRIVING_DESIGNS[name])
+    code, out, err = run("protocol", "validate", path)
+    assert code == 0, (out, err)
+    assert f"design {name}" in out
+    code, out, err = run("protocol", "show", path)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "Other indications: subjects of other indications are enrolled only at a dose" in text
+    assert RULE_WORDS[name] in text
+
+
+def test_seed000_crm_overdose_control_option(tmp_path: Path) -> None:
+    """``crm_rule: overdose_control`` is described with its cutoff; the CRM options are
+    refused for another design, naming the key."""
+    crm = seed000_with(
+        tmp_path, DRIVING_DESIGNS["crm"], crm_rule="overdose_control", crm_overdose_cutoff=0.3
+    )
+    code, out, err = run("protocol", "show", crm)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "the posterior probability that the DLT rate at the dose exceeds the target 0.3 is " \
+        "at most 0.3 (escalation with overdose control" in text  # fmt: skip
+    kb = seed000_with(tmp_path, DRIVING_DESIGNS["keyboard"], crm_rule="overdose_control")
+    code, out, err = run("protocol", "validate", kb)
+    assert code == 2
+    assert "other_indications.crm_rule" in err + out
+
+
+@pytest.mark.parametrize("name", list(DRIVING_DESIGNS))
+def test_seed000_recommend_confirms_doses_by_the_design_rule(name: str, tmp_path: Path) -> None:
+    """``protocol recommend`` (dose_cap any_confirmed, so DL2 is offered whenever it is
+    confirmed): DL1 (0/6) is confirmed; DL2 (2/3) is confirmed exactly when the design's own
+    decision there is not de-escalation -- for the interval designs the letter of the decision
+    table that ``doseladder table`` prints for the protocol; for the CRMs whether the dose the
+    driving decision's CRM fit recommends (all outcomes known: the same fit) is DL2."""
+    path = seed000_with(tmp_path, DRIVING_DESIGNS[name], dose_cap="any_confirmed")
+    csv = tmp_path / "patients.csv"
+    csv.write_text(SEED000_PATIENTS)
+    data = run_json("protocol", "recommend", path, "--patients", csv, "--now", 130)
+    entries = _entries(data)
+    drv = entries["SLE-ITP"]
+    other = entries["SLE-other"]
+    safety = {s["label"]: s for s in other["reason"]["values"]["dose_safety"]}
+    assert (safety["DL1"]["n_known"], safety["DL1"]["dlts"]) == (6, 0)
+    assert (safety["DL2"]["n_known"], safety["DL2"]["dlts"]) == (3, 2)
+    assert safety["DL1"]["confirmed"]
+    if name in ("crm", "tite-crm"):
+        assert drv["reason"]["rule"].endswith(".escalate")
+        mtd = drv["reason"]["values"]["mtd"]
+        want = mtd >= 3
+    else:
+        table = run_json("table", path)["tables"]["decisions"]
+        letter = next(r["n=3"] for r in table if r["y"] == 2)
+        want = letter in ("E", "S")
+        if not want:
+            assert f"decision is de-escalate ({letter})" in safety["DL2"]["why"]
+    assert safety["DL2"]["confirmed"] is want
+    assert other["status"] == "enrol"
+    assert other["dose_label"] == ("DL2" if want else "DL1")
+    assert entries["IIM"]["dose_label"] == other["dose_label"]
+
+
+def test_seed000_crm_overdose_control_is_the_posterior_tail(tmp_path: Path) -> None:
+    """``crm_rule: overdose_control``: DL2 is offered exactly when Pr(p_DL2 > 0.3 | the known
+    SLE-ITP outcomes), computed here on a grid, is at most the cutoff; with a cutoff on each
+    side of it both answers occur."""
+    from ..core.rules.test_deescalation_verdict import _grid_posterior_above
+
+    csv = tmp_path / "patients.csv"
+    csv.write_text(SEED000_PATIENTS)
+    design = design_from_mapping({**DRIVING_DESIGNS["crm"], "num_doses": 3})
+    prob = _grid_posterior_above(design, [0, 6, 3], [0, 0, 2], 3)
+    assert 0.05 < prob < 0.95
+    for cutoff in (round(prob - 0.04, 3), round(prob + 0.04, 3)):
+        path = seed000_with(
+            tmp_path,
+            DRIVING_DESIGNS["crm"],
+            dose_cap="any_confirmed",
+            crm_rule="overdose_control",
+            crm_overdose_cutoff=cutoff,
+        )
+        data = run_json("protocol", "recommend", path, "--patients", csv, "--now", 130)
+        other = _entries(data)["SLE-other"]
+        assert other["dose_label"] == ("DL2" if prob <= cutoff else "DL1"), (prob, cutoff)
+
+
+@pytest.mark.parametrize("name", list(DRIVING_DESIGNS))
+def test_seed000_simulate_protocol_with_new_design(name: str, tmp_path: Path) -> None:
+    """``simulate-protocol`` runs seed 000 with the design driving: the other indications are
+    enrolled (at confirmed-safe doses), the driving cohort selects doses."""
+    from doseladder.protocols import library_dir
+
+    path = seed000_with(tmp_path, DRIVING_DESIGNS[name])
+    sc = library_dir() / "scenarios" / "str-p004-nct07143617.yaml"
+    data = run_json("simulate-protocol", path, "--scenario", sc, "--trials", 60, "--seed", 4)
+    rows = data["per_dose"]
+    by_ind: dict[str, float] = {}
+    for r in rows:
+        by_ind[r["indication"]] = by_ind.get(r["indication"], 0.0) + r["mean_patients"]
+    assert by_ind["SLE-other"] > 1 and by_ind["IIM"] > 1
+    sel = sum(r["selection_pct"] or 0.0 for r in rows if r["indication"] == "SLE-ITP")
+    assert 50.0 < sel <= 100.0 + 1e-9
+
+
+@pytest.mark.parametrize(("name", "trials"), [("keyboard", 60), ("crm", 30)])
+def test_seed000_protocol_simulation_equals_recommend(name: str, trials: int) -> None:
+    """Every simulated evaluation of seed 000 with the design driving -- the driving entry and
+    every other indication's entry -- equals the core's ``recommend`` (the simulation's
+    confirmed-safe doses are the core rule's array form)."""
+    import yaml
+
+    from doseladder.io.scenario_file import load_protocol_scenario
+    from doseladder.protocols import library_dir, protocol_from_dict
+    from doseladder.simulate.protocol import ProtocolSetup
+
+    from ..simulate.test_protocol import check_against_core
+
+    data = yaml.safe_load((library_dir() / "str-p004-nct07143617.yaml").read_text())
+    data["design"] = {"start_dose": "DL1", "cohort_size": 3, "max_n": 39, **DRIVING_DESIGNS[name]}
+    sc = load_protocol_scenario(library_dir() / "scenarios" / "str-p004-nct07143617.yaml")
+    seen = check_against_core(ProtocolSetup.from_protocol(protocol_from_dict(data), sc), trials, 8)
+    assert seen["other:driving_indication.confirmed_safe"] > trials, seen
+    assert seen["other:driving_indication.no_confirmed_dose"] > 0, seen

@@ -231,18 +231,18 @@ class CrmRule(DeescalationRule):
     @property
     def text(self) -> str:
         fitted = (
-            "the CRM model fitted to the known DLT outcomes of the driving cohort only (every "
-            "such subject with full weight)"
+            "the CRM model fitted to the driving cohort's known DLT outcomes only, every such "
+            "subject with full weight"
         )
         if self.rule == "recommended":
             return (
-                f"the dose is at or below the dose recommended by {fitted}, i.e. the CRM would "
-                "not de-escalate from it"
+                "for the CRM: the dose is at or below the dose recommended by "
+                f"{fitted}, i.e. the CRM would not de-escalate from it"
             )
         return (
-            f"under {fitted}, the posterior probability that the DLT rate at the dose exceeds "
-            f"the target {self.design.target:g} is at most {self.cutoff:g} (escalation with "
-            "overdose control, Babb, Rogatko & Zacks 1998)"
+            f"for the CRM: under {fitted}, the posterior probability that the DLT rate at the "
+            f"dose exceeds the target {self.design.target:g} is at most {self.cutoff:g} "
+            "(escalation with overdose control, Babb, Rogatko & Zacks 1998)"
         )
 
     def verdicts(self, n: Sequence[int], y: Sequence[int]) -> tuple[Verdict, ...]:
