@@ -4,6 +4,8 @@
   DLTs (seed 000);
 * :mod:`~doseladder.core.rules.driving_indication` -- one indication drives dose finding, the
   others enrol at confirmed-safe doses (seed 000);
+* :mod:`~doseladder.core.rules.deescalation_verdict` -- per design, whether the toxicity
+  decision at a dose is not de-escalation (the confirmed-safe rule's core);
 * :mod:`~doseladder.core.rules.safety_monitor` -- pooled toxicity monitoring across indications;
 * :mod:`~doseladder.core.rules.staggering` -- sentinel staggering;
 * :mod:`~doseladder.core.rules.plan` -- the :class:`EscalationPlan` that combines a design with
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from doseladder.core.rules.backfill import BackfillRule
 from doseladder.core.rules.backup_fallback import BackupFallback, FallbackPhase, FallbackStatus
+from doseladder.core.rules.deescalation_verdict import DeescalationRule, deescalation_rule
 from doseladder.core.rules.driving_indication import (
     DoseSafety,
     DrivingIndication,
@@ -40,6 +43,7 @@ from doseladder.core.rules.staggering import SentinelStaggering, StaggerCheck
 __all__ = [
     "BackfillRule",
     "BackupFallback",
+    "DeescalationRule",
     "DoseSafety",
     "DoseToxicity",
     "DrivingIndication",
@@ -55,6 +59,7 @@ __all__ = [
     "SafetyMonitorResult",
     "SentinelStaggering",
     "StaggerCheck",
+    "deescalation_rule",
     "dose_safety",
     "recommend",
 ]
