@@ -58,11 +58,27 @@ number of workers, local or on Dask.
   backfill patient (:func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).
   With nothing open the patient waits as above.  Without an efficacy window a response is
   seen at the end of the DLT window (bfboin).  Patients and DLTs per dose are split into
-  escalation and backfill in the result.
+  escalation and backfill in the result.  Responses of backfill patients are no re-evaluation
+  times (condition C1 reads escalation patients' responses only).
+* **BE-BOIN** (``design: be-boin``, spec ``backfill.md`` §8) takes the same path: its own array
+  decision (TITE imputation, ``max_pending_ratio``, ``min_follow_up`` / ``min_completed``,
+  final follow-up) and its open doses
+  (:func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`, in
+  :func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).  A waiting arrival
+  is also re-evaluated when a patient reaches ``min_follow_up``·W of follow-up (the design
+  kernel's events).  ``no_slot: leave``: an arrival finding escalation suspended by the design
+  and no dose open for it is turned away (counted per indication) and the next arrival comes
+  a gap later from the ``PatientDraws`` stream of turned-away arrivals' gaps (component 5, as
+  the design kernel; pooled: a fresh indication from component 8); a fallback wait still
+  waits.  With one indication, ``no_slot: wait`` and a deterministic assignment the cohort
+  equals the BE-BOIN design simulation trial by trial on the same seed
+  (``tests/simulate/test_protocol_be_boin.py``; the final analyses differ: see
+  ``docs/protocols.md``).
 
 Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN (with or without
-backfill), TITE-BOIN, BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only; no sentinel staggering;
-safety-monitor action ``flag`` or ``close_others`` only.
+backfill), TITE-BOIN, BF-BOIN, BE-BOIN, 3+3, BOIN12 and TITE-BOIN12 (and the others of
+``plan_rules.SUPPORTED``) only; no sentinel staggering; safety-monitor action ``flag`` or
+``close_others`` only.
 """
 
 from __future__ import annotations
