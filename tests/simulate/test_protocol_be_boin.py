@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -136,27 +137,32 @@ def test_toxic_fast_accrual_equals_recommend(no_slot: str) -> None:
         assert seen[rule] > 0, rule
 
 
+def _escalations_with_pending(blk: ProtocolBlock) -> int:
+    """Escalation patients treated above the previous escalation dose while an escalation
+    patient at that dose still had a pending DLT outcome."""
+    count = 0
+    for t in range(blk.n_trials):
+        esc = [c for c in range(int(blk.count[t])) if not blk.bf[t, c]]
+        for a, b in pairwise(esc):
+            prev = blk.dose[t, a]
+            if blk.dose[t, b] > prev:
+                at_prev = [c for c in esc if c < b and blk.dose[t, c] == prev]
+                count += bool((blk.rt[t, at_prev] > blk.entry[t, b]).any())
+    return count
+
+
 def test_be_boin_decides_with_its_own_rules_not_bf_boin() -> None:
-    """The same protocol with BF-BOIN's rule (BOIN + rules.backfill) decides differently:
-    BE-BOIN escalates while outcomes are pending (imputation), BF-BOIN never does."""
+    """BE-BOIN escalates while outcomes at the current dose are pending (imputation);
+    BF-BOIN (the same protocol with BOIN + rules.backfill) never does: the protocol path
+    decides with BE-BOIN's rules, not BF-BOIN's."""
     sc = scen(drv=(0.05, 0.1, 0.2), eff=(0.5, 0.6, 0.7), rate=0.1)
     be = ProtocolSetup.from_protocol(be_proto({"start_dose": "DL-1"}, {"fallback": None}), sc)
-    trace: list[TraceStep] = []
-    blk = simulate_protocol_block(be, 1, 0, 200, trace)
-    # an escalation patient entering while an earlier patient's DLT outcome is pending at a
-    # lower dose: BE-BOIN's time-to-event escalation (BF-BOIN waits for complete cohorts)
-    pending_escalation = 0
-    for t in range(blk.n_trials):
-        for c in range(1, int(blk.count[t])):
-            if blk.bf[t, c]:
-                continue
-            earlier = np.arange(c)
-            if (
-                blk.dose[t, c] > blk.dose[t, earlier].max()
-                and (blk.rt[t, earlier] > blk.entry[t, c]).any()
-            ):
-                pending_escalation += 1
-    assert pending_escalation > 0
+    data = copy.deepcopy(BASE)
+    data["design"].update({"start_dose": "DL-1", "target": 0.3, "max_n": 30})
+    data["rules"]["fallback"] = None
+    bf = ProtocolSetup.from_protocol(protocol_from_dict(data), sc)
+    assert _escalations_with_pending(simulate_protocol_block(be, 1, 0, 200)) > 20
+    assert _escalations_with_pending(simulate_protocol_block(bf, 1, 0, 200)) == 0
 
 
 _BOOL = st.booleans()
