@@ -11,16 +11,19 @@ and wait re-evaluation, every arrival of another indication -- and ask
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 import yaml
 from scipy.stats import binomtest
 
+from doseladder.core.designs.boin import BOIN
 from doseladder.core.errors import InputError
 from doseladder.core.rules import EnrolStatus, recommend
 from doseladder.core.state import Patient, TrialState
@@ -619,12 +622,21 @@ def test_unsupported_plans_raise(design: dict[str, Any], rules: dict[str, Any], 
 
 
 def test_unsupported_design_raises() -> None:
-    data = yaml.safe_load((library_dir() / "f01-car-nk-snc103.yaml").read_text())
-    data["design"] = {"design": "be-boin", "target": 0.3, "start_dose": "F01", "max_n": 18}
+    """Every registered design is simulated (BE-BOIN last, ``test_protocol_be_boin.py``); a
+    design the simulator does not know -- here a new BOIN variant -- is refused by name, with
+    the supported designs listed."""
+
+    @dataclass(frozen=True)
+    class NewBOIN(BOIN):
+        name: ClassVar[str] = "new-boin"
+
+    p = load_shipped("f01-car-nk-snc103")
+    plan = dataclasses.replace(p.plan, design=NewBOIN(p.plan.num_doses, target=0.3, max_n=18))
     sc = load_protocol_scenario(library_dir() / "scenarios" / "f01-car-nk-snc103.yaml")
     with pytest.raises(InputError) as err:
-        simulate_protocol(protocol_from_dict(data), sc, 10)
+        ProtocolSetup(plan, sc, 28.0, None).check()
     assert err.value.field == "design"
+    assert "new-boin" in err.value.reason
     assert "tite-boin" in err.value.reason  # the supported designs are listed
 
 

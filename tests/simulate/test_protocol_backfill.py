@@ -188,18 +188,3 @@ def test_random_backfill_protocols_equal_recommend(
     sc = scen(drv=tuple(p_tox), eff=tuple(p_eff), rate=rate, extra=30.0)
     setup = ProtocolSetup.from_protocol(proto(design, rules), sc)
     check_against_core(setup, 40, seed=seed)
-
-
-def test_be_boin_protocol_is_refused_not_simulated_as_bf_boin() -> None:
-    """BE-BOIN subclasses BF-BOIN; protocol simulation has BF-BOIN's array rule only, so a
-    BE-BOIN protocol is refused with the reason instead of being simulated with BF-BOIN's."""
-    from doseladder.core.errors import InputError
-
-    data = copy.deepcopy(BASE)
-    data["design"] = {"design": "be-boin", "start_dose": "DL1", "target": 0.3, "max_n": 30}
-    data["rules"].pop("backfill", None)
-    protocol = protocol_from_dict(data)
-    assert protocol.plan.design.name == "be-boin"
-    with pytest.raises(InputError) as err:
-        simulate_protocol(protocol, load_protocol_scenario(SCENARIO), 10, seed=1)
-    assert err.value.field == "design" and "be-boin" in str(err.value)

@@ -22,8 +22,10 @@ own time ``now``:
 * :func:`driving_recommendation` -- the driving (or pooled) cohort's entry of ``recommend``:
   fallback, design, cohort completion, and the guard against closed doses.
 * :func:`backfill_recommendation` -- ``backfill_open`` / ``backfill_dose`` of the driving entry
-  (BF-BOIN design, or a BOIN plan with the backfill rule), from the core's array form of
-  :func:`~doseladder.core.designs.bf_boin.backfill_open` and ``assign_backfill``;
+  (BF-BOIN or BE-BOIN design, or a BOIN plan with the backfill rule), from the core's array
+  form of :func:`~doseladder.core.designs.bf_boin.backfill_open` (BE-BOIN:
+  ``BEBOIN.open_for_backfill``; its decision is BE-BOIN's own array decision, as every
+  design's) and ``assign_backfill``;
 * :func:`other_recommendation` -- the entry of a non-driving indication: confirmed-safe doses
   (:func:`~doseladder.core.rules.driving_indication.dose_safety`; the design's toxicity
   decision at a dose is the core's
@@ -62,8 +64,10 @@ from doseladder.core.designs.arrays import (
     pick,
     upward,
 )
+from doseladder.core.designs.arrays.be_boin import be_boin_open_arrays
 from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays, backfill_open_arrays
 from doseladder.core.designs.base import Design
+from doseladder.core.designs.be_boin import BEBOIN
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.errors import InputError
 from doseladder.core.rules.plan import EscalationPlan
@@ -122,8 +126,8 @@ SUPPORTED = (
 def check_supported(plan: EscalationPlan) -> None:
     """Raise :class:`InputError` for plans the protocol simulator cannot vectorise."""
     name = plan.design.name
-    # BF-BOIN exactly: BE-BOIN (a subclass, time-to-event backfill) has no protocol simulation
-    if name not in SUPPORTED and type(plan.decision_design) is not BFBOIN:
+    # BF-BOIN and BE-BOIN (its time-to-event subclass) decide through the backfill path
+    if name not in SUPPORTED and not isinstance(plan.decision_design, BFBOIN):
         raise InputError(
             "design",
             f"protocol simulation supports the designs {', '.join(SUPPORTED)}; "
@@ -471,10 +475,13 @@ def backfill_recommendation(
     """The backfill fields of ``recommend(plan, state, now).driving`` for every trial, given
     the driving step at the same ``now`` (``capped``: the trial-wide cap is reached).
 
-    As ``plan._backfill``: only where the BF-BOIN decision suspends escalation (the cohort is
-    full and in follow-up) and the entry is not closed; the open doses of
-    :func:`~doseladder.core.designs.arrays.bf_boin.backfill_open_arrays` at or above the
-    rule's ``min_dose`` and not eliminated; the pick of ``assign_backfill_arrays``.
+    As ``plan._backfill``: only where the BF-BOIN (or BE-BOIN) decision suspends escalation
+    (the cohort is full and in follow-up; BE-BOIN also: too many pending, too little
+    follow-up, final follow-up) and the entry is not closed; the open doses of
+    :func:`~doseladder.core.designs.arrays.bf_boin.backfill_open_arrays` (BE-BOIN:
+    :func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`, C2 on imputed
+    estimates at ``now``) at or above the rule's ``min_dose`` and not eliminated; the pick of
+    ``assign_backfill_arrays``.
     """
     num, rows = plan.num_doses, view.rows
     design = plan.decision_design
@@ -489,7 +496,11 @@ def backfill_recommendation(
         return BackfillStep(opened, dose)
     sub = view.take(live)
     data = dose_arrays(sub, now[live], step.closed[:, live], num)
-    got = backfill_open_arrays(design, data)
+    got = (
+        be_boin_open_arrays(design, data)
+        if isinstance(design, BEBOIN)
+        else backfill_open_arrays(design, data)
+    )
     rule = plan.backfill
     min_dose = rule.min_dose if rule is not None else 1
     assign = rule.assign if rule is not None else design.backfill_assign

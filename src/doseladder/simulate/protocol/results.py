@@ -199,6 +199,8 @@ def _per_indication(
             if ctx.backfill:
                 out[name]["n_bf"] = tally(key_c, mine & block.bf)
                 out[name]["tox_bf"] = tally(key_c, mine & block.bf & block.tb)
+            if block.turned_away is not None:  # BE-BOIN no_slot: leave
+                out[name]["turned_away"] = block.turned_away[idx]
     if ctx.pooled_groups:
         out[ALL] = {
             "n": tally(key_c, present),
@@ -208,6 +210,8 @@ def _per_indication(
         if ctx.backfill:
             out[ALL]["n_bf"] = tally(key_c, present & block.bf)
             out[ALL]["tox_bf"] = tally(key_c, present & block.bf & block.tb)
+        if block.turned_away is not None:
+            out[ALL]["turned_away"] = block.turned_away.sum(axis=0)
     return out
 
 

@@ -58,11 +58,27 @@ number of workers, local or on Dask.
   backfill patient (:func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).
   With nothing open the patient waits as above.  Without an efficacy window a response is
   seen at the end of the DLT window (bfboin).  Patients and DLTs per dose are split into
-  escalation and backfill in the result.
+  escalation and backfill in the result.  Responses of backfill patients are no re-evaluation
+  times (condition C1 reads escalation patients' responses only).
+* **BE-BOIN** (``design: be-boin``, spec ``backfill.md`` §8) takes the same path: its own array
+  decision (TITE imputation, ``max_pending_ratio``, ``min_follow_up`` / ``min_completed``,
+  final follow-up) and its open doses
+  (:func:`~doseladder.core.designs.arrays.be_boin.be_boin_open_arrays`, in
+  :func:`~doseladder.simulate.protocol.plan_rules.backfill_recommendation`).  A waiting arrival
+  is also re-evaluated when a patient reaches ``min_follow_up``·W of follow-up (the design
+  kernel's events).  ``no_slot: leave``: an arrival finding escalation suspended by the design
+  and no dose open for it is turned away (counted per indication) and the next arrival comes
+  a gap later from the ``PatientDraws`` stream of turned-away arrivals' gaps (component 5, as
+  the design kernel; pooled: a fresh indication from component 8); a fallback wait still
+  waits.  With one indication, ``no_slot: wait`` and a deterministic assignment the cohort
+  equals the BE-BOIN design simulation trial by trial on the same seed
+  (``tests/simulate/test_protocol_be_boin.py``; the final analyses differ: see
+  ``docs/protocols.md``).
 
 Limitations (raise :class:`~doseladder.core.errors.InputError`): designs BOIN (with or without
-backfill), TITE-BOIN, BF-BOIN, 3+3, BOIN12 and TITE-BOIN12 only; no sentinel staggering;
-safety-monitor action ``flag`` or ``close_others`` only.
+backfill), TITE-BOIN, BF-BOIN, BE-BOIN, 3+3, BOIN12 and TITE-BOIN12 (and the others of
+``plan_rules.SUPPORTED``) only; no sentinel staggering; safety-monitor action ``flag`` or
+``close_others`` only.
 """
 
 from __future__ import annotations
@@ -76,6 +92,7 @@ from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import DoseArrays
 from doseladder.core.designs.arrays.bf_boin import assign_backfill_arrays
+from doseladder.core.designs.be_boin import BEBOIN
 from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
@@ -87,6 +104,7 @@ from doseladder.simulate.malloc import tune_malloc
 from doseladder.simulate.protocol.plan_rules import (
     CLOSED,
     ENROL,
+    SUSPEND,
     WAIT,
     BackfillStep,
     PatientView,
@@ -132,6 +150,7 @@ BoolArray = NDArray[np.bool_]
 _CHUNK = 64  # arrivals of an other indication drawn at a time
 _INDICATION_COMPONENT = 6  # pooled indication labels (PatientDraws uses components 0..5)
 _BACKFILL_COMPONENT = 7  # uniforms of the random backfill assignment
+_LABEL_AFTER_AWAY_COMPONENT = 8  # pooled: indication of the arrival after a turned-away one
 
 
 # ------------------------------------------------------------------------------ setup
@@ -221,6 +240,26 @@ class ProtocolSetup:
     def watches_responses(self) -> bool:
         """Response ascertainments are decision events (efficacy designs, backfill)."""
         return self.uses_efficacy or self.backfills
+
+    @property
+    def be_boin(self) -> BEBOIN | None:
+        """The deciding design when it is BE-BOIN (time-to-event backfill), else ``None``."""
+        design = self.plan.decision_design
+        return design if isinstance(design, BEBOIN) else None
+
+    @property
+    def turns_away(self) -> bool:
+        """BE-BOIN ``no_slot: leave``: a driving (pooled) arrival finding escalation suspended
+        and no dose open for backfill is turned away instead of waiting."""
+        be = self.be_boin
+        return be is not None and be.no_slot == "leave"
+
+    @property
+    def follow_up_event(self) -> float:
+        """BE-BOIN: follow-up (days) after which a patient no longer blocks escalation
+        (``min_follow_up``·W): reaching it is a decision event; 0 = none."""
+        be = self.be_boin
+        return float(be.min_follow_up * be.tox_window) if be is not None else 0.0
 
     @property
     def design_max(self) -> int:
@@ -346,6 +385,8 @@ class TraceStep:
             open for backfill and the assignment rule's pick (0-based, -1 = none / random).
         backfilled: driving evaluations of a backfill plan: the patient was backfilled at
             ``backfilled_at`` (0-based).
+        turned_away: driving evaluations of BE-BOIN with ``no_slot: leave``: the arrival was
+            turned away (escalation suspended, no dose open for it).
     """
 
     kind: str
@@ -359,6 +400,7 @@ class TraceStep:
     backfill_open: BoolArray | None = None
     backfill_dose: IntArray | None = None
     backfilled_at: IntArray | None = None
+    turned_away: BoolArray | None = None
 
 
 # ------------------------------------------------------------------------------ block
@@ -376,6 +418,8 @@ class ProtocolBlock:
         fired: (trials,) the fallback rule fired.
         close_kind, close_time: how / when the driving (pooled) cohort's accrual ended.
         carried: (J, trials) eliminations carried at the end.
+        turned_away: (indications, trials) driving (pooled) arrivals turned away by BE-BOIN's
+            ``no_slot: leave``, by indication (protocol order); ``None`` when nobody can be.
     """
 
     num_doses: int
@@ -401,6 +445,7 @@ class ProtocolBlock:
     close_time: FloatArray
     carried: BoolArray
     bf: BoolArray
+    turned_away: IntArray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -415,7 +460,7 @@ class ProtocolBlock:
 class _Cohort:
     """The driving (pooled) cohort of a block while it is simulated."""
 
-    def __init__(self, num: int, nt: int, m: int) -> None:
+    def __init__(self, num: int, nt: int, m: int, n_ind: int = 0) -> None:
         self.num = num
         self.dose = np.full((nt, m), num, dtype=np.int64)
         self.entry = np.full((nt, m), np.inf)
@@ -434,6 +479,9 @@ class _Cohort:
         self.close_kind = np.zeros(nt, dtype=np.int64)
         self.close_time = np.full(nt, np.inf)
         self.by_eval = np.zeros(nt, dtype=np.bool_)  # closed by an evaluation (not by max)
+        # arrivals turned away before patient i (indication, trial, i): BE-BOIN no_slot leave
+        # (n_ind = 0 when nobody is turned away)
+        self.turned = np.zeros((n_ind, nt, m), dtype=np.int64)
 
     def view(self, rows: IntArray, i: int) -> PatientView:
         """The first i patients of these trials (every running trial has exactly i)."""
@@ -501,10 +549,21 @@ def _run_cohort(
         u = _gen(seed, 0, block, _INDICATION_COMPONENT).random((nt, m))
         cum = np.cumsum(setup.pooled_weights())
         labels = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1).astype(np.int64)
-    coh = _Cohort(num, nt, m)
+    leave = setup.turns_away
+    coh = _Cohort(num, nt, m, len(setup.names) if leave else 0)
     use_eff = setup.watches_responses
+    # responses of backfill patients decide nothing in a backfill plan without an efficacy
+    # design (condition C1 reads escalation patients' responses): not decision events
+    bf_responses = setup.uses_efficacy
+    follow = setup.follow_up_event
     backfills = setup.backfills
     u_bf = _gen(seed, 0, block, _BACKFILL_COMPONENT).random((nt, m)) if backfills else None
+    # BE-BOIN no_slot leave: the arrival after a turned-away one comes a gap later (the
+    # PatientDraws stream of gaps of turned-away arrivals, as the design's kernel); pooled: its
+    # indication is drawn afresh
+    away_gaps = draws.wait_gaps() if leave else None
+    away_labels = _gen(seed, 0, block, _LABEL_AFTER_AWAY_COMPONENT) if leave else None
+    pooled_labels = not (setup.driving or len(setup.names) == 1)
     bf_design = plan.decision_design
     random_assign = isinstance(bf_design, BFBOIN) and bf_design.backfill_assign == "random"
     # which arrivals may be backfilled (by indication; pooled protocols may restrict it)
@@ -535,6 +594,16 @@ def _run_cohort(
                 if u_bf is not None and random_assign:
                     bf_at = assign_backfill_arrays(bstep.open, "random", u_bf[todo, i])
                 bf_at = np.where(step.status == WAIT, bf_at, -1)
+            backfilled = bf_at >= 0
+            wait = (step.status == WAIT) & ~backfilled
+            # no_slot leave: escalation suspended by the design and no dose open for this
+            # arrival -> turned away (a wait of the fallback run-in still waits)
+            left = (
+                wait & step.consulted & (step.design.action == SUSPEND)
+                if leave
+                else np.zeros(todo.size, dtype=np.bool_)
+            )
+            wait &= ~left
             if trace is not None:
                 trace.append(
                     TraceStep(
@@ -549,11 +618,11 @@ def _run_cohort(
                         None if bstep is None else bstep.open.copy(),
                         None if bstep is None else bstep.dose.copy(),
                         bf_at.copy() if backfills else None,
+                        left.copy() if leave else None,
                     )
                 )
             coh.carried[:, todo] = before | step.eliminated
             coh.fired[todo] |= step.fired
-            backfilled = bf_at >= 0
             enr = (step.status == ENROL) | backfilled
             if enr.any():
                 r, t = todo[enr], now[enr]
@@ -591,18 +660,30 @@ def _run_cohort(
                 coh.close_time[r] = now[cls]
                 coh.close_kind[r] = np.where(step.safety_stop[cls], CLOSE_SAFETY, CLOSE_STOP)
                 coh.by_eval[r] = True
-            wait = (step.status == WAIT) & ~backfilled
-            if not wait.any():
+            if not (wait.any() or left.any()):
                 break
             r, t = todo[wait], now[wait]
-            nxt = _next_event(coh, r, i, t, use_eff)
+            nxt = _next_event(coh, r, i, t, use_eff, bf_responses, follow)
             stuck = ~np.isfinite(nxt)
             if stuck.any():
                 coh.close_time[r[stuck]] = t[stuck]
                 coh.close_kind[r[stuck]] = CLOSE_STUCK
                 coh.by_eval[r[stuck]] = True
             keep = ~stuck
-            todo, now, arrival = r[keep], nxt[keep], arrival[wait][keep]
+            nxt_todo, nxt_now, nxt_arrival = r[keep], nxt[keep], arrival[wait][keep]
+            if left.any():
+                assert away_gaps is not None and away_labels is not None
+                r = todo[left]
+                np.add.at(coh.turned, (labels[r, i], r, i), 1)
+                if pooled_labels:
+                    u = away_labels.random(r.size)
+                    cum = np.cumsum(setup.pooled_weights())
+                    labels[r, i] = np.minimum(np.searchsorted(cum, u, side="right"), len(cum) - 1)
+                # the suspension runs from the first turned-away arrival (``arrival`` kept)
+                nxt_todo = np.concatenate([nxt_todo, r])
+                nxt_now = np.concatenate([nxt_now, now[left] + away_gaps(r.size)])
+                nxt_arrival = np.concatenate([nxt_arrival, arrival[left]])
+            todo, now, arrival = nxt_todo, nxt_now, nxt_arrival
         running = np.sort(np.concatenate(enrolled)) if enrolled else np.zeros(0, dtype=np.int64)
     if running.size:
         full = (
@@ -615,14 +696,30 @@ def _run_cohort(
     return coh
 
 
-def _next_event(coh: _Cohort, rows: IntArray, i: int, now: FloatArray, use_eff: bool) -> FloatArray:
-    """Earliest outcome ascertainment after ``now`` among the first i patients."""
+def _next_event(
+    coh: _Cohort,
+    rows: IntArray,
+    i: int,
+    now: FloatArray,
+    use_eff: bool,
+    bf_responses: bool = True,
+    follow: float = 0.0,
+) -> FloatArray:
+    """Earliest decision event after ``now`` among the first i patients: a DLT outcome
+    ascertained, a response ascertained (``use_eff``; of escalation patients only unless
+    ``bf_responses``), a patient reaching ``follow`` days of follow-up (BE-BOIN's
+    ``min_follow_up``; 0 = not an event)."""
     nowc = now[:, None]
     rt = coh.rt[rows, :i]
     nxt = np.where(rt > nowc, rt, np.inf).min(axis=1, initial=np.inf)
     if use_eff:
         re = coh.re[rows, :i]
+        if not bf_responses:
+            re = np.where(coh.bf[rows, :i], np.inf, re)
         nxt = np.minimum(nxt, np.where(re > nowc, re, np.inf).min(axis=1, initial=np.inf))
+    if follow > 0:
+        reach = coh.entry[rows, :i] + follow
+        nxt = np.minimum(nxt, np.where(reach > nowc, reach, np.inf).min(axis=1, initial=np.inf))
     return np.asarray(nxt, dtype=np.float64)
 
 
@@ -842,6 +939,8 @@ def _apply_cap(setup: ProtocolSetup, coh: _Cohort, oth: _Others) -> None:
     coh.eb[drop] = False
     coh.bf[drop] = False
     coh.waited[drop] = 0.0
+    if coh.turned.shape[0]:
+        coh.turned[:, drop] = 0
     coh.carried[:, rows] = np.transpose(coh.carried_at[keep[rows], :, rows])
     coh.close_time[rows] = reach[rows]
     coh.close_kind[rows] = CLOSE_CAP
@@ -910,6 +1009,7 @@ def simulate_protocol_block(
         coh.close_time,
         coh.carried,
         coh.bf,
+        coh.turned.sum(axis=2) if setup.turns_away else None,
     )
 
 
