@@ -42,9 +42,10 @@ At a decision time ``now`` (required when outcomes are pending):
      ``min_follow_up``·W and at least ``min_completed`` patients at d are complete.
   7. A suspension opens backfill (§4 of the spec) with the imputed estimates in C2 (the dose
      alone, or pooled with the next higher dose, has p̄ < λd), the activity condition C1 and
-     the cap C3 of BF-BOIN; ``backfill_assign`` picks the dose.  ``no_slot`` says what a
-     simulation does with an arrival for whom no dose is open (``wait`` for the next decision
-     or ``leave``); the decision itself reports the open doses.
+     the cap C3 of BF-BOIN (read as its ``cap_rule`` says,
+     :mod:`doseladder.core.designs.backfill_cap`); ``backfill_assign`` picks the dose.
+     ``no_slot`` says what a simulation does with an arrival for whom no dose is open
+     (``wait`` for the next decision or ``leave``); the decision itself reports the open doses.
 
 ``n_earlystop`` applies to the "stay" outcomes with n_d counting every patient treated at d.
 The trial ends once ``max_n`` escalation patients are treated: while the last cohort is

@@ -28,7 +28,10 @@ decided on (backfill patients come on top, as bfboin's ``ncohort × cohortsize``
 (``activity = "dose"``; the simFastBOIN variant ``"dose_or_lower"`` accepts a response at j or
 any lower dose), (C2) the completed data at j satisfy Y_j < b_d(N_j), or the pool of j and j + 1
 does (a dose failing C2 closes itself and every dose above it), and (C3) escalation plus
-enrolled backfill patients at j (pending included) are <= ``n_cap``; never an eliminated dose.
+enrolled backfill patients at j (pending included) are within the cap
+(:mod:`doseladder.core.designs.backfill_cap`: ``cap_rule: bfboin``, the default, tests
+``<= n_cap`` before enrolling as bfboin does, so a dose can reach ``n_cap + 1``; ``at_most``
+never lets a dose exceed ``n_cap``); never an eliminated dose.
 
 Final MTD: BOIN's ``select.mtd`` on escalation plus completed backfill data (§5).
 
@@ -53,6 +56,12 @@ import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
+from doseladder.core.designs.backfill_cap import (
+    cap_allows,
+    cap_limit,
+    check_cap_rule,
+    describe_cap,
+)
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.boin import (
     BoinBoundaries,
@@ -146,6 +155,10 @@ class BFBOIN(BoinBoundaries, Design):
     sample size, ``start_dose``, ``p_saf``, ``p_tox``, ``cutoff_eli``, ``extrasafe``,
     ``offset``, ``n_earlystop``, ``bound_mtd``) plus
         n_cap: cap on escalation + enrolled backfill patients at a backfill dose (12).
+        cap_rule: how the cap reads (:mod:`~doseladder.core.designs.backfill_cap`): ``bfboin``
+            (default: a dose stays open while it has ``<= n_cap`` patients, so it can reach
+            ``n_cap + 1``; reproduces bfboin's operating characteristics) or ``at_most``
+            (never more than ``n_cap`` patients at a dose).
         backfill_assign: ``highest`` (default), ``lowest`` or ``random`` open dose.
         three_plus_three: at the current dose, 1 DLT in 3 patients means stay (target 0.25).
         tox_window: DLT assessment window (time unit of entry times; used by simulation and
@@ -170,6 +183,7 @@ class BFBOIN(BoinBoundaries, Design):
     n_earlystop: int = 100
     bound_mtd: bool = False
     n_cap: int = 12
+    cap_rule: str = "bfboin"
     backfill_assign: str = "highest"
     three_plus_three: bool = False
     tox_window: float = 1.0
@@ -182,6 +196,7 @@ class BFBOIN(BoinBoundaries, Design):
             raise InputError("cohort_size", "must be >= 3 for BF-BOIN (bfboin)")
         if isinstance(self.n_cap, bool) or not isinstance(self.n_cap, int) or self.n_cap < 1:
             raise InputError("n_cap", f"must be an integer >= 1, got {self.n_cap!r}")
+        check_cap_rule(self.cap_rule)
         if self.backfill_assign not in ASSIGN:
             raise InputError(
                 "backfill_assign",
@@ -531,8 +546,9 @@ class BFBOIN(BoinBoundaries, Design):
     @property
     def n_max(self) -> int:
         """The most patients a trial can enrol: ``max_n`` escalation patients plus at most
-        ``n_cap + 1`` at each dose below the top one (C3 tests ``<= n_cap`` before enrolling)."""
-        return self.max_n + (self.n_cap + 1) * (self.num_doses - 1)
+        :func:`~doseladder.core.designs.backfill_cap.cap_limit` at each dose below the top one
+        (``n_cap + 1`` under ``cap_rule: bfboin``, ``n_cap`` under ``at_most``)."""
+        return self.max_n + cap_limit(self.n_cap, self.cap_rule) * (self.num_doses - 1)
 
     # ------------------------------------------------------------ select etc.
     def select(self, state: TrialState) -> Selection:
@@ -584,8 +600,8 @@ class BFBOIN(BoinBoundaries, Design):
                 else "responded, or below which a patient has responded"
             )
             + ", whose completed data (alone or pooled with the next higher dose) lie below "
-            "the de-escalation boundary, and which has at most "
-            f"{self.n_cap} patients (escalation plus backfill); the patient goes to the "
+            f"the de-escalation boundary, and {describe_cap(self.n_cap, self.cap_rule)}; the "
+            "patient goes to the "
             f"{self.backfill_assign} open dose"
             + (" (chosen at random)" if self.backfill_assign == "random" else "")
             + ". Backfill patients whose follow-up is complete count in every escalation "
@@ -658,6 +674,6 @@ def backfill_open(
         if j in eliminated:
             break
         active = responded[j - 1] if p.activity == "dose" else any(responded[:j])
-        if active and enrolled[j - 1] <= p.n_cap:
+        if active and cap_allows(enrolled[j - 1], p.n_cap, p.cap_rule):
             out.append(j)
     return out

@@ -13,7 +13,8 @@ The rule is *not* a second copy of BF-BOIN.  A protocol whose design is BOIN and
 * while the escalation cohort is in DLT follow-up, escalation waits and arriving patients may
   be treated at a lower dose open for backfill (§4: C1 a response at the dose -- or, with
   ``activity: dose_or_lower``, at or below it --, C2 completed data below the de-escalation
-  boundary alone or pooled with the next dose, C3 at most ``n_cap`` patients); never at an
+  boundary alone or pooled with the next dose, C3 the cap of ``n_cap`` patients read as
+  ``cap_rule`` says); never at an
   eliminated dose, never at an untried dose (C1 needs an escalation patient there), never
   below ``min_dose``;
 * backfill patients whose assessment is complete count in every escalation decision, including
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from doseladder.core.designs.backfill_cap import check_cap_rule, describe_cap
 from doseladder.core.designs.base import Design, check_int
 from doseladder.core.designs.bf_boin import ACTIVITY, ASSIGN, BFBOIN, assign_backfill
 from doseladder.core.designs.boin import BOIN, boin_parameters
@@ -53,9 +55,15 @@ class BackfillRule:
     """Backfill cohorts for a BOIN protocol (module docstring).
 
     Attributes:
-        n_cap: at most this many patients (escalation plus enrolled backfill) at a dose for it
-            to stay open for backfill (bfboin ``n.cap``, default 12; the test is <=, so a dose
-            can reach ``n_cap + 1``).
+        n_cap: the cap on patients (escalation plus enrolled backfill, pending included) at a
+            backfill dose (bfboin ``n.cap``, default 12).
+        cap_rule: how the cap reads (:mod:`doseladder.core.designs.backfill_cap`):
+            ``at_most`` (default: never more than ``n_cap`` patients at a dose -- what a
+            protocol's "cap of 12" means to sites and a DSMB, and what the conduct service's
+            backfill slots enforce) or ``bfboin`` (the R package's test ``<= n_cap`` before
+            enrolling, so a dose can reach ``n_cap + 1``; reproduces bfboin's OCs).  The BF-BOIN
+            design built from the rule (:meth:`design_for`) carries it, so conduct, simulation
+            and the protocol text all follow it.
         assign: which open dose a backfill patient gets: ``highest`` (default), ``lowest`` or
             ``random`` (uniform among the open doses, drawn by the caller).
         activity: condition C1: ``dose`` (a response of an escalation patient at the dose;
@@ -68,6 +76,7 @@ class BackfillRule:
     """
 
     n_cap: int = 12
+    cap_rule: str = "at_most"
     assign: str = "highest"
     activity: str = "dose"
     min_dose: int = 1
@@ -76,6 +85,7 @@ class BackfillRule:
 
     def __post_init__(self) -> None:
         check_int("n_cap", self.n_cap, 1)
+        check_cap_rule(self.cap_rule)
         if self.assign not in ASSIGN:
             raise InputError("assign", f"must be one of {', '.join(ASSIGN)}, got {self.assign!r}")
         if self.activity not in ACTIVITY:
@@ -166,7 +176,7 @@ class BackfillRule:
             f"{labels[self.min_dose - 1]}, below the current escalation dose and not "
             f"eliminated, at which {act}, whose subjects with complete DLT follow-up (alone, "
             "or pooled with the next higher dose) show a DLT rate below the de-escalation "
-            f"boundary, and which has at most {self.n_cap} subjects (escalation plus backfill); "
+            f"boundary, and {describe_cap(self.n_cap, self.cap_rule, 'subjects')}; "
             "a dose that fails the DLT condition closes every dose above it. The subject is "
             f"treated at {pick}. Backfill subjects whose DLT follow-up is complete count in "
             "every escalation decision and in the MTD selection; when the data of a lower dose "
@@ -186,6 +196,7 @@ class BackfillRule:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_cap": self.n_cap,
+            "cap_rule": self.cap_rule,
             "assign": self.assign,
             "activity": self.activity,
             "min_dose": self.min_dose,
@@ -197,6 +208,7 @@ class BackfillRule:
 #: BF-BOIN parameters that come from the rule (the others are the BOIN design's)
 _RULE_FIELDS = {
     "n_cap": "n_cap",
+    "cap_rule": "cap_rule",
     "backfill_assign": "assign",
     "activity": "activity",
     "three_plus_three": "three_plus_three",
@@ -213,6 +225,7 @@ def _bf_design(design: BOIN, rule: BackfillRule) -> BFBOIN:
             got = BFBOIN(
                 **boin_parameters(design),
                 n_cap=rule.n_cap,
+                cap_rule=rule.cap_rule,
                 backfill_assign=rule.assign,
                 three_plus_three=rule.three_plus_three,
                 activity=rule.activity,
