@@ -30,7 +30,7 @@ def bf_server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[ServerThr
     clock = Clock()
     db = Database(f"sqlite:///{path}", clock=clock)
     world = make_world(db, clock)
-    tid = pending_at_two(world)  # DL1 open for backfill, 2 of 5 slots left
+    tid = pending_at_two(world)  # DL1 open for backfill, 2 slots left (n_cap 5, at_most)
     try:
         with ServerThread(create_app(db, secret=b"browser-secret")) as server:
             yield server, world, tid
@@ -63,18 +63,19 @@ def test_backfill_slots_in_a_real_browser(
     box = find("#backfill-all")
     doses = box.find_elements(By.CSS_SELECTOR, ".backfill-dose")
     assert len(doses) == 1 and doses[0].get_attribute("data-slots-left") == "2"
-    assert doses[0].text.startswith("DL1 — backfill, 2 of 5 left"), doses[0].text
+    assert doses[0].text.startswith("DL1 — backfill, 2 left (3 patients there)"), doses[0].text
+    assert "cap: at most 5 patients per dose, escalation and backfill" in box.text
     assert "WAIT" in find("#rec-all .recommendation").text.upper()
     # a site-B patient, backfilled from the patient page
     pid = world.patient(tid, world.inv_b)
     driver.get(f"{base}/patients/{pid}")
-    assert "2 of 5 left" in find("#backfill-enrol").text
+    assert "2 left (3 patients there)" in find("#backfill-enrol").text
     go("#backfill-submit")
     assert "Backfilled at dose level 1" in find("#flash").text
     assert find("#enrolment-cohort").text == "backfill"
     driver.get(f"{base}/trials/{tid}")
     doses = find("#backfill-all").find_elements(By.CSS_SELECTOR, ".backfill-dose")
-    assert doses[0].text.startswith("DL1 — backfill, 1 of 5 left"), doses[0].text
+    assert doses[0].text.startswith("DL1 — backfill, 1 left (4 patients there)"), doses[0].text
     assert "backfill" in find("#patients").text  # the cohort tag in the patient table
     # the escalation cohort's dose stays the current dose (the backfill patient is lower)
     assert find("#rec-all .current-dose").text == "DL2 (level 2)"

@@ -207,9 +207,25 @@ def check_backfill_gate(
     opened = tuple(dict(x) for x in bf.get("open", ()))
     if view.status == EnrolStatus.CLOSED.value:
         raise Conflict(f"enrolment is closed ({view.rule}: {view.message})")
+    cap, cap_rule = design.n_cap, design.cap_rule
+    full = {int(x["dose"]): int(x["patients"]) for x in bf.get("full", ())}
+    if dose_level is not None and dose_level in full:  # closed by the cap (C3)
+        raise Conflict(
+            cap_reason(str(engine.label(dose_level)), full[dose_level], cap, cap_rule),
+            field="dose_level",
+        )
+    capped = (
+        "; closed by the backfill cap ("
+        + cap_summary(cap, cap_rule)
+        + "): "
+        + ", ".join(f"{engine.label(d)} ({n} patients)" for d, n in full.items())
+        if full
+        else ""
+    )
     if not slots:
         raise Conflict(
-            f"no dose is open for backfill now ({view.rule}: {view.message})", field="dose_level"
+            f"no dose is open for backfill now ({view.rule}: {view.message}){capped}",
+            field="dose_level",
         )
     free = tuple(d for d, n in slots.items() if n > 0)
     labels = ", ".join(f"{engine.label(d)} (level {d})" for d in slots)
@@ -218,17 +234,20 @@ def check_backfill_gate(
             f"dose level {dose_level} is not open for backfill now; open: {labels}",
             field="dose_level",
         )
-    cap, cap_rule = design.n_cap, design.cap_rule
+    # an open dose passed the cap (C3), so only the trial-wide cap can leave it no slot
+    total = engine.plan.max_total
+    why = (
+        f"the trial-wide cap of {total} patients is reached"
+        if total is not None
+        else cap_summary(cap, cap_rule)
+    )
     if dose_level is not None and slots[dose_level] <= 0:
-        at = next(int(x["patients"]) for x in opened if int(x["dose"]) == dose_level)
         raise Conflict(
-            cap_reason(str(engine.label(dose_level)), at, cap, cap_rule), field="dose_level"
+            f"no backfill slot is left at {engine.label(dose_level)}: {why}", field="dose_level"
         )
     if not free:
         raise Conflict(
-            f"the backfill cap is reached at every open dose ({labels}; "
-            f"{cap_summary(cap, cap_rule)})",
-            field="dose_level",
+            f"no backfill slot is left at the open doses ({labels}): {why}", field="dose_level"
         )
     assign = bf.get("assign")
     picked = bf.get("dose")

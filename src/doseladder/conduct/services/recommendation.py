@@ -38,6 +38,7 @@ from doseladder.core.errors import InputError
 from doseladder.core.rules.cohort_slots import (
     backfill_choice,
     backfill_design,
+    backfill_full,
     backfill_patients,
     backfill_slots,
     cohort_patients,
@@ -355,7 +356,7 @@ def views_of(
                 available_at=plain(r.available_at),
                 requires_signoff=signoff,
                 slots=cohort_slots(engine.plan, state.patients, stored, role, enrol_dose),
-                backfill=backfill_view(engine, state, stored, role, r),
+                backfill=backfill_view(engine, state, stored, role, r, current),
             )
         )
     return tuple(views)
@@ -367,11 +368,13 @@ def backfill_view(
     indication: str | None,
     role: str,
     r: IndicationRecommendation,
+    current: int | None = None,
 ) -> dict[str, Any] | None:
     """The backfill part of a view (``None`` for a plan without backfill): the core's open
-    doses (0-based there, 1-based here), the slots left at each (``backfill_slots``) and the
-    dose the assignment rule picks among those with a slot (``backfill_choice``; both in
-    :mod:`doseladder.core.rules.cohort_slots`)."""
+    doses (0-based there, 1-based here), the slots left at each (``backfill_slots``), the
+    doses below the escalation dose ``current`` that the cap has closed (``backfill_full``)
+    and the dose the assignment rule picks among those with a slot (``backfill_choice``; all
+    in :mod:`doseladder.core.rules.cohort_slots`)."""
     plan = engine.plan
     design = backfill_design(plan)
     if design is None:
@@ -395,6 +398,10 @@ def backfill_view(
                 "slots_left": n,
             }
             for d, n in slots.items()
+        ],
+        "full": [
+            {"dose": d, "dose_label": plan.label(d), "patients": n}
+            for d, n in backfill_full(plan, state.patients, indication, role, current).items()
         ],
         "dose": dose,
         "dose_label": plan.label(dose),

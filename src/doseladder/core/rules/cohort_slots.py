@@ -43,6 +43,7 @@ __all__ = [
     "backfill_cap",
     "backfill_choice",
     "backfill_design",
+    "backfill_full",
     "backfill_patients",
     "backfill_slots",
     "cohort_patients",
@@ -174,6 +175,22 @@ def backfill_slots(
             left = min(left, total_left)
         out[level] = max(0, left)
     return out
+
+
+def backfill_full(
+    plan: EscalationPlan,
+    patients: Sequence[Patient],
+    indication: str | None,
+    role: str,
+    below: int | None,
+) -> dict[int, int]:
+    """Doses below ``below`` (the escalation dose, 1-based) that the cap has closed to backfill
+    (level -> patients there): the design's C3 fails there, whatever C1 and C2 say."""
+    design = backfill_design(plan)
+    if design is None or below is None or below <= 1:
+        return {}
+    at = backfill_patients(plan, patients, indication, role, range(1, below))
+    return {lv: n for lv, n in at.items() if backfill_room(n, design.n_cap, design.cap_rule) == 0}
 
 
 def backfill_choice(slots: dict[int, int], picked: int | None, assign: str | None) -> int | None:

@@ -914,6 +914,12 @@ class BackfillDoseOut(BaseModel):
     )
 
 
+class BackfillFullOut(BaseModel):
+    dose: int = Field(description="1-based dose level whose backfill cap is reached.")
+    dose_label: str | None
+    patients: int = Field(description="Patients at this dose (escalation and backfill).")
+
+
 class BackfillOut(BaseModel):
     """Backfill now (designs with backfill, e.g. BF-BOIN)."""
 
@@ -925,6 +931,10 @@ class BackfillOut(BaseModel):
     cap_text: str = Field(description="The cap in words, as the protocol states it.")
     assign: str | None = Field(description="highest, lowest or random.")
     open: list[BackfillDoseOut] = Field(description="The doses open for backfill now.")
+    full: list[BackfillFullOut] = Field(
+        default_factory=list,
+        description="Doses below the escalation dose closed to backfill by the cap.",
+    )
     dose: int | None = Field(
         description="The dose the next backfill patient goes to (null: none has a slot, or "
         "random: drawn at enrolment)."
