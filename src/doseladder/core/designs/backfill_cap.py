@@ -102,12 +102,12 @@ def describe_cap(n_cap: int, cap_rule: str, who: str = "patients") -> str:
     )
 
 
-def cap_summary(n_cap: int, cap_rule: str) -> str:
+def cap_summary(n_cap: int, cap_rule: str, who: str = "patients") -> str:
     """The cap in a few words, for the slots page and the flowchart."""
     if cap_rule == "bfboin":
         return (
-            f"a dose takes backfill patients while it has ≤ {n_cap} patients, escalation and "
+            f"a dose takes backfill {who} while it has ≤ {n_cap} {who}, escalation and "
             f"backfill (bfboin: up to {n_cap + 1} per dose)"
         )
     check_cap_rule(cap_rule)
-    return f"at most {n_cap} patients per dose, escalation and backfill"
+    return f"at most {n_cap} {who} per dose, escalation and backfill"

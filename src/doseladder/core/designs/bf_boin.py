@@ -59,6 +59,7 @@ from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, 
 from doseladder.core.designs.backfill_cap import (
     cap_allows,
     cap_limit,
+    cap_summary,
     check_cap_rule,
     describe_cap,
 )
@@ -80,6 +81,7 @@ from doseladder.core.state import Patient, TrialState
 
 __all__ = [
     "BFBOIN",
+    "BackfillTexts",
     "assign_backfill",
     "backfill_open",
     "complete_counts",
@@ -145,6 +147,33 @@ def assign_backfill(open_doses: Sequence[int], rule: str, u: float | None = None
     if u is None:
         return None  # random: drawn by the caller
     return ordered[min(int(u * len(ordered)), len(ordered) - 1)]
+
+
+@dataclass(frozen=True)
+class BackfillTexts:
+    """The backfill rules in words, one source for ``describe()`` and the report flowchart.
+
+    Attributes:
+        when: when a patient may be backfilled (a sentence without the final stop).
+        conditions: what makes a dose open for backfill, each a clause that follows "a dose"
+            (placement, C1 activity, C2 safety); the cap C3 is ``cap_clause``.
+        cap_clause: C3 as such a clause
+            (:func:`~doseladder.core.designs.backfill_cap.describe_cap`).
+        assign: which open dose the patient gets.
+        no_slot: what happens to an arrival when no dose is open.
+        data: how backfill data enter the escalation decisions and the selection.
+        pooling: how conflicting data of a lower dose are pooled with the current dose's.
+        cap: the cap in a few words (:func:`~doseladder.core.designs.backfill_cap.cap_summary`).
+    """
+
+    when: str
+    conditions: tuple[str, ...]
+    cap_clause: str
+    assign: str
+    no_slot: str
+    data: str
+    pooling: str
+    cap: str
 
 
 @dataclass(frozen=True)
@@ -588,27 +617,58 @@ class BFBOIN(BoinBoundaries, Design):
             tables = {**tables, "boundaries": b}
         return tables
 
+    def backfill_texts(self, who: str = "patients") -> BackfillTexts:
+        """The backfill rules in words (:class:`BackfillTexts`; ``who``: patients /
+        subjects)."""
+        one = who.removesuffix("s")
+        responded = (
+            f"at which an escalation {one} has responded"
+            if self.activity == "dose"
+            else f"at which, or below which, an escalation {one} has responded"
+        )
+        pick = {
+            "highest": "the highest open dose",
+            "lowest": "the lowest open dose",
+            "random": "an open dose chosen at random (each open dose equally likely)",
+        }[self.backfill_assign]
+        return BackfillTexts(
+            when=(
+                f"While the {who} of the current escalation cohort are in DLT follow-up, "
+                f"escalation waits, and {who} who arrive meanwhile may be treated at a lower dose "
+                "that is open for backfill"
+            ),
+            conditions=(
+                "below the current escalation dose and not eliminated",
+                responded,
+                f"whose {who} with complete DLT follow-up (alone, or pooled with the next higher "
+                "dose) show a DLT rate below the de-escalation boundary (a dose that fails this "
+                "closes every dose above it)",
+            ),
+            cap_clause=describe_cap(self.n_cap, self.cap_rule, who),
+            assign=f"the {one} is treated at {pick}",
+            no_slot=(
+                f"when no dose is open, the arriving {one} cannot be backfilled (turned away)"
+            ),
+            data=(
+                f"Backfill {who} whose DLT follow-up is complete count in every escalation "
+                "decision and in the MTD selection (pending ones are left out)"
+            ),
+            pooling=(
+                "when the data of a lower dose conflict with those of the current dose, the "
+                "doses from the conflicting one up to the current one are pooled and the BOIN "
+                "boundaries are applied to the pool, which can de-escalate by more than one level"
+            ),
+            cap=cap_summary(self.n_cap, self.cap_rule, who),
+        )
+
     def describe(self) -> str:
         base = describe_boin(self, title="BF-BOIN")
+        t = self.backfill_texts()
         extra = (
-            "Backfill (Zhao et al., Clin Cancer Res 2024; R package bfboin 0.1.1). While the "
-            "escalation cohort is in DLT follow-up, arriving patients are treated at a lower "
-            "dose that is open for backfill: a dose at which an escalation patient has "
-            + (
-                "responded"
-                if self.activity == "dose"
-                else "responded, or below which a patient has responded"
-            )
-            + ", whose completed data (alone or pooled with the next higher dose) lie below "
-            f"the de-escalation boundary, and {describe_cap(self.n_cap, self.cap_rule)}; the "
-            "patient goes to the "
-            f"{self.backfill_assign} open dose"
-            + (" (chosen at random)" if self.backfill_assign == "random" else "")
-            + ". Backfill patients whose follow-up is complete count in every escalation "
-            "decision and in the MTD selection. When the data of a lower dose conflict with "
-            "those of the current dose, the doses from the conflicting one to the current one "
-            "are pooled and the BOIN boundaries are applied to the pool, which can lead to a "
-            "de-escalation by more than one level. The escalation sample size is "
+            "Backfill (Zhao et al., Clin Cancer Res 2024; R package bfboin 0.1.1). "
+            f"{t.when}: a dose {', '.join((*t.conditions, t.cap_clause))}; {t.assign}; "
+            f"{t.no_slot}. "
+            f"{t.data}; {t.pooling}. The escalation sample size is "
             f"{self.max_n}; backfill patients come on top of it."
             + (
                 " One DLT in the first 3 patients at the current dose means stay."

@@ -32,12 +32,18 @@ indication).  Time-to-event designs (BE-BOIN, spec §8) are not covered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from doseladder.core.designs.backfill_cap import check_cap_rule, describe_cap
+from doseladder.core.designs.backfill_cap import check_cap_rule
 from doseladder.core.designs.base import Design, check_int
-from doseladder.core.designs.bf_boin import ACTIVITY, ASSIGN, BFBOIN, assign_backfill
+from doseladder.core.designs.bf_boin import (
+    ACTIVITY,
+    ASSIGN,
+    BFBOIN,
+    BackfillTexts,
+    assign_backfill,
+)
 from doseladder.core.designs.boin import BOIN, boin_parameters
 from doseladder.core.errors import InputError
 
@@ -153,43 +159,39 @@ class BackfillRule:
             return indication is None or indication == driving
         return indication is None or not pooled or indication in pooled
 
-    def describe(self, labels: Sequence[str]) -> str:
-        act = (
-            "an escalation subject treated at that dose has responded"
-            if self.activity == "dose"
-            else "an escalation subject treated at that dose or a lower dose has responded"
-        )
-        pick = {
-            "highest": "the highest open dose",
-            "lowest": "the lowest open dose",
-            "random": "an open dose chosen at random (each open dose equally likely)",
-        }[self.assign]
+    def texts(self, design: Design, labels: Sequence[str]) -> BackfillTexts:
+        """The rule in words: the texts of the BF-BOIN design it decides with
+        (:meth:`~doseladder.core.designs.bf_boin.BFBOIN.backfill_texts`, for subjects) plus the
+        protocol's ``min_dose`` and backfilled indications -- one source for the protocol text
+        and the report flowchart."""
+        t = self.design_for(design).backfill_texts("subjects")
+        where = f"at or above {labels[self.min_dose - 1]}, {t.conditions[0]}"
         who = (
             f" Only {', '.join(self.indications)} subjects are backfilled."
             if self.indications
             else ""
         )
+        return replace(
+            t,
+            conditions=(where, *t.conditions[1:]),
+            no_slot=t.no_slot + "." + who if who else t.no_slot,
+        )
+
+    def describe(self, labels: Sequence[str], design: Design | None = None) -> str:
+        """The protocol text of the rule (``design``: the protocol's BOIN design; by default
+        one with BOIN's defaults -- the texts do not depend on its boundaries)."""
+        base = design if design is not None else BOIN(num_doses=len(labels), target=0.25)
+        t = self.texts(base, labels)
+        no_slot = t.no_slot.removesuffix(".")
         return (
-            "Backfill (BF-BOIN). While the subjects of the current escalation cohort are in DLT "
-            "follow-up, escalation waits, and subjects who arrive meanwhile may be treated at a "
-            "lower dose that is open for backfill: a dose at or above "
-            f"{labels[self.min_dose - 1]}, below the current escalation dose and not "
-            f"eliminated, at which {act}, whose subjects with complete DLT follow-up (alone, "
-            "or pooled with the next higher dose) show a DLT rate below the de-escalation "
-            f"boundary, and {describe_cap(self.n_cap, self.cap_rule, 'subjects')}; "
-            "a dose that fails the DLT condition closes every dose above it. The subject is "
-            f"treated at {pick}. Backfill subjects whose DLT follow-up is complete count in "
-            "every escalation decision and in the MTD selection; when the data of a lower dose "
-            "conflict with those of the current dose, the doses from the conflicting one up to "
-            "the current one are pooled and the BOIN boundaries are applied to the pool, which "
-            "can de-escalate by more than one level. The BOIN sample size counts escalation "
-            "subjects only; backfill subjects come on top of it."
+            f"Backfill (BF-BOIN). {t.when}: a dose {', '.join((*t.conditions, t.cap_clause))}; "
+            f"{t.assign}; {no_slot}. {t.data}; {t.pooling}. The BOIN sample size counts "
+            "escalation subjects only; backfill subjects come on top of it."
             + (
                 " One DLT in the first 3 subjects at the current dose means stay."
                 if self.three_plus_three
                 else ""
             )
-            + who
             + f" Source: {BACKFILL_SOURCE}."
         )
 
