@@ -202,7 +202,9 @@ def flow_for(subject: Design | Protocol) -> Flow:
         f.edges.append(("move", "monitor", "", "side"))
     f.add(
         "stopq",
-        f"Stop? {design.max_n} patients treated, or no acceptable dose"
+        f"Stop? {design.max_n} "
+        + (f"escalation {who}" if bf is not None else "patients")
+        + " treated, or no acceptable dose"
         + (
             f", or {getattr(design, 'n_stop', None)} at the recommended dose"
             if getattr(design, "n_stop", None)
