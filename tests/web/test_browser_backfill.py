@@ -16,7 +16,7 @@ from doseladder.conduct import Database
 
 from ..browser import ServerThread, driver, wait_for_new_page  # noqa: F401  (fixture)
 from ..conduct.conftest import PASSWORD, Clock, World, make_world
-from ..conduct.test_services_backfill import pending_at_two
+from ..conduct.test_services_backfill import backfill, pending_at_two
 
 SCREENSHOT = Path("/tmp/backfill.png")
 
@@ -80,5 +80,12 @@ def test_backfill_slots_in_a_real_browser(
     # the escalation cohort's dose stays the current dose (the backfill patient is lower)
     assert find("#rec-all .current-dose").text == "DL2 (level 2)"
     assert "pending: day 0 of the 28-day efficacy window" in find("#patients").text
+    # the last slot taken elsewhere: the cap (at_most 5) closes DL1, shown with its count
+    backfill(world, world.patient(tid, world.inv_b), 1, inv=world.inv_b)
+    driver.get(f"{base}/trials/{tid}")
+    box = find("#backfill-all")
+    assert not box.find_elements(By.CSS_SELECTOR, ".backfill-dose")
+    full = box.find_elements(By.CSS_SELECTOR, ".backfill-full")
+    assert [x.text for x in full] == ["DL1 — backfill cap reached (5 patients there)"]
     driver.execute_script("document.getElementById('backfill-all').scrollIntoView()")
     assert driver.save_screenshot(str(SCREENSHOT))
