@@ -166,26 +166,21 @@ class BackfillRule:
         and the report flowchart."""
         t = self.design_for(design).backfill_texts("subjects")
         where = f"at or above {labels[self.min_dose - 1]}, {t.conditions[0]}"
-        who = (
-            f" Only {', '.join(self.indications)} subjects are backfilled."
+        only = (
+            f" (only {', '.join(self.indications)} subjects are backfilled)"
             if self.indications
             else ""
         )
-        return replace(
-            t,
-            conditions=(where, *t.conditions[1:]),
-            no_slot=t.no_slot + "." + who if who else t.no_slot,
-        )
+        return replace(t, when=t.when + only, conditions=(where, *t.conditions[1:]))
 
     def describe(self, labels: Sequence[str], design: Design | None = None) -> str:
         """The protocol text of the rule (``design``: the protocol's BOIN design; by default
         one with BOIN's defaults -- the texts do not depend on its boundaries)."""
         base = design if design is not None else BOIN(num_doses=len(labels), target=0.25)
         t = self.texts(base, labels)
-        no_slot = t.no_slot.removesuffix(".")
         return (
             f"Backfill (BF-BOIN). {t.when}: a dose {', '.join((*t.conditions, t.cap_clause))}; "
-            f"{t.assign}; {no_slot}. {t.data}; {t.pooling}. The BOIN sample size counts "
+            f"{t.assign}; {t.no_slot}. {t.data}; {t.pooling}. The BOIN sample size counts "
             "escalation subjects only; backfill subjects come on top of it."
             + (
                 " One DLT in the first 3 subjects at the current dose means stay."
