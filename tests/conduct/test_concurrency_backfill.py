@@ -42,7 +42,7 @@ def test_sites_racing_for_the_last_backfill_slot_fill_exactly_n_cap(cworld: Worl
     wins = [r for r in results if isinstance(r, Enrolment)]
     losses = [r for r in results if not isinstance(r, Enrolment)]
     assert len(wins) == 1, results
-    assert all(isinstance(r, Conflict) and "cap at DL1 is reached" in str(r) for r in losses)
+    assert all(isinstance(r, Conflict) and "the backfill cap is reached" in str(r) for r in losses)
     with w.db.session() as s:
         rows = list(s.scalars(select(Enrolment).where(Enrolment.trial_id == tid)))
         at_dl1 = [e for e in rows if e.dose_level == 1]

@@ -18,6 +18,7 @@ from doseladder.conduct.models import AuditEvent, Enrolment, Trial
 from doseladder.conduct.services import decisions, outcomes, patients
 from doseladder.conduct.services.recommendation import compute, recommend
 from doseladder.conduct.services.trials import current_protocol, engine_for
+from doseladder.core.designs.backfill_cap import cap_summary
 from doseladder.core.rules.plan import recommend as core_recommend
 
 from .conftest import BOIN, World
@@ -29,6 +30,7 @@ BF = {
     "cohort_size": 3,
     "max_n": 12,
     "n_cap": 5,
+    "cap_rule": "at_most",  # never more than 5 at a dose (the design's default is bfboin)
     "tox_window": 28,
 }
 
@@ -75,15 +77,26 @@ def pending_at_two(w: World, design: dict[str, Any] = BF) -> int:
     return tid
 
 
-def test_backfill_slots_are_shown_and_enforced_to_the_cap(world: World) -> None:
+@pytest.mark.parametrize(("cap_rule", "limit"), [("at_most", 5), ("bfboin", 6)])
+def test_backfill_slots_are_shown_and_enforced_to_the_cap(
+    world: World, cap_rule: str, limit: int
+) -> None:
+    """DL1 has 3 escalation patients, n_cap 5: the slots follow the trial's ``cap_rule``
+    (``at_most``: 5 − 3 = 2; ``bfboin``, the design's reading "≤ 5 before enrolling":
+    6 − 3 = 3), the same reading as the design's C3 in simulation."""
     w = world
-    tid = pending_at_two(w)
+    tid = pending_at_two(w, {**BF, "cap_rule": cap_rule})
+    room = limit - 3
     v = view(w, tid)
     assert v.status == "wait" and v.rule == "bf_boin.backfill"
     assert v.backfill is not None
-    assert v.backfill["open"] == [{"dose": 1, "dose_label": "DL1", "slots_left": 2}]
+    assert v.backfill["open"] == [
+        {"dose": 1, "dose_label": "DL1", "patients": 3, "slots_left": room}
+    ]
     assert v.backfill["dose"] == 1 and v.backfill["n_cap"] == 5
-    assert v.to_dict()["backfill"]["open"][0]["slots_left"] == 2
+    assert v.backfill["cap_rule"] == cap_rule
+    assert v.backfill["cap_text"] == cap_summary(5, cap_rule)
+    assert v.to_dict()["backfill"]["open"][0]["slots_left"] == room
     # an escalation enrolment is refused (the cohort is full)
     p = w.patient(tid)
     with pytest.raises(Conflict):
@@ -94,12 +107,18 @@ def test_backfill_slots_are_shown_and_enforced_to_the_cap(world: World) -> None:
     assert info.value.field == "dose_level"
     e1 = backfill(w, p)  # the rule's dose
     assert (e1.dose_level, e1.cohort) == (1, "backfill")
-    e2 = backfill(w, w.patient(tid, w.inv_b), 1, inv=w.inv_b)
-    assert e2.cohort == "backfill"
-    assert view(w, tid).backfill["open"] == [{"dose": 1, "dose_label": "DL1", "slots_left": 0}]
-    with pytest.raises(Conflict, match="cap at DL1 is reached"):
+    for _ in range(room - 1):
+        e2 = backfill(w, w.patient(tid, w.inv_b), 1, inv=w.inv_b)
+        assert e2.cohort == "backfill"
+    # the cap closes DL1 (the design's C3, the same reading): no longer open, shown as full
+    after = view(w, tid).backfill
+    assert after["open"] == []
+    assert after["full"] == [{"dose": 1, "dose_label": "DL1", "patients": limit}]
+    with pytest.raises(Conflict, match="the backfill cap is reached") as refused:
         backfill(w, w.patient(tid), 1)
-    with pytest.raises(Conflict, match="cap is reached at every open dose"):
+    assert f"DL1 has {limit} patient(s)" in str(refused.value)
+    assert refused.value.field == "dose_level"
+    with pytest.raises(Conflict, match=f"closed by the backfill cap .*DL1 \\({limit} patients"):
         backfill(w, w.patient(tid))
     with w.db.session() as s:
         d = decisions.latest_decision(s, tid, None)
@@ -107,10 +126,10 @@ def test_backfill_slots_are_shown_and_enforced_to_the_cap(world: World) -> None:
         # the core state carries the cohort: the conduct recommendation equals the core's
         rec = compute(s, s.get(Trial, tid))
         built = decisions.state_from_inputs(rec.inputs)
-        assert [p.backfill for p in built.patients] == [False] * 6 + [True] * 2
+        assert [p.backfill for p in built.patients] == [False] * 6 + [True] * room
         engine = engine_for(current_protocol(s, tid))
         core = core_recommend(engine.plan, built, rec.decision_day).driving
-        assert [j + 1 for j in core.backfill_open] == [1]
+        assert core.backfill_open == ()  # the core's C3 closed DL1, as the conduct view says
         assert rec.indications[0].status == core.status.value
         assert audit.verify(s).ok
 
@@ -130,11 +149,15 @@ def test_the_audit_trail_records_the_cohort_and_the_open_doses(world: World) -> 
         create = next(x for x in events if x.action == "create")
         body = json.loads(create.payload)
         assert body["new"]["cohort"] == "backfill"
-        assert "open for backfill: DL1 2 of 5 left" in (create.reason or "")
+        assert "open for backfill: DL1 2 left" in (create.reason or "")
+        assert "at most 5 patients per dose" in (create.reason or "")
         logged = next(x for x in events if x.action == "backfill_enrolment")
         data = json.loads(logged.payload)["new"]
         assert data["cohort"] == "backfill" and data["dose_level"] == 1
-        assert data["backfill_open"] == [{"dose": 1, "dose_label": "DL1", "slots_left": 2}]
+        assert data["backfill_open"] == [
+            {"dose": 1, "dose_label": "DL1", "patients": 3, "slots_left": 2}
+        ]
+        assert (data["n_cap"], data["cap_rule"]) == (5, "at_most")
         assert data["random_draw"] is None
         escal = s.scalars(
             select(AuditEvent).where(
@@ -197,8 +220,11 @@ def test_no_backfill_while_the_cohort_fills_or_before_a_response(world: World) -
     v = view(w, tid)
     assert v.backfill == {
         "n_cap": 5,
+        "cap_rule": "at_most",
+        "cap_text": "at most 5 patients per dose, escalation and backfill",
         "assign": "highest",
         "open": [],
+        "full": [],
         "dose": None,
         "dose_label": None,
     }
@@ -239,18 +265,21 @@ def test_exports_carry_the_cohort(world: World) -> None:
 @given(
     data=st.data(),
     n_cap=st.integers(3, 7),
+    cap_rule=st.sampled_from(["at_most", "bfboin"]),
     assign=st.sampled_from(["highest", "lowest", "random"]),
 )
 def test_random_histories_never_backfill_outside_the_open_doses(
-    world: World, data: st.DataObject, n_cap: int, assign: str
+    world: World, data: st.DataObject, n_cap: int, cap_rule: str, assign: str
 ) -> None:
     """Random event sequences (escalation cohorts, responses, DLTs, time, backfill attempts at
     random doses): a backfill enrolment succeeds only at a dose the recommendation showed open
-    with a slot left (the rule's dose, if it names one) and never takes a dose beyond n_cap;
+    with a slot left (the rule's dose, if it names one) and never takes a dose beyond the cap
+    (n_cap with ``at_most``, n_cap + 1 with ``bfboin``);
     every refusal is a Conflict or ValidationError for one of the reasons named."""
     w = world
     # from DL2's cohort in follow-up with DL1 open, then at random
-    tid = pending_at_two(w, {**BF, "n_cap": n_cap, "backfill_assign": assign})
+    tid = pending_at_two(w, {**BF, "n_cap": n_cap, "cap_rule": cap_rule, "backfill_assign": assign})
+    limit = n_cap + (cap_rule == "bfboin")
     with w.db.session() as s:
         # patient -> infusion date
         enrolled: dict[int, Any] = {e.patient_id: e.infusion_date for e in c_current(s, tid)}
@@ -287,10 +316,10 @@ def test_random_histories_never_backfill_outside_the_open_doses(
                 continue
             assert before.get(e.dose_level, 0) > 0, (before, e.dose_level)
             with w.db.session() as s:
-                # a backfill patient never takes a dose beyond n_cap (escalation cohorts may
+                # a backfill patient never takes a dose beyond the cap (escalation cohorts may
                 # later add patients there: the cap is on backfill enrolment)
                 at_dose = [x for x in c_current(s, tid) if x.dose_level == e.dose_level]
-                assert len(at_dose) <= n_cap
+                assert len(at_dose) <= limit
             if v.backfill["dose"] is not None:
                 assert e.dose_level == v.backfill["dose"]
             enrolled[pid] = w.clock.today()

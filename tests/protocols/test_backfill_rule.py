@@ -67,6 +67,7 @@ def _edit(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
         ({"nacp": 3}, "rules.backfill.nacp", "unknown key"),
         ({"review_note": None}, "rules.backfill", "review_note"),
         ({"three_plus_three": True}, "rules.backfill.three_plus_three", "0.25"),
+        ({"cap_rule": "less_than"}, "rules.backfill.cap_rule", "at_most"),
     ],
 )
 def test_bad_backfill_keys_name_their_path(
@@ -95,3 +96,26 @@ def test_backfill_needs_a_boin_design(base: dict[str, Any]) -> None:
     with pytest.raises(InputError) as exc:
         protocol_from_dict(d)
     assert exc.value.field == "rules.backfill"
+
+
+@pytest.mark.parametrize(
+    ("cap_rule", "words"),
+    [
+        (None, "no dose ever has more than 12 subjects"),  # the protocol default: at_most
+        ("at_most", "no dose ever has more than 12 subjects"),
+        ("bfboin", "a dose can reach 13 subjects"),
+    ],
+)
+def test_the_cap_reading_reaches_the_decision_design_and_the_text(
+    base: dict[str, Any], cap_rule: str | None, words: str
+) -> None:
+    """``rules.backfill.cap_rule`` is carried by the BF-BOIN design the protocol decides with
+    (so simulation and conduct read it from one place) and stated in the protocol text."""
+    d = _edit(base) if cap_rule is None else _edit(base, cap_rule=cap_rule)
+    plan = protocol_from_dict(d).plan
+    assert plan.backfill is not None
+    want = cap_rule or "at_most"
+    assert plan.backfill.cap_rule == want
+    assert plan.decision_design.cap_rule == want  # type: ignore[attr-defined]
+    assert plan.to_dict()["backfill"]["cap_rule"] == want
+    assert words in plan.describe()

@@ -231,6 +231,7 @@ def plans(draw: st.DrawFn, only: str | None = None) -> EscalationPlan:
         assert isinstance(design, BOIN)
         backfill = BackfillRule(
             n_cap=draw(st.integers(3, 12)),
+            cap_rule=draw(st.sampled_from(["at_most", "bfboin"])),
             assign=draw(st.sampled_from(["highest", "lowest", "random"])),
             activity=draw(st.sampled_from(["dose", "dose_or_lower"])),
             min_dose=draw(st.integers(1, num)),
@@ -583,6 +584,7 @@ def test_design_decisions_past_max_n_agree_with_decide(eff: bool, tite: bool) ->
 @given(
     num=st.integers(2, 5),
     n_cap=st.integers(3, 12),
+    cap_rule=st.sampled_from(["at_most", "bfboin"]),
     assign=st.sampled_from(["highest", "lowest", "random"]),
     activity=st.sampled_from(["dose", "dose_or_lower"]),
     min_dose=st.integers(1, 3),
@@ -590,7 +592,14 @@ def test_design_decisions_past_max_n_agree_with_decide(eff: bool, tite: bool) ->
     seed=st.integers(0, 2**32 - 1),
 )
 def test_backfill_entry_agrees_with_recommend_on_cohort_histories(
-    num: int, n_cap: int, assign: str, activity: str, min_dose: int, target: float, seed: int
+    num: int,
+    n_cap: int,
+    cap_rule: str,
+    assign: str,
+    activity: str,
+    min_dose: int,
+    target: float,
+    seed: int,
 ) -> None:
     """BOIN + backfill rule on histories shaped like trials: escalation cohorts of 3 walking
     over the doses, backfill patients below the cohort's dose between cohorts, the last cohort
@@ -600,7 +609,11 @@ def test_backfill_entry_agrees_with_recommend_on_cohort_histories(
         design=BOIN(num_doses=num, target=target, max_n=30),
         dose_labels=tuple(f"DL{k}" for k in range(1, num + 1)),
         backfill=BackfillRule(
-            n_cap=n_cap, assign=assign, activity=activity, min_dose=min(min_dose, num)
+            n_cap=n_cap,
+            cap_rule=cap_rule,
+            assign=assign,
+            activity=activity,
+            min_dose=min(min_dose, num),
         ),
     )
     rng = np.random.default_rng(seed)

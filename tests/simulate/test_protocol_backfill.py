@@ -154,6 +154,7 @@ def test_random_assignment_is_reproducible_and_differs_from_highest() -> None:
     activity=st.sampled_from(["dose", "dose_or_lower"]),
     min_dose=st.sampled_from(["DL-1", "DL1", "DL2"]),
     n_cap=st.integers(3, 12),
+    cap_rule=st.sampled_from(["at_most", "bfboin"]),
     target=st.sampled_from([0.25, 0.3, 0.35]),
     fallback=st.booleans(),
     complete_cohorts=st.booleans(),
@@ -167,6 +168,7 @@ def test_random_backfill_protocols_equal_recommend(
     activity: str,
     min_dose: str,
     n_cap: int,
+    cap_rule: str,
     target: float,
     fallback: bool,
     complete_cohorts: bool,
@@ -178,7 +180,13 @@ def test_random_backfill_protocols_equal_recommend(
     """Random rule parameters and truths: the simulation's every evaluation (status, dose,
     open doses, assignment) equals ``recommend`` on the rebuilt history."""
     rules: dict[str, Any] = {
-        "backfill": {"assign": assign, "activity": activity, "min_dose": min_dose, "n_cap": n_cap},
+        "backfill": {
+            "assign": assign,
+            "activity": activity,
+            "min_dose": min_dose,
+            "n_cap": n_cap,
+            "cap_rule": cap_rule,
+        },
         "complete_cohorts": complete_cohorts,
     }
     design: dict[str, Any] = {"target": target}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from doseladder.core.rules.plan import EscalationPlan, recommend
 from doseladder.core.state import Patient, TrialState
 from doseladder.io.design_file import design_from_dict
@@ -76,10 +78,15 @@ class Ledger:
         return TrialState(4, tuple(pts))
 
 
-def test_a_bf_boin_trial_through_the_api(api: Api, world: World) -> None:
+@pytest.mark.parametrize("cap_rule", [None, "at_most"])
+def test_a_bf_boin_trial_through_the_api(api: Api, world: World, cap_rule: str | None) -> None:
+    """``cap_rule`` None: the design's default reading (bfboin, a dose takes backfill patients
+    while it has <= n_cap, so 9 + 1 − 3 = 7 slots at a dose with 3); ``at_most``: 9 − 3 = 6."""
     w = world
-    plan = EscalationPlan(design_from_dict(dict(BF)), LABELS)
-    tid = w.trial(BF)
+    design = dict(BF) if cap_rule is None else {**BF, "cap_rule": cap_rule}
+    room = 9 - 3 if cap_rule == "at_most" else 9 + 1 - 3
+    plan = EscalationPlan(design_from_dict(dict(design)), LABELS)
+    tid = w.trial(design)
     book = Ledger()
     day = 0.0
 
@@ -172,9 +179,12 @@ def test_a_bf_boin_trial_through_the_api(api: Api, world: World) -> None:
     # ---- cohort 3 in follow-up: DL1 and DL2 are open for backfill, the rule picks DL2
     view = check(status="wait", dose=3, open_=[1, 2], bf_dose=2)
     assert view["backfill"]["open"] == [
-        {"dose": 1, "dose_label": "DL1", "slots_left": 6},
-        {"dose": 2, "dose_label": "DL2", "slots_left": 6},
+        {"dose": 1, "dose_label": "DL1", "patients": 3, "slots_left": room},
+        {"dose": 2, "dose_label": "DL2", "patients": 3, "slots_left": room},
     ]
+    assert view["backfill"]["n_cap"] == 9
+    assert view["backfill"]["cap_rule"] == (cap_rule or "bfboin")
+    assert ("up to 10 per dose" in view["backfill"]["cap_text"]) is (cap_rule is None)
     slots = ok(api.get("inv_b", f"/trials/{tid}/slots"))
     assert slots[0]["escalation"] == {
         "decision_id": decision3,

@@ -16,7 +16,7 @@ from doseladder.conduct import Database
 
 from ..browser import ServerThread, driver, wait_for_new_page  # noqa: F401  (fixture)
 from ..conduct.conftest import PASSWORD, Clock, World, make_world
-from ..conduct.test_services_backfill import pending_at_two
+from ..conduct.test_services_backfill import backfill, pending_at_two
 
 SCREENSHOT = Path("/tmp/backfill.png")
 
@@ -30,7 +30,7 @@ def bf_server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[ServerThr
     clock = Clock()
     db = Database(f"sqlite:///{path}", clock=clock)
     world = make_world(db, clock)
-    tid = pending_at_two(world)  # DL1 open for backfill, 2 of 5 slots left
+    tid = pending_at_two(world)  # DL1 open for backfill, 2 slots left (n_cap 5, at_most)
     try:
         with ServerThread(create_app(db, secret=b"browser-secret")) as server:
             yield server, world, tid
@@ -63,21 +63,29 @@ def test_backfill_slots_in_a_real_browser(
     box = find("#backfill-all")
     doses = box.find_elements(By.CSS_SELECTOR, ".backfill-dose")
     assert len(doses) == 1 and doses[0].get_attribute("data-slots-left") == "2"
-    assert doses[0].text.startswith("DL1 — backfill, 2 of 5 left"), doses[0].text
+    assert doses[0].text.startswith("DL1 — backfill, 2 left (3 patients there)"), doses[0].text
+    assert "cap: at most 5 patients per dose, escalation and backfill" in box.text
     assert "WAIT" in find("#rec-all .recommendation").text.upper()
     # a site-B patient, backfilled from the patient page
     pid = world.patient(tid, world.inv_b)
     driver.get(f"{base}/patients/{pid}")
-    assert "2 of 5 left" in find("#backfill-enrol").text
+    assert "2 left (3 patients there)" in find("#backfill-enrol").text
     go("#backfill-submit")
     assert "Backfilled at dose level 1" in find("#flash").text
     assert find("#enrolment-cohort").text == "backfill"
     driver.get(f"{base}/trials/{tid}")
     doses = find("#backfill-all").find_elements(By.CSS_SELECTOR, ".backfill-dose")
-    assert doses[0].text.startswith("DL1 — backfill, 1 of 5 left"), doses[0].text
+    assert doses[0].text.startswith("DL1 — backfill, 1 left (4 patients there)"), doses[0].text
     assert "backfill" in find("#patients").text  # the cohort tag in the patient table
     # the escalation cohort's dose stays the current dose (the backfill patient is lower)
     assert find("#rec-all .current-dose").text == "DL2 (level 2)"
     assert "pending: day 0 of the 28-day efficacy window" in find("#patients").text
+    # the last slot taken elsewhere: the cap (at_most 5) closes DL1, shown with its count
+    backfill(world, world.patient(tid, world.inv_b), 1, inv=world.inv_b)
+    driver.get(f"{base}/trials/{tid}")
+    box = find("#backfill-all")
+    assert not box.find_elements(By.CSS_SELECTOR, ".backfill-dose")
+    full = box.find_elements(By.CSS_SELECTOR, ".backfill-full")
+    assert [x.text for x in full] == ["DL1 — backfill cap reached (5 patients there)"]
     driver.execute_script("document.getElementById('backfill-all').scrollIntoView()")
     assert driver.save_screenshot(str(SCREENSHOT))

@@ -310,6 +310,7 @@ def _backfill(
     try:
         return BackfillRule(
             n_cap=model.n_cap,
+            cap_rule=model.cap_rule,
             assign=model.assign,
             activity=model.activity,
             min_dose=min_dose,

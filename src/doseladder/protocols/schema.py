@@ -300,10 +300,14 @@ class StaggeringModel(_Model):
 
 class BackfillModel(_Reviewable):
     """Backfill cohorts (BF-BOIN, spec ``backfill.md``; BOIN designs).  ``min_dose`` may be a
-    label; ``indications`` default to the driving indication (or every pooled one)."""
+    label; ``indications`` default to the driving indication (or every pooled one).
+    ``cap_rule``: ``at_most`` (default: never more than ``n_cap`` subjects at a dose) or
+    ``bfboin`` (the R package's ``<= n_cap`` before enrolling: a dose can reach ``n_cap + 1``);
+    :mod:`doseladder.core.designs.backfill_cap`."""
 
     enabled: bool = True
     n_cap: int = Field(default=12, ge=1)
+    cap_rule: Literal["at_most", "bfboin"] = "at_most"
     assign: Literal["highest", "lowest", "random"] = "highest"
     activity: Literal["dose", "dose_or_lower"] = "dose"
     min_dose: str | int | None = None

@@ -2,7 +2,11 @@
 
 The flowchart's boxes are filled from the design's parameters and the protocol's rules (the
 numbers are the design's own: λe, λd, cut-offs, sample sizes); the rule texts themselves are
-in the statistical section (``describe()``).  Both are drawn with matplotlib.
+in the statistical section (``describe()``).  The backfill branch (BF-BOIN / BE-BOIN designs,
+protocols with ``rules.backfill``) is worded by the core's
+:class:`~doseladder.core.designs.bf_boin.BackfillTexts` -- the same texts ``describe()`` is
+made of -- so the report layer words nothing of its own there.  Both are drawn with
+matplotlib.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from doseladder.core.designs.base import Design
+from doseladder.core.designs.bf_boin import BFBOIN, BackfillTexts
 from doseladder.core.pathways import Pathways
 from doseladder.protocols.model import Protocol
 from doseladder.reports.figures import _plt, png
@@ -21,32 +26,41 @@ __all__ = ["Flow", "FlowNode", "flow_for", "flowchart_figure", "tree_figure"]
 
 @dataclass(frozen=True)
 class FlowNode:
+    """A box: ``col`` 0 = the main column (top to bottom in order of addition), 1 = the side
+    column, next to its ``anchor`` (the main node it was added after)."""
+
     key: str
     text: str
     shape: str = "box"  # box | decision | terminal | note
     col: int = 0
     row: float = 0.0
+    anchor: str | None = None
 
 
 @dataclass
 class Flow:
     nodes: list[FlowNode] = field(default_factory=list)
-    # (from, to, label, style) style: "down" | "side" | "loop" | "back"
+    # (from, to, label, style) style: "down" | "side" | "loop" | "join"
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def add(self, key: str, text: str, shape: str = "box", col: int = 0) -> None:
-        row = float(sum(1 for n in self.nodes if n.col == 0)) if col == 0 else self._row_of_last()
-        self.nodes.append(FlowNode(key, text, shape, col, row))
-
-    def _row_of_last(self) -> float:
         main = [n for n in self.nodes if n.col == 0]
-        return main[-1].row if main else 0.0
+        if col == 0:
+            self.nodes.append(FlowNode(key, text, shape, 0, float(len(main))))
+        else:
+            last = main[-1] if main else None
+            row = last.row if last is not None else 0.0
+            anchor = last.key if last is not None else None
+            self.nodes.append(FlowNode(key, text, shape, col, row, anchor))
+
+    def node(self, key: str) -> FlowNode:
+        return next(n for n in self.nodes if n.key == key)
 
 
 def _design_rules(d: Design) -> tuple[str, str, str]:
     """(rate box, move box, selection) texts from the design's parameters."""
     name = d.name
-    if name in ("boin", "tite-boin"):
+    if name in ("boin", "tite-boin", "bf-boin", "be-boin"):
         le, ld = d.lambda_e, d.lambda_d  # type: ignore[attr-defined]
         rate = "Estimate the DLT rate p̂ at the current dose" + (
             " (pending outcomes imputed, TITE)" if d.time_to_event else ""
@@ -124,12 +138,19 @@ def flow_for(subject: Design | Protocol) -> Flow:
         if design.cohort_size == 1
         else f"the next cohort of {design.cohort_size} {who}"
     )
+    bf = _backfill_texts(design, plan, labels)
+    if bf is not None:
+        cohort = cohort.replace("the next cohort", "the next escalation cohort")
     f.add("treat", f"Treat {cohort} at the current dose")
     f.edges.append((prev, "treat", prev_label, "down"))
     if plan is not None and plan.fallback is not None:
         f.edges.append(("fb", "treat", "", "join"))
     last = "treat"
-    mp = getattr(design, "max_pending", None) if design.time_to_event else None
+    mp = (
+        getattr(design, "max_pending", None) or getattr(design, "max_pending_ratio", None)
+        if design.time_to_event
+        else None
+    )
     if design.time_to_event and mp is None:  # TITE-CRM: weighted follow-up, never suspends
         f.add(
             "pend",
@@ -143,7 +164,12 @@ def flow_for(subject: Design | Protocol) -> Flow:
         )
         f.add(
             "susp",
-            "Suspend accrual until more outcomes are known, then decide again",
+            (
+                "Suspend escalation until more outcomes are known, then decide again; "
+                "meanwhile arriving patients may be backfilled (next step)"
+                if bf is not None
+                else "Suspend accrual until more outcomes are known, then decide again"
+            ),
             "box",
             col=1,
         )
@@ -151,11 +177,19 @@ def flow_for(subject: Design | Protocol) -> Flow:
         last, last_label = "pend", "no"
     else:
         last_label = ""
+    if bf is not None:
+        last, last_label = _backfill_branch(f, bf, who, last, last_label)
     rate, move, select = _design_rules(design)
     f.add("rate", rate)
     f.edges.append((last, "rate", last_label, "down"))
+    if bf is not None:
+        f.add("bfdata", f"Backfill data: {bf.data}.", "note", col=1)
+        f.edges.append(("rate", "bfdata", "", "side"))
     f.add("move", move, "box")
     f.edges.append(("rate", "move", "", "down"))
+    if bf is not None:
+        f.add("bfpool", f"Conflicts: {bf.pooling}.", "note", col=1)
+        f.edges.append(("move", "bfpool", "", "side"))
     if plan is not None and plan.safety_monitor is not None:
         sm = plan.safety_monitor
         f.add(
@@ -168,7 +202,9 @@ def flow_for(subject: Design | Protocol) -> Flow:
         f.edges.append(("move", "monitor", "", "side"))
     f.add(
         "stopq",
-        f"Stop? {design.max_n} patients treated, or no acceptable dose"
+        f"Stop? {design.max_n} "
+        + (f"escalation {who}" if bf is not None else "patients")
+        + " treated, or no acceptable dose"
         + (
             f", or {getattr(design, 'n_stop', None)} at the recommended dose"
             if getattr(design, "n_stop", None)
@@ -201,6 +237,46 @@ def flow_for(subject: Design | Protocol) -> Flow:
     return f
 
 
+def _backfill_texts(design: Design, plan: Any, labels: tuple[str, ...]) -> BackfillTexts | None:
+    """The core's backfill texts of the subject (``None``: no backfill): the protocol's rule
+    (with its ``min_dose``), else a BF-BOIN / BE-BOIN design's own."""
+    if plan is not None and plan.backfill is not None:
+        texts: BackfillTexts = plan.backfill.texts(plan.design, labels)
+        return texts
+    if isinstance(design, BFBOIN):
+        return design.backfill_texts()
+    return None
+
+
+def _backfill_branch(
+    f: Flow, bf: BackfillTexts, who: str, last: str, last_label: str
+) -> tuple[str, str]:
+    """The backfill step: a question in the main column and, on ``yes``, two side boxes --
+    which doses are open (the core's conditions) and where the patient goes (assignment, cap,
+    no open dose).  Returns the node (and edge label) the escalation decision follows."""
+    one = who.removesuffix("s")
+    f.add(
+        "bfq",
+        f"A new {one} arrives while escalation waits for the cohort's DLT outcomes?",
+        "decision",
+    )
+    f.edges.append((last, "bfq", last_label, "down"))
+    f.add(
+        "bfopen",
+        "Backfill. Doses open for backfill:\n" + "\n".join(f"• {c}" for c in bf.conditions),
+        "box",
+        col=1,
+    )
+    f.add(
+        "bfassign",
+        f"{bf.assign[0].upper()}{bf.assign[1:]}; {bf.no_slot}.\nCap: {bf.cap}.",
+        "box",
+        col=1,
+    )
+    f.edges += [("bfq", "bfopen", "yes", "side"), ("bfopen", "bfassign", "", "down")]
+    return "bfq", "no"
+
+
 _STYLE: dict[str, dict[str, Any]] = {
     "box": {"boxstyle": "round,pad=0.4", "fc": "#e8f0fa", "ec": "#3b6ea5"},
     "decision": {"boxstyle": "round4,pad=0.45", "fc": "#fff2cc", "ec": "#b8860b"},
@@ -209,26 +285,74 @@ _STYLE: dict[str, dict[str, Any]] = {
 }
 
 
+#: figure width, column centres and wrap widths (inches; one data unit is one inch)
+_WIDTH, _X_MAIN, _X_SIDE, _WRAP_MAIN, _WRAP_SIDE = 10.5, 3.2, 7.95, 48, 46
+#: vertical space between main boxes, between stacked side boxes, and around the chart
+_GAP_MAIN, _GAP_SIDE, _MARGIN = 0.55, 0.3, 0.35
+
+
+def _layout(flow: Flow, heights: dict[str, float]) -> dict[str, float]:
+    """Centre heights (negative, inches) of every box: main boxes one under the other; side
+    boxes beside their anchor, stacked under the previous side box when they would overlap
+    it; a main box with side boxes moves down until its first one fits."""
+    ys: dict[str, float] = {}
+    side: dict[str, list[FlowNode]] = {}
+    for n in flow.nodes:
+        if n.col != 0 and n.anchor is not None:
+            side.setdefault(n.anchor, []).append(n)
+    floor = 0.0  # bottom of the lowest side box so far
+    bottom = -_MARGIN  # bottom of the previous main box
+    for n in (m for m in flow.nodes if m.col == 0):
+        h = heights[n.key]
+        y = bottom - (_GAP_MAIN if ys else 0.0) - h / 2
+        mine = side.get(n.key, [])
+        if mine:
+            y = min(y, floor - _GAP_SIDE - heights[mine[0].key] / 2)
+        ys[n.key] = y
+        bottom = y - h / 2
+        for k, sn in enumerate(mine):
+            hs = heights[sn.key]
+            ys_ = y if k == 0 else floor - _GAP_SIDE - hs / 2
+            ys_ = min(ys_, floor - _GAP_SIDE - hs / 2)
+            ys[sn.key] = ys_
+            floor = ys_ - hs / 2
+    for n in flow.nodes:  # side boxes without an anchor: at the top
+        ys.setdefault(n.key, -_MARGIN - heights[n.key] / 2)
+    return ys
+
+
 def flowchart_figure(flow: Flow) -> bytes:
-    """Draw a :class:`Flow`: main column left, branches and notes right."""
+    """Draw a :class:`Flow`: main column left, branches and notes right, every box placed by
+    its measured height (:func:`_layout`) so that no two boxes overlap."""
     plt = _plt()
-    main = [n for n in flow.nodes if n.col == 0]
-    height = 1.15 * len(main) + 0.6
-    fig, ax = plt.subplots(figsize=(10.5, height))
-    ax.set_xlim(-0.2, 10.3)
-    ax.set_ylim(-len(main) + 0.35, 0.75)
+    fig = plt.figure(figsize=(_WIDTH, 40.0))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0.0, _WIDTH)
+    ax.set_ylim(-40.0, 0.0)
     ax.axis("off")
     pos: dict[str, tuple[float, float]] = {}
     boxes: dict[str, Any] = {}
     for n in flow.nodes:
-        x = 3.0 if n.col == 0 else 8.1
-        y = -n.row
-        width = 48 if n.col == 0 else 34
-        txt = "\n".join(textwrap.fill(part, width) for part in n.text.split("\n"))
-        t = ax.text(
-            x, y, txt, ha="center", va="center", fontsize=8.5, bbox=_STYLE[n.shape], zorder=3
+        x = _X_MAIN if n.col == 0 else _X_SIDE
+        width = _WRAP_MAIN if n.col == 0 else _WRAP_SIDE
+        parts = n.text.split("\n")
+        txt = "\n".join(
+            textwrap.fill(part, width, subsequent_indent="  " if part.startswith("•") else "")
+            for part in parts
         )
-        pos[n.key] = (x, y)
+        bullets = any(part.startswith("•") for part in parts)
+        t = ax.text(
+            x,
+            0.0,
+            txt,
+            ha="center",
+            va="center",
+            multialignment="left" if bullets else "center",
+            fontsize=8.5,
+            bbox=_STYLE[n.shape],
+            zorder=3,
+        )
+        pos[n.key] = (x, 0.0)
         boxes[n.key] = t
     fig.canvas.draw()
     inv = ax.transData.inverted()
@@ -237,6 +361,17 @@ def flowchart_figure(flow: Flow) -> bytes:
         bb = boxes[key].get_bbox_patch().get_window_extent()
         (x0, y0), (x1, y1) = inv.transform((bb.x0, bb.y0)), inv.transform((bb.x1, bb.y1))
         return x0, y0, x1, y1
+
+    heights = {k: extent(k)[3] - extent(k)[1] for k in boxes}
+    ys = _layout(flow, heights)
+    total = -min(ys[k] - heights[k] / 2 for k in ys) + _MARGIN
+    fig.set_size_inches(_WIDTH, total)
+    ax.set_ylim(-total, 0.0)
+    for k, t in boxes.items():
+        pos[k] = (pos[k][0], ys[k])
+        t.set_position(pos[k])
+    fig.canvas.draw()
+    inv = ax.transData.inverted()
 
     arrow = {"arrowstyle": "-|>", "color": "#444444", "lw": 1.2, "shrinkA": 0, "shrinkB": 0}
     for src, dst, label, style in flow.edges:
@@ -249,30 +384,29 @@ def flowchart_figure(flow: Flow) -> bytes:
                 ax.text(xa + 0.1, (sy0 + dy1) / 2, label, fontsize=8, va="center", color="#444")
         elif style == "side":
             y = pos[src][1]
-            ax.annotate(
-                "",
-                (dx0, y if dy0 <= y <= dy1 else pos[dst][1]),
-                (sx1, y),
-                arrowprops=arrow,
-                zorder=2,
-            )
+            if dy0 <= y <= dy1:
+                ax.annotate("", (dx0, y), (sx1, y), arrowprops=arrow, zorder=2)
+            else:  # a box stacked lower: along, down, then into it
+                xm, yd = (sx1 + dx0) / 2, pos[dst][1]
+                ax.plot([sx1, xm, xm], [y, y, yd], color="#444444", lw=1.2, zorder=2)
+                ax.annotate("", (dx0, yd), (xm, yd), arrowprops=arrow, zorder=2)
             if label:
                 ax.text((sx1 + dx0) / 2, y + 0.08, label, fontsize=8, ha="center", color="#444")
         elif style == "join":  # from a side box back to the main column, below it
             ax.annotate(
                 "",
                 (dx1, pos[dst][1]),
-                ((dx0 + dx1) / 2 if False else (sx0 + sx1) / 2, sy0),
+                ((sx0 + sx1) / 2, sy0),
                 arrowprops={**arrow, "connectionstyle": "angle,angleA=-90,angleB=180,rad=0"},
                 zorder=2,
             )
         elif style == "loop":  # back up along the left margin
             xl = min(sx0, dx0) - 0.35
-            ys, yd = pos[src][1], pos[dst][1]
-            ax.plot([sx0, xl, xl], [ys, ys, yd], color="#444444", lw=1.2, zorder=2)
+            ys_, yd = pos[src][1], pos[dst][1]
+            ax.plot([sx0, xl, xl], [ys_, ys_, yd], color="#444444", lw=1.2, zorder=2)
             ax.annotate("", (dx0, yd), (xl, yd), arrowprops=arrow, zorder=2)
             if label:
-                ax.text(xl - 0.05, (ys + yd) / 2, label, fontsize=8, ha="right", color="#444")
+                ax.text(xl - 0.05, (ys_ + yd) / 2, label, fontsize=8, ha="right", color="#444")
     return png(fig)
 
 

@@ -194,10 +194,18 @@ def test_describe_cites_the_source() -> None:
     activity=st.sampled_from(["dose", "dose_or_lower"]),
     min_dose=st.integers(1, 3),
     n_cap=st.integers(3, 9),
+    cap_rule=st.sampled_from(["at_most", "bfboin"]),
     fallback=st.booleans(),
 )
 def test_backfill_only_at_open_doses_never_eliminated_or_untried(
-    seed: int, j: int, assign: str, activity: str, min_dose: int, n_cap: int, fallback: bool
+    seed: int,
+    j: int,
+    assign: str,
+    activity: str,
+    min_dose: int,
+    n_cap: int,
+    cap_rule: str,
+    fallback: bool,
 ) -> None:
     """Trials run in time through ``recommend``: every open dose is below the escalation dose,
     at or above ``min_dose``, not eliminated, tried by an escalation patient with a response
@@ -210,8 +218,13 @@ def test_backfill_only_at_open_doses_never_eliminated_or_untried(
         BOIN(num_doses=j, target=0.25, max_n=18, start_dose=2 if fb else 1),
         labels,
         fallback=fb,
-        backfill=BackfillRule(n_cap=n_cap, assign=assign, activity=activity, min_dose=min_dose),
+        backfill=BackfillRule(
+            n_cap=n_cap, cap_rule=cap_rule, assign=assign, activity=activity, min_dose=min_dose
+        ),
     )
+    # the most patients a backfill patient may bring a dose to (at_most: n_cap; bfboin:
+    # "<= n_cap before enrolling", so n_cap + 1)
+    limit = n_cap if cap_rule == "at_most" else n_cap + 1
     rng = np.random.default_rng(seed)
     p_tox = np.sort(rng.uniform(0, 0.6, j))
     p_eff = rng.uniform(0.1, 0.8, j)
@@ -249,7 +262,7 @@ def test_backfill_only_at_open_doses_never_eliminated_or_untried(
             lowest = 1 if activity == "dose_or_lower" else k
             assert any(not q.backfill and q.eff is True and lowest <= q.dose <= k for q in known)
             assert any(not q.backfill and q.dose == k for q in known)  # tried
-            assert sum(q.dose == k for q in known) <= n_cap
+            assert sum(q.dose == k for q in known) + 1 <= limit  # room for one more
         if drv.backfill_dose is not None:
             assert drv.backfill_dose in drv.backfill_open
         if drv.status is EnrolStatus.CLOSED:

@@ -1,9 +1,11 @@
-"""Backfill slots (spec ``backfill.md`` §4, conduct: n_cap − patients at the dose): counted by
-hand, and properties over random histories with backfill patients mixed in; escalation slots
-and cohort completion ignore backfill patients."""
+"""Backfill slots (spec ``backfill.md`` §4, conduct: the cap's room at the dose, ``n_cap`` −
+patients with ``cap_rule: at_most``, ``n_cap + 1`` − patients with ``bfboin``): counted by hand,
+and properties over random histories with backfill patients mixed in; the slots agree with the
+design's C3; escalation slots and cohort completion ignore backfill patients."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,15 +36,37 @@ def bf_plan(n_cap: int = 6, max_total: int | None = None, **kw: object) -> Escal
 
 
 def test_slots_are_the_cap_minus_every_patient_at_the_dose() -> None:
-    p = bf_plan(n_cap=6)
+    p = bf_plan(n_cap=6, cap_rule="at_most")
     pts = [pt(1)] * 3 + [pt(2)] * 3 + [pt(1, bf=True, tox=None)] * 2  # pending count too
     assert backfill_slots(p, pts, None, "pooled", [1]) == {1: 1}
     assert backfill_slots(p, pts, None, "pooled", [1, 2]) == {1: 1, 2: 3}
     assert backfill_slots(p, [pt(1)] * 7, None, "pooled", [1]) == {1: 0}  # never negative
     assert backfill_slots(p, pts, None, "pooled", []) == {}
     # the trial-wide cap limits them too
-    capped = bf_plan(n_cap=6, max_total=9)
+    capped = bf_plan(n_cap=6, max_total=9, cap_rule="at_most")
     assert backfill_slots(capped, pts, None, "pooled", [1, 2]) == {1: 1, 2: 1}
+
+
+def test_bfboin_slots_let_a_dose_reach_n_cap_plus_one() -> None:
+    p = bf_plan(n_cap=6, cap_rule="bfboin")  # the design's default
+    assert bf_plan(n_cap=6).design == p.design
+    pts = [pt(1)] * 3 + [pt(2)] * 3 + [pt(1, bf=True, tox=None)] * 2
+    assert backfill_slots(p, pts, None, "pooled", [1, 2]) == {1: 2, 2: 4}
+    assert backfill_slots(p, [pt(1)] * 6, None, "pooled", [1]) == {1: 1}
+    assert backfill_slots(p, [pt(1)] * 7, None, "pooled", [1]) == {1: 0}
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        ("at_most", "fewer than 7 patients"),
+        ("bfboin", "at most 7 patients (escalation plus backfill, pending included) before"),
+    ],
+)
+def test_the_slot_text_follows_the_cap_rule(rule: str, text: str) -> None:
+    plan = bf_plan(n_cap=7, cap_rule=rule)
+    assert text in describe_slots(plan)
+    assert text in plan.design.describe()
 
 
 def test_a_plan_without_backfill_has_no_slots() -> None:
@@ -51,7 +75,7 @@ def test_a_plan_without_backfill_has_no_slots() -> None:
     assert backfill_slots(plain, [pt(1)] * 3, None, "pooled", [1]) == {}
     assert "Backfill" not in describe_slots(plain)
     assert backfill_cap(bf_plan(n_cap=7)) == 7
-    assert "until 7 patients" in describe_slots(bf_plan(n_cap=7))
+    assert "Backfill patients do not take these slots" in describe_slots(bf_plan(n_cap=7))
 
 
 def test_the_choice_follows_the_rule_among_doses_with_a_slot() -> None:
@@ -80,19 +104,21 @@ def test_escalation_slots_and_the_trailing_run_skip_backfill_patients() -> None:
     st.lists(st.tuples(st.integers(1, 4), st.booleans()), max_size=30),
     st.lists(st.integers(1, 4), max_size=4),
     st.integers(1, 15),
+    st.sampled_from(["at_most", "bfboin"]),
 )
 def test_backfill_slot_properties(
-    history: list[tuple[int, bool]], opened: list[int], cap: int
+    history: list[tuple[int, bool]], opened: list[int], cap: int, rule: str
 ) -> None:
-    p = bf_plan(n_cap=cap)
+    p = bf_plan(n_cap=cap, cap_rule=rule)
+    limit = cap if rule == "at_most" else cap + 1  # bfboin: "<= n_cap" before enrolling
     pts = [pt(d, bf=b) for d, b in history]
     slots = backfill_slots(p, pts, None, "pooled", opened)
     assert set(slots) == set(opened)
     for d, n in slots.items():
         at = sum(1 for q in pts if q.dose == d)
-        assert n == max(0, cap - at)
-        # taking every slot brings the dose to the cap, never beyond
-        assert at + n == max(at, cap)
+        assert n == max(0, limit - at)
+        # taking every slot brings the dose to the limit, never beyond
+        assert at + n == max(at, limit)
     # escalation slots are those of the history without its backfill patients
     esc = [q for q in pts if not q.backfill]
     for dose in (1, 2, 3, 4):
@@ -111,3 +137,30 @@ def test_the_recommendation_reports_the_designs_open_doses_zero_based() -> None:
     assert rec.to_dict()["backfill_open"] == [0, 1]
     done = [pt(1)] * 3
     assert recommend(p, TrialState(4, tuple(done)), 1.0).driving.backfill_open == ()
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.booleans(), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 4),
+    st.integers(1, 8),
+    st.sampled_from(["at_most", "bfboin"]),
+)
+def test_the_slots_and_the_designs_cap_are_one_rule(
+    history: list[tuple[int, bool, bool, bool]], current: int, cap: int, rule: str
+) -> None:
+    """A dose the design opens for backfill (its C3, which every simulation uses) has a slot
+    in conduct, and a dose without a slot is never open: one reading of the cap."""
+    p = bf_plan(n_cap=cap, cap_rule=rule)
+    pts = tuple(pt(d, bf=b, tox=t, eff=e) for d, b, t, e in history)
+    state = TrialState(4, pts)
+    opened = p.design.open_for_backfill(state, current)  # type: ignore[attr-defined]
+    slots = backfill_slots(p, pts, None, "pooled", [1, 2, 3, 4])
+    for j in (1, 2, 3, 4):
+        if j in opened:
+            assert slots[j] > 0, (j, slots, opened)
+        if slots[j] == 0:
+            assert j not in opened

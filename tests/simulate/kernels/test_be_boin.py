@@ -59,6 +59,7 @@ def _state(data: DoseArrays, r: int) -> tuple[TrialState, float]:
         {},
         {"conflict_dose": "highest", "backfill_assign": "lowest", "min_completed": 2},
         {"max_pending_ratio": 1.0, "min_follow_up": 0.5, "extrasafe": True, "n_cap": 4},
+        {"n_cap": 5, "cap_rule": "at_most", "backfill_assign": "lowest"},
         {"no_slot": "wait"},
         {"no_slot": "wait", "min_follow_up": 0.5, "n_cap": 3, "backfill_assign": "random"},
     ],

@@ -87,6 +87,7 @@ def _replay(
     accrual=st.sampled_from(["uniform", "poisson"]),
     rate=st.sampled_from([1.0, 3.0, 8.0]),
     n_cap=st.integers(3, 12),
+    cap_rule=st.sampled_from(["bfboin", "at_most"]),
     tpt=st.booleans(),
     p=st.lists(st.floats(0.02, 0.7), min_size=4, max_size=4),
 )
@@ -97,6 +98,7 @@ def test_every_patient_is_where_the_core_sends_them(
     accrual: str,
     rate: float,
     n_cap: int,
+    cap_rule: str,
     tpt: bool,
     p: list[float],
 ) -> None:
@@ -106,6 +108,7 @@ def test_every_patient_is_where_the_core_sends_them(
         cohort_size=3,
         max_n=18,
         n_cap=n_cap,
+        cap_rule=cap_rule,
         backfill_assign=assign,
         activity=activity,
         three_plus_three=tpt,
@@ -121,6 +124,7 @@ def test_every_patient_is_where_the_core_sends_them(
     assert out.n_backfill is not None and out.tox_backfill is not None
     for tr in range(6):
         flags, _final = _replay(design, draws, out.dose_seq[tr], out.entry[tr], tr)
+        assert _most_at_backfill(out.dose_seq[tr], flags) <= n_cap + (cap_rule == "bfboin")
         n_esc = sum(1 for f in flags if not f)
         assert n_esc == design.max_n or out.stopped_early[tr]
         # the end: the last escalation cohort's last completion; backfill still pending then
@@ -130,6 +134,56 @@ def test_every_patient_is_where_the_core_sends_them(
         assert np.all(out.tox_backfill[tr] <= out.tox[tr])
         assert out.n[tr].sum() - out.n_backfill[tr].sum() == n_esc
         assert out.duration[tr] > 0
+
+
+def _most_at_backfill(dose_seq: np.ndarray, flags: list[bool]) -> int:
+    """The most patients a dose held right after a backfill patient joined it (0: none)."""
+    count: dict[int, int] = {}
+    most = 0
+    for d, bf in zip(dose_seq.tolist(), flags, strict=False):
+        count[d] = count.get(d, 0) + 1
+        if bf:
+            most = max(most, count[d])
+    return most
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    seed=st.integers(0, 10**6),
+    n_cap=st.integers(4, 6),  # above the escalation cohort of 3
+    assign=st.sampled_from(["highest", "lowest"]),
+)
+def test_backfill_never_takes_a_dose_past_the_cap_of_its_reading(
+    seed: int, n_cap: int, assign: str
+) -> None:
+    """Fast accrual, every escalation patient responds, low toxicity, a small cap: backfill
+    fills the open doses to the cap.  With ``cap_rule: at_most`` a backfill patient never
+    brings a dose above n_cap, with ``bfboin`` never above n_cap + 1 -- and both limits are
+    reached (the readings differ by one patient per dose, the reason for the option)."""
+    sc = Scenario(
+        p_tox=(0.02, 0.03, 0.05, 0.08),
+        accrual=Accrual("uniform", 12.0),
+        tox_time=EventTimeModel("weibull"),
+    )
+    for rule, limit in (("at_most", n_cap), ("bfboin", n_cap + 1)):
+        design = BFBOIN(
+            num_doses=4,
+            target=0.25,
+            cohort_size=3,
+            max_n=24,
+            n_cap=n_cap,
+            cap_rule=rule,
+            backfill_assign=assign,
+        )
+        draws = PatientDraws(sc, seed, 0, 0, 8, design.n_max)
+        out = simulate_bf_boin(design, draws)
+        most = [
+            _most_at_backfill(
+                out.dose_seq[tr], _replay(design, draws, out.dose_seq[tr], out.entry[tr], tr)[0]
+            )
+            for tr in range(8)
+        ]
+        assert max(most) == limit, (rule, most)
 
 
 def test_without_responses_bf_boin_is_boin_trial_by_trial() -> None:

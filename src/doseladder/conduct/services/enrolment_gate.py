@@ -24,7 +24,8 @@ from doseladder.conduct.services.decision_queries import (
 )
 from doseladder.conduct.services.recommendation import compute
 from doseladder.conduct.services.trials import TrialStatus, current_protocol, engine_for
-from doseladder.core.rules.cohort_slots import backfill_cap
+from doseladder.core.designs.backfill_cap import cap_reason, cap_summary
+from doseladder.core.rules.cohort_slots import backfill_design
 from doseladder.core.rules.plan import EnrolStatus
 
 __all__ = [
@@ -135,6 +136,7 @@ class BackfillGrant:
     dose: int
     dose_label: str | None
     n_cap: int
+    cap_rule: str
     assign: str | None
     open: tuple[dict[str, Any], ...]
     drawn: bool = False
@@ -146,6 +148,7 @@ class BackfillGrant:
             "dose_level": self.dose,
             "dose_label": self.dose_label,
             "n_cap": self.n_cap,
+            "cap_rule": self.cap_rule,
             "assign": self.assign,
             "backfill_open": [dict(x) for x in self.open],
             "random_draw": (
@@ -156,15 +159,16 @@ class BackfillGrant:
         }
 
     def reason_text(self) -> str:
-        shown = ", ".join(
-            f"{x['dose_label']} {x['slots_left']} of {self.n_cap} left" for x in self.open
-        )
+        shown = ", ".join(f"{x['dose_label']} {x['slots_left']} left" for x in self.open)
         how = (
             f"drawn at random among levels {', '.join(map(str, self.candidates))}"
             if self.drawn
             else f"assignment rule {self.assign or 'design'}"
         )
-        return f"backfill at {self.dose_label} ({how}); open for backfill: {shown}"
+        return (
+            f"backfill at {self.dose_label} ({how}); open for backfill: {shown} "
+            f"({cap_summary(self.n_cap, self.cap_rule)})"
+        )
 
 
 def check_backfill_gate(
@@ -185,8 +189,8 @@ def check_backfill_gate(
     if trial.status != TrialStatus.OPEN:
         raise Conflict(f"the trial is {trial.status}; enrolment needs an open trial")
     engine = engine_for(current_protocol(session, trial.id))
-    cap = backfill_cap(engine.plan)
-    if cap is None:
+    design = backfill_design(engine.plan)
+    if design is None:
         raise Conflict(
             f"the design ({engine.plan.design_title}) has no backfill: enrol into an "
             "escalation slot",
@@ -203,9 +207,25 @@ def check_backfill_gate(
     opened = tuple(dict(x) for x in bf.get("open", ()))
     if view.status == EnrolStatus.CLOSED.value:
         raise Conflict(f"enrolment is closed ({view.rule}: {view.message})")
+    cap, cap_rule = design.n_cap, design.cap_rule
+    full = {int(x["dose"]): int(x["patients"]) for x in bf.get("full", ())}
+    if dose_level is not None and dose_level in full:  # closed by the cap (C3)
+        raise Conflict(
+            cap_reason(str(engine.label(dose_level)), full[dose_level], cap, cap_rule),
+            field="dose_level",
+        )
+    capped = (
+        "; closed by the backfill cap ("
+        + cap_summary(cap, cap_rule)
+        + "): "
+        + ", ".join(f"{engine.label(d)} ({n} patients)" for d, n in full.items())
+        if full
+        else ""
+    )
     if not slots:
         raise Conflict(
-            f"no dose is open for backfill now ({view.rule}: {view.message})", field="dose_level"
+            f"no dose is open for backfill now ({view.rule}: {view.message}){capped}",
+            field="dose_level",
         )
     free = tuple(d for d, n in slots.items() if n > 0)
     labels = ", ".join(f"{engine.label(d)} (level {d})" for d in slots)
@@ -214,16 +234,20 @@ def check_backfill_gate(
             f"dose level {dose_level} is not open for backfill now; open: {labels}",
             field="dose_level",
         )
+    # an open dose passed the cap (C3), so only the trial-wide cap can leave it no slot
+    total = engine.plan.max_total
+    why = (
+        f"the trial-wide cap of {total} patients is reached"
+        if total is not None
+        else cap_summary(cap, cap_rule)
+    )
     if dose_level is not None and slots[dose_level] <= 0:
         raise Conflict(
-            f"the backfill cap at {engine.label(dose_level)} is reached ({cap} patients, "
-            "escalation and backfill)",
-            field="dose_level",
+            f"no backfill slot is left at {engine.label(dose_level)}: {why}", field="dose_level"
         )
     if not free:
         raise Conflict(
-            f"the backfill cap is reached at every open dose ({labels}: {cap} patients each)",
-            field="dose_level",
+            f"no backfill slot is left at the open doses ({labels}): {why}", field="dose_level"
         )
     assign = bf.get("assign")
     picked = bf.get("dose")
@@ -235,14 +259,14 @@ def check_backfill_gate(
                 "omit dose_level",
             )
         dose = free[secrets.randbelow(len(free))]
-        return BackfillGrant(dose, engine.label(dose), cap, assign, opened, True, free)
+        return BackfillGrant(dose, engine.label(dose), cap, cap_rule, assign, opened, True, free)
     if dose_level is not None and dose_level != picked:
         raise ValidationError(
             "dose_level",
             f"dose level {dose_level} is not allowed: the backfill rule ({assign}) assigns "
             f"{engine.label(picked)} (level {picked}) among the open doses {labels}",
         )
-    return BackfillGrant(int(picked), engine.label(picked), cap, assign, opened)
+    return BackfillGrant(int(picked), engine.label(picked), cap, cap_rule, assign, opened)
 
 
 def open_slots(session: Session, actor: Actor, trial_id: int) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ the last slot; the ``(decision_id, slot, version)`` unique constraint backs this
 
 A *backfill* enrolment (``cohort="backfill"``, designs with backfill such as BF-BOIN) takes no
 slot of the decision: under the same locks it needs a dose open for backfill *now* with a
-backfill slot left (``n_cap`` − patients at that dose), at the dose the design's assignment
+backfill slot left (the cap's room at that dose, read with the trial's ``cap_rule``:
+``core.designs.backfill_cap``), at the dose the design's assignment
 rule picks (drawn with a CSPRNG for ``random``); it is recorded under the latest decision of
 the indication and its audit event records the cohort and the doses open at that moment
 (:func:`~doseladder.conduct.services.enrolment_gate.check_backfill_gate`).

@@ -33,10 +33,13 @@ from doseladder.conduct.services.decision_state import (
 from doseladder.conduct.services.protocol_engine import Engine
 from doseladder.conduct.services.recommendation_cache import Snapshot, cache_of, trial_head
 from doseladder.conduct.services.trials import current_protocol, engine_for
+from doseladder.core.designs.backfill_cap import cap_summary
 from doseladder.core.errors import InputError
 from doseladder.core.rules.cohort_slots import (
-    backfill_cap,
     backfill_choice,
+    backfill_design,
+    backfill_full,
+    backfill_patients,
     backfill_slots,
     cohort_patients,
     cohort_slots,
@@ -89,9 +92,11 @@ class IndicationView:
             trial requires committee sign-off before escalation.
         slots: enrolment slots a recorded decision opens (one cohort, within the caps).
         backfill: ``None`` for a design without backfill; else the doses open for backfill
-            now (1-based), the backfill slots left at each (``n_cap`` − patients there), the
-            cap, the assignment rule and the dose it picks among the doses with a slot left
-            (``None`` for ``random``: the service draws at enrolment).
+            now (1-based), the backfill slots left at each (the cap's room for the patients
+            there, read with the trial's ``cap_rule``: ``core.designs.backfill_cap``), the
+            cap, its reading and a phrase for it, the assignment rule and the dose it picks
+            among the doses with a slot left (``None`` for ``random``: the service draws at
+            enrolment).
     """
 
     indication: str | None
@@ -351,7 +356,7 @@ def views_of(
                 available_at=plain(r.available_at),
                 requires_signoff=signoff,
                 slots=cohort_slots(engine.plan, state.patients, stored, role, enrol_dose),
-                backfill=backfill_view(engine, state, stored, role, r),
+                backfill=backfill_view(engine, state, stored, role, r, current),
             )
         )
     return tuple(views)
@@ -363,30 +368,40 @@ def backfill_view(
     indication: str | None,
     role: str,
     r: IndicationRecommendation,
+    current: int | None = None,
 ) -> dict[str, Any] | None:
     """The backfill part of a view (``None`` for a plan without backfill): the core's open
-    doses (0-based there, 1-based here), the slots left at each (``backfill_slots``) and the
-    dose the assignment rule picks among those with a slot (``backfill_choice``; both in
-    :mod:`doseladder.core.rules.cohort_slots`)."""
+    doses (0-based there, 1-based here), the slots left at each (``backfill_slots``), the
+    doses below the escalation dose ``current`` that the cap has closed (``backfill_full``)
+    and the dose the assignment rule picks among those with a slot (``backfill_choice``; all
+    in :mod:`doseladder.core.rules.cohort_slots`)."""
     plan = engine.plan
-    cap = backfill_cap(plan)
-    if cap is None:
+    design = backfill_design(plan)
+    if design is None:
         return None
     levels = [j + 1 for j in r.backfill_open]
     slots = backfill_slots(plan, state.patients, indication, role, levels)
-    assign = getattr(plan.design, "backfill_assign", None)
+    at = backfill_patients(plan, state.patients, indication, role, levels)
+    assign = design.backfill_assign
     picked = None if r.backfill_dose is None else r.backfill_dose + 1
     dose = backfill_choice(slots, picked, assign)
     return {
-        "n_cap": cap,
+        "n_cap": design.n_cap,
+        "cap_rule": design.cap_rule,
+        "cap_text": cap_summary(design.n_cap, design.cap_rule),
         "assign": assign,
         "open": [
             {
                 "dose": d,
                 "dose_label": plan.label(d),
+                "patients": at[d],
                 "slots_left": n,
             }
             for d, n in slots.items()
+        ],
+        "full": [
+            {"dose": d, "dose_label": plan.label(d), "patients": n}
+            for d, n in backfill_full(plan, state.patients, indication, role, current).items()
         ],
         "dose": dose,
         "dose_label": plan.label(dose),

@@ -42,9 +42,10 @@ At a decision time ``now`` (required when outcomes are pending):
      ``min_follow_up``·W and at least ``min_completed`` patients at d are complete.
   7. A suspension opens backfill (§4 of the spec) with the imputed estimates in C2 (the dose
      alone, or pooled with the next higher dose, has p̄ < λd), the activity condition C1 and
-     the cap C3 of BF-BOIN; ``backfill_assign`` picks the dose.  ``no_slot`` says what a
-     simulation does with an arrival for whom no dose is open (``wait`` for the next decision
-     or ``leave``); the decision itself reports the open doses.
+     the cap C3 of BF-BOIN (read as its ``cap_rule`` says,
+     :mod:`doseladder.core.designs.backfill_cap`); ``backfill_assign`` picks the dose.
+     ``no_slot`` says what a simulation does with an arrival for whom no dose is open
+     (``wait`` for the next decision or ``leave``); the decision itself reports the open doses.
 
 ``n_earlystop`` applies to the "stay" outcomes with n_d counting every patient treated at d.
 The trial ends once ``max_n`` escalation patients are treated: while the last cohort is
@@ -69,7 +70,7 @@ Decisions where the references are silent ([A]):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from doseladder.core.decision import Action, Decision, Reason
@@ -78,6 +79,7 @@ from doseladder.core.designs.base import check_prob
 from doseladder.core.designs.bf_boin import (
     ANCHORS,
     BFBOIN,
+    BackfillTexts,
     BelowBd,
     _closure,
     _escalation_dose,
@@ -217,6 +219,42 @@ class BEBOIN(BFBOIN):
         """Doses open for backfill below ``current`` on imputed estimates at ``now``."""
         data = dose_data(state, now, float(self.tox_window), self.target)
         return backfill_open(self, state, current, self._below_bd(data))
+
+    def backfill_texts(self, who: str = "patients") -> BackfillTexts:
+        """BF-BOIN's texts with BE-BOIN's C2 (imputed estimates), ``no_slot`` and data use."""
+        t = super().backfill_texts(who)
+        one = who.removesuffix("s")
+        c2 = (
+            f"whose estimated DLT rate (every {one} treated there, pending outcomes imputed; "
+            "alone, or pooled with the next higher dose) is below the de-escalation boundary "
+            "(a dose that fails this closes every dose above it)"
+        )
+        return replace(
+            t,
+            when=(
+                "While escalation is suspended (the current escalation cohort is full and "
+                f"in follow-up), {who} who arrive may be treated at a lower dose that is open for "
+                "backfill"
+            ),
+            conditions=(t.conditions[0], t.conditions[1], c2),
+            no_slot=(
+                f"when no dose is open, the arriving {one} "
+                + ("waits for the next decision" if self.no_slot == "wait" else "is turned away")
+            ),
+            data=(
+                f"Every treated {one}, backfill {who} included, counts at the dose given, with "
+                "pending outcomes imputed (TITE-BOIN single mean imputation), in the escalation "
+                "decision, the conflict pooling and the backfill safety condition; the MTD is "
+                f"selected on escalation and completed backfill {who}"
+            ),
+            pooling=(
+                "when the data of a lower dose conflict with those of the current dose, the "
+                f"doses from the {self.conflict_dose} conflicting one up to the current one are "
+                "pooled (observed plus imputed DLTs over the patients treated) and the pooled "
+                "estimate is compared with the boundaries, which can de-escalate by more than one "
+                "level"
+            ),
+        )
 
     # ------------------------------------------------------------ decide
     def _decide(self, state: TrialState, now: float | None) -> Decision:

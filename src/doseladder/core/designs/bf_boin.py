@@ -28,7 +28,10 @@ decided on (backfill patients come on top, as bfboin's ``ncohort × cohortsize``
 (``activity = "dose"``; the simFastBOIN variant ``"dose_or_lower"`` accepts a response at j or
 any lower dose), (C2) the completed data at j satisfy Y_j < b_d(N_j), or the pool of j and j + 1
 does (a dose failing C2 closes itself and every dose above it), and (C3) escalation plus
-enrolled backfill patients at j (pending included) are <= ``n_cap``; never an eliminated dose.
+enrolled backfill patients at j (pending included) are within the cap
+(:mod:`doseladder.core.designs.backfill_cap`: ``cap_rule: bfboin``, the default, tests
+``<= n_cap`` before enrolling as bfboin does, so a dose can reach ``n_cap + 1``; ``at_most``
+never lets a dose exceed ``n_cap``); never an eliminated dose.
 
 Final MTD: BOIN's ``select.mtd`` on escalation plus completed backfill data (§5).
 
@@ -53,6 +56,13 @@ import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
+from doseladder.core.designs.backfill_cap import (
+    cap_allows,
+    cap_limit,
+    cap_summary,
+    check_cap_rule,
+    describe_cap,
+)
 from doseladder.core.designs.base import Design, check_prob
 from doseladder.core.designs.boin import (
     BoinBoundaries,
@@ -71,6 +81,7 @@ from doseladder.core.state import Patient, TrialState
 
 __all__ = [
     "BFBOIN",
+    "BackfillTexts",
     "assign_backfill",
     "backfill_open",
     "complete_counts",
@@ -139,6 +150,33 @@ def assign_backfill(open_doses: Sequence[int], rule: str, u: float | None = None
 
 
 @dataclass(frozen=True)
+class BackfillTexts:
+    """The backfill rules in words, one source for ``describe()`` and the report flowchart.
+
+    Attributes:
+        when: when a patient may be backfilled (a sentence without the final stop).
+        conditions: what makes a dose open for backfill, each a clause that follows "a dose"
+            (placement, C1 activity, C2 safety); the cap C3 is ``cap_clause``.
+        cap_clause: C3 as such a clause
+            (:func:`~doseladder.core.designs.backfill_cap.describe_cap`).
+        assign: which open dose the patient gets.
+        no_slot: what happens to an arrival when no dose is open.
+        data: how backfill data enter the escalation decisions and the selection.
+        pooling: how conflicting data of a lower dose are pooled with the current dose's.
+        cap: the cap in a few words (:func:`~doseladder.core.designs.backfill_cap.cap_summary`).
+    """
+
+    when: str
+    conditions: tuple[str, ...]
+    cap_clause: str
+    assign: str
+    no_slot: str
+    data: str
+    pooling: str
+    cap: str
+
+
+@dataclass(frozen=True)
 class BFBOIN(BoinBoundaries, Design):
     """BF-BOIN (bfboin 0.1.1 defaults: target 0.25, n_cap 12).
 
@@ -146,6 +184,10 @@ class BFBOIN(BoinBoundaries, Design):
     sample size, ``start_dose``, ``p_saf``, ``p_tox``, ``cutoff_eli``, ``extrasafe``,
     ``offset``, ``n_earlystop``, ``bound_mtd``) plus
         n_cap: cap on escalation + enrolled backfill patients at a backfill dose (12).
+        cap_rule: how the cap reads (:mod:`~doseladder.core.designs.backfill_cap`): ``bfboin``
+            (default: a dose stays open while it has ``<= n_cap`` patients, so it can reach
+            ``n_cap + 1``; reproduces bfboin's operating characteristics) or ``at_most``
+            (never more than ``n_cap`` patients at a dose).
         backfill_assign: ``highest`` (default), ``lowest`` or ``random`` open dose.
         three_plus_three: at the current dose, 1 DLT in 3 patients means stay (target 0.25).
         tox_window: DLT assessment window (time unit of entry times; used by simulation and
@@ -170,6 +212,7 @@ class BFBOIN(BoinBoundaries, Design):
     n_earlystop: int = 100
     bound_mtd: bool = False
     n_cap: int = 12
+    cap_rule: str = "bfboin"
     backfill_assign: str = "highest"
     three_plus_three: bool = False
     tox_window: float = 1.0
@@ -182,6 +225,7 @@ class BFBOIN(BoinBoundaries, Design):
             raise InputError("cohort_size", "must be >= 3 for BF-BOIN (bfboin)")
         if isinstance(self.n_cap, bool) or not isinstance(self.n_cap, int) or self.n_cap < 1:
             raise InputError("n_cap", f"must be an integer >= 1, got {self.n_cap!r}")
+        check_cap_rule(self.cap_rule)
         if self.backfill_assign not in ASSIGN:
             raise InputError(
                 "backfill_assign",
@@ -531,8 +575,9 @@ class BFBOIN(BoinBoundaries, Design):
     @property
     def n_max(self) -> int:
         """The most patients a trial can enrol: ``max_n`` escalation patients plus at most
-        ``n_cap + 1`` at each dose below the top one (C3 tests ``<= n_cap`` before enrolling)."""
-        return self.max_n + (self.n_cap + 1) * (self.num_doses - 1)
+        :func:`~doseladder.core.designs.backfill_cap.cap_limit` at each dose below the top one
+        (``n_cap + 1`` under ``cap_rule: bfboin``, ``n_cap`` under ``at_most``)."""
+        return self.max_n + cap_limit(self.n_cap, self.cap_rule) * (self.num_doses - 1)
 
     # ------------------------------------------------------------ select etc.
     def select(self, state: TrialState) -> Selection:
@@ -572,27 +617,58 @@ class BFBOIN(BoinBoundaries, Design):
             tables = {**tables, "boundaries": b}
         return tables
 
+    def backfill_texts(self, who: str = "patients") -> BackfillTexts:
+        """The backfill rules in words (:class:`BackfillTexts`; ``who``: patients /
+        subjects)."""
+        one = who.removesuffix("s")
+        responded = (
+            f"at which an escalation {one} has responded"
+            if self.activity == "dose"
+            else f"at which, or below which, an escalation {one} has responded"
+        )
+        pick = {
+            "highest": "the highest open dose",
+            "lowest": "the lowest open dose",
+            "random": "an open dose chosen at random (each open dose equally likely)",
+        }[self.backfill_assign]
+        return BackfillTexts(
+            when=(
+                f"While the {who} of the current escalation cohort are in DLT follow-up, "
+                f"escalation waits, and {who} who arrive meanwhile may be treated at a lower dose "
+                "that is open for backfill"
+            ),
+            conditions=(
+                "below the current escalation dose and not eliminated",
+                responded,
+                f"whose {who} with complete DLT follow-up (alone, or pooled with the next higher "
+                "dose) show a DLT rate below the de-escalation boundary (a dose that fails this "
+                "closes every dose above it)",
+            ),
+            cap_clause=describe_cap(self.n_cap, self.cap_rule, who),
+            assign=f"the {one} is treated at {pick}",
+            no_slot=(
+                f"when no dose is open, the arriving {one} cannot be backfilled (turned away)"
+            ),
+            data=(
+                f"Backfill {who} whose DLT follow-up is complete count in every escalation "
+                "decision and in the MTD selection (pending ones are left out)"
+            ),
+            pooling=(
+                "when the data of a lower dose conflict with those of the current dose, the "
+                "doses from the conflicting one up to the current one are pooled and the BOIN "
+                "boundaries are applied to the pool, which can de-escalate by more than one level"
+            ),
+            cap=cap_summary(self.n_cap, self.cap_rule, who),
+        )
+
     def describe(self) -> str:
         base = describe_boin(self, title="BF-BOIN")
+        t = self.backfill_texts()
         extra = (
-            "Backfill (Zhao et al., Clin Cancer Res 2024; R package bfboin 0.1.1). While the "
-            "escalation cohort is in DLT follow-up, arriving patients are treated at a lower "
-            "dose that is open for backfill: a dose at which an escalation patient has "
-            + (
-                "responded"
-                if self.activity == "dose"
-                else "responded, or below which a patient has responded"
-            )
-            + ", whose completed data (alone or pooled with the next higher dose) lie below "
-            "the de-escalation boundary, and which has at most "
-            f"{self.n_cap} patients (escalation plus backfill); the patient goes to the "
-            f"{self.backfill_assign} open dose"
-            + (" (chosen at random)" if self.backfill_assign == "random" else "")
-            + ". Backfill patients whose follow-up is complete count in every escalation "
-            "decision and in the MTD selection. When the data of a lower dose conflict with "
-            "those of the current dose, the doses from the conflicting one to the current one "
-            "are pooled and the BOIN boundaries are applied to the pool, which can lead to a "
-            "de-escalation by more than one level. The escalation sample size is "
+            "Backfill (Zhao et al., Clin Cancer Res 2024; R package bfboin 0.1.1). "
+            f"{t.when}: a dose {', '.join((*t.conditions, t.cap_clause))}; {t.assign}; "
+            f"{t.no_slot}. "
+            f"{t.data}; {t.pooling}. The escalation sample size is "
             f"{self.max_n}; backfill patients come on top of it."
             + (
                 " One DLT in the first 3 patients at the current dose means stay."
@@ -658,6 +734,6 @@ def backfill_open(
         if j in eliminated:
             break
         active = responded[j - 1] if p.activity == "dose" else any(responded[:j])
-        if active and enrolled[j - 1] <= p.n_cap:
+        if active and cap_allows(enrolled[j - 1], p.n_cap, p.cap_rule):
             out.append(j)
     return out

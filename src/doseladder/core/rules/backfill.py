@@ -13,7 +13,8 @@ The rule is *not* a second copy of BF-BOIN.  A protocol whose design is BOIN and
 * while the escalation cohort is in DLT follow-up, escalation waits and arriving patients may
   be treated at a lower dose open for backfill (§4: C1 a response at the dose -- or, with
   ``activity: dose_or_lower``, at or below it --, C2 completed data below the de-escalation
-  boundary alone or pooled with the next dose, C3 at most ``n_cap`` patients); never at an
+  boundary alone or pooled with the next dose, C3 the cap of ``n_cap`` patients read as
+  ``cap_rule`` says); never at an
   eliminated dose, never at an untried dose (C1 needs an escalation patient there), never
   below ``min_dose``;
 * backfill patients whose assessment is complete count in every escalation decision, including
@@ -31,11 +32,18 @@ indication).  Time-to-event designs (BE-BOIN, spec §8) are not covered.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from doseladder.core.designs.backfill_cap import check_cap_rule
 from doseladder.core.designs.base import Design, check_int
-from doseladder.core.designs.bf_boin import ACTIVITY, ASSIGN, BFBOIN, assign_backfill
+from doseladder.core.designs.bf_boin import (
+    ACTIVITY,
+    ASSIGN,
+    BFBOIN,
+    BackfillTexts,
+    assign_backfill,
+)
 from doseladder.core.designs.boin import BOIN, boin_parameters
 from doseladder.core.errors import InputError
 
@@ -53,9 +61,15 @@ class BackfillRule:
     """Backfill cohorts for a BOIN protocol (module docstring).
 
     Attributes:
-        n_cap: at most this many patients (escalation plus enrolled backfill) at a dose for it
-            to stay open for backfill (bfboin ``n.cap``, default 12; the test is <=, so a dose
-            can reach ``n_cap + 1``).
+        n_cap: the cap on patients (escalation plus enrolled backfill, pending included) at a
+            backfill dose (bfboin ``n.cap``, default 12).
+        cap_rule: how the cap reads (:mod:`doseladder.core.designs.backfill_cap`):
+            ``at_most`` (default: never more than ``n_cap`` patients at a dose -- what a
+            protocol's "cap of 12" means to sites and a DSMB, and what the conduct service's
+            backfill slots enforce) or ``bfboin`` (the R package's test ``<= n_cap`` before
+            enrolling, so a dose can reach ``n_cap + 1``; reproduces bfboin's OCs).  The BF-BOIN
+            design built from the rule (:meth:`design_for`) carries it, so conduct, simulation
+            and the protocol text all follow it.
         assign: which open dose a backfill patient gets: ``highest`` (default), ``lowest`` or
             ``random`` (uniform among the open doses, drawn by the caller).
         activity: condition C1: ``dose`` (a response of an escalation patient at the dose;
@@ -68,6 +82,7 @@ class BackfillRule:
     """
 
     n_cap: int = 12
+    cap_rule: str = "at_most"
     assign: str = "highest"
     activity: str = "dose"
     min_dose: int = 1
@@ -76,6 +91,7 @@ class BackfillRule:
 
     def __post_init__(self) -> None:
         check_int("n_cap", self.n_cap, 1)
+        check_cap_rule(self.cap_rule)
         if self.assign not in ASSIGN:
             raise InputError("assign", f"must be one of {', '.join(ASSIGN)}, got {self.assign!r}")
         if self.activity not in ACTIVITY:
@@ -143,49 +159,41 @@ class BackfillRule:
             return indication is None or indication == driving
         return indication is None or not pooled or indication in pooled
 
-    def describe(self, labels: Sequence[str]) -> str:
-        act = (
-            "an escalation subject treated at that dose has responded"
-            if self.activity == "dose"
-            else "an escalation subject treated at that dose or a lower dose has responded"
-        )
-        pick = {
-            "highest": "the highest open dose",
-            "lowest": "the lowest open dose",
-            "random": "an open dose chosen at random (each open dose equally likely)",
-        }[self.assign]
-        who = (
-            f" Only {', '.join(self.indications)} subjects are backfilled."
+    def texts(self, design: Design, labels: Sequence[str]) -> BackfillTexts:
+        """The rule in words: the texts of the BF-BOIN design it decides with
+        (:meth:`~doseladder.core.designs.bf_boin.BFBOIN.backfill_texts`, for subjects) plus the
+        protocol's ``min_dose`` and backfilled indications -- one source for the protocol text
+        and the report flowchart."""
+        t = self.design_for(design).backfill_texts("subjects")
+        where = f"at or above {labels[self.min_dose - 1]}, {t.conditions[0]}"
+        only = (
+            f" (only {', '.join(self.indications)} subjects are backfilled)"
             if self.indications
             else ""
         )
+        return replace(t, when=t.when + only, conditions=(where, *t.conditions[1:]))
+
+    def describe(self, labels: Sequence[str], design: Design | None = None) -> str:
+        """The protocol text of the rule (``design``: the protocol's BOIN design; by default
+        one with BOIN's defaults -- the texts do not depend on its boundaries)."""
+        base = design if design is not None else BOIN(num_doses=len(labels), target=0.25)
+        t = self.texts(base, labels)
         return (
-            "Backfill (BF-BOIN). While the subjects of the current escalation cohort are in DLT "
-            "follow-up, escalation waits, and subjects who arrive meanwhile may be treated at a "
-            "lower dose that is open for backfill: a dose at or above "
-            f"{labels[self.min_dose - 1]}, below the current escalation dose and not "
-            f"eliminated, at which {act}, whose subjects with complete DLT follow-up (alone, "
-            "or pooled with the next higher dose) show a DLT rate below the de-escalation "
-            f"boundary, and which has at most {self.n_cap} subjects (escalation plus backfill); "
-            "a dose that fails the DLT condition closes every dose above it. The subject is "
-            f"treated at {pick}. Backfill subjects whose DLT follow-up is complete count in "
-            "every escalation decision and in the MTD selection; when the data of a lower dose "
-            "conflict with those of the current dose, the doses from the conflicting one up to "
-            "the current one are pooled and the BOIN boundaries are applied to the pool, which "
-            "can de-escalate by more than one level. The BOIN sample size counts escalation "
-            "subjects only; backfill subjects come on top of it."
+            f"Backfill (BF-BOIN). {t.when}: a dose {', '.join((*t.conditions, t.cap_clause))}; "
+            f"{t.assign}; {t.no_slot}. {t.data}; {t.pooling}. The BOIN sample size counts "
+            "escalation subjects only; backfill subjects come on top of it."
             + (
                 " One DLT in the first 3 subjects at the current dose means stay."
                 if self.three_plus_three
                 else ""
             )
-            + who
             + f" Source: {BACKFILL_SOURCE}."
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_cap": self.n_cap,
+            "cap_rule": self.cap_rule,
             "assign": self.assign,
             "activity": self.activity,
             "min_dose": self.min_dose,
@@ -197,6 +205,7 @@ class BackfillRule:
 #: BF-BOIN parameters that come from the rule (the others are the BOIN design's)
 _RULE_FIELDS = {
     "n_cap": "n_cap",
+    "cap_rule": "cap_rule",
     "backfill_assign": "assign",
     "activity": "activity",
     "three_plus_three": "three_plus_three",
@@ -213,6 +222,7 @@ def _bf_design(design: BOIN, rule: BackfillRule) -> BFBOIN:
             got = BFBOIN(
                 **boin_parameters(design),
                 n_cap=rule.n_cap,
+                cap_rule=rule.cap_rule,
                 backfill_assign=rule.assign,
                 three_plus_three=rule.three_plus_three,
                 activity=rule.activity,

@@ -17,12 +17,14 @@ then (21 CFR 312 safety review practice; the seed protocols' safety review commi
 
 Backfill patients (``Patient.backfill``, BF-BOIN: spec ``backfill.md`` §4) do not take
 escalation slots: the trailing run and the design's ``max_n`` count escalation patients only
-(the trial-wide ``max_total`` counts everybody).  A dose open for backfill has
-``n_cap`` − (patients at that dose, escalation and backfill, pending included) *backfill slots*
-(:func:`backfill_slots`), never more than ``max_total`` leaves; the backfill patient goes to the
-dose the design's assignment rule picks among the doses with a slot left
-(:func:`backfill_choice`).  bfboin's cap test is "≤ n_cap before enrolling", which lets a dose
-reach n_cap + 1; the slots here keep every dose at n_cap or fewer.
+(the trial-wide ``max_total`` counts everybody).  A dose open for backfill has as many
+*backfill slots* (:func:`backfill_slots`) as the cap leaves room for --
+:func:`~doseladder.core.designs.backfill_cap.backfill_room` of the patients at that dose
+(escalation and backfill, pending included), read with the trial's own ``cap_rule``
+(``at_most``: ``n_cap`` − patients; ``bfboin``: ``n_cap + 1`` − patients, the reference
+package's "≤ n_cap before enrolling") -- the same function the design's condition C3 and the
+simulations use, never more than ``max_total`` leaves; the backfill patient goes to the dose the
+design's assignment rule picks among the doses with a slot left (:func:`backfill_choice`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from doseladder.core.designs.backfill_cap import backfill_room, describe_cap
+from doseladder.core.designs.bf_boin import BFBOIN
 from doseladder.core.state import Patient
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,6 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "backfill_cap",
     "backfill_choice",
+    "backfill_design",
+    "backfill_full",
+    "backfill_patients",
     "backfill_slots",
     "cohort_patients",
     "cohort_slots",
@@ -115,12 +122,31 @@ def cohort_slots(
     return max(0, min([slots, *caps]))
 
 
+def backfill_design(plan: EscalationPlan) -> BFBOIN | None:
+    """The BF-BOIN design that decides the plan's backfill -- the protocol's backfill rule
+    built into BF-BOIN, or a BF-BOIN / BE-BOIN design -- which carries ``n_cap`` and
+    ``cap_rule`` (``None``: the plan has no backfill)."""
+    design = plan.decision_design
+    return design if isinstance(design, BFBOIN) else None
+
+
 def backfill_cap(plan: EscalationPlan) -> int | None:
     """The plan's cap on patients at a backfill dose (``None``: the plan has no backfill)."""
-    if plan.backfill is not None:  # a protocol's backfill rule
-        return plan.backfill.n_cap
-    cap = getattr(plan.design, "n_cap", None)  # a BF-BOIN design
-    return None if cap is None else int(cap)
+    design = backfill_design(plan)
+    return None if design is None else design.n_cap
+
+
+def backfill_patients(
+    plan: EscalationPlan,
+    patients: Sequence[Patient],
+    indication: str | None,
+    role: str,
+    levels: Sequence[int],
+) -> dict[int, int]:
+    """Patients of the cohort at each of ``levels`` (1-based; escalation and backfill, pending
+    included): what the backfill cap counts."""
+    mine = cohort_patients(plan, patients, indication, role)
+    return {lv: sum(1 for p in mine if p.dose == lv) for lv in sorted(set(levels))}
 
 
 def backfill_slots(
@@ -133,21 +159,38 @@ def backfill_slots(
     """Backfill slots left at each dose open for backfill (1-based level -> slots, 0 = full).
 
     ``open_levels``: the 1-based doses the design opens for backfill now (the recommendation's
-    0-based ``backfill_open`` plus one).  Slots = ``n_cap`` − patients of the cohort at that
-    dose (escalation and backfill, pending included), within the trial-wide ``max_total``.
+    0-based ``backfill_open`` plus one).  Slots = the cap's room
+    (:func:`~doseladder.core.designs.backfill_cap.backfill_room` with the plan's ``n_cap`` and
+    ``cap_rule``) for the patients of the cohort at that dose (:func:`backfill_patients`),
+    within the trial-wide ``max_total``.
     """
-    cap = backfill_cap(plan)
-    if cap is None or not open_levels:
+    design = backfill_design(plan)
+    if design is None or not open_levels:
         return {}
-    mine = cohort_patients(plan, patients, indication, role)
     total_left = plan.max_total - len(patients) if plan.max_total is not None else None
     out: dict[int, int] = {}
-    for level in sorted(set(open_levels)):
-        left = cap - sum(1 for p in mine if p.dose == level)
+    for level, at in backfill_patients(plan, patients, indication, role, open_levels).items():
+        left = backfill_room(at, design.n_cap, design.cap_rule)
         if total_left is not None:
             left = min(left, total_left)
         out[level] = max(0, left)
     return out
+
+
+def backfill_full(
+    plan: EscalationPlan,
+    patients: Sequence[Patient],
+    indication: str | None,
+    role: str,
+    below: int | None,
+) -> dict[int, int]:
+    """Doses below ``below`` (the escalation dose, 1-based) that the cap has closed to backfill
+    (level -> patients there): the design's C3 fails there, whatever C1 and C2 say."""
+    design = backfill_design(plan)
+    if design is None or below is None or below <= 1:
+        return {}
+    at = backfill_patients(plan, patients, indication, role, range(1, below))
+    return {lv: n for lv, n in at.items() if backfill_room(n, design.n_cap, design.cap_rule) == 0}
 
 
 def backfill_choice(slots: dict[int, int], picked: int | None, assign: str | None) -> int | None:
@@ -178,10 +221,10 @@ def describe_slots(plan: EscalationPlan) -> str:
         + (f", the trial-wide cap of {plan.max_total}" if plan.max_total is not None else "")
         + "; enrolment beyond the open slots needs a new decision."
         + (
-            f" Backfill patients do not take these slots: while the escalation cohort is in "
-            f"follow-up, a dose open for backfill takes patients until {cap} patients "
-            "(escalation and backfill, pending included) have been treated there."
-            if (cap := backfill_cap(plan)) is not None
+            " Backfill patients do not take these slots: while the escalation cohort is in "
+            "follow-up, a backfill patient may be treated at a dose open for backfill "
+            f"{describe_cap(bf.n_cap, bf.cap_rule)}."
+            if (bf := backfill_design(plan)) is not None
             else ""
         )
     )

@@ -412,7 +412,7 @@ class EscalationPlan:
         else:
             paras.append("No sentinel staggering: subjects of a cohort are not staggered.")
         if self.backfill is not None:
-            paras.append(self.backfill.describe(labels))
+            paras.append(self.backfill.describe(labels, self.design))
         if self.design_forms_cohorts:
             size = self.design.cohort_size
             paras.append(

@@ -904,18 +904,37 @@ class AdjudicationCorrectionIn(In):
 class BackfillDoseOut(BaseModel):
     dose: int = Field(description="1-based dose level open for backfill now.")
     dose_label: str | None
-    slots_left: int = Field(
-        description="n_cap minus the patients at this dose (escalation and backfill, pending "
-        "included); 0 = the cap is reached."
+    patients: int = Field(
+        description="Patients at this dose now (escalation and backfill, pending included)."
     )
+    slots_left: int = Field(
+        description="Backfill patients this dose may still take under the cap, for the patients "
+        "there now (escalation and backfill, pending included): n_cap minus them with "
+        "cap_rule at_most, n_cap + 1 minus them with cap_rule bfboin; 0 = the cap is reached."
+    )
+
+
+class BackfillFullOut(BaseModel):
+    dose: int = Field(description="1-based dose level whose backfill cap is reached.")
+    dose_label: str | None
+    patients: int = Field(description="Patients at this dose (escalation and backfill).")
 
 
 class BackfillOut(BaseModel):
     """Backfill now (designs with backfill, e.g. BF-BOIN)."""
 
     n_cap: int = Field(description="Cap on the patients at a backfill dose.")
+    cap_rule: str = Field(
+        description="How the cap reads: at_most (never more than n_cap patients at a dose) or "
+        "bfboin (a dose takes backfill patients while it has <= n_cap, so up to n_cap + 1)."
+    )
+    cap_text: str = Field(description="The cap in words, as the protocol states it.")
     assign: str | None = Field(description="highest, lowest or random.")
     open: list[BackfillDoseOut] = Field(description="The doses open for backfill now.")
+    full: list[BackfillFullOut] = Field(
+        default_factory=list,
+        description="Doses below the escalation dose closed to backfill by the cap.",
+    )
     dose: int | None = Field(
         description="The dose the next backfill patient goes to (null: none has a slot, or "
         "random: drawn at enrolment)."

@@ -34,6 +34,7 @@ def be_designs(draw: st.DrawFn) -> BEBOIN:
             extrasafe=draw(st.booleans()),
             n_earlystop=draw(st.sampled_from([6, 9, 12, 18, 100])),
             n_cap=draw(st.integers(1, 14)),
+            cap_rule=draw(st.sampled_from(["bfboin", "at_most"])),
             backfill_assign=draw(st.sampled_from(["highest", "lowest", "random"])),
             activity=draw(st.sampled_from(["dose", "dose_or_lower"])),
             tox_window=draw(st.sampled_from([1.0, 3.0, 28.0])),

@@ -41,6 +41,7 @@ def bf_designs(draw: st.DrawFn) -> BFBOIN:
             n_earlystop=draw(st.sampled_from([6, 9, 12, 100])),
             bound_mtd=draw(st.booleans()),
             n_cap=draw(st.integers(1, 14)),
+            cap_rule=draw(st.sampled_from(["bfboin", "at_most"])),
             backfill_assign=draw(st.sampled_from(["highest", "lowest", "random"])),
             three_plus_three=target == 0.25 and draw(st.booleans()),
             activity=draw(st.sampled_from(["dose", "dose_or_lower"])),

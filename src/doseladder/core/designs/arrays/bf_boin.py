@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from doseladder.core.designs.arrays.backfill_cap import cap_allows_arrays
 from doseladder.core.designs.arrays.boin import NO_BOUNDARY, boin_boundary_arrays, select_boin
 from doseladder.core.designs.arrays.interface import (
     DEESCALATE,
@@ -295,7 +296,9 @@ def backfill_open_arrays(
 ) -> BoolArray:
     """(J, R) doses open for backfill below each trial's escalation dose (spec §4: C1
     activity, C2 safety alone or pooled with the next dose -- a failing dose closes itself and
-    all above --, C3 cap on enrolled patients; never at or above an eliminated dose).
+    all above --, C3 the cap on enrolled patients, :func:`~doseladder.core.designs.arrays.
+    backfill_cap.cap_allows_arrays` with the design's ``cap_rule``; never at or above an
+    eliminated dose).
 
     ``ok`` is the (J, R) C2 test of each dose (alone or pooled with the next one); by default
     BF-BOIN's on complete counts (BE-BOIN passes its imputed estimates)."""
@@ -317,7 +320,7 @@ def backfill_open_arrays(
         active = v.responded
     else:
         active = np.logical_or.accumulate(v.responded, axis=0)
-    capped = v.enrolled <= design.n_cap
+    capped = cap_allows_arrays(v.enrolled, design.n_cap, design.cap_rule)
     return np.asarray(lower & safe & ~upward(data.eliminated) & active & capped, dtype=np.bool_)
 
 
