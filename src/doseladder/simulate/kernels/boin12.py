@@ -32,13 +32,19 @@ step 4); a stop for ``n_stop`` selects the OBD as usual and is not flagged (the 
 convention: ``stopped_early`` marks stops without a selection).
 
 Every option of :class:`BOIN12` is supported (none raises).  Implementation: one compiled loop
-(Numba, :func:`doseladder.jit.compiled`) runs the trials one after the other and calls the
-core's compiled per-trial rule (:func:`~doseladder.core.designs.arrays.boin12.conclude_one`,
-the very function behind ``decide_arrays``); D is looked up in a small table computed by the
-core's formula (:func:`packed_desirability`), the elimination boundaries are the core's.  The
-final selection is made for every trial at once afterwards (``select_arrays``).  A table too
-large to pack (non-integer utilities with a large ``max_n``) runs the same trials cohort by
-cohort through ``decide_arrays`` instead (:func:`simulate_boin12_by_cohort`, tested equal).
+(Numba) runs the trials one after the other on each trial's packed statistics and calls the
+core's compiled per-trial rules -- :func:`~doseladder.core.designs.arrays.boin12.conclude_trial`
+(the very function behind ``decide_arrays``) after each cohort and
+:func:`~doseladder.core.designs.arrays.boin12.select_trial` (behind ``select_arrays``) at the
+end; D is looked up in a small table computed by the core's formula
+(:func:`packed_desirability`), the elimination boundaries are the core's (its
+:func:`~doseladder.core.designs.arrays.boin12.rule_table`).  The loop allocates nothing and is
+compiled without Numba's reference counting (atomic operations for every array handed to an
+inlined rule, which cost more than the rules).  ``obd_statistic="phase12designs"`` selects
+after the loop, for every trial at once (``select_arrays``: the core's rule per distinct count
+pattern).  A table too large to pack (non-integer utilities with a large ``max_n``) runs the
+same trials cohort by cohort through ``decide_arrays`` instead
+(:func:`simulate_boin12_by_cohort`, tested equal).
 
 Reference check (``test_boin12.py``, reference-results S2): the dose assignment matches
 ``phase12designs::oc_boin12`` (34.5 % vs 34.4 % of patients at the OBD); its final selection

@@ -10,15 +10,25 @@ of :func:`~doseladder.core.designs.boin12.tox_elimination_boundary` /
 broken exactly as the scalar ``decide`` breaks them.
 
 The rule part is written once, as small compiled functions for ONE trial (Numba,
-:func:`doseladder.jit.compiled_inline`): :func:`conclude_one` (``_conclude`` and ``_finish``) with
+:func:`doseladder.jit.compiled_inline`) on the trial's packed statistics (one float64
+(``ST_ROWS``, J) array, rows ``ST_*``) and the design's :func:`rule_table`:
+:func:`conclude_trial` (``_conclude`` and ``_finish``) with :func:`admissible_trial`,
+:func:`neighbours_trial`, :func:`rule_trial`, :func:`next_dose_trial`, :func:`needed_trial`,
+:func:`n_stop_trial`, :func:`elimination_flags_trial` (:func:`eliminates`), and the final
+selection :func:`select_trial` (``select_obd``'s posterior-mean and desirability statistics,
+with :func:`select_table`).  They are this module's array form of the rule:
+:func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` /
+:func:`select_obd_vectorised` loop over trials with them, and the BOIN12 simulation kernel
+calls :func:`conclude_trial` and :func:`select_trial` inside its compiled trial loop.  One
+array for the statistics and one for the design, because Numba counts references to every
+array handed to an inlined function (atomic operations that would cost more than the rule).
+The earlier interface on separate per-dose arrays (:func:`conclude_one`,
 :func:`admissible_one`, :func:`neighbours_one`, :func:`next_dose_one`, :func:`needed_one`,
-:func:`n_stop_one` and :func:`elimination_flags_one`.  They are this module's array form of
-the rule: :func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` loop
-over trials with them, and the BOIN12 simulation kernel calls :func:`conclude_one` inside its
-compiled trial loop.  The rule part reads per-dose statistics (:class:`Boin12Stats`) and is
-shared with TITE-BOIN12 (:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics
-are the approximated-likelihood ones.  The per-design numbers (boundaries, the desirability
-table) are computed by the core's functions and only looked up by the compiled code.
+:func:`n_stop_one`, :func:`elimination_flags_one`) packs its arguments and calls them.  The
+rule part reads per-dose statistics (:class:`Boin12Stats`) and is shared with TITE-BOIN12
+(:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics are the
+approximated-likelihood ones.  The per-design numbers (boundaries, the desirability table) are
+computed by the core's functions and only looked up by the compiled code.
 """
 
 from __future__ import annotations
@@ -55,30 +65,55 @@ from doseladder.jit import compiled, compiled_inline
 
 __all__ = [
     "NO_BOUNDARY",
+    "STATISTIC_CODES",
+    "ST_ADM",
+    "ST_BOTH",
+    "ST_DESIR",
+    "ST_EFF",
+    "ST_EFF_FAIL",
+    "ST_ELIM",
+    "ST_N",
+    "ST_NEED",
+    "ST_PRIOR",
+    "ST_ROWS",
+    "ST_TOX",
+    "ST_TOX_FAIL",
     "Boin12Constants",
     "Boin12Stats",
     "DesirabilityFill",
     "DesirabilityTable",
     "NextDoses",
     "admissible_one",
+    "admissible_trial",
     "boin12_constants",
     "boin12_next_doses",
     "complete_stats",
     "conclude_boin12",
     "conclude_one",
+    "conclude_trial",
     "decide_boin12",
     "desirability_table",
+    "eliminates",
     "elimination_flags_arrays",
     "elimination_flags_one",
+    "elimination_flags_trial",
     "final_selection",
     "inadmissible_arrays",
     "n_stop_one",
+    "n_stop_trial",
     "needed_one",
+    "needed_trial",
     "neighbours_one",
+    "neighbours_trial",
     "next_dose_one",
+    "next_dose_trial",
     "rule_options",
+    "rule_table",
+    "rule_trial",
     "select_boin12",
     "select_obd_vectorised",
+    "select_table",
+    "select_trial",
     "suspend_where",
     "table_size",
 ]
