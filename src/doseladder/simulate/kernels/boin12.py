@@ -32,13 +32,19 @@ step 4); a stop for ``n_stop`` selects the OBD as usual and is not flagged (the 
 convention: ``stopped_early`` marks stops without a selection).
 
 Every option of :class:`BOIN12` is supported (none raises).  Implementation: one compiled loop
-(Numba, :func:`doseladder.jit.compiled`) runs the trials one after the other and calls the
-core's compiled per-trial rule (:func:`~doseladder.core.designs.arrays.boin12.conclude_one`,
-the very function behind ``decide_arrays``); D is looked up in a small table computed by the
-core's formula (:func:`packed_desirability`), the elimination boundaries are the core's.  The
-final selection is made for every trial at once afterwards (``select_arrays``).  A table too
-large to pack (non-integer utilities with a large ``max_n``) runs the same trials cohort by
-cohort through ``decide_arrays`` instead (:func:`simulate_boin12_by_cohort`, tested equal).
+(Numba) runs the trials one after the other on each trial's packed statistics and calls the
+core's compiled per-trial rules -- :func:`~doseladder.core.designs.arrays.boin12.conclude_trial`
+(the very function behind ``decide_arrays``) after each cohort and
+:func:`~doseladder.core.designs.arrays.boin12.select_trial` (behind ``select_arrays``) at the
+end; D is looked up in a small table computed by the core's formula
+(:func:`packed_desirability`), the elimination boundaries are the core's (its
+:func:`~doseladder.core.designs.arrays.boin12.rule_table`).  The loop allocates nothing and is
+compiled without Numba's reference counting (atomic operations for every array handed to an
+inlined rule, which cost more than the rules).  ``obd_statistic="phase12designs"`` selects
+after the loop, for every trial at once (``select_arrays``: the core's rule per distinct count
+pattern).  A table too large to pack (non-integer utilities with a large ``max_n``) runs the
+same trials cohort by cohort through ``decide_arrays`` instead
+(:func:`simulate_boin12_by_cohort`, tested equal).
 
 Reference check (``test_boin12.py``, reference-results S2): the dose assignment matches
 ``phase12designs::oc_boin12`` (34.5 % vs 34.4 % of patients at the OBD); its final selection
@@ -50,23 +56,35 @@ about 1.6 points lower on the OBD (53.5 % vs 55.1 %).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from numba import njit
 
 from doseladder.core.designs.arrays import STOP, DoseArrays
 from doseladder.core.designs.arrays.boin12 import (
+    ST_BOTH,
+    ST_DESIR,
+    ST_EFF,
+    ST_ELIM,
+    ST_N,
+    ST_PRIOR,
+    ST_ROWS,
+    ST_TOX,
     Boin12Constants,
     DesirabilityTable,
     NextDoses,
+    admissible_trial,
     boin12_constants,
     boin12_next_doses,
-    conclude_one,
+    conclude_trial,
     desirability_table,
-    elimination_flags_one,
+    elimination_flags_trial,
     final_selection,
-    rule_options,
+    rule_table,
     select_obd_vectorised,
+    select_table,
+    select_trial,
 )
 from doseladder.core.designs.arrays.boin12 import (
     inadmissible_arrays as inadmissible_doses_vectorised,
@@ -74,9 +92,11 @@ from doseladder.core.designs.arrays.boin12 import (
 from doseladder.core.designs.arrays.interface import BoolArray, FloatArray, IntArray, pick
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.isotonic import pava_arrays as pava_columns
-from doseladder.jit import compiled, compiled_inline
+from doseladder.jit import compiled_inline
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
+
+F = TypeVar("F")
 
 __all__ = [
     "Boin12Constants",
@@ -87,6 +107,7 @@ __all__ = [
     "desirability_table",
     "final_selection",
     "inadmissible_doses_vectorised",
+    "loop_table",
     "packed_desirability",
     "pava_columns",
     "pick",
@@ -98,33 +119,44 @@ __all__ = [
 
 # --------------------------------------------------------------------------- kernel
 @compiled_inline
-def _outcomes(
-    u_tox: Any, u_eff: Any, p_tox: Any, pe_t: Any, pe_nt: Any, d: int
-) -> tuple[bool, bool]:
-    """The patient's DLT and response at dose d from their latent uniforms (the model of
-    :meth:`PatientDraws.tox <doseladder.simulate.latent.PatientDraws.tox>` / ``eff``)."""
-    tox = u_tox < p_tox[d]
-    return tox, u_eff < (pe_t[d] if tox else pe_nt[d])
+def _outcomes(u_tox: float, u_eff: float, p_tox: float, pe_t: float, pe_nt: float
+              ) -> tuple[bool, bool]:  # fmt: skip
+    """The patient's DLT and response at a dose from their latent uniforms (the model of
+    :meth:`PatientDraws.tox <doseladder.simulate.latent.PatientDraws.tox>` / ``eff``, with the
+    dose's P(DLT), P(response | DLT) and P(response | no DLT))."""
+    tox = u_tox < p_tox
+    return tox, u_eff < (pe_t if tox else pe_nt)
 
 
 #: largest packed desirability table of the compiled loop (entries; 64 MB)
 _MAX_PACKED = 1 << 23
 
 
+def _counts_held(max_n: int, csize: int) -> IntArray:
+    """The patients a dose can hold: n = 0, c, 2c, ... at a decision, and those counts plus
+    a last, partial cohort at the trial's end (where the selection reads D)."""
+    ns = np.arange(0, max_n + 1, csize)
+    rest = max_n % csize
+    if rest:
+        ns = np.union1d(ns, ns[ns + rest <= max_n] + rest)
+    return np.asarray(ns, dtype=np.int64)
+
+
 @lru_cache(maxsize=32)
 def packed_desirability(design: BOIN12) -> tuple[IntArray, FloatArray] | None:
-    """D of every count a dose can have at a decision, packed small for the compiled loop.
+    """D of every count a dose can hold, packed small for the compiled loop.
 
-    A dose holds n = 0, c, 2c, ... patients at a decision (cohorts of c); for these n the
-    table holds D for every (n_T, n_E) -- and n_TE unless D does not depend on it (the
-    marginal case of :class:`DesirabilityTable`) -- at ``offset[n] + (n_T·(n+1) + n_E)``
-    (``·(n+1) + n_TE``), computed by the core's table.  ``None`` when it would exceed 2^23
-    entries (the cohort-by-cohort path is used then).
+    A dose holds n = 0, c, 2c, ... patients at a decision (cohorts of c), and at the trial's
+    end possibly a last, partial cohort more; for these n the table holds D for every
+    (n_T, n_E) -- and n_TE unless D does not depend on it (the marginal case of
+    :class:`DesirabilityTable`) -- at ``offset[n] + (n_T·(n+1) + n_E)`` (``·(n+1) + n_TE``),
+    computed by the core's table.  ``None`` when it would exceed 2^23 entries (the
+    cohort-by-cohort path is used then).
     """
     max_n, csize = design.max_n, design.cohort_size
     table = desirability_table(design, max_n)
     power = 2 if table.marginal else 3
-    ns = np.arange(0, max_n + 1, csize)
+    ns = _counts_held(max_n, csize)
     sizes = np.zeros(max_n + 1, dtype=np.int64)
     sizes[ns] = (ns + 1) ** power
     if sizes.sum() > _MAX_PACKED:
@@ -147,101 +179,156 @@ def packed_desirability(design: BOIN12) -> tuple[IntArray, FloatArray] | None:
     return offset, values
 
 
+@lru_cache(maxsize=32)
+def loop_table(design: BOIN12) -> FloatArray | None:
+    """:func:`packed_desirability` in one read-only array for the compiled loop (one array
+    argument: see :data:`~doseladder.core.designs.arrays.boin12.ST_ROWS`): D depends on n_TE
+    (1/0), then the offsets by n = 0..max_n shifted to this array, then the values."""
+    packed = packed_desirability(design)
+    if packed is None:
+        return None
+    offset, values = packed
+    full = float(not desirability_table(design, design.max_n).marginal)
+    start = 1 + offset.size
+    out = np.concatenate([[full], (offset + start).astype(np.float64), values])
+    out = out.astype(np.float64)
+    out.setflags(write=False)
+    return out
+
+
 @compiled_inline
-def _dose_stats(
-    cnt: Any, j: int, offset: Any, marginal: bool, tox_bound: Any, eff_bound: Any, table: Any,
-    tox_fail: Any, eff_fail: Any, desir: Any,
-) -> None:  # fmt: skip
-    """Dose j's elimination flags and D (looked up in the core's table) from its counts."""
-    tf, ff = elimination_flags_one(cnt[0, j], cnt[1, j], cnt[2, j], tox_bound, eff_bound)
-    tox_fail[j] = tf
-    eff_fail[j] = ff
-    n = cnt[0, j]
-    key = cnt[1, j] * (n + 1) + cnt[2, j]
-    desir[j] = table[offset[n] + (key if marginal else key * (n + 1) + cnt[3, j])]
+def _desirability_at(st: Any, j: int, tab: Any) -> None:
+    """Dose j's D (row ``ST_DESIR``) looked up in :func:`loop_table` at its counts."""
+    n = int(st[ST_N, j])
+    key = int(st[ST_TOX, j]) * (n + 1) + int(st[ST_EFF, j])
+    if tab[0] != 0:  # D depends on n_TE
+        key = key * (n + 1) + int(st[ST_BOTH, j])
+    st[ST_DESIR, j] = tab[int(tab[1 + n]) + key]
 
 
-@compiled
+def _compiled_without_refcounts(fn: F) -> F:
+    """:func:`doseladder.jit.compiled` without Numba's reference counting of arrays (its
+    option ``_nrt=False``, which Numba uses for its own hot string functions): for a hot loop
+    that allocates no array.  Every array a compiled function passes to an inlined one is
+    otherwise counted with an atomic operation, several per decision here, which costs more
+    than the rule itself."""
+    jit: Any = njit  # (the private option is not in Numba's type stubs)
+    return jit(cache=True, nogil=True, _nrt=False)(fn)  # type: ignore[no-any-return]
+
+
+@_compiled_without_refcounts
 def _run_trials(
     u_tox: Any, u_eff: Any, p_tox: Any, pe_t: Any, pe_nt: Any, start: int, csize: int,
-    opts: Any, fopts: Any, tox_bound: Any, eff_bound: Any, offset: Any, table: Any,
-    marginal: bool,
-    out: Any, out_elim: Any, early: Any, cohort_dose: Any,
+    max_n: int, rules: Any, tab: Any, sel: Any, select_now: bool,
+    counts: Any, elim: Any, early: Any, selected: Any, dose_seq: Any,
+    st: Any, work: Any, mask: Any, blocks: Any,
 ) -> None:  # fmt: skip
     """Every trial of the block, one after the other: cohorts at the current dose, then the
-    core's rules (:func:`~doseladder.core.designs.arrays.boin12.conclude_one` on the dose
-    statistics: :func:`~doseladder.core.designs.arrays.boin12.elimination_flags_one` and D
-    looked up in the core's desirability table)."""
-    rows, max_n = u_tox.shape
+    core's rules on the trial's packed statistics (:func:`~doseladder.core.designs.arrays.
+    boin12.conclude_trial` after :func:`~doseladder.core.designs.arrays.boin12.
+    elimination_flags_trial` and D looked up in the core's desirability table); at the end
+    the core's selection (:func:`~doseladder.core.designs.arrays.boin12.select_trial` on the
+    final counts and the recorded eliminations) unless ``select_now`` is False.
+
+    Writes ``counts`` (n, n_T, n_E, n_TE; (4, trials, doses)), the recorded eliminations, the
+    stops without an admissible dose, the selection (1-based, 0 = none) and the dose of every
+    patient (1-based, 0 = none).  Scratch (it allocates nothing): ``st`` a trial's packed
+    statistics, ``work``, ``mask``, ``blocks`` the selection's."""
+    rows = u_tox.shape[0]
     num = p_tox.shape[0]
-    cnt = np.zeros((4, num), dtype=np.int64)  # n, n_T, n_E, n_TE
-    elim = np.zeros(num, dtype=np.bool_)
-    elim_new = np.zeros(num, dtype=np.bool_)
-    adm = np.zeros(num, dtype=np.bool_)
-    tox_fail = np.zeros(num, dtype=np.bool_)
-    eff_fail = np.zeros(num, dtype=np.bool_)
-    desir = np.zeros(num)
     for r in range(rows):
-        cnt[:] = 0
-        elim[:] = False
+        for k in range(ST_ROWS):
+            for j in range(num):
+                st[k, j] = 0.0
         for j in range(num):  # the statistics of untried doses
-            _dose_stats(
-                cnt, j, offset, marginal, tox_bound, eff_bound, table, tox_fail, eff_fail, desir
-            )
+            elimination_flags_trial(st, j, rules)
+            _desirability_at(st, j, tab)
         d = start
         total = 0
-        c = 0
+        no_dose = False
         while True:
             size = min(csize, max_n - total)
+            pt, pet, pent = p_tox[d], pe_t[d], pe_nt[d]
+            n_tox = 0
+            n_eff = 0
+            n_both = 0
             for i in range(total, total + size):
-                tx, ef = _outcomes(u_tox[r, i], u_eff[r, i], p_tox, pe_t, pe_nt, d)
-                cnt[1, d] += tx
-                cnt[2, d] += ef
-                cnt[3, d] += tx and ef
-            cnt[0, d] += size
-            cohort_dose[r, c] = d + 1
-            c += 1
+                tx, ef = _outcomes(u_tox[r, i], u_eff[r, i], pt, pet, pent)
+                n_tox += tx
+                n_eff += ef
+                n_both += tx and ef
+                dose_seq[r, i] = d + 1
+            st[ST_N, d] += size
+            st[ST_TOX, d] += n_tox
+            st[ST_EFF, d] += n_eff
+            st[ST_BOTH, d] += n_both
             total += size
+            elimination_flags_trial(st, d, rules)  # only dose d has new data
+            _desirability_at(st, d, tab)
             if total >= max_n:
                 break  # the cohort reaching the maximum sample size ends the trial
-            # only dose d has new data
-            _dose_stats(
-                cnt, d, offset, marginal, tox_bound, eff_bound, table, tox_fail, eff_fail, desir
-            )
-            action, nxt, _ = conclude_one(
-                cnt[0], cnt[1, d] / cnt[0, d], desir, tox_fail, eff_fail, elim, d, opts, fopts,
-                adm, elim_new,
-            )  # fmt: skip
-            elim[:] = elim_new
+            action, nxt, _ = conclude_trial(st, d, st[ST_TOX, d] / st[ST_N, d], rules)
+            for j in range(num):
+                st[ST_PRIOR, j] = st[ST_ELIM, j]
             if action == STOP:
-                early[r] = nxt < 0
+                no_dose = nxt < 0
                 break
             d = nxt
-        out[:, r, :] = cnt
-        out_elim[r, :] = elim
+        early[r] = no_dose
+        for j in range(num):
+            for k in range(4):
+                counts[k, r, j] = int(st[ST_N + k, j])
+            elim[r, j] = st[ST_PRIOR, j] != 0
+        if select_now and not no_dose:
+            admissible_trial(st)  # final counts' flags and the recorded eliminations
+            selected[r] = select_trial(st, sel, work, mask, blocks)
 
 
 def simulate_boin12(design: BOIN12, draws: PatientDraws) -> TrialArrays:
     """Simulate a block of BOIN12 trials (complete data) on the block's latent patients: the
-    compiled trial loop, then the final selection for every trial at once."""
+    compiled trial loop, with the final selection in it (``"phase12designs"``: for every
+    trial at once afterwards, :meth:`BOIN12.select_arrays`)."""
     nt, num = draws.n_trials, design.num_doses
-    csize, max_n = design.cohort_size, design.max_n
-    packed = packed_desirability(design)
-    if packed is None:
+    max_n = design.max_n
+    tab = loop_table(design)
+    if tab is None:
         return simulate_boin12_by_cohort(design, draws)
-    offset, table = packed
-    consts = boin12_constants(design, max_n)
-    opts, fopts = rule_options(design)
-    out = np.zeros((4, nt, num), dtype=np.int64)  # n, n_T, n_E, n_TE (trial-major)
-    elim = np.zeros((nt, num), dtype=np.bool_)
-    early = np.zeros(nt, dtype=np.bool_)
-    cohort_dose = np.zeros((nt, -(-max_n // csize)), dtype=np.int64)  # 1-based, 0 = none
+    if draws.max_n < max_n or draws.p_tox.shape[0] != num:
+        # the compiled loop does not check its indices: refuse draws that do not fit
+        raise ValueError(
+            f"draws for {draws.max_n} patients and {draws.p_tox.shape[0]} doses do not fit "
+            f"a design with max_n = {max_n} and {num} doses"
+        )
+    select_now = design.obd_statistic != "phase12designs"
+    counts = np.empty((4, nt, num), dtype=np.int64)  # n, n_T, n_E, n_TE (trial-major)
+    elim = np.empty((nt, num), dtype=np.bool_)
+    early = np.empty(nt, dtype=np.bool_)
+    selected = np.zeros(nt, dtype=np.int64)
+    dose_seq = np.zeros((nt, max_n), dtype=np.int64)
     _run_trials(
         draws.u_tox, draws.u_eff, draws.p_tox, draws.p_eff_given_tox, draws.p_eff_given_no_tox,
-        design.start_dose - 1, csize, opts, fopts, consts.tox_bound, consts.eff_bound, offset,
-        table, desirability_table(design, max_n).marginal, out, elim, early, cohort_dose,
+        design.start_dose - 1, design.cohort_size, max_n, rule_table(design, max_n), tab,
+        select_table(design, max_n), select_now, counts, elim, early, selected, dose_seq,
+        np.zeros((ST_ROWS, num)), np.empty((5, num)), np.empty(num, dtype=np.bool_),
+        np.empty(num, dtype=np.int64),
     )  # fmt: skip
-    return _results(design, draws, out, elim, early, cohort_dose)
+    if not select_now:
+        n, yt, ye, yte = counts
+        zeros = np.zeros((num, nt), dtype=np.int64)
+        final = DoseArrays(n.T, yt.T, zeros, ye.T, zeros, yte.T, zeros[0], elim.T)
+        selected = design.select_arrays(final)
+        selected[early] = 0
+    return TrialArrays(
+        n=counts[0],
+        tox=counts[1],
+        eff=counts[2],
+        selected=selected,
+        stopped_early=early,
+        duration=np.full(nt, np.nan),
+        suspended=np.zeros(nt),
+        dose_seq=dose_seq,
+        entry=np.empty((nt, 0)),  # no time in complete-data trials
+    )
 
 
 def _results(

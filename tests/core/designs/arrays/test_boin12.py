@@ -3,10 +3,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from doseladder.core.designs import BOIN12
+from doseladder.core.designs.arrays import STOP, DoseArrays
+from doseladder.core.designs.arrays.boin12 import (
+    admissible_one,
+    complete_stats,
+    conclude_boin12,
+    conclude_one,
+    n_stop_one,
+    needed_one,
+    neighbours_one,
+    next_dose_one,
+    rule_options,
+)
 from doseladder.core.errors import InputError
 from doseladder.core.select_obd import OBD_STATISTICS
 
@@ -78,3 +91,57 @@ def test_select_arrays_equals_select(data: st.DataObject) -> None:
         )
     )
     assert assert_selections_agree(design, states) == len(states)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_separate_array_rules_are_the_packed_rules(data: st.DataObject) -> None:
+    """The rules on separate per-dose arrays (``conclude_one``, ``next_dose_one``,
+    ``needed_one``, ``admissible_one``, ``neighbours_one``, ``n_stop_one``: the interface
+    before the packed statistics) give the decisions of ``decide_arrays`` (proven equal to
+    ``decide`` above) on random histories."""
+    design = data.draw(boin12_designs())
+    states = data.draw(
+        st.lists(
+            histories(design.num_doses, design.max_n + 3, pending=False, efficacy=True),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    arrays = DoseArrays.from_states(states)
+    stats = complete_stats(design, arrays)
+    want = conclude_boin12(design, arrays, stats)
+    opts, fopts = rule_options(design)
+    for r in range(arrays.rows):
+        n = np.ascontiguousarray(arrays.n[:, r])
+        d = int(arrays.current[r])
+        p_d = float(stats.p_tox[d, r])
+        desir = np.ascontiguousarray(stats.desir[:, r])
+        flags = (
+            np.ascontiguousarray(stats.tox_fail[:, r]),
+            np.ascontiguousarray(stats.eff_fail[:, r]),
+        )
+        prior = np.ascontiguousarray(arrays.eliminated[:, r])
+        adm = np.zeros(n.size, dtype=np.bool_)
+        elim = np.zeros(n.size, dtype=np.bool_)
+        action, nxt, deesc = conclude_one(n, p_d, desir, *flags, prior, d, opts, fopts, adm, elim)
+        assert (action, nxt, deesc) == (
+            want.action[r], want.next_dose[r], want.tox_deesc[r]
+        ), r  # fmt: skip
+        assert np.array_equal(elim, want.eliminated[:, r]), r
+        adm_sep = np.zeros(n.size, dtype=np.bool_)
+        admissible_one(prior, *flags, adm_sep)
+        assert np.array_equal(adm_sep, adm)
+        if not np.isfinite(p_d):
+            continue
+        below, has_below, _, _, here = neighbours_one(d, n, adm)
+        assert here == adm[d] and has_below == adm[:d].any()
+        assert not has_below or below == np.flatnonzero(adm[:d])[-1]
+        nd, no_adm, _ = next_dose_one(d, n, p_d, desir, adm, opts, fopts)
+        assert nxt == (-1 if no_adm else nd), r
+        stop_max = not no_adm and n.sum() >= design.max_n
+        stop_n = not no_adm and not stop_max and n_stop_one(n, d, nd, opts)
+        assert (action == STOP) == (no_adm or stop_max or stop_n), r
+        need = np.zeros(n.size, dtype=np.bool_)
+        needed_one(d, n, p_d, adm, opts, fopts, need)
+        assert not need.any() or (need.sum() >= 2 and adm[need].all())

@@ -10,15 +10,25 @@ of :func:`~doseladder.core.designs.boin12.tox_elimination_boundary` /
 broken exactly as the scalar ``decide`` breaks them.
 
 The rule part is written once, as small compiled functions for ONE trial (Numba,
-:func:`doseladder.jit.compiled_inline`): :func:`conclude_one` (``_conclude`` and ``_finish``) with
+:func:`doseladder.jit.compiled_inline`) on the trial's packed statistics (one float64
+(``ST_ROWS``, J) array, rows ``ST_*``) and the design's :func:`rule_table`:
+:func:`conclude_trial` (``_conclude`` and ``_finish``) with :func:`admissible_trial`,
+:func:`neighbours_trial`, :func:`rule_trial`, :func:`next_dose_trial`, :func:`needed_trial`,
+:func:`n_stop_trial`, :func:`elimination_flags_trial` (:func:`eliminates`), and the final
+selection :func:`select_trial` (``select_obd``'s posterior-mean and desirability statistics,
+with :func:`select_table`).  They are this module's array form of the rule:
+:func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` /
+:func:`select_obd_vectorised` loop over trials with them, and the BOIN12 simulation kernel
+calls :func:`conclude_trial` and :func:`select_trial` inside its compiled trial loop.  One
+array for the statistics and one for the design, because Numba counts references to every
+array handed to an inlined function (atomic operations that would cost more than the rule).
+The earlier interface on separate per-dose arrays (:func:`conclude_one`,
 :func:`admissible_one`, :func:`neighbours_one`, :func:`next_dose_one`, :func:`needed_one`,
-:func:`n_stop_one` and :func:`elimination_flags_one`.  They are this module's array form of
-the rule: :func:`conclude_boin12` / :func:`boin12_next_doses` / :func:`inadmissible_arrays` loop
-over trials with them, and the BOIN12 simulation kernel calls :func:`conclude_one` inside its
-compiled trial loop.  The rule part reads per-dose statistics (:class:`Boin12Stats`) and is
-shared with TITE-BOIN12 (:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics
-are the approximated-likelihood ones.  The per-design numbers (boundaries, the desirability
-table) are computed by the core's functions and only looked up by the compiled code.
+:func:`n_stop_one`, :func:`elimination_flags_one`) packs its arguments and calls them.  The
+rule part reads per-dose statistics (:class:`Boin12Stats`) and is shared with TITE-BOIN12
+(:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics are the
+approximated-likelihood ones.  The per-design numbers (boundaries, the desirability table) are
+computed by the core's functions and only looked up by the compiled code.
 """
 
 from __future__ import annotations
@@ -49,36 +59,61 @@ from doseladder.core.designs.boin12 import (
     quasi_events_values,
     tox_elimination_boundary,
 )
-from doseladder.core.isotonic import pava_arrays
+from doseladder.core.isotonic_compiled import pava_masked
 from doseladder.core.select_obd import select_obd
 from doseladder.jit import compiled, compiled_inline
 
 __all__ = [
     "NO_BOUNDARY",
+    "STATISTIC_CODES",
+    "ST_ADM",
+    "ST_BOTH",
+    "ST_DESIR",
+    "ST_EFF",
+    "ST_EFF_FAIL",
+    "ST_ELIM",
+    "ST_N",
+    "ST_NEED",
+    "ST_PRIOR",
+    "ST_ROWS",
+    "ST_TOX",
+    "ST_TOX_FAIL",
     "Boin12Constants",
     "Boin12Stats",
     "DesirabilityFill",
     "DesirabilityTable",
     "NextDoses",
     "admissible_one",
+    "admissible_trial",
     "boin12_constants",
     "boin12_next_doses",
     "complete_stats",
     "conclude_boin12",
     "conclude_one",
+    "conclude_trial",
     "decide_boin12",
     "desirability_table",
+    "eliminates",
     "elimination_flags_arrays",
     "elimination_flags_one",
+    "elimination_flags_trial",
     "final_selection",
     "inadmissible_arrays",
     "n_stop_one",
+    "n_stop_trial",
     "needed_one",
+    "needed_trial",
     "neighbours_one",
+    "neighbours_trial",
     "next_dose_one",
+    "next_dose_trial",
     "rule_options",
+    "rule_table",
+    "rule_trial",
     "select_boin12",
     "select_obd_vectorised",
+    "select_table",
+    "select_trial",
     "suspend_where",
     "table_size",
 ]
@@ -229,81 +264,134 @@ def rule_options(design: BOIN12) -> tuple[IntArray, FloatArray]:
     return ints, floats
 
 
+#: rows of one trial's packed dose statistics (a float64 (ST_ROWS, J) array, booleans as
+#: 0/1): patients, toxicities, responses and both (TITE: any counts), D, the dose's own
+#: toxicity / futility elimination flags, the eliminations recorded before, then what the
+#: rules write: the admissible doses, the eliminations the decision records, the doses whose
+#: D the rules compare (:func:`needed_trial`).  One array (and one :func:`rule_table`), so
+#: that a compiled call of the rule costs no more than the rule (Numba counts references
+#: per array argument, with an atomic operation each).
+(ST_N, ST_TOX, ST_EFF, ST_BOTH, ST_DESIR, ST_TOX_FAIL, ST_EFF_FAIL, ST_PRIOR, ST_ADM, ST_ELIM,
+ ST_NEED, ST_ROWS) = range(12)  # fmt: skip
+#: indices of :func:`rule_table`: :func:`rule_options`'s integers then λe, λd, then the number
+#: S of counts n tabulated and the elimination boundaries by n = 0..S-1
+_R_LAMBDA_E, _R_LAMBDA_D, _R_SIZE, _R_HEADER = 7, 8, 9, 10
+
+
+@lru_cache(maxsize=64)
+def rule_table(design: BOIN12, max_n: int) -> FloatArray:
+    """What the per-trial rules read from a design, in one read-only float64 array (counts are
+    exact): :func:`rule_options` (integers, then λe, λd), the size S = max_n + 1, then
+    :class:`Boin12Constants`' toxicity and futility boundaries for n = 0..max_n."""
+    ints, floats = rule_options(design)
+    consts = boin12_constants(design, max_n)
+    out = np.concatenate(
+        [ints.astype(np.float64), floats, [float(max_n + 1)], consts.tox_bound, consts.eff_bound]
+    ).astype(np.float64)
+    out.setflags(write=False)
+    return out
+
+
 @compiled_inline
-def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
+def eliminates(n_tox: float, n_eff: float, tox_bound: float, eff_bound: float
+               ) -> tuple[bool, bool]:  # fmt: skip
+    """The elimination rule of spec §3.4 on a dose's counts with the core's integer boundaries
+    at its n (:func:`~doseladder.core.designs.boin12.tox_elimination_boundary` /
+    :func:`~doseladder.core.designs.boin12.eff_elimination_boundary`): toxicity if
+    n_T >= boundary, futility if n_E <= boundary."""
+    return bool(n_tox >= tox_bound), bool(n_eff <= eff_bound)
+
+
+@compiled_inline
+def elimination_flags_trial(st: Any, j: int, rules: Any) -> None:
+    """Dose j's own elimination flags (:func:`eliminates`) from its packed counts."""
+    size = int(rules[_R_SIZE])
+    n = int(st[ST_N, j])
+    tf, ef = eliminates(
+        st[ST_TOX, j], st[ST_EFF, j], rules[_R_HEADER + n], rules[_R_HEADER + size + n]
+    )
+    st[ST_TOX_FAIL, j] = tf
+    st[ST_EFF_FAIL, j] = ef
+
+
+@compiled_inline
+def admissible_trial(st: Any) -> None:
     """:func:`~doseladder.core.designs.boin12.inadmissible_doses` for one trial, as the
-    admissible doses (``out``): a toxicity failure excludes that dose and every higher dose,
-    a futility failure that dose only, and earlier eliminations stay."""
+    admissible doses (row ``ST_ADM``): a toxicity failure excludes that dose and every higher
+    dose, a futility failure that dose only, and earlier eliminations stay."""
     acc = False
-    for j in range(prior.shape[0]):
-        acc = acc or tox_fail[j]
-        out[j] = not (prior[j] or eff_fail[j] or acc)
+    for j in range(st.shape[1]):
+        acc = acc or st[ST_TOX_FAIL, j] != 0
+        st[ST_ADM, j] = not (st[ST_PRIOR, j] != 0 or st[ST_EFF_FAIL, j] != 0 or acc)
 
 
 @compiled_inline
-def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool]:
+def neighbours_trial(st: Any, d: int) -> tuple[int, bool, int, bool, bool]:
     """The "below", "above" and "here" of :func:`~doseladder.core.designs.boin12.
-    boin12_next_dose` (0-based): (below, has_below, above, has_above, here) -- the highest
-    admissible dose < d; the lowest admissible dose > d reached without passing an untreated
-    dose; d admissible.  ``below``/``above`` are 0 where absent."""
+    boin12_next_dose` (0-based) on the admissible doses (``ST_ADM``): (below, has_below,
+    above, has_above, here) -- the highest admissible dose < d; the lowest admissible dose > d
+    reached without passing an untreated dose; d admissible.  ``below``/``above`` are 0 where
+    absent."""
     below = -1
     for j in range(d):
-        if adm[j]:
+        if st[ST_ADM, j] != 0:
             below = j
     first = -1  # first dose > d admissible or untreated
-    for k in range(n.shape[0] - 1, d, -1):
-        if adm[k] or n[k] == 0:
+    for k in range(st.shape[1] - 1, d, -1):
+        if st[ST_ADM, k] != 0 or st[ST_N, k] == 0:
             first = k
     above = max(first, 0)
-    has_above = first >= 0 and adm[above]
-    return max(below, 0), below >= 0, above, has_above, adm[d]
+    has_above = first >= 0 and st[ST_ADM, above] != 0
+    return max(below, 0), below >= 0, above, has_above, st[ST_ADM, d] != 0
 
 
 @compiled_inline
-def rule_one(d: int, n: Any, p: float, above: int, has_above: bool, opts: Any, fopts: Any) -> int:
+def rule_trial(st: Any, d: int, p: float, above: int, has_above: bool, rules: Any) -> int:
     """Which rule of §3.5 applies: exploration, de-escalation, N* choice or largest D."""
-    expl = opts[_O_EXPLORATION]
-    if expl >= 0 and has_above and n[above] == 0 and p < fopts[1] and n[d] >= expl:
+    expl = rules[_O_EXPLORATION]
+    if (
+        expl >= 0 and has_above and st[ST_N, above] == 0 and p < rules[_R_LAMBDA_D]
+        and st[ST_N, d] >= expl
+    ):  # fmt: skip
         return _EXPLORE
-    if p >= fopts[1]:
+    if p >= rules[_R_LAMBDA_D]:
         return _DEESC
-    if fopts[0] < p and n[d] >= opts[_O_NSTAR]:
+    if rules[_R_LAMBDA_E] < p and st[ST_N, d] >= rules[_O_NSTAR]:
         return _NSTAR
     return _GENERAL
 
 
 @compiled_inline
-def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: Any) -> None:
-    """Mark (``out``) the doses whose D :func:`next_dose_one` compares: the candidates of the
-    N* rule ({below, d}) or of the largest-D rule ({below, d, above}) when at least two of
-    them are admissible; D is not read otherwise."""
-    below, has_below, above, has_above, here = neighbours_one(d, n, adm)
-    rule = rule_one(d, n, p, above, has_above, opts, fopts)
+def needed_trial(st: Any, d: int, p: float, rules: Any) -> None:
+    """Mark (row ``ST_NEED``) the doses whose D :func:`next_dose_trial` compares: the
+    candidates of the N* rule ({below, d}) or of the largest-D rule ({below, d, above}) when
+    at least two of them are admissible; D is not read otherwise."""
+    below, has_below, above, has_above, here = neighbours_trial(st, d)
+    rule = rule_trial(st, d, p, above, has_above, rules)
     use_above = rule == _GENERAL and has_above
     count = int(has_below) + int(here) + int(use_above)
     if rule >= _NSTAR and count >= 2:  # N* or largest D
         if has_below:
-            out[below] = True
+            st[ST_NEED, below] = 1.0
         if here:
-            out[d] = True
+            st[ST_NEED, d] = 1.0
         if use_above:
-            out[above] = True
+            st[ST_NEED, above] = 1.0
 
 
 @compiled_inline
-def next_dose_one(
-    d: int, n: Any, p: float, desir: Any, adm: Any, opts: Any, fopts: Any
-) -> tuple[int, bool, int]:
-    """:func:`~doseladder.core.designs.boin12.boin12_next_dose` for one trial: (next dose,
-    no admissible dose, rule).  Rule order and tie rules of the core (spec §3.5): exploration;
-    de-escalation to "below" (stay if there is none and d is admissible); N* choice between
-    {below, d} (``nstar_tie``); otherwise the largest D among {below, d, above}, ties to the
-    higher dose.  D is read only at compared candidates (:func:`needed_one`)."""
-    below, has_below, above, has_above, here = neighbours_one(d, n, adm)
-    rule = rule_one(d, n, p, above, has_above, opts, fopts)
-    d_below = desir[below] if has_below else -np.inf
-    d_here = desir[d] if here else -np.inf
-    d_above = desir[above] if has_above else -np.inf
+def next_dose_trial(st: Any, d: int, p: float, rules: Any) -> tuple[int, bool, int]:
+    """:func:`~doseladder.core.designs.boin12.boin12_next_dose` for one trial on its
+    admissible doses (``ST_ADM``): (next dose, no admissible dose, rule).  Rule order and tie
+    rules of the core (spec §3.5): exploration; de-escalation to "below" (stay if there is
+    none and d is admissible); N* choice between {below, d} (``nstar_tie``); otherwise the
+    largest D among {below, d, above}, ties to the higher dose.  D is read only at compared
+    candidates (:func:`needed_trial`)."""
+    below, has_below, above, has_above, here = neighbours_trial(st, d)
+    rule = rule_trial(st, d, p, above, has_above, rules)
+    d_below = st[ST_DESIR, below] if has_below else -np.inf
+    d_here = st[ST_DESIR, d] if here else -np.inf
+    d_above = st[ST_DESIR, above] if has_above else -np.inf
     nxt = d
     if rule == _EXPLORE:
         nxt = above
@@ -311,7 +399,7 @@ def next_dose_one(
         if has_below:
             nxt = below
     elif rule == _NSTAR:
-        if opts[_O_NSTAR_LOWER]:
+        if rules[_O_NSTAR_LOWER] != 0:
             take_below = has_below and (not here or d_below >= d_here)
         else:
             take_below = has_below and (not here or d_below > d_here)
@@ -329,19 +417,125 @@ def next_dose_one(
 
 
 @compiled_inline
-def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
+def n_stop_trial(st: Any, d: int, nxt: int, rules: Any) -> bool:
     """``BOIN12._finish``'s ``n_stop`` rule in its ``n_stop_dose`` mode."""
-    limit = opts[_O_NSTOP]
+    limit = rules[_O_NSTOP]
     if limit < 0:
         return False
-    mode = opts[_O_NSTOP_MODE]
+    mode = rules[_O_NSTOP_MODE]
     if mode == 0:
-        count = n[nxt]
+        count = st[ST_N, nxt]
     elif mode == 1:
-        count = n[d]
+        count = st[ST_N, d]
     else:
-        count = n.max()
+        count = 0.0
+        for j in range(st.shape[1]):
+            count = max(count, st[ST_N, j])
     return bool(count >= limit)
+
+
+@compiled_inline
+def conclude_trial(st: Any, d: int, p_d: float, rules: Any) -> tuple[int, int, bool]:
+    """``BOIN12._conclude`` and ``_finish`` (spec §3.5, stopping rules) for one trial on its
+    packed statistics (``ST_N``, ``ST_DESIR``, the flags and ``ST_PRIOR``): (action code,
+    next dose 0-based or -1, toxicity de-escalation); writes the admissible doses
+    (``ST_ADM``) and the eliminations the decision records (``ST_ELIM``).  ``p_d`` is the
+    toxicity estimate at d (NaN = not estimable)."""
+    admissible_trial(st)
+    nodata = not np.isfinite(p_d)
+    p = 0.0 if nodata else p_d
+    nxt, no_adm, rule = next_dose_trial(st, d, p, rules)
+    tox_rule = rule == _DEESC and not no_adm
+    if nodata:  # no estimate at the current dose (untried, or zero effective sample size)
+        below, has_below, _, _, here = neighbours_trial(st, d)
+        nxt = d if here else below
+        no_adm = not here and not has_below
+        tox_rule = not here and has_below
+    total = 0.0
+    for j in range(st.shape[1]):
+        total += st[ST_N, j]
+    stop_max = total >= rules[_O_MAXN] and not no_adm
+    stop_n = not no_adm and not stop_max and n_stop_trial(st, d, 0 if no_adm else nxt, rules)
+    if no_adm or stop_max or stop_n:
+        action = STOP
+    elif nxt > d:
+        action = ESCALATE
+    elif nxt < d:
+        action = DEESCALATE
+    else:
+        action = STAY
+    permanent = rules[_O_PERMANENT] != 0
+    for j in range(st.shape[1]):
+        st[ST_ELIM, j] = (st[ST_ADM, j] == 0) if permanent else st[ST_PRIOR, j]
+    return action, (-1 if no_adm else nxt), tox_rule and not no_adm and not stop_max and not stop_n
+
+
+# ------------------------------ the same rules on separate arrays (the earlier interface)
+@compiled_inline
+def _packed(n: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any, adm: Any) -> Any:
+    """A trial's packed statistics from separate per-dose arrays."""
+    st = np.zeros((ST_ROWS, n.shape[0]))
+    for j in range(n.shape[0]):
+        st[ST_N, j] = n[j]
+        st[ST_DESIR, j] = desir[j]
+        st[ST_TOX_FAIL, j] = tox_fail[j]
+        st[ST_EFF_FAIL, j] = eff_fail[j]
+        st[ST_PRIOR, j] = prior[j]
+        st[ST_ADM, j] = adm[j]
+    return st
+
+
+@compiled_inline
+def _rules_of(opts: Any, fopts: Any) -> Any:
+    """A :func:`rule_table` header from :func:`rule_options` (no boundaries)."""
+    rules = np.zeros(_R_HEADER)
+    for k in range(opts.shape[0]):
+        rules[k] = opts[k]
+    rules[_R_LAMBDA_E] = fopts[0]
+    rules[_R_LAMBDA_D] = fopts[1]
+    return rules
+
+
+@compiled_inline
+def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
+    """:func:`admissible_trial` on separate arrays (the admissible doses into ``out``)."""
+    st = _packed(prior, prior, tox_fail, eff_fail, prior, prior)
+    admissible_trial(st)
+    for j in range(out.shape[0]):
+        out[j] = st[ST_ADM, j] != 0
+
+
+@compiled_inline
+def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool]:
+    """:func:`neighbours_trial` on separate arrays (patients, admissible doses)."""
+    return neighbours_trial(_packed(n, n, n, n, n, adm), d)
+
+
+@compiled_inline
+def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: Any) -> None:
+    """:func:`needed_trial` on separate arrays (marks the compared doses in ``out``)."""
+    st = _packed(n, n, n, n, n, adm)
+    needed_trial(st, d, p, _rules_of(opts, fopts))
+    for j in range(out.shape[0]):
+        if st[ST_NEED, j] != 0:
+            out[j] = True
+
+
+@compiled_inline
+def next_dose_one(
+    d: int, n: Any, p: float, desir: Any, adm: Any, opts: Any, fopts: Any
+) -> tuple[int, bool, int]:
+    """:func:`next_dose_trial` on separate arrays."""
+    return next_dose_trial(_packed(n, desir, n, n, n, adm), d, p, _rules_of(opts, fopts))
+
+
+@compiled_inline
+def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
+    """:func:`n_stop_trial` on separate arrays."""
+    rules = np.zeros(_R_HEADER)
+    for k in range(opts.shape[0]):
+        rules[k] = opts[k]
+    return n_stop_trial(_packed(n, n, n, n, n, n), d, nxt, rules)
 
 
 @compiled_inline
@@ -358,41 +552,38 @@ def conclude_one(
     adm: Any,
     elim_out: Any,
 ) -> tuple[int, int, bool]:
-    """``BOIN12._conclude`` and ``_finish`` (spec §3.5, stopping rules) for one trial:
-    (action code, next dose 0-based or -1, toxicity de-escalation); the recorded
-    eliminations are written to ``elim_out`` (``adm``: scratch, left = admissible doses).
-    ``p_d`` is the toxicity estimate at d (NaN = not estimable)."""
-    admissible_one(prior, tox_fail, eff_fail, adm)
-    nodata = not np.isfinite(p_d)
-    p = 0.0 if nodata else p_d
-    nxt, no_adm, rule = next_dose_one(d, n, p, desir, adm, opts, fopts)
-    tox_rule = rule == _DEESC and not no_adm
-    if nodata:  # no estimate at the current dose (untried, or zero effective sample size)
-        below, has_below, _, _, here = neighbours_one(d, n, adm)
-        nxt = d if here else below
-        no_adm = not here and not has_below
-        tox_rule = not here and has_below
-    stop_max = n.sum() >= opts[_O_MAXN] and not no_adm
-    stop_n = not no_adm and not stop_max and n_stop_one(n, d, 0 if no_adm else nxt, opts)
-    if no_adm or stop_max or stop_n:
-        action = STOP
-    elif nxt > d:
-        action = ESCALATE
-    elif nxt < d:
-        action = DEESCALATE
-    else:
-        action = STAY
-    permanent = opts[_O_PERMANENT] != 0
-    for j in range(prior.shape[0]):
-        elim_out[j] = (not adm[j]) if permanent else prior[j]
-    return action, (-1 if no_adm else nxt), tox_rule and not no_adm and not stop_max and not stop_n
+    """:func:`conclude_trial` on separate arrays: (action code, next dose 0-based or -1,
+    toxicity de-escalation); the recorded eliminations are written to ``elim_out``, the
+    admissible doses to ``adm``."""
+    st = _packed(n, desir, tox_fail, eff_fail, prior, adm)
+    out = conclude_trial(st, d, p_d, _rules_of(opts, fopts))
+    for j in range(n.shape[0]):
+        adm[j] = st[ST_ADM, j] != 0
+        elim_out[j] = st[ST_ELIM, j] != 0
+    return out
 
 
 # --------------------------------------------- the compiled rules over many trials (dose-major)
+@compiled_inline
+def _load(st: Any, r: int, n: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any) -> None:
+    """Trial r's packed statistics from dose-major arrays (ST_NEED cleared)."""
+    for j in range(st.shape[1]):
+        st[ST_N, j] = n[j, r]
+        st[ST_DESIR, j] = desir[j, r]
+        st[ST_TOX_FAIL, j] = tox_fail[j, r]
+        st[ST_EFF_FAIL, j] = eff_fail[j, r]
+        st[ST_PRIOR, j] = prior[j, r]
+        st[ST_NEED, j] = 0.0
+
+
 @compiled
 def _admissible_all(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
+    st = np.zeros((ST_ROWS, prior.shape[0]))
     for r in range(prior.shape[1]):
-        admissible_one(prior[:, r], tox_fail[:, r], eff_fail[:, r], out[:, r])
+        _load(st, r, prior, prior, tox_fail, eff_fail, prior)
+        admissible_trial(st)
+        for j in range(prior.shape[0]):
+            out[j, r] = st[ST_ADM, j] != 0
 
 
 def inadmissible_arrays(
@@ -406,14 +597,18 @@ def inadmissible_arrays(
 
 @compiled
 def _next_doses_all(
-    d: Any, n: Any, p: Any, desir: Any, adm: Any, opts: Any, fopts: Any,
+    d: Any, n: Any, p: Any, desir: Any, adm: Any, rules: Any,
     nxt: Any, no_adm: Any, stop_n: Any,
 ) -> None:  # fmt: skip
+    st = np.zeros((ST_ROWS, n.shape[0]))
     for r in range(d.shape[0]):
-        nd, none, _ = next_dose_one(d[r], n[:, r], p[r], desir[:, r], adm[:, r], opts, fopts)
+        _load(st, r, n, desir, adm, adm, adm)
+        for j in range(n.shape[0]):
+            st[ST_ADM, j] = adm[j, r]
+        nd, none, _ = next_dose_trial(st, d[r], p[r], rules)
         nxt[r] = nd
         no_adm[r] = none
-        stop_n[r] = not none and n_stop_one(n[:, r], d[r], nd, opts)
+        stop_n[r] = not none and n_stop_trial(st, d[r], nd, rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,7 +639,7 @@ def boin12_next_doses(
     (``d`` current doses, 0-based, n_d > 0; ``n``, ``desir``, ``admissible`` dose-major;
     ``p_hat`` the toxicity estimate at d).  ``consts``: kept for the callers' signature."""
     del consts
-    opts, fopts = rule_options(design)
+    rules = rule_table(design, 0)
     rows = d.size
     nxt = np.empty(rows, dtype=np.int64)
     no_adm = np.empty(rows, dtype=np.bool_)
@@ -452,7 +647,7 @@ def boin12_next_doses(
     _next_doses_all(
         np.asarray(d, dtype=np.int64), np.asarray(n, dtype=np.int64),
         np.asarray(p_hat, dtype=np.float64), np.asarray(desir, dtype=np.float64),
-        np.asarray(admissible, dtype=np.bool_), opts, fopts, nxt, no_adm, stop_n,
+        np.asarray(admissible, dtype=np.bool_), rules, nxt, no_adm, stop_n,
     )  # fmt: skip
     return NextDoses(nxt, no_adm, stop_n)
 
@@ -484,7 +679,7 @@ def elimination_flags_one(n: int, n_tox: float, n_eff: float, tox_bound: Any, ef
                           ) -> tuple[bool, bool]:  # fmt: skip
     """A dose's own data meet the toxicity / futility elimination rule (spec §3.4), with the
     core's integer boundaries (:class:`Boin12Constants`; counts may be TITE's scaled ones)."""
-    return bool(n_tox >= tox_bound[n]), bool(n_eff <= eff_bound[n])
+    return eliminates(n_tox, n_eff, tox_bound[n], eff_bound[n])
 
 
 @compiled
@@ -526,31 +721,33 @@ def complete_stats(design: BOIN12, data: DoseArrays) -> Boin12Stats:
 
 @compiled
 def _needed_all(
-    d: Any, n: Any, p_tox: Any, tox_fail: Any, eff_fail: Any, prior: Any,
-    opts: Any, fopts: Any, need: Any,
+    d: Any, n: Any, p_tox: Any, tox_fail: Any, eff_fail: Any, prior: Any, rules: Any, need: Any,
 ) -> None:  # fmt: skip
-    adm = np.empty(n.shape[0], dtype=np.bool_)
+    st = np.zeros((ST_ROWS, n.shape[0]))
     for r in range(d.shape[0]):
         p = p_tox[d[r], r]
         if np.isfinite(p):  # without an estimate at d no D is compared
-            admissible_one(prior[:, r], tox_fail[:, r], eff_fail[:, r], adm)
-            needed_one(d[r], n[:, r], p, adm, opts, fopts, need[:, r])
+            _load(st, r, n, p_tox, tox_fail, eff_fail, prior)
+            admissible_trial(st)
+            needed_trial(st, d[r], p, rules)
+            for j in range(n.shape[0]):
+                need[j, r] = st[ST_NEED, j] != 0
 
 
 @compiled
 def _conclude_all(
     n: Any, p_tox: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any, d: Any,
-    opts: Any, fopts: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
+    rules: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
 ) -> None:  # fmt: skip
-    adm = np.empty(n.shape[0], dtype=np.bool_)
+    st = np.zeros((ST_ROWS, n.shape[0]))
     for r in range(d.shape[0]):
-        a, nd, td = conclude_one(
-            n[:, r], p_tox[d[r], r], desir[:, r], tox_fail[:, r], eff_fail[:, r], prior[:, r],
-            d[r], opts, fopts, adm, elim[:, r],
-        )  # fmt: skip
+        _load(st, r, n, desir, tox_fail, eff_fail, prior)
+        a, nd, td = conclude_trial(st, d[r], p_tox[d[r], r], rules)
         action[r] = a
         nxt[r] = nd
         tox_deesc[r] = td
+        for j in range(n.shape[0]):
+            elim[j, r] = st[ST_ELIM, j] != 0
 
 
 def conclude_boin12(
@@ -565,7 +762,7 @@ def conclude_boin12(
     ``fill`` (TITE-BOIN12) computes D at the compared doses (:func:`needed_one`) where
     ``stats.desir`` is NaN.
     """
-    opts, fopts = rule_options(design)
+    rules = rule_table(design, 0)
     n = np.asarray(data.n, dtype=np.int64)
     d = np.asarray(data.current, dtype=np.int64)
     prior = np.asarray(data.eliminated, dtype=np.bool_)
@@ -573,7 +770,7 @@ def conclude_boin12(
     desir = stats.desir
     if fill is not None:
         need = np.zeros(n.shape, dtype=np.bool_)
-        _needed_all(d, n, p_tox, stats.tox_fail, stats.eff_fail, prior, opts, fopts, need)
+        _needed_all(d, n, p_tox, stats.tox_fail, stats.eff_fail, prior, rules, need)
         desir = fill(need)
     rows = d.size
     action = np.empty(rows, dtype=np.int64)
@@ -582,7 +779,7 @@ def conclude_boin12(
     tox_deesc = np.empty(rows, dtype=np.bool_)
     _conclude_all(
         n, p_tox, np.asarray(desir, dtype=np.float64), stats.tox_fail, stats.eff_fail, prior, d,
-        opts, fopts, action, nxt, elim, tox_deesc,
+        rules, action, nxt, elim, tox_deesc,
     )  # fmt: skip
     return ArrayDecision(action, nxt, elim, tox_deesc)
 
@@ -618,6 +815,112 @@ def decide_boin12(design: BOIN12, data: DoseArrays) -> ArrayDecision:
 
 
 # ------------------------------------------------------------------------ selection
+#: indices of :func:`select_table`: the statistic (0 posterior_mean, 1 desirability,
+#: 2 phase12designs), φT, the prior α and β, u1..u4, the size S, then (n + 0.1)² by n < S
+_S_STATISTIC, _S_PHI_T, _S_ALPHA, _S_BETA, _S_U, _S_SIZE, _S_HEADER = 0, 1, 2, 3, 4, 8, 9
+#: the ``obd_statistic`` codes of :func:`select_table`
+STATISTIC_CODES = {"posterior_mean": 0, "desirability": 1, "phase12designs": 2}
+
+
+@lru_cache(maxsize=64)
+def select_table(design: BOIN12, max_n: int) -> FloatArray:
+    """What :func:`select_trial` reads from a design, in one read-only float64 array: the
+    statistic's code, φT, α, β, the utilities, S = max_n + 1, then
+    :class:`Boin12Constants`' ``pava_square`` for n = 0..max_n."""
+    u = design.utilities
+    head = [
+        float(STATISTIC_CODES[design.obd_statistic]), design.phi_t, float(design.prior_alpha),
+        float(design.prior_beta), float(u[0]), float(u[1]), float(u[2]), float(u[3]),
+        float(max_n + 1),
+    ]  # fmt: skip
+    sq = boin12_constants(design, max_n).pava_square
+    out = np.concatenate([np.array(head, dtype=np.float64), sq]).astype(np.float64)
+    out.setflags(write=False)
+    return out
+
+
+@compiled_inline
+def select_trial(st: Any, sel: Any, work: Any, mask: Any, blocks: Any) -> int:
+    """:func:`~doseladder.core.select_obd.select_obd` (spec §3.6) for one trial, statistics
+    ``"posterior_mean"`` and ``"desirability"`` (:func:`select_table`; ``"phase12designs"`` is
+    :func:`_select_phase12designs`): the OBD 1-based, 0 = none, from the packed counts
+    (``ST_N``, ``ST_TOX``, ``ST_EFF``, ``ST_BOTH``), D (``ST_DESIR``, desirability only) and
+    the admissible doses (``ST_ADM``).  The core's operations in its order: the isotonic
+    fit by :func:`~doseladder.core.isotonic_compiled.pava_masked` (``work``, ``mask``,
+    ``blocks``: its scratch), the first minimum (posterior mean) or the highest treated dose
+    (desirability) nearest φT as the MTD, the first maximum of the statistic among the treated
+    admissible doses at or below it."""
+    num = st.shape[1]
+    phi_t = sel[_S_PHI_T]
+    posterior = sel[_S_STATISTIC] == 0
+    tried_any = False
+    for j in range(num):
+        n = st[ST_N, j]
+        y = st[ST_TOX, j]
+        tried_any = tried_any or n > 0
+        if posterior:
+            work[0, j] = y / n if n > 0 else phi_t
+            sq = sel[_S_HEADER + int(n)]
+            work[1, j] = 1.0 / ((y + 0.05) * (n - y + 0.05) / (sq * (n + 0.1 + 1)))
+            mask[j] = True
+        else:
+            work[0, j] = y / n if n > 0 else 0.0
+            work[1, j] = 1.0
+            mask[j] = n > 0
+    if not tried_any:
+        return 0
+    pava_masked(work, mask, blocks)
+    mtd = -1
+    best = np.inf
+    for j in range(num):
+        if posterior:
+            dist = abs(work[4, j] + 0.001 * (j + 1) - phi_t)
+            if mtd < 0 or dist < best:
+                mtd, best = j, dist
+        elif mask[j]:
+            dist = abs(work[4, j] - phi_t)
+            if mtd < 0 or dist <= best:
+                mtd, best = j, dist
+    chosen = -1
+    top = -np.inf
+    alpha, beta = sel[_S_ALPHA], sel[_S_BETA]
+    for j in range(mtd + 1):
+        if not (st[ST_N, j] > 0 and st[ST_ADM, j] != 0):
+            continue
+        if posterior:
+            n, nt, ne, nb = st[ST_N, j], st[ST_TOX, j], st[ST_EFF, j], st[ST_BOTH, j]
+            x = (
+                sel[_S_U] * (ne - nb) + sel[_S_U + 1] * (n - nt - ne + nb)
+                + sel[_S_U + 2] * nb + sel[_S_U + 3] * (nt - nb)
+            ) / 100.0  # fmt: skip
+            util = (alpha + x) / (alpha + beta + n)
+        else:
+            util = st[ST_DESIR, j]
+        if chosen < 0 or util > top:
+            chosen, top = j, util
+    return chosen + 1
+
+
+@compiled
+def _select_all(
+    n: Any, n_tox: Any, n_eff: Any, n_both: Any, desir: Any, adm: Any, sel: Any, out: Any
+) -> None:
+    num = n.shape[0]
+    st = np.zeros((ST_ROWS, num))
+    work = np.empty((5, num))
+    mask = np.empty(num, dtype=np.bool_)
+    blocks = np.empty(num, dtype=np.int64)
+    for r in range(n.shape[1]):
+        for j in range(num):
+            st[ST_N, j] = n[j, r]
+            st[ST_TOX, j] = n_tox[j, r]
+            st[ST_EFF, j] = n_eff[j, r]
+            st[ST_BOTH, j] = n_both[j, r]
+            st[ST_DESIR, j] = desir[j, r]
+            st[ST_ADM, j] = adm[j, r]
+        out[r] = select_trial(st, sel, work, mask, blocks)
+
+
 def select_obd_vectorised(
     design: BOIN12,
     consts: Boin12Constants,
@@ -629,35 +932,24 @@ def select_obd_vectorised(
     table: DesirabilityTable,
 ) -> IntArray:
     """:func:`~doseladder.core.select_obd.select_obd` for every trial (spec §3.6; dose-major
-    counts); 1-based, 0 = none.  ``n_both``: patients with toxicity and efficacy."""
+    counts); 1-based, 0 = none.  ``n_both``: patients with toxicity and efficacy.  The
+    compiled :func:`select_trial` trial by trial (``"phase12designs"``:
+    :func:`_select_phase12designs`); D from ``table`` (desirability)."""
     num, rows = n.shape
     if design.obd_statistic == "phase12designs":
         return _select_phase12designs(design, n, n_tox, n_eff, admissible)
-    dose = np.arange(num)[:, None]
-    tried = n > 0
-    phi_t = design.phi_t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = n_tox / n
-    if design.obd_statistic == "posterior_mean":
-        phat = np.where(tried, rate, phi_t)
-        w = 1.0 / ((n_tox + 0.05) * (n - n_tox + 0.05) / (consts.pava_square[n] * (n + 0.1 + 1)))
-        smooth = pava_arrays(phat, w, np.ones_like(tried))
-        fitted = smooth + 0.001 * (dose + 1)
-        mtd = np.argmin(np.abs(fitted - phi_t), axis=0)
-        x = quasi_events_values(
-            n_eff - n_both, n - n_tox - n_eff + n_both, n_both, n_tox - n_both, table.utilities
-        )
-        util = (design.prior_alpha + x) / (design.prior_alpha + design.prior_beta + n)
+    sel = select_table(design, consts.pava_square.size - 1)
+    if design.obd_statistic == "desirability":
+        desir = np.asarray(table(n, n_tox, n_eff, n_both), dtype=np.float64)
     else:
-        smooth = pava_arrays(np.where(tried, rate, 0.0), np.ones((num, rows)), tried)
-        dist = np.where(tried, np.abs(smooth - phi_t), np.inf)
-        best = dist.min(axis=0)
-        mtd = (num - 1) - np.argmax((dist == best)[::-1], axis=0)
-        util = table(n, n_tox, n_eff, n_both)
-    cand = tried & admissible & (dose <= mtd)
-    vals = np.where(cand, util, -np.inf)
-    chosen = np.argmax(vals, axis=0)
-    return np.where(cand.any(axis=0), chosen + 1, 0).astype(np.int64)
+        desir = np.zeros((num, rows))
+    out = np.zeros(rows, dtype=np.int64)
+    counts = [np.asarray(a, dtype=np.int64) for a in (n, n_tox, n_eff, n_both)]
+    _select_all(
+        counts[0], counts[1], counts[2], counts[3], desir, np.asarray(admissible, dtype=np.bool_),
+        sel, out,
+    )  # fmt: skip
+    return out
 
 
 def _select_phase12designs(
