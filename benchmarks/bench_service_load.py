@@ -153,7 +153,8 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
         f"{cpu_pg:.1f}, load generator {w['cpu'] + r['cpu']:.1f} (of {duration * 2:.0f} "
         f"core-seconds on {os.cpu_count()} cores); server CPU per write "
         f"{cpu_srv / max(1, w['ok']) * 1e3:.2f} ms; all three per write "
-        f"{(cpu_srv + cpu_pg + w['cpu'] + r['cpu']) / max(1, w['ok']) * 1e3:.2f} ms"
+        f"{(cpu_srv + cpu_pg + w['cpu'] + r['cpu']) / max(1, w['ok']) * 1e3:.2f} ms (the "
+        f"{len(r['latency'])} reads' CPU included: run --readers 1 for writes alone)"
     )
     show("POST adverse event (under load)", w["latency"])
     show("GET recommendation (quiet, before)", quiet_before, TARGET_P99)
