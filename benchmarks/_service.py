@@ -307,7 +307,9 @@ class HttpConnection:
 
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec``: base, token, kind ("write" or "read"), clients, seconds, start_at (epoch),
-    by_trial ({trial id: [patient ids]}), pause (s between a reader's requests).
+    by_trial ({trial id: [patient ids]}), pause (s between a reader's requests) or interval
+    (s from the start of one request to the next: a fixed rate, so faster answers do not
+    bring more requests).
 
     Each client is one keep-alive connection (:class:`HttpConnection`).  A writer records the
     id of every adverse event answered 201 (``created``), so the caller can check that each
@@ -320,6 +322,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     created: list[int] = []
     today = datetime.now(UTC).date().isoformat()
     pause = float(spec.get("pause") or 0.0)
+    interval = float(spec.get("interval") or 0.0)
     writing = spec["kind"] == "write"
     await asyncio.sleep(max(0.0, float(spec["start_at"]) - time.time()))
     end = time.monotonic() + float(spec["seconds"])
@@ -353,7 +356,9 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
                 latency.append(time.perf_counter() - t0)
                 if not good:
                     errors[label] = errors.get(label, 0) + 1
-                if pause:
+                if interval:  # a fixed request rate, whatever the latency
+                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - t0)))
+                elif pause:
                     await asyncio.sleep(pause)
         finally:
             await conn.close()

@@ -19,7 +19,9 @@ Run (one command; ``--quick`` for a 10-second smoke run)::
   ``--writers`` concurrent clients loop ``POST /patients/{id}/adverse-events`` for a random
   patient of a random trial (201 expected);
   ``--readers`` clients loop ``GET /trials/{id}/recommendation`` on random trials (20 ms
-  apart), timed.  The recommendation is also timed on the quiet server before and after.
+  apart, or one every ``--read-interval`` seconds: a fixed rate, so that faster reads do
+  not take more of the server's CPU from the writers), timed.  The recommendation is also
+  timed on the quiet server before and after.
 * Reported: accepted writes/s, recommendation p50/p99 quiet and under load, lost and
   duplicated writes (adverse-event rows and audit records against the 201s; every
   acknowledged adverse-event id stored, none acknowledged twice), ``audit verify``
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
                 )
                 readers = start_load(
                     {**common, "kind": "read", "token": stat_token, "clients": args.readers,
-                     "pause": 0.02}
+                     "pause": 0.02, "interval": args.read_interval}
                 )  # fmt: skip
                 time.sleep(max(0.0, start_at - time.time()))
                 pg0 = cpu_seconds(postgres_pids())
@@ -186,6 +188,11 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=20, help="trials the writes spread over")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument(
+        "--read-interval", type=float, default=None,
+        help="each reader starts a request every this many seconds (a fixed rate) instead "
+        "of 20 ms after the previous answer",
+    )  # fmt: skip
+    parser.add_argument(
         "--write-concurrency", type=int, default=None,
         help="serve --write-concurrency (writes at once per process; default: serve's)",
     )  # fmt: skip
@@ -205,6 +212,7 @@ def main() -> int:
         and 1 <= args.workers <= 64
         and 1 <= args.rounds <= 10
         and (args.write_concurrency is None or 1 <= args.write_concurrency <= 1000)
+        and (args.read_interval is None or 0.001 <= args.read_interval <= 10)
     ):
         parser.error("out of range: --seconds 1..3600, --writers 1..500, --readers 1..50, ...")
     if args.compare and not (Path(args.compare) / "doseladder").is_dir():
