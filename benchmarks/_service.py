@@ -9,9 +9,11 @@ Also a small command line, run in a child process with the doseladder source tre
     python benchmarks/_service.py verify URL            # audit verify with key + anchors (JSON)
     python benchmarks/_service.py load SPEC_JSON        # the load generator (JSON out)
 
-The load generator is ``asyncio`` + ``httpx.AsyncClient`` in its own process (one for the
-writers, one for the readers), so the clients neither share the server's interpreter nor
-need a thread per client; the CPU time it used is reported with the results.
+The load generator is ``asyncio`` with a minimal HTTP/1.1 keep-alive client
+(:class:`HttpConnection`, one connection per client) in its own process (one for the writers,
+one for the readers), so the clients neither share the server's interpreter nor need a thread
+per client, and cost little CPU on the cores they share with the server; the CPU time it used
+is reported with the results.
 """
 
 from __future__ import annotations
@@ -88,16 +90,33 @@ def env_for(src: str | None) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 
+def serve_options(src: str | None, write_concurrency: int | None) -> list[str]:
+    """``serve`` options for a run: no access log and the write concurrency, when the code in
+    ``src`` has them (an older tree compared with ``--compare`` may not)."""
+    cli = Path(src or REPO_SRC) / "doseladder" / "cli" / "serve_commands.py"
+    if "--no-access-log" not in cli.read_text():
+        return []
+    out = ["--no-access-log"]
+    if write_concurrency is not None:
+        out += ["--write-concurrency", str(write_concurrency)]
+    return out
+
+
 @contextlib.contextmanager
 def serve(
-    url: str, *, workers: int = 1, src: str | None = None, timeout: float = 300
+    url: str,
+    *,
+    workers: int = 1,
+    src: str | None = None,
+    timeout: float = 300,
+    options: list[str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``doseladder serve --workers N`` on a free port (its own process group, stopped at the
-    end); yields (API base URL, process) once it answers."""
+    """``doseladder serve --workers N [options]`` on a free port (its own process group,
+    stopped at the end); yields (API base URL, process) once it answers."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "doseladder.cli.main", "serve", "--database", url,
-         "--port", str(port), "--workers", str(workers)],
+         "--port", str(port), "--workers", str(workers), *(options or [])],
         env=env_for(src), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
@@ -225,59 +244,132 @@ def finish_load(proc: subprocess.Popen[str]) -> dict[str, Any]:
     return result
 
 
+class HttpConnection:
+    """A minimal HTTP/1.1 keep-alive client connection on asyncio streams: the load
+    generator's client, far cheaper in CPU than a general-purpose client (it shares the
+    machine's cores with the server).  Responses must carry ``Content-Length`` or be chunked."""
+
+    def __init__(self, base: str, token: str) -> None:
+        url = httpx.URL(base)
+        self.host, self.port = url.host, url.port or 80
+        self.prefix = url.path.rstrip("/")
+        self.head = f"Host: {self.host}:{self.port}\r\nAuthorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        """(status, body) of one request; a broken connection is reopened for the next."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"{method} {self.prefix}{path} HTTP/1.1\r\n{self.head}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        try:
+            async with asyncio.timeout(60):
+                return await self._response()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _response(self) -> tuple[int, bytes]:
+        assert self.reader is not None
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            content = await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                parts.append(await self.reader.readexactly(size + 2))
+            await self.reader.readuntil(b"\r\n")
+            content = b"".join(p[:-2] for p in parts)
+        else:
+            raise ConnectionError("response without Content-Length")
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return status, content
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     """``spec``: base, token, kind ("write" or "read"), clients, seconds, start_at (epoch),
-    by_trial ({trial id: [patient ids]}), pause (s between a reader's requests)."""
+    by_trial ({trial id: [patient ids]}), pause (s between a reader's requests) or interval
+    (s from the start of one request to the next: a fixed rate, so faster answers do not
+    bring more requests).
+
+    Each client is one keep-alive connection (:class:`HttpConnection`).  A writer records the
+    id of every adverse event answered 201 (``created``), so the caller can check that each
+    acknowledged write is stored exactly once."""
     by_trial = {int(k): v for k, v in spec["by_trial"].items()}
     trial_ids = sorted(by_trial)
     n = int(spec["clients"])
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     latency: list[float] = []
     errors: dict[str, int] = {}
-    ok = 0
+    created: list[int] = []
     today = datetime.now(UTC).date().isoformat()
-    headers = {"Authorization": f"Bearer {spec['token']}"}
-    async with httpx.AsyncClient(
-        base_url=spec["base"], headers=headers, timeout=60, limits=limits
-    ) as client:
-        await asyncio.sleep(max(0.0, float(spec["start_at"]) - time.time()))
-        end = time.monotonic() + float(spec["seconds"])
+    pause = float(spec.get("pause") or 0.0)
+    interval = float(spec.get("interval") or 0.0)
+    writing = spec["kind"] == "write"
+    await asyncio.sleep(max(0.0, float(spec["start_at"]) - time.time()))
+    end = time.monotonic() + float(spec["seconds"])
 
-        async def one(i: int) -> None:
-            nonlocal ok
-            rng = random.Random(i + (0 if spec["kind"] == "write" else 10_000))
+    async def one(i: int) -> None:
+        rng = random.Random(i + (0 if writing else 10_000))
+        conn = HttpConnection(spec["base"], spec["token"])
+        try:
             while time.monotonic() < end:
                 trial = rng.choice(trial_ids)
                 t0 = time.perf_counter()
                 try:
-                    if spec["kind"] == "write":
-                        body = {
-                            "term": "headache",
-                            "grade": rng.choice([1, 2]),
-                            "onset_date": today,
-                        }
+                    if writing:
+                        body = (
+                            f'{{"term":"headache","grade":{rng.choice([1, 2])},'
+                            f'"onset_date":"{today}"}}'
+                        ).encode()
                         pid = rng.choice(by_trial[trial])
-                        r = await client.post(f"/patients/{pid}/adverse-events", json=body)
-                        good = r.status_code == 201
+                        status, content = await conn.request(
+                            "POST", f"/patients/{pid}/adverse-events", body
+                        )
+                        good = status == 201
+                        if good:
+                            created.append(int(json.loads(content)["id"]))
                     else:
-                        r = await client.get(f"/trials/{trial}/recommendation")
-                        good = r.status_code == 200
-                    status = str(r.status_code)
-                except httpx.HTTPError as exc:
-                    good, status = False, type(exc).__name__
+                        status, _ = await conn.request("GET", f"/trials/{trial}/recommendation")
+                        good = status == 200
+                    label = str(status)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    good, label = False, type(exc).__name__
                 latency.append(time.perf_counter() - t0)
-                if good:
-                    ok += 1
-                else:
-                    errors[status] = errors.get(status, 0) + 1
-                if spec.get("pause"):
-                    await asyncio.sleep(float(spec["pause"]))
+                if not good:
+                    errors[label] = errors.get(label, 0) + 1
+                if interval:  # a fixed request rate, whatever the latency
+                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - t0)))
+                elif pause:
+                    await asyncio.sleep(pause)
+        finally:
+            await conn.close()
 
-        t_start = time.monotonic()
-        await asyncio.gather(*(one(i) for i in range(n)))
-        duration = time.monotonic() - t_start
+    t_start = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(n)))
+    duration = time.monotonic() - t_start
+    ok = len(created) if writing else len(latency) - sum(errors.values())
     return {
         "ok": ok,
+        "created": created,
         "errors": errors,
         "latency": latency,
         "duration": duration,

@@ -12,13 +12,19 @@ Run (one command; ``--quick`` for a 10-second smoke run)::
   the services: ``--trials`` open BOIN trials with three enrolled patients each; it is dropped
   at the end (``--keep`` keeps it).  A throw-away audit signing key and anchor file are used.
 * The server is ``doseladder serve --workers N`` (a real process group on a free port).
-* The load generator (``benchmarks/_service.py``) is ``asyncio`` + ``httpx.AsyncClient`` in
-  two processes of its own: ``--writers`` concurrent clients loop ``POST
-  /patients/{id}/adverse-events`` for a random patient of a random trial (201 expected);
+* The server runs with ``--no-access-log`` (and ``--write-concurrency`` if given) when the
+  code under test has these options.
+* The load generator (``benchmarks/_service.py``) is ``asyncio`` with a minimal HTTP/1.1
+  keep-alive client (one connection per client) in two processes of its own:
+  ``--writers`` concurrent clients loop ``POST /patients/{id}/adverse-events`` for a random
+  patient of a random trial (201 expected);
   ``--readers`` clients loop ``GET /trials/{id}/recommendation`` on random trials (20 ms
-  apart), timed.  The recommendation is also timed on the quiet server before and after.
+  apart, or one every ``--read-interval`` seconds: a fixed rate, so that faster reads do
+  not take more of the server's CPU from the writers), timed.  The recommendation is also
+  timed on the quiet server before and after.
 * Reported: accepted writes/s, recommendation p50/p99 quiet and under load, lost and
-  duplicated writes (adverse-event rows and audit records against the 201s), ``audit verify``
+  duplicated writes (adverse-event rows and audit records against the 201s; every
+  acknowledged adverse-event id stored, none acknowledged twice), ``audit verify``
   with the signing key and anchor file after the run, and the CPU seconds used by the server
   processes, by PostgreSQL (every ``postgres`` process: the server is shared) and by the
   load generator, to show where the time goes.
@@ -56,6 +62,7 @@ from _service import (
     quiet_latency,
     scratch_database,
     serve,
+    serve_options,
     show,
     start_load,
 )
@@ -80,7 +87,8 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
                 for k, v in in_child(src, "seed", url, str(args.trials))["by_trial"].items()
             }
             trial_ids = sorted(by_trial)
-            with serve(url, workers=args.workers, src=src) as (base, server):
+            options = serve_options(src, args.write_concurrency)
+            with serve(url, workers=args.workers, src=src, options=options) as (base, server):
                 writer_token, stat_token = login(base, "datamgr"), login(base, "stat")
                 quiet_before = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
                 ae_before = count(dbname, "SELECT count(*) FROM adverse_events")
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
                 )
                 readers = start_load(
                     {**common, "kind": "read", "token": stat_token, "clients": args.readers,
-                     "pause": 0.02}
+                     "pause": 0.02, "interval": args.read_interval}
                 )  # fmt: skip
                 time.sleep(max(0.0, start_at - time.time()))
                 pg0 = cpu_seconds(postgres_pids())
@@ -103,11 +111,20 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
                 cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
                 quiet_after = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
             ae_after = count(dbname, "SELECT count(*) FROM adverse_events")
+            created = [int(x) for x in w["created"]]
+            stored = count(
+                dbname,
+                "SELECT count(*) FROM adverse_events WHERE id = ANY(ARRAY["
+                + ",".join(map(str, created or [0]))
+                + "]::bigint[])",
+            )
             audit_after = count(dbname, AUDIT_SQL)
             verified = in_child(src, "verify", url)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     duration = float(w["duration"])
+    missing = len(set(created)) - stored  # acknowledged (201) but not stored
+    repeated = len(created) - len(set(created))  # one id acknowledged twice
     rows = ae_after - ae_before - int(w["ok"])
     records = audit_after - audit_before - int(w["ok"])
     load = os.getloadavg()
@@ -129,24 +146,37 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
         f"  lost: {max(0, -rows)} rows, {max(0, -records)} audit records; duplicated: "
         f"{max(0, rows)} rows, {max(0, records)} audit records; audit verify (key + anchors): "
         f"{'intact' if verified['ok'] else 'BROKEN: ' + str(verified['problem'])} "
-        f"({verified['events']} events, tables match the trail: {not verified['data']})"
+        f"({verified['events']} events, tables match the trail: {not verified['data']}); "
+        f"acknowledged ids not stored: {missing}, acknowledged twice: {repeated}"
     )
+    print(f"  serve options: {' '.join(options) or '(defaults)'}")
     print(
         f"  CPU seconds during the load: server {cpu_srv:.1f}, PostgreSQL (all, shared) "
         f"{cpu_pg:.1f}, load generator {w['cpu'] + r['cpu']:.1f} (of {duration * 2:.0f} "
         f"core-seconds on {os.cpu_count()} cores); server CPU per write "
-        f"{cpu_srv / max(1, w['ok']) * 1e3:.2f} ms"
+        f"{cpu_srv / max(1, w['ok']) * 1e3:.2f} ms; all three per write "
+        f"{(cpu_srv + cpu_pg + w['cpu'] + r['cpu']) / max(1, w['ok']) * 1e3:.2f} ms (the "
+        f"{len(r['latency'])} reads' CPU included: run --readers 1 for writes alone)"
     )
     show("POST adverse event (under load)", w["latency"])
     show("GET recommendation (quiet, before)", quiet_before, TARGET_P99)
     show("GET recommendation (under load)", r["latency"], TARGET_P99)
     show("GET recommendation (quiet, after)", quiet_after, TARGET_P99)
-    ok = rows == 0 and records == 0 and verified["ok"] and not w["errors"] and not r["errors"]
+    ok = (
+        rows == 0
+        and records == 0
+        and missing == 0
+        and repeated == 0
+        and verified["ok"]
+        and not w["errors"]
+        and not r["errors"]
+    )
     return {
         "ok": ok,
         "rate": rate,
         "read": percentiles(r["latency"]),
         "cpu_per_write": cpu_srv / max(1, w["ok"]),
+        "cpu_all_per_write": (cpu_srv + cpu_pg + w["cpu"] + r["cpu"]) / max(1, w["ok"]),
     }
 
 
@@ -157,6 +187,15 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=4, help="recommendation readers")
     parser.add_argument("--trials", type=int, default=20, help="trials the writes spread over")
     parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--read-interval", type=float, default=None,
+        help="each reader starts a request every this many seconds (a fixed rate) instead "
+        "of 20 ms after the previous answer",
+    )  # fmt: skip
+    parser.add_argument(
+        "--write-concurrency", type=int, default=None,
+        help="serve --write-concurrency (writes at once per process; default: serve's)",
+    )  # fmt: skip
     parser.add_argument("--quiet-requests", type=int, default=200, help="quiet latency samples")
     parser.add_argument("--quick", action="store_true", help="10 s of load, 50 quiet samples")
     parser.add_argument("--keep", action="store_true", help="keep the database(s)")
@@ -172,6 +211,8 @@ def main() -> int:
         and 1 <= args.trials <= 200
         and 1 <= args.workers <= 64
         and 1 <= args.rounds <= 10
+        and (args.write_concurrency is None or 1 <= args.write_concurrency <= 1000)
+        and (args.read_interval is None or 0.001 <= args.read_interval <= 10)
     ):
         parser.error("out of range: --seconds 1..3600, --writers 1..500, --readers 1..50, ...")
     if args.compare and not (Path(args.compare) / "doseladder").is_dir():
@@ -193,10 +234,12 @@ def main() -> int:
             rates = sorted(x["rate"] for x in rs)
             p99 = sorted(x["read"]["p99"] for x in rs)
             cpw = sorted(x["cpu_per_write"] for x in rs)
+            cpa = sorted(x["cpu_all_per_write"] for x in rs)
             print(
                 f"  {label:<40} {rates[len(rates) // 2]:6.0f} writes/s, recommendation p99 "
                 f"{p99[len(p99) // 2] * 1e3:6.1f} ms, server CPU/write "
-                f"{cpw[len(cpw) // 2] * 1e3:5.2f} ms"
+                f"{cpw[len(cpw) // 2] * 1e3:5.2f} ms (server + PostgreSQL + clients "
+                f"{cpa[len(cpa) // 2] * 1e3:5.2f} ms)"
             )
     ok = all(x["ok"] for rs in results.values() for x in rs)
     print("RESULT:", "nothing lost or duplicated, audit verified" if ok else "FAILED")

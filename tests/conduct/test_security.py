@@ -308,3 +308,47 @@ def test_user_and_site_management_is_admin_only(world: World) -> None:
             )
         )
     world.run(lambda s: sites_users.deactivate_site(s, world.admin, world.site_b, reason="closed"))
+
+
+def test_token_lookup_is_one_statement_and_sees_revocation_from_another_process(
+    world: World,
+) -> None:
+    """The token, its user and its last use are read in one statement, never cached: a
+    revocation or deactivation committed through another ``Database`` (another server
+    process) is refused at the very next request."""
+    from sqlalchemy import event
+
+    from doseladder.conduct import Database
+
+    issued = world.run(lambda s: sites_users.login(s, "inv_a", PASSWORD, ttl=None))
+    other = Database(world.db.url, clock=world.clock, sealer=None)  # "another process"
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        if not str(args[2]).startswith("BEGIN"):  # SQLite's own BEGIN IMMEDIATE
+            statements.append(str(args[2]))
+
+    event.listen(other.engine, "before_cursor_execute", count)
+    try:
+        assert other.run(lambda s: sites_users.actor_from_token(s, issued.token)) == world.inv_a
+        assert len(statements) == 1, statements  # last use recorded < 1 min ago: no update
+        world.clock.advance(minutes=2)
+        statements.clear()
+        other.run(lambda s: sites_users.actor_from_token(s, issued.token))
+        assert len(statements) == 2 and statements[1].lstrip().upper().startswith("UPDATE")
+        world.run(lambda s: sites_users.revoke_token(s, world.inv_a, issued.token_id))
+        with pytest.raises(AuthenticationError):
+            other.run(lambda s: sites_users.actor_from_token(s, issued.token))
+        second = world.run(lambda s: sites_users.login(s, "inv_a", PASSWORD, ttl=None))
+        assert other.run(lambda s: sites_users.actor_from_token(s, second.token)) == world.inv_a
+        world.clock.advance(minutes=31)  # idle longer than the idle timeout
+        with pytest.raises(AuthenticationError):
+            other.run(lambda s: sites_users.actor_from_token(s, second.token))
+        third = world.run(lambda s: sites_users.login(s, "inv_a", PASSWORD, ttl=None))
+        user_id = world.inv_a.user_id
+        assert user_id is not None
+        world.run(lambda s: sites_users.deactivate_user(s, world.admin, user_id, reason="left"))
+        with pytest.raises(AuthenticationError):
+            other.run(lambda s: sites_users.actor_from_token(s, third.token))
+    finally:
+        other.dispose()

@@ -152,6 +152,7 @@ def test_serve_with_workers_shares_the_throttle_and_the_csrf_key(
 ) -> None:
     """``--workers 3``: uvicorn gets the app factory; every worker's app uses the database,
     one CSRF key and one login-throttle file."""
+    from doseladder.web.middleware import WriteBulkhead
     from doseladder.web.serve_app import app_from_environment
     from doseladder.web.throttle_storage import SQLiteFileStorage
 
@@ -161,17 +162,25 @@ def test_serve_with_workers_shares_the_throttle_and_the_csrf_key(
         "DOSELADDER_SECURE_COOKIES",
         "DOSELADDER_POOL_SIZE",
         "DOSELADDER_RATE_LIMIT_STORAGE",
+        "DOSELADDER_WRITE_CONCURRENCY",
     ):  # setenv first, so that what `serve` sets is undone after the test
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    result = CliRunner().invoke(cli, ["serve", "--database", url, "--workers", "3"])
+    result = CliRunner().invoke(
+        cli,
+        ["serve", "--database", url, "--workers", "3", "--write-concurrency", "5",
+         "--no-access-log"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "3 workers; login throttle shared in" in result.output
     call = served[-1]
     assert call["app"] == "doseladder.web.serve_app:app_from_environment"
     assert call["factory"] is True and call["workers"] == 3
+    assert call["access_log"] is False
     first, second = app_from_environment(), app_from_environment()
+    limits = [m.kwargs for m in first.user_middleware if m.cls is WriteBulkhead]
+    assert limits == [{"limit": 5}]
     assert first.state.settings.secret == second.state.settings.secret
     throttles = [first.state.login_throttle, second.state.login_throttle]
     assert all(isinstance(t._storage, SQLiteFileStorage) for t in throttles)
@@ -188,4 +197,16 @@ def test_worker_app_refuses_a_bad_pool_size(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setenv("DOSELADDER_POOL_SIZE", "lots")
     with pytest.raises(ValidationError, match="DOSELADDER_POOL_SIZE"):
+        app_from_environment()
+
+
+@pytest.mark.parametrize("value", ["0", "many", "1001"])
+def test_worker_app_refuses_a_bad_write_concurrency(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    from doseladder.conduct.errors import ValidationError
+    from doseladder.web.serve_app import app_from_environment
+
+    monkeypatch.setenv("DOSELADDER_WRITE_CONCURRENCY", value)
+    with pytest.raises(ValidationError, match="DOSELADDER_WRITE_CONCURRENCY"):
         app_from_environment()

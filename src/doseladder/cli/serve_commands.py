@@ -14,6 +14,12 @@ are shared too: in ``$DOSELADDER_RATE_LIMIT_STORAGE`` if set (e.g. ``redis://…
 when several hosts serve one database), else in a private SQLite file that ``serve`` creates
 for its workers (:mod:`doseladder.web.throttle_storage`) -- never per process, which would
 multiply the allowed attempts by N.
+
+``--write-concurrency K`` (default 2) lets at most K writing requests run at once in each
+process; further writes wait their turn (never refused) while reads go ahead, so the dose
+recommendation stays fast under many writers.  ``--no-access-log`` drops uvicorn's line per
+request (CPU under load).  uvicorn uses ``uvloop`` and ``httptools`` when installed (the
+``web`` extra installs them).
 """
 
 from __future__ import annotations
@@ -81,6 +87,23 @@ def register(app: typer.Typer) -> None:
                 help="Mark the session cookie Secure (behind a TLS-terminating proxy).",
             ),
         ] = False,
+        access_log: Annotated[
+            bool,
+            typer.Option(
+                "--access-log/--no-access-log",
+                help="Log every request (uvicorn's access log); off saves CPU under load.",
+            ),
+        ] = True,
+        write_concurrency: Annotated[
+            int,
+            typer.Option(
+                "--write-concurrency",
+                help="Writing requests run at once per process; more wait their turn (never "
+                "refused), so reads such as the recommendation stay fast under many writers.",
+                min=1,
+                max=1000,
+            ),
+        ] = 2,
     ) -> None:
         """Run the web interface and the JSON API (docs at /docs)."""
         require_extra("web", "fastapi", "uvicorn", "sqlalchemy", "alembic", field="serve")
@@ -95,7 +118,7 @@ def register(app: typer.Typer) -> None:
         assert isinstance(db, Database)
         if workers > 1:
             db.dispose()
-            _environment_for_workers(url, key_file, workers, secure_cookies)
+            _environment_for_workers(url, key_file, workers, secure_cookies, write_concurrency)
             uvicorn.run(
                 "doseladder.web.serve_app:app_from_environment",
                 factory=True,
@@ -103,17 +126,20 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 workers=workers,
                 log_level="info",
+                access_log=access_log,
             )
             return
-        application = create_app(db, secure_cookies=secure_cookies)
+        application = create_app(
+            db, secure_cookies=secure_cookies, write_concurrency=write_concurrency
+        )
         try:
-            uvicorn.run(application, host=host, port=port, log_level="info")
+            uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log)
         finally:
             db.dispose()
 
 
 def _environment_for_workers(
-    url: str, key_file: Path | None, workers: int, secure_cookies: bool
+    url: str, key_file: Path | None, workers: int, secure_cookies: bool, write_concurrency: int
 ) -> None:
     """Describe the app to the worker processes (:mod:`doseladder.web.serve_app`)."""
     import os
@@ -122,7 +148,12 @@ def _environment_for_workers(
 
     from doseladder.conduct.settings import ENV_VAR
     from doseladder.conduct.signing import ENV_KEY_FILE
-    from doseladder.web.serve_app import ENV_POOL_SIZE, ENV_SECRET, ENV_SECURE_COOKIES
+    from doseladder.web.serve_app import (
+        ENV_POOL_SIZE,
+        ENV_SECRET,
+        ENV_SECURE_COOKIES,
+        ENV_WRITE_CONCURRENCY,
+    )
     from doseladder.web.throttle import ENV_STORAGE
     from doseladder.web.throttle_storage import storage_uri
 
@@ -131,6 +162,7 @@ def _environment_for_workers(
         os.environ[ENV_KEY_FILE] = str(Path(key_file).expanduser().resolve())
     os.environ.setdefault(ENV_SECRET, secrets.token_hex(32))
     os.environ[ENV_SECURE_COOKIES] = "1" if secure_cookies else "0"
+    os.environ[ENV_WRITE_CONCURRENCY] = str(write_concurrency)
     # PostgreSQL allows 100 connections by default: share about 60 among the workers
     os.environ.setdefault(ENV_POOL_SIZE, str(max(5, 30 // workers)))
     if not os.environ.get(ENV_STORAGE):

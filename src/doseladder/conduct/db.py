@@ -79,6 +79,15 @@ class AuditedSession(Session):
 
 
 audit.install(AuditedSession)
+#: ``session.info`` key: the session runs in autocommit (:meth:`Database.transaction`)
+_AUTOCOMMIT = "doseladder_autocommit"
+
+
+@event.listens_for(AuditedSession, "before_flush")
+def _no_flush_in_autocommit(session: Session, flush_context: Any, instances: Any) -> None:
+    # a flush in autocommit would commit each row at once, outside the audit trail
+    if session.info.get(_AUTOCOMMIT) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("an autocommit transaction may not change audited records")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -240,7 +249,9 @@ class Database:
             sealer.registered.add(signer.key_id)
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[Session]:
+    def transaction(
+        self, *, read_only: bool = False, autocommit: bool = False
+    ) -> Iterator[Session]:
         """A session in one transaction: committed (with its audit records) at the end of the
         block, rolled back entirely if the block raises.  A database constraint violation (the
         backstop behind the services' checks) becomes :class:`Conflict`.
@@ -248,12 +259,23 @@ class Database:
         ``read_only``: a transaction meant to read (it may still write, e.g. a session's
         last-seen time): on SQLite it begins deferred, so it never waits for the write lock
         until it writes; PostgreSQL reads never wait for row locks anyway (no ``FOR UPDATE``
-        on the read path)."""
+        on the read path).
+
+        ``autocommit`` (PostgreSQL; implies ``read_only``): every statement commits on its own
+        -- no ``BEGIN`` and ``COMMIT`` round trips.  Only for a single read, or reads and
+        writes outside the audit trail (authentication: one look-up, now and then the
+        session's last-seen time); a change that the audit trail would record is refused
+        (nothing in it could be chained atomically), on SQLite too, where it runs as a
+        read-only transaction."""
         session = self.session()
+        read_only = read_only or autocommit
         session.info[READ_ONLY] = read_only
+        session.info[_AUTOCOMMIT] = autocommit
         try:
             if read_only and self.dialect == "sqlite":
                 session.connection(execution_options={_DEFERRED: True})
+            elif autocommit:
+                session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
             try:
                 session.commit()
@@ -272,19 +294,26 @@ class Database:
         finally:
             session.close()
 
-    def run(self, fn: Callable[[Session], T], *, retries: int = 5, read_only: bool = False) -> T:
+    def run(
+        self,
+        fn: Callable[[Session], T],
+        *,
+        retries: int = 5,
+        read_only: bool = False,
+        autocommit: bool = False,
+    ) -> T:
         """``fn(session)`` in a transaction, retried on transient database errors.
 
         Deadlocks, serialisation failures and SQLite busy errors are retried up to ``retries``
         times (the database rolled everything back).  A lost connection is retried once,
         unless it was lost during COMMIT (the transaction may have committed: retrying could
-        write twice; the error propagates and the API answers 503).  ``read_only``: see
-        :meth:`transaction`."""
+        write twice; the error propagates and the API answers 503).  ``read_only`` and
+        ``autocommit``: see :meth:`transaction`."""
         delay = 0.02
         reconnected = False
         for attempt in range(retries + 1):
             try:
-                with self.transaction(read_only=read_only) as session:
+                with self.transaction(read_only=read_only, autocommit=autocommit) as session:
                     return fn(session)
             except (DBAPIError, SATimeoutError) as exc:
                 if attempt < retries and is_transient(exc):

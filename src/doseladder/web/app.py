@@ -47,6 +47,7 @@ from doseladder.core.errors import InputError
 from doseladder.web.apidocs import install_api_docs
 from doseladder.web.deps import WebSettings
 from doseladder.web.idempotency import idempotency_middleware
+from doseladder.web.middleware import IdempotencyGate, SecurityHeaders, WriteBulkhead
 from doseladder.web.throttle import LoginThrottle, LoginThrottled
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -54,6 +55,8 @@ __all__ = ["API_PREFIX", "create_app"]
 API_PREFIX = "/api/v1"
 #: seconds a client is asked to wait when the database is unavailable
 RETRY_AFTER_SECONDS = 5
+#: requests that may write running at once in one process (see ``create_app``)
+DEFAULT_WRITE_CONCURRENCY = 2
 STATIC_DIR = Path(__file__).with_name("ui") / "static"
 log = logging.getLogger("doseladder.web")
 _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
@@ -217,6 +220,7 @@ def create_app(
     session_hours: float = 12.0,
     migrate: bool = False,
     worker_threads: int = 100,
+    write_concurrency: int = DEFAULT_WRITE_CONCURRENCY,
     login_throttle: LoginThrottle | None = None,
     dispose_database: bool = False,
 ) -> FastAPI:
@@ -235,6 +239,10 @@ def create_app(
             queue on its row lock while holding a thread; with more threads than concurrent
             writers, a read such as the dose recommendation never waits behind them (anyio's
             default is 40).
+        write_concurrency: requests that may write (every method but GET, HEAD, OPTIONS)
+            running at once in this process; more wait in arrival order, never refused
+            (:class:`~doseladder.web.middleware.WriteBulkhead`).  Reads are not limited, so
+            they keep threads, connections and CPU while many writers queue.
         login_throttle: failed-login counters and lockout (default: 5 failures per account,
             50 per client address, in 15 minutes).
         dispose_database: dispose a given :class:`Database` at shutdown too (a database
@@ -242,6 +250,8 @@ def create_app(
     """
     if not 1 <= worker_threads <= 1000:
         raise ValueError("worker_threads must be in 1..1000")
+    if not 1 <= write_concurrency <= 1000:
+        raise ValueError("write_concurrency must be in 1..1000")
     owned = dispose_database or not isinstance(database, Database)
     if isinstance(database, Database):
         db = database
@@ -292,7 +302,6 @@ def create_app(
     app.add_exception_handler(SATimeoutError, _unavailable)
     app.add_exception_handler(Exception, _internal_error)
 
-    @app.middleware("http")
     async def idempotency(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -301,24 +310,10 @@ def create_app(
         except (DBAPIError, SATimeoutError) as exc:  # the key's look-up: nothing was written
             return _unavailable(request, exc)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            # pages that need another policy (/docs) set their own
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "script-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                "base-uri 'none'",
-            )
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    # the last added is the outermost
+    app.add_middleware(IdempotencyGate, dispatch=idempotency)
+    app.add_middleware(WriteBulkhead, limit=write_concurrency)
+    app.add_middleware(SecurityHeaders)
 
     from doseladder.web.api import api_router
     from doseladder.web.ui.admin import router as admin_router

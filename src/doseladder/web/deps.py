@@ -124,8 +124,9 @@ class Caller:
 
 
 def resolve(db: Database, token: str) -> Caller:
-    """The caller a token stands for (:class:`AuthenticationError` otherwise)."""
-    actor = db.run(lambda s: sites_users.actor_from_token(s, token), read_only=True)
+    """The caller a token stands for (:class:`AuthenticationError` otherwise): one statement
+    in autocommit (no transaction round trips), read afresh on every request."""
+    actor = db.run(lambda s: sites_users.actor_from_token(s, token), autocommit=True)
     return Caller(db=db, actor=actor, token=token)
 
 

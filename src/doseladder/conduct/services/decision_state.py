@@ -22,7 +22,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -146,14 +146,15 @@ def _rows(
     trial_id: int,
     *,
     columns: tuple[str, ...] | None = None,
-    lineages_where: Callable[[Any], bool] | None = None,
+    lineages_where: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> list[Any]:
     """Every version of a trial's rows, in id order.
 
     ``columns``: load only these columns (plus the versioning ones and ``lineage_id``) as
     light rows with attribute access instead of ORM objects -- much faster for the many
     outcome records a recommendation reads.  ``lineages_where``: keep only the versions of the
-    lineages (a record and its corrections) of which some version meets that condition;
+    lineages (a record and its corrections) of which some version meets that condition (a SQL
+    condition on ``model``, applied by the database: the other lineages are never sent);
     filtering whole lineages (not single versions) keeps the "current version" logic exact,
     since a record whose latest correction no longer meets the condition still supersedes the
     older version that did.
@@ -166,11 +167,11 @@ def _rows(
         lineage = func.coalesce(model.root_id, model.id).label("lineage_id")
         query = select(*(getattr(model, n) for n in names), lineage)
     query = query.where(model.trial_id == trial_id).order_by(model.id)
-    rows = list(session.scalars(query)) if columns is None else list(session.execute(query).all())
     if lineages_where is not None:
-        wanted = {r.lineage_id for r in rows if lineages_where(r)}
-        rows = [r for r in rows if r.lineage_id in wanted]
-    return rows
+        lineage_of = func.coalesce(model.root_id, model.id)
+        wanted = select(lineage_of).where(model.trial_id == trial_id, lineages_where(model))
+        query = query.where(lineage_of.in_(wanted))
+    return list(session.scalars(query)) if columns is None else list(session.execute(query).all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ def load_records(session: Session, trial: Trial, *, as_of: datetime | None = Non
             AdverseEvent,
             trial.id,
             columns=("patient_id", "dlt_candidate"),
-            lineages_where=lambda r: bool(r.dlt_candidate),
+            lineages_where=lambda m: m.dlt_candidate.is_(True),
         ),
         as_of,
     )
@@ -234,7 +235,7 @@ def load_records(session: Session, trial: Trial, *, as_of: datetime | None = Non
             EfficacyAssessment,
             trial.id,
             columns=("patient_id", "responder", "final", "assessed_on"),
-            lineages_where=lambda r: bool(r.responder or r.final),
+            lineages_where=lambda m: or_(m.responder.is_(True), m.final.is_(True)),
         ),
         as_of,
     )

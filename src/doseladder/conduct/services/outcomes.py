@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
@@ -42,7 +42,7 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import grading
-from doseladder.conduct.services.trials import current_protocol, engine_for
+from doseladder.conduct.services.trials import current_engine, current_protocol, engine_for
 from doseladder.core.clinical.dlt import DLTDefinition
 from doseladder.core.errors import InputError
 
@@ -104,12 +104,11 @@ def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
 def consent_date(session: Session, patient: Patient) -> date:
     """The earliest date the patient's data may carry: consent, i.e. the first screening (the
     screening procedures follow consent), else the registration date."""
-    screened = [
-        r.screened_on
-        for r in session.scalars(
-            select(ScreeningResult).where(ScreeningResult.patient_id == patient.id)
+    screened = list(
+        session.scalars(
+            select(ScreeningResult.screened_on).where(ScreeningResult.patient_id == patient.id)
         )
-    ]
+    )
     registered = patient.registered_at.date()
     return min([*screened, registered])
 
@@ -183,7 +182,7 @@ class _DltBasis:
 
 def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
     trial = c.get(session, Trial, patient.trial_id)
-    definition = grading.dlt_definition(engine_for(current_protocol(session, trial.id)).protocol)
+    definition = grading.dlt_definition(current_engine(session, trial.id).protocol)
     return _DltBasis(trial, _enrolment(session, patient.id), definition)
 
 
@@ -667,15 +666,38 @@ def adjudicate_dlt(
 
 # ------------------------------------------------------------------ DLT proposals
 def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Event]:
-    aes = c.current(
-        session.scalars(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id))
-    )
-    adjudicated = {
-        a.adverse_event_id
-        for a in c.current(
-            session.scalars(select(DLTAdjudication).where(DLTAdjudication.patient_id == patient.id))
+    """The patient's current, not yet adjudicated adverse events as the core's events.
+
+    Light column rows, not ORM objects: every write about a patient reads all of its adverse
+    events (every version), so their cost grows with the patient's history."""
+    ae_rows: list[Any] = list(
+        session.execute(
+            select(
+                AdverseEvent.id,
+                AdverseEvent.supersedes_id,
+                AdverseEvent.voided,
+                func.coalesce(AdverseEvent.root_id, AdverseEvent.id).label("lineage_id"),
+                AdverseEvent.term,
+                AdverseEvent.grade,
+                AdverseEvent.onset_date,
+                AdverseEvent.resolved_date,
+                AdverseEvent.relatedness,
+            ).where(AdverseEvent.patient_id == patient.id)
         )
-        if a.adverse_event_id is not None
+    )
+    adjudication_rows: list[Any] = list(
+        session.execute(
+            select(
+                DLTAdjudication.id,
+                DLTAdjudication.supersedes_id,
+                DLTAdjudication.voided,
+                DLTAdjudication.adverse_event_id,
+            ).where(DLTAdjudication.patient_id == patient.id)
+        )
+    )
+    aes = c.current(ae_rows)
+    adjudicated = {
+        a.adverse_event_id for a in c.current(adjudication_rows) if a.adverse_event_id is not None
     }
     return [
         grading.Event(

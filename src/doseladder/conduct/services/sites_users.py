@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -472,29 +472,52 @@ def actor_from_token(
     session: Session, token: str, *, idle_timeout: timedelta | None = IDLE_TIMEOUT
 ) -> Actor:
     """The actor a bearer token stands for (:class:`AuthenticationError` if unusable:
-    unknown, revoked, expired, idle longer than ``idle_timeout``, or its user deactivated)."""
+    unknown, revoked, expired, idle longer than ``idle_timeout``, or its user deactivated).
+
+    One indexed statement reads the token (by its unique digest), its user and its last use
+    together, every time: nothing is cached between requests, so a logout, a revocation or a
+    deactivation is refused at once by every server process."""
     if not isinstance(token, str) or not token.startswith("dl_") or len(token) > 200:
         raise AuthenticationError(_BAD_TOKEN)
-    row = session.scalars(
-        select(ApiToken).where(ApiToken.token_digest == token_digest(token))
-    ).first()
-    if row is None or row.revoked_at is not None:
+    row = session.execute(_TOKEN_LOOKUP, {"digest": token_digest(token)}).first()
+    if row is None or row.revoked_at is not None or not row.active:
         raise AuthenticationError(_BAD_TOKEN)
-    if row.expires_at is not None and row.expires_at <= c.now(session):
-        raise AuthenticationError(_BAD_TOKEN)
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise AuthenticationError(_BAD_TOKEN)
-    _touch(session, row.id, idle_timeout)
-    return actor_for(user)
-
-
-def _touch(session: Session, token_id: int, idle_timeout: timedelta | None) -> None:
-    """Refuse an idle token; otherwise record its use (at most once a minute)."""
     now = c.now(session)
-    last = session.scalar(
-        select(SessionActivity.last_seen_at).where(SessionActivity.token_id == token_id)
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationError(_BAD_TOKEN)
+    _touch(session, row.token_id, row.last_seen_at, now, idle_timeout)
+    return Actor(
+        user_id=row.user_id, username=row.username, role=Role(row.role), site_id=row.site_id
     )
+
+
+#: the token, its user and its last use in one statement (see :func:`actor_from_token`)
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+        User.site_id,
+        User.active,
+        SessionActivity.last_seen_at,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(SessionActivity, SessionActivity.token_id == ApiToken.id)
+    .where(ApiToken.token_digest == bindparam("digest"))
+)
+
+
+def _touch(
+    session: Session,
+    token_id: int,
+    last: datetime | None,
+    now: datetime,
+    idle_timeout: timedelta | None,
+) -> None:
+    """Refuse an idle token; otherwise record its use (at most once a minute)."""
     if last is None:  # a token issued before idle tracking existed
         return
     if idle_timeout is not None and now - last > idle_timeout:

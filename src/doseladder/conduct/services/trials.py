@@ -68,6 +68,35 @@ def engine_for(version: ProtocolVersion) -> Engine:
     return _engine(version.content_sha256, version.content)
 
 
+#: parsed protocols by content hash (see :func:`current_engine`)
+_ENGINES_BY_HASH: dict[str, Engine] = {}
+_ENGINES_KEPT = 64
+
+
+def current_engine(session: Session, trial_id: int) -> Engine:
+    """The parsed latest protocol of a trial, reading only the version's content hash when
+    that protocol was already parsed in this process (a stored version never changes, and
+    its content is named by its SHA-256); the content is read and parsed otherwise."""
+    row = session.execute(
+        select(ProtocolVersion.id, ProtocolVersion.content_sha256)
+        .where(ProtocolVersion.trial_id == trial_id)
+        .order_by(ProtocolVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"trial #{trial_id} has no protocol")
+    engine = _ENGINES_BY_HASH.get(row.content_sha256)
+    if engine is None:
+        content = session.scalar(
+            select(ProtocolVersion.content).where(ProtocolVersion.id == row.id)
+        )
+        engine = _engine(row.content_sha256, str(content))
+        if len(_ENGINES_BY_HASH) >= _ENGINES_KEPT:
+            _ENGINES_BY_HASH.clear()
+        _ENGINES_BY_HASH[row.content_sha256] = engine
+    return engine
+
+
 def current_protocol(session: Session, trial_id: int) -> ProtocolVersion:
     """The latest protocol version of a trial."""
     pv = session.scalars(
