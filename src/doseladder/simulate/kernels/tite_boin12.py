@@ -146,7 +146,8 @@ def _run_trials(
     gaps: Any, u_tox: Any, u_eff: Any, f_tox: Any, f_eff: Any, p_tox: Any, pe_t: Any,
     pe_nt: Any, csize: int, start: int, t_win: float, e_win: float, lam_d: float,
     ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
-    table: Any, entry: Any, rt: Any, re: Any, doses: Any, tb: Any, eb: Any, tally: Any,
+    table: Any, exact: Any, entry: Any, rt: Any, re: Any, doses: Any, tb: Any, eb: Any,
+    tally: Any,
     elim: Any, early: Any, waited: Any, tr_arrival: Any, tr_time: Any, tr_susp: Any,
     tr_action: Any, tr_next: Any, ndec: Any,
 ) -> None:  # fmt: skip
@@ -161,7 +162,6 @@ def _run_trials(
     prior = np.empty(num, dtype=np.bool_)
     out = np.empty(num, dtype=np.bool_)
     buf = np.empty(max_n)
-    exact = exact_memo()
     tdose = f_tox.shape[0] > 1
     edose = f_eff.shape[0] > 1
     for t in range(nt):
@@ -330,8 +330,8 @@ def simulate_tite_boin12(
         np.asarray(draws.p_eff_given_no_tox, dtype=np.float64), csize,
         design.start_dose - 1, float(design.tox_window), float(design.eff_window),
         float(design.lambda_d), rule.ints, rule.floats, rule.opts, rule.fopts, rule.allowed,
-        rule.tox_bound, rule.eff_bound, rule.table, entry, rt, re, dose, tb, eb, tally, elim,
-        early, waited, tr_arrival, tr_time, tr_susp, tr_action, tr_next, ndec,
+        rule.tox_bound, rule.eff_bound, rule.table, exact_memo(), entry, rt, re, dose, tb, eb,
+        tally, elim, early, waited, tr_arrival, tr_time, tr_susp, tr_action, tr_next, ndec,
     )  # fmt: skip
     if trace is not None:
         for k, m in enumerate(_cohort_sizes(csize, max_n)):

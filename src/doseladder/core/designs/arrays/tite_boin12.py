@@ -50,7 +50,6 @@ import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
-from numba.typed import Dict
 
 from doseladder import jit  # noqa: F401  (sets the source-stamped Numba cache folder)
 from doseladder.core.designs.arrays.boin12 import (
@@ -217,13 +216,15 @@ def tite_rule(design: TITEBOIN12, size: int, split_n: int) -> TiteRule:
 
 
 # --------------------------------------------------------------------- the rule, one trial
-_MEMO_KEY = types.UniTuple(types.float64, 2)  # type: ignore[no-untyped-call]
+_MEMO_SIZE = 64  # entries of :func:`exact_memo` (the most recent are kept)
 
 
-@njit(cache=True, nogil=True)
-def exact_memo() -> Any:
-    """An empty memo of the core formula's D by (n, x) for :func:`decide_one`."""
-    return Dict.empty(key_type=_MEMO_KEY, value_type=types.float64)
+def exact_memo() -> FloatArray:
+    """An empty memo of the core formula's D of doses with pending outcomes, by (n, x), for
+    :func:`decide_one`: row 0 holds the number of values stored, rows 1.. (n, x, D)."""
+    memo = np.full((_MEMO_SIZE + 1, 3), np.nan)
+    memo[0, 0] = 0.0
+    return memo
 
 
 @_inlined_numpy_errors
@@ -231,6 +232,22 @@ def desirability_one(x: float, n: int, tp: Any) -> float:
     """The core's :func:`~doseladder.core.designs.boin12.desirability_values`:
     ``beta.sf(u_b/100, α + x, β + n − x)``."""
     return betaincc_c(tp[_F_ALPHA] + x, tp[_F_BETA] + n - x, tp[_F_UB])  # type: ignore[no-any-return]
+
+
+@_inlined_numpy_errors
+def _exact_desirability(x: float, n: int, tp: Any, memo: Any) -> float:
+    """:func:`desirability_one`, looked up in / added to the memo (:func:`exact_memo`)."""
+    stored = int(memo[0, 0])
+    for k in range(1, min(stored, _MEMO_SIZE) + 1):
+        if memo[k, 0] == n and memo[k, 1] == x:
+            return memo[k, 2]  # type: ignore[no-any-return]
+    v = desirability_one(x, n, tp)
+    k = 1 + stored % _MEMO_SIZE
+    memo[k, 0] = n
+    memo[k, 1] = x
+    memo[k, 2] = v
+    memo[0, 0] = stored + 1
+    return v
 
 
 @_inlined_numpy_errors
@@ -419,12 +436,7 @@ def decide_one(
                     break
         for j in range(num):
             if bw[4, j]:
-                key = (float(cnt[0, j]), fw[2, j])
-                if key in exact:
-                    fw[4, j] = exact[key]
-                else:
-                    fw[4, j] = desirability_one(fw[2, j], cnt[0, j], tp)
-                    exact[key] = fw[4, j]
+                fw[4, j] = _exact_desirability(fw[2, j], cnt[0, j], tp, exact)
     # --- BOIN12's rules, then the suspension
     action, nxt, tox_deesc = conclude_one(
         cnt[0], p_d, fw[4], bw[0], bw[1], prior, d, opts, fopts, bw[3], elim_out
@@ -449,12 +461,11 @@ def _decide_all(
     p_dose: Any, p_entry: Any, p_tox_at: Any, p_eff_at: Any, p_tox: Any, p_eff: Any,
     now: Any, d: Any, prior: Any,
     ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
-    table: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
+    table: Any, exact: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
 ) -> None:  # fmt: skip
     """:func:`decide_one` for every trial (dose-major counts, patients row by row)."""
     num, rows = n.shape
     width = p_dose.shape[1]
-    exact = exact_memo()
     fw = np.empty((11, num))
     bw = np.empty((5, num), dtype=np.bool_)
     cnt = np.empty((9, num), dtype=np.int64)
@@ -511,7 +522,7 @@ def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
         floats(pts.eff_at), np.asarray(pts.tox, dtype=np.bool_),
         np.asarray(pts.eff, dtype=np.bool_), floats(pts.now), ints(data.current),
         np.asarray(data.eliminated, dtype=np.bool_), rule.ints, rule.floats, rule.opts,
-        rule.fopts, rule.allowed, rule.tox_bound, rule.eff_bound, rule.table,
+        rule.fopts, rule.allowed, rule.tox_bound, rule.eff_bound, rule.table, exact_memo(),
         action, nxt, elim, tox_deesc,
     )  # fmt: skip
     return ArrayDecision(action, nxt, elim, tox_deesc)
