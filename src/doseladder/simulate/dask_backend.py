@@ -16,7 +16,13 @@ from typing import Any, Protocol, TypeVar
 
 from doseladder.core.errors import InputError
 
-__all__ = ["WORKER_CONFIG", "close_clients", "local_cluster", "run_tasks_on_dask"]
+__all__ = [
+    "WORKER_CONFIG",
+    "close_clients",
+    "dask_setup",
+    "local_cluster",
+    "run_tasks_on_dask",
+]
 
 #: Dask settings for simulation workers: no statistical profiler (it samples every worker's
 #: stack every 10 ms, CPU taken from the kernels) and a slower system monitor.  ``--scheduler
@@ -36,10 +42,27 @@ T = TypeVar("T", bound=_Sized)
 R = TypeVar("R")
 
 
+def dask_setup(worker: Any = None) -> None:
+    """Dask worker preload hook (``--preload doseladder.simulate.dask_backend``; ``--scheduler
+    local`` sets it): import the simulation engine and every kernel module (NumPy, SciPy, Numba,
+    the compiled rules) while the worker starts, so that its first task does not pay ~1 s of
+    imports -- with the compiled kernels a block takes ~0.1 s, and two workers each paying the
+    imports inside the timed run cost several points of parallel efficiency."""
+    del worker
+    from importlib import import_module
+
+    from doseladder.simulate import engine  # noqa: F401
+    from doseladder.simulate.kernels import KERNELS
+
+    for module in sorted({m for m, _ in KERNELS.values()}):
+        import_module(f"doseladder.simulate.kernels.{module}")
+
+
 def local_cluster(workers: int) -> Any:
     """A ``LocalCluster`` for simulation: ``workers`` single-threaded worker processes, the
     malloc thresholds (:data:`~doseladder.simulate.malloc.MALLOC_ENV`) set by the nanny before
-    it spawns each worker (glibc reads them at start-up), and :data:`WORKER_CONFIG`."""
+    it spawns each worker (glibc reads them at start-up), :data:`WORKER_CONFIG`, and the
+    simulation modules imported at start-up (:func:`dask_setup`)."""
     import dask
     from dask.distributed import LocalCluster
 
@@ -52,6 +75,7 @@ def local_cluster(workers: int) -> Any:
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",
+            preload=[__name__],
         )
 
 

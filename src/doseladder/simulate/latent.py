@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -161,8 +162,13 @@ class PatientDraws:
 
     def eff(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> NDArray[np.bool_]:
         """Whether these patients respond (within the window) at these doses."""
-        t = self.tox(rows, i, dose)
-        cond = np.where(t, self._pe_t[dose], self._pe_nt[dose])
+        return self._eff_given(self.tox(rows, i, dose), rows, i, dose)
+
+    def _eff_given(
+        self, tox: NDArray[np.bool_], rows: IntArray, i: int | IntArray, dose: IntArray
+    ) -> NDArray[np.bool_]:
+        """:meth:`eff`, given these patients' DLTs (:meth:`tox`)."""
+        cond = np.where(tox, self._pe_t[dose], self._pe_nt[dose])
         return np.asarray(self.u_eff[rows, i] < cond, dtype=np.bool_)
 
     def tox_time(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> FloatArray:
@@ -176,3 +182,28 @@ class PatientDraws:
         e = self.eff(rows, i, dose)
         frac = event_time_fraction(self.v_eff[rows, i], self.p_eff[dose], self.scenario.eff_time)
         return np.where(e, frac, np.inf)
+
+    def event_times(
+        self, rows: IntArray, i: int | IntArray, dose: IntArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """(:meth:`tox_time`, :meth:`eff_time`) with the DLTs evaluated once."""
+        t = self.tox(rows, i, dose)
+        e = self._eff_given(t, rows, i, dose)
+        sc = self.scenario
+        ft = event_time_fraction(self.v_tox[rows, i], self.p_tox[dose], sc.tox_time)
+        fe = event_time_fraction(self.v_eff[rows, i], self.p_eff[dose], sc.eff_time)
+        return np.where(t, ft, np.inf), np.where(e, fe, np.inf)
+
+    def event_fractions(self, endpoint: Literal["tox", "eff"]) -> FloatArray:
+        """The event-time fractions of :meth:`tox_time` / :meth:`eff_time` of every patient at
+        every dose, for compiled kernels that evaluate the outcomes themselves: an array
+        (J, trials, max_n), element [d, t, i] = the time fraction of patient i of trial t at
+        dose d if the event occurs; (1, trials, max_n) under the uniform model, where the time
+        does not depend on the dose.  The same elementwise operations, so the same values."""
+        if endpoint == "tox":
+            v, p, model = self.v_tox, self.p_tox, self.scenario.tox_time
+        else:
+            v, p, model = self.v_eff, self.p_eff, self.scenario.eff_time
+        if model.model == "uniform":
+            return event_time_fraction(v, np.zeros_like(v), model)[None]
+        return np.stack([event_time_fraction(v, np.full_like(v, pd), model) for pd in p])

@@ -1,33 +1,41 @@
-"""TITE-BOIN12's rules for many trials at once: :func:`decide_tite_boin12`.
+"""TITE-BOIN12's rules for many trials at once: :func:`decide_one` and :func:`decide_tite_boin12`.
 
 The array form of ``TITEBOIN12._decide`` with :func:`~doseladder.core.designs.tite_boin12.
-al_summary` (spec ``dose-finding.md`` §4.2-4.4): suspension, then BOIN12's rules
-(:func:`~doseladder.core.designs.arrays.boin12.conclude_boin12`) on the approximated-likelihood
-statistics.  The pending-outcome statistics (follow-up weights, ESS, imputation, quasi-events
-x) are one compiled per-trial loop (:func:`_pending_one_block`) with the core's formulas
-(:func:`~doseladder.core.designs.tite_boin12.follow_up_weights`,
+al_summary` (spec ``dose-finding.md`` §4.2-4.4), written once as a compiled function for ONE
+trial, :func:`decide_one` (Numba): the approximated-likelihood statistics (follow-up weights,
+ESS, imputation, quasi-events x -- the core's
+:func:`~doseladder.core.designs.tite_boin12.follow_up_weights`,
 :func:`~doseladder.core.designs.tite_boin12.impute_values`,
 :func:`~doseladder.core.designs.boin12.expected_utility_values`,
-:func:`~doseladder.core.designs.boin12.quasi_events_values`) written as the same scalar
-operations.  The final selection is BOIN12's
-(:func:`~doseladder.core.designs.arrays.boin12.select_boin12`).
+:func:`~doseladder.core.designs.boin12.quasi_events_values` written as the same scalar
+operations), admissibility, D of the compared doses, BOIN12's rules
+(:func:`~doseladder.core.designs.arrays.boin12.conclude_one`, called, not copied) and the
+suspension.  :func:`decide_tite_boin12` loops over trials with it, and the simulation kernel
+(:mod:`doseladder.simulate.kernels.tite_boin12`) calls it inside its compiled trial loop.  The
+final selection is BOIN12's (:func:`~doseladder.core.designs.arrays.boin12.select_boin12`).
 
 Input: the per-dose counts of :class:`DoseArrays` at the decision time (``tox`` / ``eff`` /
-``both`` observed events, ``*_pending`` pending outcomes) and ``data.patients``, which must hold
+``both`` observed events, ``*_pending`` pending outcomes) and the patients, which must include
 at least every patient with a pending outcome (patients whose outcomes are all known may be left
 out: the counts carry them -- the simulation kernel passes only its recent patients).
 
 Exactness: the sums Σ w and Σ expected utility are formed as ``math.fsum`` forms them (correctly
 rounded): each term is split into a multiple of 2^-k (:func:`split_scale`), whose sum is exact,
 and a remainder below 2^-k, so the result differs from ``math.fsum`` only if the exact sum lies
-within ~1e-28 of a rounding midpoint.  D of a dose with pending outcomes is evaluated with
-``scipy.special.betainc(β + n − x, α + x, 1 − u_b/100)`` (the core's ``beta.sf`` goes through
-the ten times slower ``betaincc``; the two agree to ~1e-14 relative), and only for the doses
-the rules compare; where such a D lies within a relative 1e-12 of another compared D the exact
-core formula is used instead, so ties are resolved as in the core (they do occur: three
-patients without toxicity and with efficacy pending, before any response, give x = 1.2 exactly,
-as three complete "no event" patients do).  The ``"ess"`` toxicity posterior is treated the
-same way near its cut-off.
+within ~1e-28 of a rounding midpoint.  The Beta probabilities are SciPy's own functions, called
+from compiled code through ``scipy.special.cython_special`` (:data:`betainc_c`,
+:data:`betaincc_c`; ``scipy.stats.beta.sf`` is ``betaincc`` and ``beta.cdf`` ``betainc``, so the
+core's :func:`~doseladder.core.designs.boin12.desirability_values`,
+:func:`~doseladder.core.designs.boin12.prob_tox_above_values` and
+:func:`~doseladder.core.designs.boin12.prob_eff_below_values` give the same values -- checked
+in the tests).  D of a dose with pending outcomes is evaluated as ``betainc(β + n − x, α + x,
+1 − u_b/100)`` (the core's ``betaincc`` is about ten times slower; the two agree to ~1e-14
+relative), and only for the doses the rules compare; where such a D lies within a relative 1e-12
+of another compared D the core's formula is used instead, so ties are resolved as in the core
+(they do occur: three patients without toxicity and with efficacy pending, before any
+response, give x = 1.2 exactly, as three complete "no event" patients do).  The ``"ess"``
+toxicity posterior is treated the same way near its cut-off.  D of a dose without pending
+outcomes is the core's formula on the complete counts, kept in a per-design table once computed.
 """
 
 from __future__ import annotations
@@ -38,55 +46,79 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import llvmlite.binding as llvm
 import numpy as np
-from numba import njit
-from scipy import special
+from numba import njit, types
+from numba.extending import get_cython_function_address
 
 from doseladder import jit  # noqa: F401  (sets the source-stamped Numba cache folder)
 from doseladder.core.designs.arrays.boin12 import (
-    Boin12Stats,
+    admissible_one,
     boin12_constants,
-    conclude_boin12,
-    desirability_table,
-    elimination_flags_arrays,
-    suspend_where,
+    conclude_one,
+    elimination_flags_one,
+    needed_one,
+    rule_options,
     table_size,
 )
 from doseladder.core.designs.arrays.interface import (
+    SUSPEND,
     ArrayDecision,
-    BoolArray,
     DoseArrays,
     FloatArray,
     IntArray,
     PatientArrays,
-    pick,
-)
-from doseladder.core.designs.boin12 import (
-    desirability_values,
-    prob_eff_below_values,
-    prob_tox_above_values,
 )
 from doseladder.core.designs.tite_boin12 import TITEBOIN12
 from doseladder.core.errors import InputError
 
 __all__ = [
-    "AlStats",
-    "al_stats",
+    "TiteRule",
     "allowed_pending",
+    "betainc_c",
+    "betaincc_c",
+    "decide_one",
     "decide_tite_boin12",
-    "fill_pending",
+    "desirability_one",
+    "exact_memo",
     "split_scale",
+    "tite_rule",
 ]
 
 _TIE = 1e-12  # fast D / posterior values this close to a tie or cut-off are recomputed exactly
+_MAX_TABLE = 1 << 22  # largest complete-data desirability table kept (entries; 32 MB)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _compiled_numpy_errors(fn: F) -> F:
     """:func:`doseladder.jit.compiled` with numpy's floating-point error model (x/0 gives
-    ±inf or NaN, as the numpy form did, instead of raising ZeroDivisionError)."""
+    ±inf or NaN, as numpy does, instead of raising ZeroDivisionError)."""
     return njit(cache=True, nogil=True, error_model="numpy")(fn)  # type: ignore[return-value]
+
+
+def _inlined_numpy_errors(fn: F) -> F:
+    """:func:`_compiled_numpy_errors`, inlined into its compiled callers (a call between
+    compiled functions costs an atomic reference count per array argument, more than the
+    per-trial rule's own work)."""
+    return njit(cache=True, nogil=True, error_model="numpy", inline="always")(fn)  # type: ignore[return-value]
+
+
+def _scipy_function(name: str) -> Any:
+    """SciPy's ``scipy.special.cython_special.<name>(double, double, double)`` as a Numba
+    external function.  Its address is registered under a fixed symbol name when this module
+    is imported, so compiled code referring to it stays cacheable across processes."""
+    addr = get_cython_function_address("scipy.special.cython_special", f"__pyx_fuse_0{name}")
+    symbol = f"doseladder_scipy_{name}"
+    llvm.add_symbol(symbol, addr)
+    signature = types.float64(types.float64, types.float64, types.float64)
+    return types.ExternalFunction(symbol, signature)
+
+
+#: ``scipy.special.betainc(a, b, x)`` (= ``scipy.stats.beta.cdf(x, a, b)``) for compiled code
+betainc_c = _scipy_function("betainc")
+#: ``scipy.special.betaincc(a, b, x)`` (= ``scipy.stats.beta.sf(x, a, b)``) for compiled code
+betaincc_c = _scipy_function("betaincc")
 
 
 @lru_cache(maxsize=64)
@@ -103,6 +135,7 @@ def allowed_pending(max_pending: float, max_n: int) -> IntArray:
         while p > 0 and p / n > max_pending:
             p -= 1
         out[n] = p
+    out.setflags(write=False)
     return out
 
 
@@ -111,166 +144,224 @@ def split_scale(max_n: int) -> float:
     return float(2 ** (52 - int(max_n).bit_length()))
 
 
-def _desirability_fast(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatArray:
-    """D = 1 − I_{u_b/100}(α + x, β + n − x) via I_{1 − u_b/100}(β + n − x, α + x)."""
-    a = design.prior_alpha + x
-    b = design.prior_beta + n - x
-    return np.asarray(special.betainc(b, a, 1.0 - design.u_b / 100.0), dtype=np.float64)
-
-
-def _desirability_exact(design: TITEBOIN12, x: FloatArray, n: IntArray) -> FloatArray:
-    """The core's formula, evaluated once per distinct (n, x) (sorted by n, then x)."""
-    nn = n.astype(np.float64).ravel()
-    xx = np.asarray(x, dtype=np.float64).ravel()
-    order = np.lexsort((xx, nn))
-    sn, sx = nn[order], xx[order]
-    first = np.ones(order.size, dtype=np.bool_)
-    first[1:] = (sn[1:] != sn[:-1]) | (sx[1:] != sx[:-1])
-    vals = desirability_values(sx[first], sn[first], design.u_b, design.prior_alpha,
-                               design.prior_beta)  # fmt: skip
-    out = np.empty(order.size)
-    out[order] = vals[np.cumsum(first) - 1]
-    return out
-
-
-def _no_patients(rows: int) -> PatientArrays:
-    empty = np.zeros((rows, 0))
-    flags = np.zeros((rows, 0), dtype=np.bool_)
-    return PatientArrays(
-        np.zeros((rows, 0), dtype=np.int64), empty, empty, empty, flags, flags,
-        np.full(rows, np.inf),
-    )  # fmt: skip
+# ------------------------------------------------------------------ per-design numbers
+#: indices of :attr:`TiteRule.ints`
+_I_ESS, _I_DEESC, _I_MAXN, _I_MARGINAL, _I_STRIDE = range(5)
+#: indices of :attr:`TiteRule.floats`
+(_F_TWIN, _F_EWIN, _F_SCALE, _F_PHIT, _F_PHIE, _F_U1, _F_U2, _F_U3, _F_U4, _F_UB, _F_1MUB,
+ _F_ALPHA, _F_BETA, _F_CT, _F_CE, _F_LAMD, _F_1MPHIT) = range(17)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
-class AlStats:
-    """The AL statistics (spec §4.2) of R trials, dose-major.
+class TiteRule:
+    """What :func:`decide_one` reads besides a trial's data, for one design and table size.
 
     Attributes:
-        stats: what the BOIN12 rules read (``desir`` NaN where outcomes are pending).
-        x: quasi-events with imputed pending outcomes (where outcomes are pending).
-        has_pend: the dose has a patient with a pending outcome.
-        ess_t, ess_e: effective sample sizes.
+        ints: ``pending_admissibility == "ess"``, ``deescalate_on_observed``, ``max_n``, the
+            complete-data D depends on (n, n_T, n_E) only (integer utilities with
+            u1 + u4 = u2 + u3), the table's stride (size + 1).
+        floats: windows, the fsum split scale, φT, φE, u1..u4, u_b/100, 1 − u_b/100, α, β,
+            c_T, c_E, λd, 1 − φT.
+        opts, fopts: BOIN12's rule options (:func:`~doseladder.core.designs.arrays.boin12.
+            rule_options`).
+        allowed: :func:`allowed_pending` (index n = patients at the current dose).
+        tox_bound, eff_bound: the core's elimination boundaries (``Boin12Constants``).
+        table: complete-data D by (n, n_T, n_E[, n_TE]), NaN until first computed (empty
+            when it would exceed 2^22 entries: D is then computed at every use).
     """
 
-    stats: Boin12Stats
-    x: FloatArray
-    has_pend: BoolArray
-    ess_t: FloatArray
-    ess_e: FloatArray
+    ints: IntArray
+    floats: FloatArray
+    opts: IntArray
+    fopts: FloatArray
+    allowed: IntArray
+    tox_bound: IntArray
+    eff_bound: IntArray
+    table: FloatArray
 
 
-def _ess_admissibility(
-    design: TITEBOIN12,
-    n: IntArray,
-    y_t: IntArray,
-    y_e: IntArray,
-    ess_t: FloatArray,
-    ess_e: FloatArray,
-) -> tuple[BoolArray, BoolArray]:
-    """``pending_admissibility="ess"``: Beta(1 + y, 1 + ESS − y) posteriors."""
-    tox_fail = np.zeros(n.shape, dtype=np.bool_)
-    eff_fail = np.zeros(n.shape, dtype=np.bool_)
-    sel = (n >= 3) & (y_t >= 3) & (ess_t > 0)
-    if sel.any():
-        yy, ee = y_t[sel], ess_t[sel]
-        prob = special.betainc(1.0 + ee - yy, 1.0 + yy, 1.0 - design.phi_t)
-        near = np.abs(prob - design.c_t) <= _TIE
-        if near.any():
-            prob[near] = prob_tox_above_values(yy[near], ee[near], design.phi_t)
-        tox_fail[sel] = prob >= design.c_t
-    sel = (n >= 3) & (ess_e > 0)
-    if sel.any():
-        eff_fail[sel] = prob_eff_below_values(y_e[sel], ess_e[sel], design.phi_e) >= design.c_e
-    return tox_fail, eff_fail
+@lru_cache(maxsize=64)
+def _complete_table(design: TITEBOIN12, size: int) -> FloatArray:
+    u = design.utilities
+    marginal = all(float(v).is_integer() for v in u) and u[0] + u[3] == u[1] + u[2]
+    entries = (size + 1) ** 3 * (1 if marginal else size + 1)
+    return np.full(entries if entries <= _MAX_TABLE else 0, np.nan)
 
 
-@_compiled_numpy_errors
-def _pending_one_block(
-    dose: Any, entry: Any, tox_at: Any, eff_at: Any, tox: Any, eff: Any, now: Any, n: Any,
-    obs_t: Any, obs_e: Any, y_t: Any, y_e: Any, both: Any, tox_window: float,
-    eff_window: float, scale: float, phi_t: float, phi_e: float,
-    u1: float, u2: float, u3: float, u4: float,
-    ess_t: Any, ess_e: Any, count: Any, x: Any,
-) -> None:  # fmt: skip
-    """The pending-outcome part of :func:`al_stats`, one trial (row) at a time.
+@lru_cache(maxsize=64)
+def tite_rule(design: TITEBOIN12, size: int, split_n: int) -> TiteRule:
+    """The :class:`TiteRule` of ``design`` for doses with up to ``size`` patients (the
+    :func:`~doseladder.core.designs.arrays.boin12.table_size`) and sums over up to ``split_n``
+    patients (:func:`split_scale`)."""
+    u = design.utilities
+    marginal = all(float(v).is_integer() for v in u) and u[0] + u[3] == u[1] + u[2]
+    ints = np.array(
+        [design.pending_admissibility == "ess", design.deescalate_on_observed, design.max_n,
+         marginal, size + 1],
+        dtype=np.int64,
+    )  # fmt: skip
+    floats = np.array(
+        [design.tox_window, design.eff_window, split_scale(split_n),
+         design.phi_t, design.phi_e, *(float(v) for v in u), design.u_b / 100.0,
+         1.0 - design.u_b / 100.0, design.prior_alpha, design.prior_beta, design.c_t,
+         design.c_e, design.lambda_d, 1.0 - design.phi_t],
+        dtype=np.float64,
+    )  # fmt: skip
+    opts, fopts = rule_options(design)
+    consts = boin12_constants(design, size)
+    return TiteRule(
+        ints, floats, opts, fopts, allowed_pending(float(design.max_pending), size),
+        consts.tox_bound, consts.eff_bound, _complete_table(design, size),
+    )  # fmt: skip
 
-    For each trial at its ``now``: the patients with a pending toxicity or efficacy outcome;
-    their follow-up weights (the core's ``follow_up_weights``: min(max(now − entry, 0), A)/A,
-    0 once the endpoint is known); ESS = observed + Σ w (summed as :func:`fsum_bins` sums:
-    the 2^-k multiples and the remainders each in enrolment order); the pending outcomes
-    imputed (the core's ``impute_values`` p̂(1 − w)/(1 − p̂·w), p̂ = y/ESS, or φ_T/2, φ_E
-    where ESS = 0); x = quasi-events of the patients with both outcomes known (the core's
-    ``quasi_events_values``) + Σ expected utility/100 (``expected_utility_values``) of the
-    pending ones.  The same floating-point operations in the same order as the numpy form
-    it replaced (results bit-identical).  Writes ``ess_t``, ``ess_e`` (every dose),
-    ``count`` (pending patients) and ``x`` (doses with pending patients).
+
+# --------------------------------------------------------------------- the rule, one trial
+_MEMO_SIZE = 64  # entries of :func:`exact_memo` (the most recent are kept)
+
+
+def exact_memo() -> FloatArray:
+    """An empty memo of the core formula's D of doses with pending outcomes, by (n, x), for
+    :func:`decide_one`: row 0 holds the number of values stored, rows 1.. (n, x, D)."""
+    memo = np.full((_MEMO_SIZE + 1, 3), np.nan)
+    memo[0, 0] = 0.0
+    return memo
+
+
+@_inlined_numpy_errors
+def desirability_one(x: float, n: int, tp: Any) -> float:
+    """The core's :func:`~doseladder.core.designs.boin12.desirability_values`:
+    ``beta.sf(u_b/100, α + x, β + n − x)``."""
+    return betaincc_c(tp[_F_ALPHA] + x, tp[_F_BETA] + n - x, tp[_F_UB])  # type: ignore[no-any-return]
+
+
+@_inlined_numpy_errors
+def _exact_desirability(x: float, n: int, tp: Any, memo: Any) -> float:
+    """:func:`desirability_one`, looked up in / added to the memo (:func:`exact_memo`)."""
+    stored = int(memo[0, 0])
+    for k in range(1, min(stored, _MEMO_SIZE) + 1):
+        if memo[k, 0] == n and memo[k, 1] == x:
+            return memo[k, 2]  # type: ignore[no-any-return]
+    v = desirability_one(x, n, tp)
+    k = 1 + stored % _MEMO_SIZE
+    memo[k, 0] = n
+    memo[k, 1] = x
+    memo[k, 2] = v
+    memo[0, 0] = stored + 1
+    return v
+
+
+@_inlined_numpy_errors
+def complete_desirability_one(n: int, nt: int, ne: int, nte: int, ti: Any, tp: Any,
+                              table: Any) -> float:  # fmt: skip
+    """D of a dose on complete data (``DesirabilityTable``'s value): the core's
+    ``quasi_events_values`` of the four cells, then :func:`desirability_one`; kept in
+    ``table``."""
+    stride = ti[_I_STRIDE]
+    key = (n * stride + nt) * stride + ne
+    if not ti[_I_MARGINAL]:
+        key = key * stride + nte
+    if key < table.shape[0] and not np.isnan(table[key]):
+        return table[key]  # type: ignore[no-any-return]
+    a1, a2, a3, a4 = ne - nte, n - nt - ne + nte, nte, nt - nte
+    x = (tp[_F_U1] * a1 + tp[_F_U2] * a2 + tp[_F_U3] * a3 + tp[_F_U4] * a4) / 100.0
+    v = desirability_one(x, n, tp)
+    if key < table.shape[0]:
+        table[key] = v
+    return v
+
+
+@_inlined_numpy_errors
+def decide_one(
+    cnt: Any, p_dose: Any, p_entry: Any, p_tox_at: Any, p_eff_at: Any, p_tox: Any, p_eff: Any,
+    row: int, first: int, end: int, now: float, d: int, prior: Any,
+    ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
+    table: Any, exact: Any, fw: Any, bw: Any, elim_out: Any,
+) -> tuple[int, int, bool]:  # fmt: skip
+    """``TITEBOIN12._decide`` for one trial at time ``now``: (action code, next dose 0-based or
+    -1, toxicity de-escalation); the recorded eliminations go to ``elim_out``.
+
+    ``cnt`` (9, J): per dose n treated, observed DLTs, responses and both, pending toxicity
+    and efficacy outcomes (rows 0-5; rows 6-8 are scratch); ``p_*[row, first:end]`` the patients
+    (at least every one with a pending outcome; dose outside 0..J-1 = not a patient); ``d``
+    the current dose; ``prior`` the doses eliminated before.  ``exact`` (:func:`exact_memo`)
+    keeps the core formula's D of pending doses by (n, x) -- near-ties recur at a few x
+    values.  ``fw`` (11, J) float and ``bw`` (5, J) bool are scratch (2-D, indexed in place:
+    every array view costs atomic reference counts).
+
+    Steps (spec §4.2-4.4): the AL statistics -- per pending patient the follow-up weights
+    min(max(now − entry, 0), A)/A (0 once the endpoint is known), ESS = observed + Σ w (the
+    2^-k multiples and the remainders each summed in enrolment order), the pending outcomes
+    imputed p̂(1 − w)/(1 − p̂·w) with p̂ = y/ESS (φT/2, φE where ESS = 0), x = quasi-events of
+    the patients with both outcomes known + Σ expected utility/100 of the pending ones;
+    admissibility (``"scaled"``: the boundaries at n·y/ESS; ``"ess"``: Beta(1 + y, 1 + ESS − y)
+    posteriors); D where the rules compare it; BOIN12's rules; then the suspension (more than
+    ``max_pending`` of the patients at d with a pending outcome, or a zero ESS there, while
+    fewer than ``max_n`` are enrolled -- not where the observed DLTs at d reach λd with
+    ``deescalate_on_observed``), which keeps the eliminations the rules record.
     """
-    num, rows = n.shape
-    width = dose.shape[1]
-    wt_hi = np.zeros(num)
-    wt_lo = np.zeros(num)
-    we_hi = np.zeros(num)
-    we_lo = np.zeros(num)
-    eu_hi = np.zeros(num)
-    eu_lo = np.zeros(num)
-    kt_ev = np.zeros(num, dtype=np.int64)
-    ke_ev = np.zeros(num, dtype=np.int64)
-    for r in range(rows):
-        t = now[r]
-        wt_hi[:] = 0.0
-        wt_lo[:] = 0.0
-        we_hi[:] = 0.0
-        we_lo[:] = 0.0
-        eu_hi[:] = 0.0
-        eu_lo[:] = 0.0
-        kt_ev[:] = 0
-        ke_ev[:] = 0
-        any_pend = False
-        for c in range(width):
-            d = dose[r, c]
-            if d < 0 or d >= num or not (tox_at[r, c] > t or eff_at[r, c] > t):
-                continue
-            any_pend = True
-            count[d, r] += 1
-            if tox_at[r, c] <= t:
-                w = 0.0
-                if tox[r, c]:
-                    kt_ev[d] += 1
-            else:
-                w = min(max(t - entry[r, c], 0.0), tox_window) / tox_window
-            hi = np.floor(w * scale) / scale
-            wt_hi[d] += hi
-            wt_lo[d] += w - hi
-            if eff_at[r, c] <= t:
-                w = 0.0
-                if eff[r, c]:
-                    ke_ev[d] += 1
-            else:
-                w = min(max(t - entry[r, c], 0.0), eff_window) / eff_window
-            hi = np.floor(w * scale) / scale
-            we_hi[d] += hi
-            we_lo[d] += w - hi
-        for d in range(num):
-            ess_t[d, r] = obs_t[d, r] + (wt_hi[d] + wt_lo[d])
-            ess_e[d, r] = obs_e[d, r] + (we_hi[d] + we_lo[d])
-        if not any_pend:
+    num = cnt.shape[1]
+    t_win, e_win, scale = tp[_F_TWIN], tp[_F_EWIN], tp[_F_SCALE]
+    u1, u2, u3, u4 = tp[_F_U1], tp[_F_U2], tp[_F_U3], tp[_F_U4]
+    for j in range(num):
+        fw[5, j] = 0.0
+        fw[6, j] = 0.0
+        fw[7, j] = 0.0
+        fw[8, j] = 0.0
+        fw[9, j] = 0.0
+        fw[10, j] = 0.0
+        cnt[6, j] = 0
+        cnt[7, j] = 0
+        cnt[8, j] = 0
+        fw[2, j] = 0.0
+        bw[2, j] = False
+        bw[4, j] = False
+    # --- the AL statistics (the core's al_summary): weights and ESS
+    any_pend = False
+    for c in range(first, end):
+        j = p_dose[row, c]
+        if j < 0 or j >= num or not (p_tox_at[row, c] > now or p_eff_at[row, c] > now):
             continue
-        for c in range(width):
-            d = dose[r, c]
-            if d < 0 or d >= num or not (tox_at[r, c] > t or eff_at[r, c] > t):
+        any_pend = True
+        cnt[6, j] += 1
+        if p_tox_at[row, c] <= now:
+            w = 0.0
+            if p_tox[row, c]:
+                cnt[7, j] += 1
+        else:
+            w = min(max(now - p_entry[row, c], 0.0), t_win) / t_win
+        hi = np.floor(w * scale) / scale
+        fw[5, j] += hi
+        fw[6, j] += w - hi
+        if p_eff_at[row, c] <= now:
+            w = 0.0
+            if p_eff[row, c]:
+                cnt[8, j] += 1
+        else:
+            w = min(max(now - p_entry[row, c], 0.0), e_win) / e_win
+        hi = np.floor(w * scale) / scale
+        fw[7, j] += hi
+        fw[8, j] += w - hi
+    for j in range(num):
+        fw[0, j] = (cnt[0, j] - cnt[4, j]) + (fw[5, j] + fw[6, j])
+        fw[1, j] = (cnt[0, j] - cnt[5, j]) + (fw[7, j] + fw[8, j])
+    # --- imputed pending outcomes and quasi-events x
+    if any_pend:
+        phi_t, phi_e = tp[_F_PHIT], tp[_F_PHIE]
+        for c in range(first, end):
+            j = p_dose[row, c]
+            if j < 0 or j >= num or not (p_tox_at[row, c] > now or p_eff_at[row, c] > now):
                 continue
-            if tox_at[r, c] <= t:
-                pi_t = 1.0 if tox[r, c] else 0.0
+            if p_tox_at[row, c] <= now:
+                pi_t = 1.0 if p_tox[row, c] else 0.0
             else:
-                w = min(max(t - entry[r, c], 0.0), tox_window) / tox_window
-                p = y_t[d, r] / ess_t[d, r] if ess_t[d, r] > 0 else phi_t / 2.0
+                w = min(max(now - p_entry[row, c], 0.0), t_win) / t_win
+                p = cnt[1, j] / fw[0, j] if fw[0, j] > 0 else phi_t / 2.0
                 pi_t = p * (1.0 - w) / (1.0 - p * w)
-            if eff_at[r, c] <= t:
-                pi_e = 1.0 if eff[r, c] else 0.0
+            if p_eff_at[row, c] <= now:
+                pi_e = 1.0 if p_eff[row, c] else 0.0
             else:
-                w = min(max(t - entry[r, c], 0.0), eff_window) / eff_window
-                p = y_e[d, r] / ess_e[d, r] if ess_e[d, r] > 0 else phi_e
+                w = min(max(now - p_entry[row, c], 0.0), e_win) / e_win
+                p = cnt[2, j] / fw[1, j] if fw[1, j] > 0 else phi_e
                 pi_e = p * (1.0 - w) / (1.0 - p * w)
             eu = (
                 u1 * (1 - pi_t) * pi_e
@@ -280,122 +371,158 @@ def _pending_one_block(
             )
             v = eu / 100.0
             hi = np.floor(v * scale) / scale
-            eu_hi[d] += hi
-            eu_lo[d] += v - hi
-        for d in range(num):
-            if count[d, r] == 0:
+            fw[9, j] += hi
+            fw[10, j] += v - hi
+        for j in range(num):
+            if cnt[6, j] == 0:
                 continue
-            f_n = n[d, r] - count[d, r]
-            f_t = y_t[d, r] - kt_ev[d]
-            f_e = y_e[d, r] - ke_ev[d]
-            f_te = both[d, r]
+            f_n = cnt[0, j] - cnt[6, j]
+            f_t = cnt[1, j] - cnt[7, j]
+            f_e = cnt[2, j] - cnt[8, j]
+            f_te = cnt[3, j]
             base = (
                 u1 * (f_e - f_te) + u2 * (f_n - f_t - f_e + f_te) + u3 * f_te + u4 * (f_t - f_te)
             ) / 100.0
-            x[d, r] = base + (eu_hi[d] + eu_lo[d])
+            fw[2, j] = base + (fw[9, j] + fw[10, j])
+    # --- estimates, complete-data D, admissibility
+    ess_mode = ti[_I_ESS] != 0
+    for j in range(num):
+        fw[3, j] = cnt[1, j] / fw[0, j]
+        if cnt[6, j] > 0:
+            fw[4, j] = np.nan  # filled below where the rules compare it
+        else:
+            fw[4, j] = complete_desirability_one(
+                cnt[0, j], cnt[1, j], cnt[2, j], cnt[3, j], ti, tp, table
+            )
+        if not ess_mode:
+            st = (cnt[1, j] * cnt[0, j]) / fw[0, j] if fw[0, j] > 0 else 0.0
+            se = (cnt[2, j] * cnt[0, j]) / fw[1, j] if fw[1, j] > 0 else np.inf
+            tf, ef = elimination_flags_one(cnt[0, j], st, se, tox_bound, eff_bound)
+            bw[0, j] = tf
+            bw[1, j] = ef
+        else:
+            tf = False
+            if cnt[0, j] >= 3 and cnt[1, j] >= 3 and fw[0, j] > 0:
+                prob = betainc_c(1.0 + fw[0, j] - cnt[1, j], 1.0 + cnt[1, j], tp[_F_1MPHIT])
+                if abs(prob - tp[_F_CT]) <= _TIE:  # the core's prob_tox_above_values
+                    prob = betaincc_c(1.0 + cnt[1, j], 1.0 + fw[0, j] - cnt[1, j], tp[_F_PHIT])
+                tf = prob >= tp[_F_CT]
+            bw[0, j] = tf
+            ef = False
+            if cnt[0, j] >= 3 and fw[1, j] > 0:  # the core's prob_eff_below_values
+                ef = (
+                    betainc_c(1.0 + cnt[2, j], 1.0 + fw[1, j] - cnt[2, j], tp[_F_PHIE]) >= tp[_F_CE]
+                )
+            bw[1, j] = ef
+    # --- D of the compared doses with pending outcomes (BOIN12's needed_one)
+    p_d = fw[3, d]
+    if any_pend and np.isfinite(p_d):
+        admissible_one(prior, bw[0], bw[1], bw[3])
+        needed_one(d, cnt[0], p_d, bw[3], opts, fopts, bw[2])
+        for j in range(num):
+            if bw[2, j] and cnt[6, j] > 0:
+                a = tp[_F_ALPHA] + fw[2, j]
+                b = tp[_F_BETA] + cnt[0, j] - fw[2, j]
+                fw[4, j] = betainc_c(b, a, tp[_F_1MUB])
+        for j in range(num):  # near-ties: the core's formula (ties broken as the core does)
+            if not (bw[2, j] and cnt[6, j] > 0):
+                continue
+            for k in range(num):
+                if k == j or not bw[2, k]:
+                    continue
+                a, b = fw[4, j], fw[4, k]
+                if abs(a - b) <= _TIE * max(a, b):
+                    bw[4, j] = True
+                    break
+        for j in range(num):
+            if bw[4, j]:
+                fw[4, j] = _exact_desirability(fw[2, j], cnt[0, j], tp, exact)
+    # --- BOIN12's rules, then the suspension
+    action, nxt, tox_deesc = conclude_one(
+        cnt[0], p_d, fw[4], bw[0], bw[1], prior, d, opts, fopts, bw[3], elim_out
+    )
+    total = 0
+    for j in range(num):
+        total += cnt[0, j]
+    n_d = cnt[0, d]
+    live = n_d > 0 and total < ti[_I_MAXN]
+    if live and ti[_I_DEESC] != 0:
+        live = not (cnt[1, d] / n_d >= tp[_F_LAMD])
+    if live:
+        cap = allowed[n_d]
+        if cnt[4, d] > cap or cnt[5, d] > cap or fw[0, d] == 0 or fw[1, d] == 0:
+            return SUSPEND, d, False
+    return action, nxt, tox_deesc
 
 
-def al_stats(design: TITEBOIN12, data: DoseArrays) -> AlStats:
-    """:func:`~doseladder.core.designs.tite_boin12.al_summary` for every trial at its time
-    ``data.patients.now``."""
+@_compiled_numpy_errors
+def _decide_all(
+    n: Any, y_t: Any, y_e: Any, both: Any, pend_t: Any, pend_e: Any,
+    p_dose: Any, p_entry: Any, p_tox_at: Any, p_eff_at: Any, p_tox: Any, p_eff: Any,
+    now: Any, d: Any, prior: Any,
+    ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
+    table: Any, exact: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
+) -> None:  # fmt: skip
+    """:func:`decide_one` for every trial (dose-major counts, patients row by row)."""
+    num, rows = n.shape
+    width = p_dose.shape[1]
+    fw = np.empty((11, num))
+    bw = np.empty((5, num), dtype=np.bool_)
+    cnt = np.empty((9, num), dtype=np.int64)
+    out = np.empty(num, dtype=np.bool_)
+    pr = np.empty(num, dtype=np.bool_)
+    for r in range(rows):
+        for j in range(num):
+            cnt[0, j] = n[j, r]
+            cnt[1, j] = y_t[j, r]
+            cnt[2, j] = y_e[j, r]
+            cnt[3, j] = both[j, r]
+            cnt[4, j] = pend_t[j, r]
+            cnt[5, j] = pend_e[j, r]
+            pr[j] = prior[j, r]
+        a, nd, td = decide_one(
+            cnt, p_dose, p_entry, p_tox_at, p_eff_at, p_tox, p_eff, r, 0, width, now[r],
+            d[r], pr, ti, tp, opts, fopts, allowed, tox_bound, eff_bound, table, exact,
+            fw, bw, out,
+        )  # fmt: skip
+        action[r] = a
+        nxt[r] = nd
+        tox_deesc[r] = td
+        for j in range(num):
+            elim[j, r] = out[j]
+
+
+def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
+    """:func:`decide_one` (``TITEBOIN12._decide``) for every trial with at least one patient,
+    at its time ``data.patients.now``."""
     num, rows = data.num_doses, data.rows
-    n, y_t, y_e = data.n, data.tox, data.eff
-    shape = (num, rows)
-    obs_t, obs_e = n - data.tox_pending, n - data.eff_pending
     pts = data.patients
     if pts is None:
         if data.tox_pending.any() or data.eff_pending.any():
             raise InputError("patients", "TITE-BOIN12 needs the patients with pending outcomes")
-        pts = _no_patients(rows)
-    scale = split_scale(max(design.max_n, pts.dose.shape[1]))
-    ess_t = np.empty(shape)
-    ess_e = np.empty(shape)
-    count = np.zeros(shape, dtype=np.int64)
-    x = np.zeros(shape)
-    u1, u2, u3, u4 = (float(u) for u in design.utilities)
-    _pending_one_block(
-        np.asarray(pts.dose, dtype=np.int64), np.asarray(pts.entry, dtype=np.float64),
-        np.asarray(pts.tox_at, dtype=np.float64), np.asarray(pts.eff_at, dtype=np.float64),
-        np.asarray(pts.tox, dtype=np.bool_), np.asarray(pts.eff, dtype=np.bool_),
-        np.asarray(pts.now, dtype=np.float64), np.asarray(n, dtype=np.int64),
-        np.asarray(obs_t, dtype=np.int64), np.asarray(obs_e, dtype=np.int64),
-        np.asarray(y_t, dtype=np.int64), np.asarray(y_e, dtype=np.int64),
-        np.asarray(data.both, dtype=np.int64), float(design.tox_window),
-        float(design.eff_window), scale, float(design.phi_t), float(design.phi_e),
-        u1, u2, u3, u4, ess_t, ess_e, count, x,
+        empty = np.zeros((rows, 0))
+        flags = np.zeros((rows, 0), dtype=np.bool_)
+        pts = PatientArrays(np.zeros((rows, 0), dtype=np.int64), empty, empty, empty, flags,
+                            flags, np.full(rows, np.inf))  # fmt: skip
+    rule = tite_rule(design, table_size(design, data.n), max(design.max_n, pts.dose.shape[1]))
+    action = np.empty(rows, dtype=np.int64)
+    nxt = np.empty(rows, dtype=np.int64)
+    elim = np.empty((num, rows), dtype=np.bool_)
+    tox_deesc = np.empty(rows, dtype=np.bool_)
+
+    def ints(a: Any) -> IntArray:
+        return np.asarray(a, dtype=np.int64)
+
+    def floats(a: Any) -> FloatArray:
+        return np.asarray(a, dtype=np.float64)
+
+    _decide_all(
+        ints(data.n), ints(data.tox), ints(data.eff), ints(data.both), ints(data.tox_pending),
+        ints(data.eff_pending), ints(pts.dose), floats(pts.entry), floats(pts.tox_at),
+        floats(pts.eff_at), np.asarray(pts.tox, dtype=np.bool_),
+        np.asarray(pts.eff, dtype=np.bool_), floats(pts.now), ints(data.current),
+        np.asarray(data.eliminated, dtype=np.bool_), rule.ints, rule.floats, rule.opts,
+        rule.fopts, rule.allowed, rule.tox_bound, rule.eff_bound, rule.table, exact_memo(),
+        action, nxt, elim, tox_deesc,
     )  # fmt: skip
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_t = y_t / ess_t
-
-    # D: the complete-data table where nothing is pending, else x with imputed outcomes
-    tsize = table_size(design, n)
-    desir = desirability_table(design, tsize)(n, y_t, y_e, data.both)
-    has_pend = count > 0
-    desir[has_pend] = np.nan  # filled for the compared doses by fill_pending
-
-    # admissibility on the current data
-    consts = boin12_constants(design, tsize)
-    if design.pending_admissibility == "scaled":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            st = np.where(ess_t > 0, (y_t * n) / ess_t, 0.0)
-            se = np.where(ess_e > 0, (y_e * n) / ess_e, np.inf)
-        tox_fail, eff_fail = elimination_flags_arrays(consts, n, st, se)
-    else:
-        tox_fail, eff_fail = _ess_admissibility(design, n, y_t, y_e, ess_t, ess_e)
-    return AlStats(Boin12Stats(p_t, desir, tox_fail, eff_fail), x, has_pend, ess_t, ess_e)
-
-
-def fill_pending(design: TITEBOIN12, al: AlStats, n: IntArray, need: BoolArray) -> FloatArray:
-    """D of the doses the rules compare (``need``) that have pending outcomes.
-
-    Evaluated with the fast :func:`_desirability_fast`; a value within a relative 1e-12 of
-    another compared dose's D is recomputed with the core's formula, so that exact ties are
-    broken as the core breaks them.
-    """
-    desir = al.stats.desir.copy()
-    approx = need & al.has_pend
-    if not approx.any():
-        return desir
-    desir[approx] = _desirability_fast(design, al.x[approx], n[approx])
-    num = n.shape[0]
-    redo = np.zeros(n.shape, dtype=np.bool_)
-    for j in range(num):
-        for k in range(j + 1, num):
-            a, b = desir[j], desir[k]
-            with np.errstate(invalid="ignore"):
-                close = (
-                    need[j]
-                    & need[k]
-                    & (approx[j] | approx[k])
-                    & (np.abs(a - b) <= _TIE * np.maximum(a, b))
-                )
-            redo[j] |= close
-            redo[k] |= close
-    redo &= approx
-    if redo.any():
-        desir[redo] = _desirability_exact(design, al.x[redo], n[redo])
-    return desir
-
-
-def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
-    """``TITEBOIN12._decide`` for every trial with at least one patient, at its time
-    ``data.patients.now``: suspension (more than ``max_pending`` of the patients at the
-    current dose with a pending toxicity or efficacy outcome, or a zero effective sample size
-    there; only while fewer than ``max_n`` patients are enrolled), then BOIN12's rules on the
-    AL statistics.  A suspension records the eliminations the rules would; with
-    ``deescalate_on_observed`` the trials whose observed toxicities at the current dose reach
-    λd are not suspended."""
-    n, d = data.n, data.current
-    total = n.sum(axis=0)
-    al = al_stats(design, data)
-    n_d = pick(n, d)
-    allowed = allowed_pending(float(design.max_pending), table_size(design, n))
-    live = (n_d > 0) & (total < design.max_n)
-    if design.deescalate_on_observed:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            live &= ~(pick(data.tox, d) / n_d >= design.lambda_d)
-    cap = allowed[n_d]
-    susp = live & ((pick(data.tox_pending, d) > cap) | (pick(data.eff_pending, d) > cap))
-    susp |= live & ((pick(al.ess_t, d) == 0) | (pick(al.ess_e, d) == 0))
-    dec = conclude_boin12(design, data, al.stats, lambda need: fill_pending(design, al, n, need))
-    return suspend_where(dec, susp, data, record=True)
+    return ArrayDecision(action, nxt, elim, tox_deesc)
