@@ -147,8 +147,7 @@ def simulate_tite_boin(
     early = np.zeros(nt, dtype=bool)
     end = np.zeros(nt)
     suspended = np.zeros(nt)
-    dose_seq = np.zeros((nt, max_n), dtype=np.int64)
-    dose0 = np.full((nt, max_n), j, dtype=np.int64)  # 0-based dose, j = no patient
+    dose_seq = np.zeros((nt, max_n), dtype=np.int64)  # 1-based dose of each patient, 0 = none
     entry = np.full((nt, max_n), np.nan)
     known_at = np.full((nt, max_n), np.inf)  # when the DLT outcome becomes known
     event = np.zeros((nt, max_n))  # DLT time, or T without DLT (R's t.event)
@@ -163,13 +162,11 @@ def simulate_tite_boin(
 
     def enrol(idx: IntArray, dd: IntArray, start: FloatArray, total: int, size: int) -> None:
         # DLT times (fraction of T; inf exactly when there is no DLT) of the whole cohort
-        cols = np.broadcast_to(np.arange(total, total + size), (idx.size, size))
-        frac = draws.tox_time(
-            np.repeat(idx[:, None], size, axis=1), cols, np.repeat(dd[:, None], size, axis=1)
-        )
+        cols = np.arange(total, total + size)[None, :]
+        frac = draws.tox_time(idx[:, None], cols, np.repeat(dd[:, None], size, axis=1))
         _store(
             idx, total, dd, start, frac, gaps, big_t,
-            entry, known_at, event, is_tox, dose0, dose_seq, y, n,
+            entry, known_at, event, is_tox, dose_seq, y, n,
         )  # fmt: skip
 
     table, bd, params = tite_tables(design, max_n)
@@ -193,7 +190,7 @@ def simulate_tite_boin(
                 tt = t[todo[:waiting]]
             decided = waiting
             waiting, moved = _decide_step(
-                idx, todo, decided, t, first_t, total, n, y, dose0, entry, known_at, is_tox,
+                idx, todo, decided, t, first_t, total, n, y, dose_seq, entry, known_at, is_tox,
                 cur, elim_lo, table, bd, params, counts, active, early, end, suspended,
                 go_pos, go_time, moved, action, nxt,
             )  # fmt: skip
@@ -216,7 +213,7 @@ def simulate_tite_boin(
     full = rows[active]
     if full.size:
         last = entry[full, max_n - 1]
-        same = dose0[full] == cur[full][:, None]
+        same = dose_seq[full] == cur[full][:, None] + 1
         end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
     # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
     selected = design.select_arrays(DoseArrays.complete(n.T, y.T, cur))
@@ -237,7 +234,7 @@ def simulate_tite_boin(
 @compiled_without_refcounts
 def _decide_step(
     idx: IntArray, todo: IntArray, waiting: int, now: FloatArray, first_t: FloatArray, k: int,
-    n: IntArray, y: IntArray, dose0: IntArray, entry: FloatArray, known_at: FloatArray,
+    n: IntArray, y: IntArray, dose_seq: IntArray, entry: FloatArray, known_at: FloatArray,
     is_tox: NDArray[np.bool_], cur: IntArray, elim_lo: IntArray, table: IntArray, bd: IntArray,
     params: FloatArray, counts: IntArray, active: NDArray[np.bool_], early: NDArray[np.bool_],
     end: FloatArray, suspended: FloatArray, go_pos: IntArray, go_time: FloatArray, moved: int,
@@ -264,9 +261,10 @@ def _decide_step(
             counts[0, num + jj] = y[r, jj]
         for col in range(k):
             if is_tox[r, col] and known_at[r, col] > t:
-                counts[0, num + dose0[r, col]] -= 1  # a DLT not yet observed
+                counts[0, num + dose_seq[r, col] - 1] -= 1  # a DLT not yet observed
         d = cur[r]
-        c, stft = stft_trial(dose0, entry, known_at, t, d, window, r, k)
+        # (1-based doses: stft_trial only compares them with the current dose)
+        c, stft = stft_trial(dose_seq, entry, known_at, t, d + 1, window, r, k)
         a, nx, _, lo = decide_tite_trial(counts, 0, d, elim_lo[r], c, stft, table, bd, params)
         elim_lo[r] = lo
         stop = a == STOP
@@ -303,7 +301,6 @@ def _store(
     known_at: FloatArray,
     event: FloatArray,
     is_tox: NDArray[np.bool_],
-    dose0: IntArray,
     dose_seq: IntArray,
     y: IntArray,
     n: IntArray,
@@ -326,7 +323,6 @@ def _store(
             known_at[r, i] = t + f * big_t if tx else t + big_t
             event[r, i] = f * big_t if tx else big_t
             is_tox[r, i] = tx
-            dose0[r, i] = d
             dose_seq[r, i] = d + 1
             if tx:
                 y[r, d] += 1
