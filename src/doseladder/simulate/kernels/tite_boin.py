@@ -259,12 +259,18 @@ def _decide_step(
         for jj in range(num):
             counts[0, jj] = n[r, jj]
             counts[0, num + jj] = y[r, jj]
-        for col in range(k):
+        # outcomes can be pending only from the first patient entered less than T before t
+        # (entries never decrease; known_at <= entry + T, the same sum for a patient without
+        # DLT): the columns before it are all known
+        first = k
+        while first > 0 and entry[r, first - 1] + window > t:
+            first -= 1
+        for col in range(first, k):
             if is_tox[r, col] and known_at[r, col] > t:
                 counts[0, num + dose_seq[r, col] - 1] -= 1  # a DLT not yet observed
         d = cur[r]
         # (1-based doses: stft_trial only compares them with the current dose)
-        c, stft = stft_trial(dose_seq, entry, known_at, t, d + 1, window, r, k)
+        c, stft = stft_trial(dose_seq, entry, known_at, t, d + 1, window, r, first, k)
         a, nx, _, lo = decide_tite_trial(counts, 0, d, elim_lo[r], c, stft, table, bd, params)
         elim_lo[r] = lo
         stop = a == STOP
