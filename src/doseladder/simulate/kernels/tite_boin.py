@@ -209,12 +209,7 @@ def simulate_tite_boin(
             enrol(grow, cur[grow], tacc, total, size)
         total += size
 
-    # trials that reached max_n: last entry + max event time at the last cohort's dose
-    full = rows[active]
-    if full.size:
-        last = entry[full, max_n - 1]
-        same = dose_seq[full] == cur[full][:, None] + 1
-        end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
+    _end_of_full_trials(active, cur, entry, event, dose_seq, end)
     # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
     selected = design.select_arrays(DoseArrays.complete(n.T, y.T, cur))
     selected[early] = 0
@@ -292,6 +287,24 @@ def _decide_step(
             go_time[moved] = t
             moved += 1
     return still, moved
+
+
+@compiled_without_refcounts
+def _end_of_full_trials(
+    active: NDArray[np.bool_], cur: IntArray, entry: FloatArray, event: FloatArray,
+    dose_seq: IntArray, end: FloatArray,
+) -> None:  # fmt: skip
+    """``end`` of the trials that reached max_n (still ``active``): last entry + the largest
+    event time (DLT time, or T) of the patients at the last cohort's dose (R: ``t.decision +
+    min(max(t.event[dv == d]), maxt)``)."""
+    last = entry.shape[1] - 1
+    for r in range(active.shape[0]):
+        if active[r]:
+            worst = -np.inf
+            for i in range(last + 1):
+                if dose_seq[r, i] == cur[r] + 1 and event[r, i] > worst:
+                    worst = event[r, i]
+            end[r] = entry[r, last] + worst
 
 
 @compiled_without_refcounts
