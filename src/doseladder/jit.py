@@ -3,7 +3,9 @@
 The simulation kernels' per-trial loops are compiled with :func:`compiled` (Numba's ``njit``
 with ``cache=True``).  The first call of a function in a fresh install compiles it (the cost is
 measured in ``benchmarks/`` and BENCHMARKS.md); later calls and later processes load the cached
-code.
+code.  :func:`compiled_inline` inlines small per-trial rules into their callers;
+:func:`compiled_without_refcounts` compiles a hot loop that allocates nothing without Numba's
+reference counting (the BOIN12 and TITE-BOIN kernels).
 
 Where the cache lives: Numba checks a cached function against its *own* source file only, not
 against the files of the compiled functions it calls -- a kernel loop in
