@@ -3,7 +3,9 @@
 The simulation kernels' per-trial loops are compiled with :func:`compiled` (Numba's ``njit``
 with ``cache=True``).  The first call of a function in a fresh install compiles it (the cost is
 measured in ``benchmarks/`` and BENCHMARKS.md); later calls and later processes load the cached
-code.
+code.  :func:`compiled_inline` inlines small per-trial rules into their callers;
+:func:`compiled_without_refcounts` compiles a hot loop that allocates nothing without Numba's
+reference counting (the BOIN12 and TITE-BOIN kernels).
 
 Where the cache lives: Numba checks a cached function against its *own* source file only, not
 against the files of the compiled functions it calls -- a kernel loop in
@@ -33,7 +35,7 @@ from typing import Any, TypeVar
 
 from numba import config, njit
 
-__all__ = ["compiled", "compiled_inline"]
+__all__ = ["compiled", "compiled_inline", "compiled_without_refcounts"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,3 +75,14 @@ def compiled_inline(fn: F) -> F:
     call it: for small per-trial rules called in a hot loop, where a call's cost (reference
     counting of every array argument) would exceed the rule's own work."""
     return njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[return-value]
+
+
+def compiled_without_refcounts(fn: F) -> F:
+    """:func:`compiled` without Numba's reference counting of arrays (its option
+    ``_nrt=False``, which Numba uses for its own hot string functions): for a hot loop that
+    allocates no array (it cannot: without the runtime there is no allocation), only reads and
+    writes the arrays it is given.  Every array a compiled function passes to an inlined one,
+    and every slice assignment, is otherwise counted with an atomic operation, several per
+    decision in the simulation kernels, which costs more than the rule itself."""
+    jit: Any = njit  # (the private option is not in Numba's type stubs)
+    return jit(cache=True, nogil=True, _nrt=False)(fn)  # type: ignore[no-any-return]

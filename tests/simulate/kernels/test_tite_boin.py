@@ -354,3 +354,13 @@ def test_suspension_waits_use_their_own_stream() -> None:
     np.testing.assert_array_equal(a.entry[:, :3], b.entry[:, :3])
     assert b.suspended.mean() > a.suspended.mean()
     assert b.duration.mean() > a.duration.mean()
+
+
+@pytest.mark.parametrize(("max_n", "doses"), [(29, 6), (30, 5)])
+def test_draws_that_do_not_fit_the_design_are_refused(max_n: int, doses: int) -> None:
+    """The compiled loops do not check their indices: draws for fewer patients or another
+    number of doses are refused, naming both."""
+    design = TITEBOIN(num_doses=6, target=0.3, tox_window=1.0, form="ess", max_n=30)
+    scenario = replace(S1, p_tox=S1.p_tox[:doses])
+    with pytest.raises(ValueError, match=rf"draws for {max_n} patients and {doses} doses"):
+        simulate_tite_boin(design, PatientDraws(scenario, 1, 0, 0, 10, max_n))

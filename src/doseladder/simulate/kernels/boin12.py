@@ -56,10 +56,9 @@ about 1.6 points lower on the OBD (53.5 % vs 55.1 %).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-from numba import njit
 
 from doseladder.core.designs.arrays import STOP, DoseArrays
 from doseladder.core.designs.arrays.boin12 import (
@@ -92,11 +91,9 @@ from doseladder.core.designs.arrays.boin12 import (
 from doseladder.core.designs.arrays.interface import BoolArray, FloatArray, IntArray, pick
 from doseladder.core.designs.boin12 import BOIN12
 from doseladder.core.isotonic import pava_arrays as pava_columns
-from doseladder.jit import compiled_inline
+from doseladder.jit import compiled_inline, compiled_without_refcounts
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
-
-F = TypeVar("F")
 
 __all__ = [
     "Boin12Constants",
@@ -206,17 +203,7 @@ def _desirability_at(st: Any, j: int, tab: Any) -> None:
     st[ST_DESIR, j] = tab[int(tab[1 + n]) + key]
 
 
-def _compiled_without_refcounts(fn: F) -> F:
-    """:func:`doseladder.jit.compiled` without Numba's reference counting of arrays (its
-    option ``_nrt=False``, which Numba uses for its own hot string functions): for a hot loop
-    that allocates no array.  Every array a compiled function passes to an inlined one is
-    otherwise counted with an atomic operation, several per decision here, which costs more
-    than the rule itself."""
-    jit: Any = njit  # (the private option is not in Numba's type stubs)
-    return jit(cache=True, nogil=True, _nrt=False)(fn)  # type: ignore[no-any-return]
-
-
-@_compiled_without_refcounts
+@compiled_without_refcounts
 def _run_trials(
     u_tox: Any, u_eff: Any, p_tox: Any, pe_t: Any, pe_nt: Any, start: int, csize: int,
     max_n: int, rules: Any, tab: Any, sel: Any, select_now: bool,

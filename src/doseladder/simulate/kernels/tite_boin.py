@@ -59,7 +59,7 @@ from doseladder.core.designs.arrays.tite_boin import (
 )
 from doseladder.core.designs.boin import BOIN, boin_parameters
 from doseladder.core.designs.tite_boin import TITEBOIN
-from doseladder.jit import compiled
+from doseladder.jit import compiled_without_refcounts
 from doseladder.simulate.latent import PatientDraws
 from doseladder.simulate.results import TrialArrays
 
@@ -118,9 +118,22 @@ def simulate_tite_boin(
         draws: the block's latent patients (toxicity, DLT times, inter-arrival gaps).
         trace: if a list is given, one :class:`TraceEntry` is appended per decision step (for
             the equivalence tests).
+
+    Implementation: cohort by cohort over the running trials; a decision step (every running
+    trial, then again those suspended, each a wait gap later) is one compiled loop
+    (:func:`_decide_step`, the core's :func:`decide_tite_trial` per trial) that allocates
+    nothing and is compiled without reference counting; the suspended trials' extra gaps are
+    drawn between steps, in the order of the trials, so the ``wait_gaps`` stream is used as
+    the rule's order of events dictates.
     """
     nt, j = draws.n_trials, design.num_doses
     csize, max_n = design.cohort_size, design.max_n
+    if draws.max_n < max_n or draws.p_tox.shape[0] != j:
+        # the compiled loops do not check their indices: refuse draws that do not fit
+        raise ValueError(
+            f"draws for {draws.max_n} patients and {draws.p_tox.shape[0]} doses do not fit "
+            f"a design with max_n = {max_n} and {j} doses"
+        )
     big_t = float(design.tox_window)
     wait = draws.wait_gaps()
     gaps = draws.gaps
@@ -134,82 +147,69 @@ def simulate_tite_boin(
     early = np.zeros(nt, dtype=bool)
     end = np.zeros(nt)
     suspended = np.zeros(nt)
-    dose_seq = np.zeros((nt, max_n), dtype=np.int64)
-    dose0 = np.full((nt, max_n), j, dtype=np.int64)  # 0-based dose, j = no patient
+    dose_seq = np.zeros((nt, max_n), dtype=np.int64)  # 1-based dose of each patient, 0 = none
     entry = np.full((nt, max_n), np.nan)
     known_at = np.full((nt, max_n), np.inf)  # when the DLT outcome becomes known
     event = np.zeros((nt, max_n))  # DLT time, or T without DLT (R's t.event)
     is_tox = np.zeros((nt, max_n), dtype=bool)
+    # scratch of the decision steps (the compiled loops allocate nothing)
+    counts = np.empty((1, 2 * j), dtype=np.int64)
+    todo = np.empty(nt, dtype=np.int64)  # positions in idx still waiting for a decision
+    go_pos = np.empty(nt, dtype=np.int64)  # positions in idx enrolling, in order of decision
+    go_time = np.empty(nt)
+    action = np.empty(nt, dtype=np.int64)
+    nxt = np.empty(nt, dtype=np.int64)
 
     def enrol(idx: IntArray, dd: IntArray, start: FloatArray, total: int, size: int) -> None:
-        # DLT times (fraction of T; inf exactly when there is no DLT), patient by patient
-        frac = np.stack([draws.tox_time(idx, total + m, dd) for m in range(size)])
+        # DLT times (fraction of T; inf exactly when there is no DLT) of the whole cohort
+        cols = np.arange(total, total + size)[None, :]
+        frac = draws.tox_time(idx[:, None], cols, np.repeat(dd[:, None], size, axis=1))
         _store(
             idx, total, dd, start, frac, gaps, big_t,
-            entry, known_at, event, is_tox, dose0, dose_seq, y, n,
+            entry, known_at, event, is_tox, dose_seq, y, n,
         )  # fmt: skip
 
     table, bd, params = tite_tables(design, max_n)
-
-    def decide(idx: IntArray, t: FloatArray, k: int) -> tuple[IntArray, IntArray, IntArray]:
-        """The core's compiled decision (:func:`decide_tite_trial`) at times ``t``: action
-        (``STOP_SAFETY`` for a stop without a dose), next dose (0-based) and lowest eliminated
-        dose."""
-        return _decide_round(
-            idx, t, k, n, y, dose0, entry, known_at, is_tox, cur, elim_lo, table, bd, params
-        )
 
     # first cohort at the start dose
     total = min(csize, max_n)
     enrol(rows, cur.copy(), gaps[:, 0], 0, total)
     while total < max_n:
-        idx = rows[active]
+        idx = np.flatnonzero(active)
         if idx.size == 0:
             break
         size = min(csize, max_n - total)
         t = entry[idx, total - 1] + gaps[idx, total]
         first_t = t.copy()
-        todo = np.arange(idx.size)  # positions in idx still waiting for a decision
-        go_pos: list[IntArray] = []
-        go_time: list[FloatArray] = []
-        while todo.size:
-            sub = idx[todo]
-            tt = t[todo]
-            action, nxt, elo = decide(sub, tt, total)
-            elim_lo[sub] = elo
+        waiting = idx.size
+        todo[:waiting] = np.arange(waiting)
+        moved = 0
+        while waiting:
             if trace is not None:
-                shown = np.where(action == SUSPEND, cur[sub], nxt) + 1
-                trace.append(TraceEntry(sub, tt, total, action, shown))
-            wait_mask = action == SUSPEND
-            stop = (action == STOP) | (action == STOP_SAFETY)
-            if stop.any():
-                srows = sub[stop]
-                active[srows] = False
-                early[srows] = action[stop] == STOP_SAFETY
-                end[srows] = tt[stop]
-                suspended[srows] += tt[stop] - first_t[todo[stop]]
-            move = ~wait_mask & ~stop
-            if move.any():
-                cur[sub[move]] = nxt[move]
-                go_pos.append(todo[move])
-                go_time.append(tt[move])
-            todo = todo[wait_mask]
-            if todo.size:
-                t[todo] = t[todo] + wait(todo.size)
-        if go_pos:
-            pos = np.concatenate(go_pos)
-            tacc = np.concatenate(go_time)
+                sub = idx[todo[:waiting]]
+                tt = t[todo[:waiting]]
+            decided = waiting
+            waiting, moved = _decide_step(
+                idx, todo, decided, t, first_t, total, n, y, dose_seq, entry, known_at, is_tox,
+                cur, elim_lo, table, bd, params, counts, active, early, end, suspended,
+                go_pos, go_time, moved, action, nxt,
+            )  # fmt: skip
+            if trace is not None:
+                a = action[:decided].copy()
+                shown = np.where(a == SUSPEND, cur[sub], nxt[:decided]) + 1
+                trace.append(TraceEntry(sub, tt, total, a, shown))
+            if waiting:
+                pos = todo[:waiting]
+                t[pos] = t[pos] + wait(waiting)
+        if moved:
+            pos = go_pos[:moved]
+            tacc = go_time[:moved]
             grow = idx[pos]
             suspended[grow] += tacc - first_t[pos]
             enrol(grow, cur[grow], tacc, total, size)
         total += size
 
-    # trials that reached max_n: last entry + max event time at the last cohort's dose
-    full = rows[active]
-    if full.size:
-        last = entry[full, max_n - 1]
-        same = dose0[full] == cur[full][:, None]
-        end[full] = last + np.where(same, event[full], -np.inf).max(axis=1)
+    _end_of_full_trials(active, cur, entry, event, dose_seq, end)
     # the core's select_mtd compares the posterior too: same extra-safe table as in the trial
     selected = design.select_arrays(DoseArrays.complete(n.T, y.T, cur))
     selected[early] = 0
@@ -226,51 +226,88 @@ def simulate_tite_boin(
     )
 
 
-@compiled
-def _decide_round(
-    idx: IntArray,
-    now: FloatArray,
-    k: int,
-    n: IntArray,
-    y: IntArray,
-    dose0: IntArray,
-    entry: FloatArray,
-    known_at: FloatArray,
-    is_tox: NDArray[np.bool_],
-    cur: IntArray,
-    elim_lo: IntArray,
-    table: IntArray,
-    bd: IntArray,
-    params: FloatArray,
-) -> tuple[IntArray, IntArray, IntArray]:
-    """:func:`decide_tite_trial` for the trials ``idx`` at times ``now`` on the first ``k``
-    patients: treated per dose, DLTs observed by ``now`` (``known_at <= now``), the pending
-    patients and STFT at the current dose (:func:`stft_trial`)."""
-    m = idx.shape[0]
+@compiled_without_refcounts
+def _decide_step(
+    idx: IntArray, todo: IntArray, waiting: int, now: FloatArray, first_t: FloatArray, k: int,
+    n: IntArray, y: IntArray, dose_seq: IntArray, entry: FloatArray, known_at: FloatArray,
+    is_tox: NDArray[np.bool_], cur: IntArray, elim_lo: IntArray, table: IntArray, bd: IntArray,
+    params: FloatArray, counts: IntArray, active: NDArray[np.bool_], early: NDArray[np.bool_],
+    end: FloatArray, suspended: FloatArray, go_pos: IntArray, go_time: FloatArray, moved: int,
+    action: IntArray, nxt: IntArray,
+) -> tuple[int, int]:  # fmt: skip
+    """One decision step: :func:`decide_tite_trial` for the trials ``idx[todo[:waiting]]`` at
+    times ``now[todo]`` on the first ``k`` patients -- treated per dose, DLTs observed by then
+    (``known_at <= now``), the pending patients and STFT at the current dose
+    (:func:`stft_trial`) -- and its effect: the lowest eliminated dose recorded; a stop ends
+    the trial (at ``now``; ``early`` when without a dose); a move sets the dose and appends the
+    position and time to ``go_pos`` / ``go_time`` (from ``moved`` on); a suspension keeps the
+    position in ``todo`` (compacted in order).  ``action`` / ``nxt`` receive each decision (for
+    the trace; ``STOP_SAFETY`` for a stop without a dose).  Returns the number still waiting and
+    the new number moved."""
     num = n.shape[1]
-    action = np.empty(m, dtype=np.int64)
-    nxt = np.empty(m, dtype=np.int64)
-    low = np.empty(m, dtype=np.int64)
-    counts = np.empty((1, 2 * num), dtype=np.int64)
     window = params[WINDOW]
-    for i in range(m):
-        r = idx[i]
+    still = 0
+    for i in range(waiting):
+        p = todo[i]
+        r = idx[p]
+        t = now[p]
         for jj in range(num):
             counts[0, jj] = n[r, jj]
             counts[0, num + jj] = y[r, jj]
-        for col in range(k):
-            if is_tox[r, col] and known_at[r, col] > now[i]:
-                counts[0, num + dose0[r, col]] -= 1  # a DLT not yet observed
+        # outcomes can be pending only from the first patient entered less than T before t
+        # (entries never decrease; known_at <= entry + T, the same sum for a patient without
+        # DLT): the columns before it are all known
+        first = k
+        while first > 0 and entry[r, first - 1] + window > t:
+            first -= 1
+        for col in range(first, k):
+            if is_tox[r, col] and known_at[r, col] > t:
+                counts[0, num + dose_seq[r, col] - 1] -= 1  # a DLT not yet observed
         d = cur[r]
-        c, stft = stft_trial(dose0, entry, known_at, now[i], d, window, r, k)
+        # (1-based doses: stft_trial only compares them with the current dose)
+        c, stft = stft_trial(dose_seq, entry, known_at, t, d + 1, window, r, first, k)
         a, nx, _, lo = decide_tite_trial(counts, 0, d, elim_lo[r], c, stft, table, bd, params)
-        action[i] = STOP_SAFETY if a == STOP and nx < 0 else a
+        elim_lo[r] = lo
+        stop = a == STOP
+        if stop and nx < 0:
+            a = STOP_SAFETY
+        action[i] = a
         nxt[i] = nx
-        low[i] = lo
-    return action, nxt, low
+        if a == SUSPEND:
+            todo[still] = p
+            still += 1
+        elif stop:
+            active[r] = False
+            early[r] = a == STOP_SAFETY
+            end[r] = t
+            suspended[r] += t - first_t[p]
+        else:
+            cur[r] = nx
+            go_pos[moved] = p
+            go_time[moved] = t
+            moved += 1
+    return still, moved
 
 
-@compiled
+@compiled_without_refcounts
+def _end_of_full_trials(
+    active: NDArray[np.bool_], cur: IntArray, entry: FloatArray, event: FloatArray,
+    dose_seq: IntArray, end: FloatArray,
+) -> None:  # fmt: skip
+    """``end`` of the trials that reached max_n (still ``active``): last entry + the largest
+    event time (DLT time, or T) of the patients at the last cohort's dose (R: ``t.decision +
+    min(max(t.event[dv == d]), maxt)``)."""
+    last = entry.shape[1] - 1
+    for r in range(active.shape[0]):
+        if active[r]:
+            worst = -np.inf
+            for i in range(last + 1):
+                if dose_seq[r, i] == cur[r] + 1 and event[r, i] > worst:
+                    worst = event[r, i]
+            end[r] = entry[r, last] + worst
+
+
+@compiled_without_refcounts
 def _store(
     idx: IntArray,
     total: int,
@@ -283,15 +320,14 @@ def _store(
     known_at: FloatArray,
     event: FloatArray,
     is_tox: NDArray[np.bool_],
-    dose0: IntArray,
     dose_seq: IntArray,
     y: IntArray,
     n: IntArray,
 ) -> None:
     """Enrol a cohort: patients ``total ..`` of the trials ``idx`` on doses ``dd``, the first
-    entering at ``start`` and each next one ``gaps`` later, with DLT times ``frac[m]``
+    entering at ``start`` and each next one ``gaps`` later, with DLT times ``frac[:, m]``
     (fraction of the window T; ``inf`` = no DLT)."""
-    size = frac.shape[0]
+    size = frac.shape[1]
     for k in range(idx.shape[0]):
         r = idx[k]
         d = dd[k]
@@ -300,13 +336,12 @@ def _store(
             i = total + m
             if m:
                 t = t + gaps[r, i]
-            f = frac[m, k]
+            f = frac[k, m]
             tx = np.isfinite(f)
             entry[r, i] = t
             known_at[r, i] = t + f * big_t if tx else t + big_t
             event[r, i] = f * big_t if tx else big_t
             is_tox[r, i] = tx
-            dose0[r, i] = d
             dose_seq[r, i] = d + 1
             if tx:
                 y[r, d] += 1

@@ -97,14 +97,16 @@ def tite_tables(design: TITEBOIN, max_n: int) -> tuple[IntArray, IntArray, Float
 @compiled_inline
 def stft_trial(
     dose: IntArray, entry: FloatArray, tox_at: FloatArray, now: float, d: int, window: float,
-    row: int, width: int,
+    row: int, first: int, width: int,
 ) -> tuple[int, float]:  # fmt: skip
-    """The patients of trial ``row`` (first ``width`` columns of (R, W) arrays) at dose ``d``
-    whose DLT outcome is pending at ``now`` (``tox_at > now``): their number c and the STFT
-    Σ min(now − entry, T)/T, summed in order of entry as the core sums it."""
+    """The patients of trial ``row`` (columns ``first .. width - 1`` of (R, W) arrays) at dose
+    ``d`` whose DLT outcome is pending at ``now`` (``tox_at > now``): their number c and the
+    STFT Σ min(now − entry, T)/T, summed in order of entry as the core sums it.  The caller
+    may skip (``first`` > 0) leading columns where no outcome is pending (the sum is the
+    same: they add nothing)."""
     c = 0
     stft = 0.0
-    for k in range(width):
+    for k in range(first, width):
         if dose[row, k] == d and tox_at[row, k] > now:
             c += 1
             stft = stft + min(now - entry[row, k], window) / window
@@ -137,7 +139,7 @@ def _stft_columns(
     rows, width = dose.shape
     out = np.zeros(rows)
     for r in range(rows):
-        out[r] = stft_trial(dose, entry, tox_at, now[r], current[r], window, r, width)[1]
+        out[r] = stft_trial(dose, entry, tox_at, now[r], current[r], window, r, 0, width)[1]
     return out
 
 
