@@ -61,6 +61,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from doseladder.core.designs.arrays import STOP, SUSPEND, DoseArrays
+from doseladder.core.designs.arrays.boin12 import ST_ELIM, ST_PRIOR, ST_ROWS
 from doseladder.core.designs.arrays.tite_boin12 import (
     allowed_pending,
     decide_one,
@@ -145,9 +146,8 @@ def _kth_time(times: Any, dose: Any, flag: Any, use_flag: bool, t: int, d: int, 
 def _run_trials(
     gaps: Any, u_tox: Any, u_eff: Any, f_tox: Any, f_eff: Any, p_tox: Any, pe_t: Any,
     pe_nt: Any, csize: int, start: int, t_win: float, e_win: float, lam_d: float,
-    ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
-    table: Any, exact: Any, entry: Any, rt: Any, re: Any, doses: Any, tb: Any, eb: Any,
-    tally: Any,
+    ti: Any, tp: Any, rules: Any, allowed: Any, table: Any, exact: Any, entry: Any, rt: Any,
+    re: Any, doses: Any, tb: Any, eb: Any, tally: Any,
     elim: Any, early: Any, waited: Any, tr_arrival: Any, tr_time: Any, tr_susp: Any,
     tr_action: Any, tr_next: Any, ndec: Any,
 ) -> None:  # fmt: skip
@@ -158,16 +158,16 @@ def _run_trials(
     # n, DLTs, responses, both, pending toxicity / efficacy outcomes; scratch (decide_one)
     cnt = np.zeros((9, num), dtype=np.int64)
     fw = np.empty((11, num))
-    bw = np.empty((5, num), dtype=np.bool_)
-    prior = np.empty(num, dtype=np.bool_)
-    out = np.empty(num, dtype=np.bool_)
+    # the trial's packed statistics (``stats_scratch``); row ST_PRIOR: the eliminations
+    # recorded so far
+    st = np.zeros((ST_ROWS, num))
     buf = np.empty(max_n)
     tdose = f_tox.shape[0] > 1
     edose = f_eff.shape[0] > 1
     for t in range(nt):
         for dd in range(num):
             cnt[0, dd] = 0
-            prior[dd] = False
+            st[ST_PRIOR, dd] = 0.0
         d = start
         m = 0
         size = min(csize, max_n)
@@ -250,11 +250,11 @@ def _run_trials(
                 if kt and ke and tb[t, i] and eb[t, i]:
                     cnt[3, dd] += 1
             action, nxt, _ = decide_one(
-                cnt, doses, entry, rt, re, tb, eb, t, lo, m, now, d, prior, ti, tp, opts,
-                fopts, allowed, tox_bound, eff_bound, table, exact, fw, bw, out,
+                cnt, doses, entry, rt, re, tb, eb, t, lo, m, now, d, st, ti, tp, rules,
+                allowed, table, exact, fw,
             )  # fmt: skip
             for dd in range(num):
-                prior[dd] = out[dd]
+                st[ST_PRIOR, dd] = st[ST_ELIM, dd]
             # a zero effective sample size at the current dose (suspension
             # ``no_information``) needs a zero inter-arrival gap: not modelled, the cohort
             # is treated at the dose
@@ -286,7 +286,7 @@ def _run_trials(
                 if tb[t, i]:
                     tally[3, dd, t] += 1
         for k in range(num):
-            elim[k, t] = prior[k]
+            elim[k, t] = st[ST_PRIOR, k] != 0
 
 
 def _cohort_sizes(csize: int, max_n: int) -> list[int]:
@@ -329,9 +329,9 @@ def simulate_tite_boin12(
         np.asarray(draws.p_eff_given_tox, dtype=np.float64),
         np.asarray(draws.p_eff_given_no_tox, dtype=np.float64), csize,
         design.start_dose - 1, float(design.tox_window), float(design.eff_window),
-        float(design.lambda_d), rule.ints, rule.floats, rule.opts, rule.fopts, rule.allowed,
-        rule.tox_bound, rule.eff_bound, rule.table, exact_memo(), entry, rt, re, dose, tb, eb,
-        tally, elim, early, waited, tr_arrival, tr_time, tr_susp, tr_action, tr_next, ndec,
+        float(design.lambda_d), rule.ints, rule.floats, rule.rules, rule.allowed, rule.table,
+        exact_memo(), entry, rt, re, dose, tb, eb, tally, elim, early, waited, tr_arrival,
+        tr_time, tr_susp, tr_action, tr_next, ndec,
     )  # fmt: skip
     if trace is not None:
         for k, m in enumerate(_cohort_sizes(csize, max_n)):

@@ -3,22 +3,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from doseladder.core.designs import BOIN12
 from doseladder.core.designs.arrays import STOP, DoseArrays
 from doseladder.core.designs.arrays.boin12 import (
-    admissible_one,
+    ST_ADM,
+    ST_DESIR,
+    ST_EFF_FAIL,
+    ST_ELIM,
+    ST_N,
+    ST_NEED,
+    ST_PRIOR,
+    ST_ROWS,
+    ST_TOX_FAIL,
+    admissible_trial,
     complete_stats,
     conclude_boin12,
-    conclude_one,
-    n_stop_one,
-    needed_one,
-    neighbours_one,
-    next_dose_one,
-    rule_options,
+    conclude_trial,
+    n_stop_trial,
+    needed_trial,
+    neighbours_trial,
+    next_dose_trial,
+    rule_table,
 )
 from doseladder.core.errors import InputError
 from doseladder.core.select_obd import OBD_STATISTICS
@@ -93,13 +105,21 @@ def test_select_arrays_equals_select(data: st.DataObject) -> None:
     assert assert_selections_agree(design, states) == len(states)
 
 
+def _packed(*rows: tuple[int, NDArray[Any]]) -> NDArray[np.float64]:
+    """One trial's packed statistics (zeros but for the given rows)."""
+    out = np.zeros((ST_ROWS, rows[0][1].size))
+    for k, values in rows:
+        out[k] = values
+    return out
+
+
 @SETTINGS
 @given(data=st.data())
-def test_separate_array_rules_are_the_packed_rules(data: st.DataObject) -> None:
-    """The rules on separate per-dose arrays (``conclude_one``, ``next_dose_one``,
-    ``needed_one``, ``admissible_one``, ``neighbours_one``, ``n_stop_one``: the interface
-    before the packed statistics) give the decisions of ``decide_arrays`` (proven equal to
-    ``decide`` above) on random histories."""
+def test_per_trial_rules_called_one_trial_at_a_time(data: st.DataObject) -> None:
+    """The per-trial rules on one trial's packed statistics, called as a caller such as
+    TITE-BOIN12's ``decide_one`` calls them (``conclude_trial``, ``admissible_trial``,
+    ``neighbours_trial``, ``next_dose_trial``, ``n_stop_trial``, ``needed_trial``), give the
+    decisions of ``decide_arrays`` (proven equal to ``decide`` above) on random histories."""
     design = data.draw(boin12_designs())
     states = data.draw(
         st.lists(
@@ -111,37 +131,33 @@ def test_separate_array_rules_are_the_packed_rules(data: st.DataObject) -> None:
     arrays = DoseArrays.from_states(states)
     stats = complete_stats(design, arrays)
     want = conclude_boin12(design, arrays, stats)
-    opts, fopts = rule_options(design)
+    rules = rule_table(design, 0)
     for r in range(arrays.rows):
-        n = np.ascontiguousarray(arrays.n[:, r])
+        n = arrays.n[:, r]
         d = int(arrays.current[r])
         p_d = float(stats.p_tox[d, r])
-        desir = np.ascontiguousarray(stats.desir[:, r])
-        flags = (
-            np.ascontiguousarray(stats.tox_fail[:, r]),
-            np.ascontiguousarray(stats.eff_fail[:, r]),
-        )
-        prior = np.ascontiguousarray(arrays.eliminated[:, r])
-        adm = np.zeros(n.size, dtype=np.bool_)
-        elim = np.zeros(n.size, dtype=np.bool_)
-        action, nxt, deesc = conclude_one(n, p_d, desir, *flags, prior, d, opts, fopts, adm, elim)
+        flags = ((ST_TOX_FAIL, stats.tox_fail[:, r]), (ST_EFF_FAIL, stats.eff_fail[:, r]))
+        prior = (ST_PRIOR, arrays.eliminated[:, r])
+        trial = _packed((ST_N, n), (ST_DESIR, stats.desir[:, r]), *flags, prior)
+        action, nxt, deesc = conclude_trial(trial, d, p_d, rules)
         assert (action, nxt, deesc) == (
             want.action[r], want.next_dose[r], want.tox_deesc[r]
         ), r  # fmt: skip
-        assert np.array_equal(elim, want.eliminated[:, r]), r
-        adm_sep = np.zeros(n.size, dtype=np.bool_)
-        admissible_one(prior, *flags, adm_sep)
-        assert np.array_equal(adm_sep, adm)
+        assert np.array_equal(trial[ST_ELIM] != 0, want.eliminated[:, r]), r
+        adm = trial[ST_ADM] != 0
+        alone = _packed(*flags, prior)
+        admissible_trial(alone)
+        assert np.array_equal(alone[ST_ADM] != 0, adm)
         if not np.isfinite(p_d):
             continue
-        below, has_below, _, _, here = neighbours_one(d, n, adm)
+        below, has_below, _, _, here = neighbours_trial(trial, d)
         assert here == adm[d] and has_below == adm[:d].any()
         assert not has_below or below == np.flatnonzero(adm[:d])[-1]
-        nd, no_adm, _ = next_dose_one(d, n, p_d, desir, adm, opts, fopts)
+        nd, no_adm, _ = next_dose_trial(trial, d, p_d, rules)
         assert nxt == (-1 if no_adm else nd), r
         stop_max = not no_adm and n.sum() >= design.max_n
-        stop_n = not no_adm and not stop_max and n_stop_one(n, d, nd, opts)
+        stop_n = not no_adm and not stop_max and n_stop_trial(trial, d, nd, rules)
         assert (action == STOP) == (no_adm or stop_max or stop_n), r
-        need = np.zeros(n.size, dtype=np.bool_)
-        needed_one(d, n, p_d, adm, opts, fopts, need)
+        needed_trial(trial, d, p_d, rules)
+        need = trial[ST_NEED] != 0
         assert not need.any() or (need.sum() >= 2 and adm[need].all())

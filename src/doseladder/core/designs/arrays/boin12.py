@@ -22,12 +22,10 @@ with :func:`select_table`).  They are this module's array form of the rule:
 calls :func:`conclude_trial` and :func:`select_trial` inside its compiled trial loop.  One
 array for the statistics and one for the design, because Numba counts references to every
 array handed to an inlined function (atomic operations that would cost more than the rule).
-The earlier interface on separate per-dose arrays (:func:`conclude_one`,
-:func:`admissible_one`, :func:`neighbours_one`, :func:`next_dose_one`, :func:`needed_one`,
-:func:`n_stop_one`, :func:`elimination_flags_one`) packs its arguments and calls them.  The
-rule part reads per-dose statistics (:class:`Boin12Stats`) and is shared with TITE-BOIN12
+The rule part reads per-dose statistics (:class:`Boin12Stats`) and is shared with TITE-BOIN12
 (:mod:`doseladder.core.designs.arrays.tite_boin12`), whose statistics are the
-approximated-likelihood ones.  The per-design numbers (boundaries, the desirability table) are
+approximated-likelihood ones: its ``decide_one`` calls these per-trial functions on its own
+packed statistics.  The per-design numbers (boundaries, the desirability table) are
 computed by the core's functions and only looked up by the compiled code.
 """
 
@@ -83,13 +81,11 @@ __all__ = [
     "DesirabilityFill",
     "DesirabilityTable",
     "NextDoses",
-    "admissible_one",
     "admissible_trial",
     "boin12_constants",
     "boin12_next_doses",
     "complete_stats",
     "conclude_boin12",
-    "conclude_one",
     "conclude_trial",
     "decide_boin12",
     "desirability_table",
@@ -99,13 +95,9 @@ __all__ = [
     "elimination_flags_trial",
     "final_selection",
     "inadmissible_arrays",
-    "n_stop_one",
     "n_stop_trial",
-    "needed_one",
     "needed_trial",
-    "neighbours_one",
     "neighbours_trial",
-    "next_dose_one",
     "next_dose_trial",
     "rule_options",
     "rule_table",
@@ -470,99 +462,6 @@ def conclude_trial(st: Any, d: int, p_d: float, rules: Any) -> tuple[int, int, b
     return action, (-1 if no_adm else nxt), tox_rule and not no_adm and not stop_max and not stop_n
 
 
-# ------------------------------ the same rules on separate arrays (the earlier interface)
-@compiled_inline
-def _packed(n: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any, adm: Any) -> Any:
-    """A trial's packed statistics from separate per-dose arrays."""
-    st = np.zeros((ST_ROWS, n.shape[0]))
-    for j in range(n.shape[0]):
-        st[ST_N, j] = n[j]
-        st[ST_DESIR, j] = desir[j]
-        st[ST_TOX_FAIL, j] = tox_fail[j]
-        st[ST_EFF_FAIL, j] = eff_fail[j]
-        st[ST_PRIOR, j] = prior[j]
-        st[ST_ADM, j] = adm[j]
-    return st
-
-
-@compiled_inline
-def _rules_of(opts: Any, fopts: Any) -> Any:
-    """A :func:`rule_table` header from :func:`rule_options` (no boundaries)."""
-    rules = np.zeros(_R_HEADER)
-    for k in range(opts.shape[0]):
-        rules[k] = opts[k]
-    rules[_R_LAMBDA_E] = fopts[0]
-    rules[_R_LAMBDA_D] = fopts[1]
-    return rules
-
-
-@compiled_inline
-def admissible_one(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
-    """:func:`admissible_trial` on separate arrays (the admissible doses into ``out``)."""
-    st = _packed(prior, prior, tox_fail, eff_fail, prior, prior)
-    admissible_trial(st)
-    for j in range(out.shape[0]):
-        out[j] = st[ST_ADM, j] != 0
-
-
-@compiled_inline
-def neighbours_one(d: int, n: Any, adm: Any) -> tuple[int, bool, int, bool, bool]:
-    """:func:`neighbours_trial` on separate arrays (patients, admissible doses)."""
-    return neighbours_trial(_packed(n, n, n, n, n, adm), d)
-
-
-@compiled_inline
-def needed_one(d: int, n: Any, p: float, adm: Any, opts: Any, fopts: Any, out: Any) -> None:
-    """:func:`needed_trial` on separate arrays (marks the compared doses in ``out``)."""
-    st = _packed(n, n, n, n, n, adm)
-    needed_trial(st, d, p, _rules_of(opts, fopts))
-    for j in range(out.shape[0]):
-        if st[ST_NEED, j] != 0:
-            out[j] = True
-
-
-@compiled_inline
-def next_dose_one(
-    d: int, n: Any, p: float, desir: Any, adm: Any, opts: Any, fopts: Any
-) -> tuple[int, bool, int]:
-    """:func:`next_dose_trial` on separate arrays."""
-    return next_dose_trial(_packed(n, desir, n, n, n, adm), d, p, _rules_of(opts, fopts))
-
-
-@compiled_inline
-def n_stop_one(n: Any, d: int, nxt: int, opts: Any) -> bool:
-    """:func:`n_stop_trial` on separate arrays."""
-    rules = np.zeros(_R_HEADER)
-    for k in range(opts.shape[0]):
-        rules[k] = opts[k]
-    return n_stop_trial(_packed(n, n, n, n, n, n), d, nxt, rules)
-
-
-@compiled_inline
-def conclude_one(
-    n: Any,
-    p_d: float,
-    desir: Any,
-    tox_fail: Any,
-    eff_fail: Any,
-    prior: Any,
-    d: int,
-    opts: Any,
-    fopts: Any,
-    adm: Any,
-    elim_out: Any,
-) -> tuple[int, int, bool]:
-    """:func:`conclude_trial` on separate arrays: (action code, next dose 0-based or -1,
-    toxicity de-escalation); the recorded eliminations are written to ``elim_out``, the
-    admissible doses to ``adm``."""
-    st = _packed(n, desir, tox_fail, eff_fail, prior, adm)
-    out = conclude_trial(st, d, p_d, _rules_of(opts, fopts))
-    for j in range(n.shape[0]):
-        adm[j] = st[ST_ADM, j] != 0
-        elim_out[j] = st[ST_ELIM, j] != 0
-    return out
-
-
 # --------------------------------------------- the compiled rules over many trials (dose-major)
 @compiled_inline
 def _load(st: Any, r: int, n: Any, desir: Any, tox_fail: Any, eff_fail: Any, prior: Any) -> None:
@@ -589,7 +488,7 @@ def _admissible_all(prior: Any, tox_fail: Any, eff_fail: Any, out: Any) -> None:
 def inadmissible_arrays(
     eliminated: BoolArray, tox_fail: BoolArray, eff_fail: BoolArray
 ) -> BoolArray:
-    """:func:`admissible_one` (the inadmissible doses) for every trial (dose-major)."""
+    """:func:`admissible_trial` (the inadmissible doses) for every trial (dose-major)."""
     adm = np.empty(eliminated.shape, dtype=np.bool_)
     _admissible_all(eliminated, tox_fail, eff_fail, adm)
     return ~adm
@@ -635,7 +534,7 @@ def boin12_next_doses(
     desir: FloatArray,
     admissible: BoolArray,
 ) -> NextDoses:
-    """:func:`next_dose_one` and the ``n_stop`` rule (:func:`n_stop_one`) for many trials
+    """:func:`next_dose_trial` and the ``n_stop`` rule (:func:`n_stop_trial`) for many trials
     (``d`` current doses, 0-based, n_d > 0; ``n``, ``desir``, ``admissible`` dose-major;
     ``p_hat`` the toxicity estimate at d).  ``consts``: kept for the callers' signature."""
     del consts
@@ -756,10 +655,10 @@ def conclude_boin12(
     stats: Boin12Stats,
     fill: DesirabilityFill | None = None,
 ) -> ArrayDecision:
-    """:func:`conclude_one` (``BOIN12._conclude`` and ``_finish``, spec §3.5, stopping rules)
+    """:func:`conclude_trial` (``BOIN12._conclude`` and ``_finish``, spec §3.5, stopping rules)
     for every trial.
 
-    ``fill`` (TITE-BOIN12) computes D at the compared doses (:func:`needed_one`) where
+    ``fill`` (TITE-BOIN12) computes D at the compared doses (:func:`needed_trial`) where
     ``stats.desir`` is NaN.
     """
     rules = rule_table(design, 0)

@@ -8,8 +8,10 @@ ESS, imputation, quasi-events x -- the core's
 :func:`~doseladder.core.designs.tite_boin12.impute_values`,
 :func:`~doseladder.core.designs.boin12.expected_utility_values`,
 :func:`~doseladder.core.designs.boin12.quasi_events_values` written as the same scalar
-operations), admissibility, D of the compared doses, BOIN12's rules
-(:func:`~doseladder.core.designs.arrays.boin12.conclude_one`, called, not copied) and the
+operations), admissibility, D of the compared doses, BOIN12's per-trial rules on the packed
+statistics (:func:`~doseladder.core.designs.arrays.boin12.elimination_flags_trial`,
+:func:`~doseladder.core.designs.arrays.boin12.needed_trial`,
+:func:`~doseladder.core.designs.arrays.boin12.conclude_trial`, called, not copied) and the
 suspension.  :func:`decide_tite_boin12` loops over trials with it, and the simulation kernel
 (:mod:`doseladder.simulate.kernels.tite_boin12`) calls it inside its compiled trial loop.  The
 final selection is BOIN12's (:func:`~doseladder.core.designs.arrays.boin12.select_boin12`).
@@ -53,12 +55,23 @@ from numba.extending import get_cython_function_address
 
 from doseladder import jit  # noqa: F401  (sets the source-stamped Numba cache folder)
 from doseladder.core.designs.arrays.boin12 import (
-    admissible_one,
+    ST_DESIR,
+    ST_EFF,
+    ST_EFF_FAIL,
+    ST_ELIM,
+    ST_N,
+    ST_NEED,
+    ST_PRIOR,
+    ST_ROWS,
+    ST_TOX,
+    ST_TOX_FAIL,
+    admissible_trial,
     boin12_constants,
-    conclude_one,
-    elimination_flags_one,
-    needed_one,
+    conclude_trial,
+    elimination_flags_trial,
+    needed_trial,
     rule_options,
+    rule_table,
     table_size,
 )
 from doseladder.core.designs.arrays.interface import (
@@ -82,6 +95,7 @@ __all__ = [
     "desirability_one",
     "exact_memo",
     "split_scale",
+    "stats_scratch",
     "tite_rule",
 ]
 
@@ -166,6 +180,10 @@ class TiteRule:
             rule_options`).
         allowed: :func:`allowed_pending` (index n = patients at the current dose).
         tox_bound, eff_bound: the core's elimination boundaries (``Boin12Constants``).
+        rules: what BOIN12's per-trial rules read
+            (:func:`~doseladder.core.designs.arrays.boin12.rule_table`: the options above and
+            the same boundaries, n = 0..size), the only design array :func:`decide_one`
+            hands them.
         table: complete-data D by (n, n_T, n_E[, n_TE]), NaN until first computed (empty
             when it would exceed 2^22 entries: D is then computed at every use).
     """
@@ -177,6 +195,7 @@ class TiteRule:
     allowed: IntArray
     tox_bound: IntArray
     eff_bound: IntArray
+    rules: FloatArray
     table: FloatArray
 
 
@@ -211,7 +230,8 @@ def tite_rule(design: TITEBOIN12, size: int, split_n: int) -> TiteRule:
     consts = boin12_constants(design, size)
     return TiteRule(
         ints, floats, opts, fopts, allowed_pending(float(design.max_pending), size),
-        consts.tox_bound, consts.eff_bound, _complete_table(design, size),
+        consts.tox_bound, consts.eff_bound, rule_table(design, size),
+        _complete_table(design, size),
     )  # fmt: skip
 
 
@@ -225,6 +245,13 @@ def exact_memo() -> FloatArray:
     memo = np.full((_MEMO_SIZE + 1, 3), np.nan)
     memo[0, 0] = 0.0
     return memo
+
+
+def stats_scratch(num_doses: int) -> FloatArray:
+    """The packed statistics :func:`decide_one` works in, one trial at a time (a float64
+    (``ST_ROWS``, J) array, rows :data:`~doseladder.core.designs.arrays.boin12.ST_N` ...):
+    allocated once per block by the caller, which sets ``ST_PRIOR`` before each decision."""
+    return np.zeros((ST_ROWS, num_doses))
 
 
 @_inlined_numpy_errors
@@ -273,20 +300,25 @@ def complete_desirability_one(n: int, nt: int, ne: int, nte: int, ti: Any, tp: A
 @_inlined_numpy_errors
 def decide_one(
     cnt: Any, p_dose: Any, p_entry: Any, p_tox_at: Any, p_eff_at: Any, p_tox: Any, p_eff: Any,
-    row: int, first: int, end: int, now: float, d: int, prior: Any,
-    ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
-    table: Any, exact: Any, fw: Any, bw: Any, elim_out: Any,
+    row: int, first: int, end: int, now: float, d: int, st: Any,
+    ti: Any, tp: Any, rules: Any, allowed: Any, table: Any, exact: Any, fw: Any,
 ) -> tuple[int, int, bool]:  # fmt: skip
     """``TITEBOIN12._decide`` for one trial at time ``now``: (action code, next dose 0-based or
-    -1, toxicity de-escalation); the recorded eliminations go to ``elim_out``.
+    -1, toxicity de-escalation); the recorded eliminations go to row ``ST_ELIM`` of ``st``.
 
     ``cnt`` (9, J): per dose n treated, observed DLTs, responses and both, pending toxicity
     and efficacy outcomes (rows 0-5; rows 6-8 are scratch); ``p_*[row, first:end]`` the patients
     (at least every one with a pending outcome; dose outside 0..J-1 = not a patient); ``d``
-    the current dose; ``prior`` the doses eliminated before.  ``exact`` (:func:`exact_memo`)
+    the current dose.  ``st`` (:func:`stats_scratch`) is the trial's packed statistics that
+    BOIN12's per-trial rules (:func:`~doseladder.core.designs.arrays.boin12.conclude_trial`
+    and the functions it calls) read and write: its row ``ST_PRIOR`` (the doses eliminated
+    before) is input, the other rows are filled here.  ``rules`` is the design's
+    :func:`~doseladder.core.designs.arrays.boin12.rule_table` with boundaries up to at least
+    the largest n at a dose (:attr:`TiteRule.rules`).  ``exact`` (:func:`exact_memo`)
     keeps the core formula's D of pending doses by (n, x) -- near-ties recur at a few x
-    values.  ``fw`` (11, J) float and ``bw`` (5, J) bool are scratch (2-D, indexed in place:
-    every array view costs atomic reference counts).
+    values.  ``fw`` (11, J) float is scratch (row 4 flags the near-ties).  Nothing is
+    allocated and no array view is made: every array argument or view costs atomic reference
+    counts, more than the rule's own work.
 
     Steps (spec §4.2-4.4): the AL statistics -- per pending patient the follow-up weights
     min(max(now − entry, 0), A)/A (0 once the endpoint is known), ESS = observed + Σ w (the
@@ -313,8 +345,9 @@ def decide_one(
         cnt[7, j] = 0
         cnt[8, j] = 0
         fw[2, j] = 0.0
-        bw[2, j] = False
-        bw[4, j] = False
+        fw[4, j] = 0.0
+        st[ST_N, j] = cnt[0, j]
+        st[ST_NEED, j] = 0.0
     # --- the AL statistics (the core's al_summary): weights and ESS
     any_pend = False
     for c in range(first, end):
@@ -389,17 +422,15 @@ def decide_one(
     for j in range(num):
         fw[3, j] = cnt[1, j] / fw[0, j]
         if cnt[6, j] > 0:
-            fw[4, j] = np.nan  # filled below where the rules compare it
+            st[ST_DESIR, j] = np.nan  # filled below where the rules compare it
         else:
-            fw[4, j] = complete_desirability_one(
+            st[ST_DESIR, j] = complete_desirability_one(
                 cnt[0, j], cnt[1, j], cnt[2, j], cnt[3, j], ti, tp, table
             )
-        if not ess_mode:
-            st = (cnt[1, j] * cnt[0, j]) / fw[0, j] if fw[0, j] > 0 else 0.0
-            se = (cnt[2, j] * cnt[0, j]) / fw[1, j] if fw[1, j] > 0 else np.inf
-            tf, ef = elimination_flags_one(cnt[0, j], st, se, tox_bound, eff_bound)
-            bw[0, j] = tf
-            bw[1, j] = ef
+        if not ess_mode:  # "scaled": the boundaries at n·y/ESS
+            st[ST_TOX, j] = (cnt[1, j] * cnt[0, j]) / fw[0, j] if fw[0, j] > 0 else 0.0
+            st[ST_EFF, j] = (cnt[2, j] * cnt[0, j]) / fw[1, j] if fw[1, j] > 0 else np.inf
+            elimination_flags_trial(st, j, rules)
         else:
             tf = False
             if cnt[0, j] >= 3 and cnt[1, j] >= 3 and fw[0, j] > 0:
@@ -407,40 +438,38 @@ def decide_one(
                 if abs(prob - tp[_F_CT]) <= _TIE:  # the core's prob_tox_above_values
                     prob = betaincc_c(1.0 + cnt[1, j], 1.0 + fw[0, j] - cnt[1, j], tp[_F_PHIT])
                 tf = prob >= tp[_F_CT]
-            bw[0, j] = tf
+            st[ST_TOX_FAIL, j] = tf
             ef = False
             if cnt[0, j] >= 3 and fw[1, j] > 0:  # the core's prob_eff_below_values
                 ef = (
                     betainc_c(1.0 + cnt[2, j], 1.0 + fw[1, j] - cnt[2, j], tp[_F_PHIE]) >= tp[_F_CE]
                 )
-            bw[1, j] = ef
-    # --- D of the compared doses with pending outcomes (BOIN12's needed_one)
+            st[ST_EFF_FAIL, j] = ef
+    # --- D of the compared doses with pending outcomes (BOIN12's needed_trial)
     p_d = fw[3, d]
     if any_pend and np.isfinite(p_d):
-        admissible_one(prior, bw[0], bw[1], bw[3])
-        needed_one(d, cnt[0], p_d, bw[3], opts, fopts, bw[2])
+        admissible_trial(st)
+        needed_trial(st, d, p_d, rules)
         for j in range(num):
-            if bw[2, j] and cnt[6, j] > 0:
+            if st[ST_NEED, j] != 0 and cnt[6, j] > 0:
                 a = tp[_F_ALPHA] + fw[2, j]
                 b = tp[_F_BETA] + cnt[0, j] - fw[2, j]
-                fw[4, j] = betainc_c(b, a, tp[_F_1MUB])
+                st[ST_DESIR, j] = betainc_c(b, a, tp[_F_1MUB])
         for j in range(num):  # near-ties: the core's formula (ties broken as the core does)
-            if not (bw[2, j] and cnt[6, j] > 0):
+            if not (st[ST_NEED, j] != 0 and cnt[6, j] > 0):
                 continue
             for k in range(num):
-                if k == j or not bw[2, k]:
+                if k == j or st[ST_NEED, k] == 0:
                     continue
-                a, b = fw[4, j], fw[4, k]
+                a, b = st[ST_DESIR, j], st[ST_DESIR, k]
                 if abs(a - b) <= _TIE * max(a, b):
-                    bw[4, j] = True
+                    fw[4, j] = 1.0
                     break
         for j in range(num):
-            if bw[4, j]:
-                fw[4, j] = _exact_desirability(fw[2, j], cnt[0, j], tp, exact)
-    # --- BOIN12's rules, then the suspension
-    action, nxt, tox_deesc = conclude_one(
-        cnt[0], p_d, fw[4], bw[0], bw[1], prior, d, opts, fopts, bw[3], elim_out
-    )
+            if fw[4, j] != 0:
+                st[ST_DESIR, j] = _exact_desirability(fw[2, j], cnt[0, j], tp, exact)
+    # --- BOIN12's rules (they also write ST_ADM and ST_ELIM), then the suspension
+    action, nxt, tox_deesc = conclude_trial(st, d, p_d, rules)
     total = 0
     for j in range(num):
         total += cnt[0, j]
@@ -459,18 +488,15 @@ def decide_one(
 def _decide_all(
     n: Any, y_t: Any, y_e: Any, both: Any, pend_t: Any, pend_e: Any,
     p_dose: Any, p_entry: Any, p_tox_at: Any, p_eff_at: Any, p_tox: Any, p_eff: Any,
-    now: Any, d: Any, prior: Any,
-    ti: Any, tp: Any, opts: Any, fopts: Any, allowed: Any, tox_bound: Any, eff_bound: Any,
-    table: Any, exact: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
+    now: Any, d: Any, prior: Any, ti: Any, tp: Any, rules: Any, allowed: Any, table: Any,
+    exact: Any, action: Any, nxt: Any, elim: Any, tox_deesc: Any,
 ) -> None:  # fmt: skip
     """:func:`decide_one` for every trial (dose-major counts, patients row by row)."""
     num, rows = n.shape
     width = p_dose.shape[1]
     fw = np.empty((11, num))
-    bw = np.empty((5, num), dtype=np.bool_)
+    st = np.zeros((ST_ROWS, num))  # stats_scratch
     cnt = np.empty((9, num), dtype=np.int64)
-    out = np.empty(num, dtype=np.bool_)
-    pr = np.empty(num, dtype=np.bool_)
     for r in range(rows):
         for j in range(num):
             cnt[0, j] = n[j, r]
@@ -479,17 +505,16 @@ def _decide_all(
             cnt[3, j] = both[j, r]
             cnt[4, j] = pend_t[j, r]
             cnt[5, j] = pend_e[j, r]
-            pr[j] = prior[j, r]
+            st[ST_PRIOR, j] = prior[j, r]
         a, nd, td = decide_one(
             cnt, p_dose, p_entry, p_tox_at, p_eff_at, p_tox, p_eff, r, 0, width, now[r],
-            d[r], pr, ti, tp, opts, fopts, allowed, tox_bound, eff_bound, table, exact,
-            fw, bw, out,
+            d[r], st, ti, tp, rules, allowed, table, exact, fw,
         )  # fmt: skip
         action[r] = a
         nxt[r] = nd
         tox_deesc[r] = td
         for j in range(num):
-            elim[j, r] = out[j]
+            elim[j, r] = st[ST_ELIM, j] != 0
 
 
 def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
@@ -521,8 +546,7 @@ def decide_tite_boin12(design: TITEBOIN12, data: DoseArrays) -> ArrayDecision:
         ints(data.eff_pending), ints(pts.dose), floats(pts.entry), floats(pts.tox_at),
         floats(pts.eff_at), np.asarray(pts.tox, dtype=np.bool_),
         np.asarray(pts.eff, dtype=np.bool_), floats(pts.now), ints(data.current),
-        np.asarray(data.eliminated, dtype=np.bool_), rule.ints, rule.floats, rule.opts,
-        rule.fopts, rule.allowed, rule.tox_bound, rule.eff_bound, rule.table, exact_memo(),
-        action, nxt, elim, tox_deesc,
+        np.asarray(data.eliminated, dtype=np.bool_), rule.ints, rule.floats, rule.rules,
+        rule.allowed, rule.table, exact_memo(), action, nxt, elim, tox_deesc,
     )  # fmt: skip
     return ArrayDecision(action, nxt, elim, tox_deesc)
