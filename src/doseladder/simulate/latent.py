@@ -162,13 +162,8 @@ class PatientDraws:
 
     def eff(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> NDArray[np.bool_]:
         """Whether these patients respond (within the window) at these doses."""
-        return self._eff_given(self.tox(rows, i, dose), rows, i, dose)
-
-    def _eff_given(
-        self, tox: NDArray[np.bool_], rows: IntArray, i: int | IntArray, dose: IntArray
-    ) -> NDArray[np.bool_]:
-        """:meth:`eff`, given these patients' DLTs (:meth:`tox`)."""
-        cond = np.where(tox, self._pe_t[dose], self._pe_nt[dose])
+        t = self.tox(rows, i, dose)
+        cond = np.where(t, self._pe_t[dose], self._pe_nt[dose])
         return np.asarray(self.u_eff[rows, i] < cond, dtype=np.bool_)
 
     def tox_time(self, rows: IntArray, i: int | IntArray, dose: IntArray) -> FloatArray:
@@ -182,17 +177,6 @@ class PatientDraws:
         e = self.eff(rows, i, dose)
         frac = event_time_fraction(self.v_eff[rows, i], self.p_eff[dose], self.scenario.eff_time)
         return np.where(e, frac, np.inf)
-
-    def event_times(
-        self, rows: IntArray, i: int | IntArray, dose: IntArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """(:meth:`tox_time`, :meth:`eff_time`) with the DLTs evaluated once."""
-        t = self.tox(rows, i, dose)
-        e = self._eff_given(t, rows, i, dose)
-        sc = self.scenario
-        ft = event_time_fraction(self.v_tox[rows, i], self.p_tox[dose], sc.tox_time)
-        fe = event_time_fraction(self.v_eff[rows, i], self.p_eff[dose], sc.eff_time)
-        return np.where(t, ft, np.inf), np.where(e, fe, np.inf)
 
     def event_fractions(self, endpoint: Literal["tox", "eff"]) -> FloatArray:
         """The event-time fractions of :meth:`tox_time` / :meth:`eff_time` of every patient at

@@ -12,7 +12,7 @@ from numba import njit
 from scipy import special
 from scipy.stats import beta
 
-from doseladder.core.designs.arrays.boin12 import boin12_constants
+from doseladder.core.designs.arrays.boin12 import boin12_constants, rule_table
 from doseladder.core.designs.arrays.tite_boin12 import (
     allowed_pending,
     betainc_c,
@@ -78,6 +78,7 @@ def test_rule_tables_come_from_the_core() -> None:
     rule = tite_rule(design, design.max_n, design.max_n)
     assert np.array_equal(rule.allowed, allowed_pending(0.5, design.max_n))
     consts = boin12_constants(design, design.max_n)
-    assert np.array_equal(rule.tox_bound, consts.tox_bound)
-    assert np.array_equal(rule.eff_bound, consts.eff_bound)
+    assert np.array_equal(rule.rules, rule_table(design, design.max_n))
+    bounds = np.concatenate([consts.tox_bound, consts.eff_bound]).astype(np.float64)
+    assert np.array_equal(rule.rules[-bounds.size :], bounds)
     assert rule.ints[2] == design.max_n

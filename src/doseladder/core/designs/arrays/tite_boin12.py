@@ -66,11 +66,9 @@ from doseladder.core.designs.arrays.boin12 import (
     ST_TOX,
     ST_TOX_FAIL,
     admissible_trial,
-    boin12_constants,
     conclude_trial,
     elimination_flags_trial,
     needed_trial,
-    rule_options,
     rule_table,
     table_size,
 )
@@ -176,25 +174,18 @@ class TiteRule:
             u1 + u4 = u2 + u3), the table's stride (size + 1).
         floats: windows, the fsum split scale, φT, φE, u1..u4, u_b/100, 1 − u_b/100, α, β,
             c_T, c_E, λd, 1 − φT.
-        opts, fopts: BOIN12's rule options (:func:`~doseladder.core.designs.arrays.boin12.
-            rule_options`).
         allowed: :func:`allowed_pending` (index n = patients at the current dose).
-        tox_bound, eff_bound: the core's elimination boundaries (``Boin12Constants``).
         rules: what BOIN12's per-trial rules read
-            (:func:`~doseladder.core.designs.arrays.boin12.rule_table`: the options above and
-            the same boundaries, n = 0..size), the only design array :func:`decide_one`
-            hands them.
+            (:func:`~doseladder.core.designs.arrays.boin12.rule_table`: BOIN12's rule options
+            and the core's elimination boundaries, n = 0..size), the only design array
+            :func:`decide_one` hands them.
         table: complete-data D by (n, n_T, n_E[, n_TE]), NaN until first computed (empty
             when it would exceed 2^22 entries: D is then computed at every use).
     """
 
     ints: IntArray
     floats: FloatArray
-    opts: IntArray
-    fopts: FloatArray
     allowed: IntArray
-    tox_bound: IntArray
-    eff_bound: IntArray
     rules: FloatArray
     table: FloatArray
 
@@ -226,11 +217,8 @@ def tite_rule(design: TITEBOIN12, size: int, split_n: int) -> TiteRule:
          design.c_e, design.lambda_d, 1.0 - design.phi_t],
         dtype=np.float64,
     )  # fmt: skip
-    opts, fopts = rule_options(design)
-    consts = boin12_constants(design, size)
     return TiteRule(
-        ints, floats, opts, fopts, allowed_pending(float(design.max_pending), size),
-        consts.tox_bound, consts.eff_bound, rule_table(design, size),
+        ints, floats, allowed_pending(float(design.max_pending), size), rule_table(design, size),
         _complete_table(design, size),
     )  # fmt: skip
 
