@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from doseladder.core.decision import Action, Decision, Reason
@@ -43,6 +44,7 @@ from doseladder.core.designs.crm_model import (
     CrmFit,
     crm_dosescaled,
     crm_fit,
+    crm_tail_arrays,
     getprior,
     prob_dose_above,
 )
@@ -159,6 +161,50 @@ class CrmParameters:
             scale=float(self.prior_sd),
         )
 
+    def prob_above(
+        self,
+        dose: int,
+        levels: list[int],
+        tox: list[int],
+        weights: list[float] | None = None,
+    ) -> float:
+        """Posterior Pr(p_dose > target | data) under this model and prior (dfcrm's fit as in
+        :meth:`fit`; :func:`~doseladder.core.designs.crm_model.prob_dose_above`)."""
+        return prob_dose_above(
+            self.skeleton_values,
+            dose,
+            self.target,
+            levels,
+            tox,
+            weights,
+            model=self.model,
+            intercept=float(self.intercept),
+            scale=float(self.prior_sd),
+        )
+
+    def tail_arrays(
+        self,
+        n: np.ndarray,
+        y: np.ndarray,
+        *,
+        partial: tuple[np.ndarray, np.ndarray] | None = None,
+        above: tuple[int, float] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`fit` (and, with ``above``, :meth:`prob_above`) for many trials at once
+        (:func:`~doseladder.core.designs.crm_model.crm_tail_arrays` under this model and
+        prior): posterior means, recommended doses (1-based), tail probabilities or None."""
+        return crm_tail_arrays(
+            self.skeleton_values,
+            self.target,
+            n,
+            y,
+            model=self.model,
+            intercept=float(self.intercept),
+            scale=float(self.prior_sd),
+            partial=partial,
+            above=above,
+        )
+
     def fit_values(self, fit: CrmFit) -> dict[str, Any]:
         """JSON values of a fit: ``mtd``, ``ptox`` and the posterior mean of the parameter."""
         return {
@@ -198,17 +244,7 @@ def crm_decision(
         eliminated = frozenset(range(min(eliminated), J + 1))
 
     if p.stop_tox_cutoff is not None:
-        prob = prob_dose_above(
-            p.skeleton_values,
-            1,
-            p.target,
-            levels,
-            tox,
-            weights,
-            model=p.model,
-            intercept=float(p.intercept),
-            scale=float(p.prior_sd),
-        )
+        prob = p.prob_above(1, levels, tox, weights)
         if prob > p.stop_tox_cutoff:
             return Decision(
                 Action.STOP,
@@ -319,16 +355,7 @@ def crm_selection(p: CrmParameters, state: TrialState, fit: CrmFit, rule: str) -
     if p.stop_tox_cutoff is not None and state.n_patients:
         levels = [q.dose for q in state.patients]
         tox = [1 if q.tox else 0 for q in state.patients]
-        prob = prob_dose_above(
-            p.skeleton_values,
-            1,
-            p.target,
-            levels,
-            tox,
-            model=p.model,
-            intercept=float(p.intercept),
-            scale=float(p.prior_sd),
-        )
+        prob = p.prob_above(1, levels, tox)
         values["prob_dose1_above_target"] = prob
         if prob > p.stop_tox_cutoff:
             dose = None

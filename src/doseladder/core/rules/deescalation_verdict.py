@@ -246,8 +246,6 @@ class CrmRule(DeescalationRule):
         )
 
     def verdicts(self, n: Sequence[int], y: Sequence[int]) -> tuple[Verdict, ...]:
-        from doseladder.core.designs.crm_model import prob_dose_above
-
         _check_counts(n, y)
         if sum(n) == 0:
             return tuple(Verdict(False, _NO_DATA) for _ in n)
@@ -276,16 +274,7 @@ class CrmRule(DeescalationRule):
             if nk == 0:
                 out.append(Verdict(False, _NO_DATA))
                 continue
-            prob = prob_dose_above(
-                d.skeleton_values,
-                k,
-                d.target,
-                levels,
-                tox,
-                model=d.model,
-                intercept=float(d.intercept),
-                scale=float(d.prior_sd),
-            )
+            prob = d.prob_above(k, levels, tox)
             if prob > self.cutoff:
                 out.append(
                     Verdict(
@@ -299,35 +288,16 @@ class CrmRule(DeescalationRule):
         return tuple(out)
 
     def verdict_arrays(self, n: IntArray, y: IntArray) -> BoolArray:
-        from doseladder.core.designs.crm_model import crm_tail_arrays
-
         d = self.design
         num = n.shape[0]
         dose_ix = np.arange(num)[:, None]
         if self.rule == "recommended":
-            _est, mtd, _prob = crm_tail_arrays(
-                d.skeleton_values,
-                d.target,
-                n,
-                y,
-                model=d.model,
-                intercept=float(d.intercept),
-                scale=float(d.prior_sd),
-            )
+            _est, mtd, _prob = d.tail_arrays(n, y)
             ok = dose_ix + 1 <= np.asarray(mtd)[None, :]
         else:
             ok = np.zeros(n.shape, dtype=np.bool_)
             for k in range(num):
-                _est, _mtd, prob = crm_tail_arrays(
-                    d.skeleton_values,
-                    d.target,
-                    n,
-                    y,
-                    model=d.model,
-                    intercept=float(d.intercept),
-                    scale=float(d.prior_sd),
-                    above=(k + 1, float(d.target)),
-                )
+                _est, _mtd, prob = d.tail_arrays(n, y, above=(k + 1, float(d.target)))
                 assert prob is not None
                 ok[k] = ~(np.asarray(prob) > self.cutoff)
         return np.asarray((n > 0) & ok, dtype=np.bool_)

@@ -36,7 +36,6 @@ from doseladder.core.designs.arrays.interface import (
     pick,
     upward,
 )
-from doseladder.core.designs.crm_model import crm_tail_arrays
 from doseladder.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -54,17 +53,7 @@ def crm_fit_rule_arrays(
     """dfcrm's recommended dose (1-based) per trial and, when ``stop_tox_cutoff`` is set, the
     posterior Pr(p_1 > target | data) of the same fit (else None)."""
     above = (1, float(design.target)) if design.stop_tox_cutoff is not None else None
-    _est, mtd, prob = crm_tail_arrays(
-        design.skeleton_values,
-        design.target,
-        n,
-        y,
-        model=design.model,
-        intercept=float(design.intercept),
-        scale=float(design.prior_sd),
-        partial=partial,
-        above=above,
-    )
+    _est, mtd, prob = design.tail_arrays(n, y, partial=partial, above=above)
     return mtd, prob
 
 
