@@ -14,15 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-import pandas as pd
 from scipy.special import betainc
 
-from doseladder.core.decision import Decision
 from doseladder.core.designs.base import Design, check_prob
-from doseladder.core.designs.interval_rules import IntervalConduct, IntervalDesign, interval_select
+from doseladder.core.designs.interval_rules import IntervalDesign
 from doseladder.core.errors import InputError
-from doseladder.core.selection import Selection
-from doseladder.core.state import TrialState
 
 __all__ = ["I3P3", "i3p3_letter"]
 
@@ -54,6 +50,7 @@ class I3P3(IntervalDesign, Design):
 
     name: ClassVar[str] = "i3+3"
     target_kind: ClassVar[str] = "mtd"
+    rule_prefix: ClassVar[str] = "i3p3"
 
     num_doses: int
     target: float
@@ -103,28 +100,6 @@ class I3P3(IntervalDesign, Design):
                 f"({(y - 1) / n:.3f}) would be below it"
             )
         return f"{head}, above the equivalence interval [{lo:g}, {hi:g}] even with one DLT fewer"
-
-    def conduct(self) -> IntervalConduct:
-        return IntervalConduct(
-            rule="i3p3",
-            num_doses=self.num_doses,
-            target=self.target,
-            max_n=self.max_n,
-            cutoff_eli=self.cutoff_eli,
-            n_earlystop=self.n_earlystop,
-            earlystop_first=False,
-        )
-
-    def _decide(self, state: TrialState, now: float | None) -> Decision:
-        return self._interval_decide(state, "i3p3")
-
-    def select(self, state: TrialState) -> Selection:
-        """Isotonic ``select_mtd`` (FIND), as BOIN's ``select.mtd``."""
-        return interval_select(self.conduct(), state)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Boundaries derived from the E/S/D/DU table, and the table itself."""
-        return self._interval_tables()
 
     def describe(self) -> str:
         lo, hi = self.ei

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
@@ -226,10 +226,9 @@ def interval_decision(
     return Decision(action, d, nxt, reason, eliminated, tuple(steps))
 
 
-def interval_select(
-    c: IntervalConduct, state: TrialState, *, extrasafe: bool = False, offset: float = 0.05
-) -> Selection:
-    """Isotonic ``select.mtd`` (Keyboard ``select.mtd.kb``, FIND ``select_mtd``)."""
+def interval_select(c: IntervalConduct, state: TrialState) -> Selection:
+    """Isotonic ``select.mtd`` (Keyboard ``select.mtd.kb`` with ``c.extrasafe`` and
+    ``c.offset``, FIND ``select_mtd``)."""
     if not isinstance(state, TrialState):
         raise InputError("state", "must be a TrialState")
     if state.num_doses != c.num_doses:
@@ -247,8 +246,8 @@ def interval_select(
         counts.tox,
         c.target,
         cutoff_eli=c.cutoff_eli,
-        extrasafe=extrasafe,
-        offset=offset,
+        extrasafe=c.extrasafe,
+        offset=c.offset,
         eliminated=state.eliminated,
     )
 
@@ -286,10 +285,18 @@ def letter_boundaries(letter: Callable[[int, int], str], n_max: int) -> pd.DataF
 
 
 class IntervalDesign:
-    """Mixin giving Keyboard, mTPI-2 and i3+3 their ``decide``/``select`` (complete data).
+    """Mixin giving Keyboard, mTPI-2 and i3+3 their conduct, ``decide``, ``select`` and tables
+    (complete data), written once here.
 
-    A design defines ``letter(n, y)``, ``explain(n, y, letter)`` and ``conduct()``.
+    A design defines ``letter(n, y)``, ``explain(n, y, letter)``, the class attributes
+    ``rule_prefix`` (prefix of its reasons' rule names) and ``earlystop_first``, and, if it has
+    selection options, ``_conduct_options()``.
     """
+
+    #: prefix of the reasons' rule names ("keyboard", "mtpi2", "i3p3")
+    rule_prefix: ClassVar[str]
+    #: Keyboard checks its early stop before elimination; FIND's designs after the move
+    earlystop_first: ClassVar[bool] = False
 
     num_doses: int
     target: float
@@ -304,10 +311,40 @@ class IntervalDesign:
     def explain(self, n: int, y: int, letter: str) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def conduct(self) -> IntervalConduct:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _conduct_options(self) -> dict[str, Any]:
+        """Extra :class:`IntervalConduct` fields (Keyboard: ``extrasafe``, ``offset``)."""
+        return {}
 
-    def _interval_decide(self, state: TrialState, rule: str) -> Decision:
+    def conduct(self) -> IntervalConduct:
+        """The design's parameters of the shared conduct."""
+        return IntervalConduct(
+            rule=self.rule_prefix,
+            num_doses=self.num_doses,
+            target=self.target,
+            max_n=self.max_n,
+            cutoff_eli=self.cutoff_eli,
+            n_earlystop=self.n_earlystop,
+            earlystop_first=self.earlystop_first,
+            **self._conduct_options(),
+        )
+
+    def _decide(self, state: TrialState, now: float | None) -> Decision:
+        """The conduct on complete data (pending outcomes suspend accrual)."""
+        return self._interval_decide(state)
+
+    def select(self, state: TrialState) -> Selection:
+        """Isotonic MTD selection: Keyboard's ``select.mtd.kb`` (with its ``extrasafe`` and
+        ``offset``), FIND's ``select_mtd`` for mTPI-2 and i3+3 (as BOIN's ``select.mtd``)."""
+        return interval_select(self.conduct(), state)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The boundaries derived from the letter table (Keyboard: ``get.boundary.kb``'s
+        ``full_boundary_tab`` / ``boundary_tab``; FIND: from its E/S/D/DU table) and the letter
+        table itself."""
+        return self._interval_tables()
+
+    def _interval_decide(self, state: TrialState) -> Decision:
+        rule = self.rule_prefix
         d = state.current_dose
         assert d is not None
         counts = state.counts()

@@ -22,17 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 from scipy.special import betainc
 
-from doseladder.core.decision import Decision
 from doseladder.core.designs.base import Design, check_prob
-from doseladder.core.designs.interval_rules import IntervalConduct, IntervalDesign, interval_select
+from doseladder.core.designs.interval_rules import IntervalDesign
 from doseladder.core.errors import InputError
-from doseladder.core.selection import Selection
-from doseladder.core.state import TrialState
 
 __all__ = ["Keyboard", "keyboard_boundaries", "keyboard_keys", "keyboard_letter"]
 
@@ -142,6 +139,8 @@ class Keyboard(IntervalDesign, Design):
 
     name: ClassVar[str] = "keyboard"
     target_kind: ClassVar[str] = "mtd"
+    rule_prefix: ClassVar[str] = "keyboard"
+    earlystop_first: ClassVar[bool] = True
 
     num_doses: int
     target: float
@@ -181,31 +180,9 @@ class Keyboard(IntervalDesign, Design):
             f">= {bd if bd is not None else 'NA'})"
         )
 
-    def conduct(self) -> IntervalConduct:
-        return IntervalConduct(
-            rule="keyboard",
-            num_doses=self.num_doses,
-            target=self.target,
-            max_n=self.max_n,
-            cutoff_eli=self.cutoff_eli,
-            n_earlystop=self.n_earlystop,
-            earlystop_first=True,
-            extrasafe=self.extrasafe,
-            offset=self.offset,
-        )
-
-    def _decide(self, state: TrialState, now: float | None) -> Decision:
-        """``get.oc.kb`` conduct on complete data (pending outcomes suspend accrual)."""
-        return self._interval_decide(state, "keyboard")
-
-    def select(self, state: TrialState) -> Selection:
-        """``select.mtd.kb``: isotonic estimates, dose closest to the target."""
-        return interval_select(self.conduct(), state, extrasafe=self.extrasafe, offset=self.offset)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """``get.boundary.kb`` boundaries (``full_boundary_tab`` / ``boundary_tab``) and the
-        letter table."""
-        return self._interval_tables()
+    def _conduct_options(self) -> dict[str, Any]:
+        """``select.mtd.kb``'s ``extrasafe`` and ``offset``."""
+        return {"extrasafe": self.extrasafe, "offset": self.offset}
 
     def describe(self) -> str:
         t = self._interval_tables()["boundaries_by_cohort"]

@@ -18,14 +18,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-import pandas as pd
 from scipy.special import betainc
 
-from doseladder.core.decision import Decision
 from doseladder.core.designs.base import Design, check_prob
-from doseladder.core.designs.interval_rules import IntervalConduct, IntervalDesign, interval_select
-from doseladder.core.selection import Selection
-from doseladder.core.state import TrialState
+from doseladder.core.designs.interval_rules import IntervalDesign
 
 __all__ = ["MTPI2", "mtpi2_intervals", "mtpi2_letter"]
 
@@ -95,6 +91,7 @@ class MTPI2(IntervalDesign, Design):
 
     name: ClassVar[str] = "mtpi2"
     target_kind: ClassVar[str] = "mtd"
+    rule_prefix: ClassVar[str] = "mtpi2"
 
     num_doses: int
     target: float
@@ -134,28 +131,6 @@ class MTPI2(IntervalDesign, Design):
                 else ""
             )
         )
-
-    def conduct(self) -> IntervalConduct:
-        return IntervalConduct(
-            rule="mtpi2",
-            num_doses=self.num_doses,
-            target=self.target,
-            max_n=self.max_n,
-            cutoff_eli=self.cutoff_eli,
-            n_earlystop=self.n_earlystop,
-            earlystop_first=False,
-        )
-
-    def _decide(self, state: TrialState, now: float | None) -> Decision:
-        return self._interval_decide(state, "mtpi2")
-
-    def select(self, state: TrialState) -> Selection:
-        """Isotonic ``select_mtd`` (FIND), as BOIN's ``select.mtd``."""
-        return interval_select(self.conduct(), state)
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Boundaries derived from the E/S/D/DU table, and the table itself."""
-        return self._interval_tables()
 
     def describe(self) -> str:
         lo, hi = self.target - self.epsilon1, self.target + self.epsilon2
