@@ -8,7 +8,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Action", "Decision", "Reason"]
+__all__ = ["Action", "Decision", "Reason", "max_n_reason"]
 
 
 class Action(StrEnum):
@@ -42,6 +42,21 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "message": self.message, "values": dict(self.values)}
+
+
+def max_n_reason(total: int, max_n: int, rule_next_dose: int | None, **values: Any) -> Reason:
+    """The reason to stop because the maximum sample size is reached (``total >= max_n``),
+    shared by every design that stops there (BOIN family, BOIN12, Keyboard/mTPI-2/i3+3,
+    CRM): the dose the rules would otherwise give is kept in ``rule_next_dose``; ``values``
+    adds the firing design's own numbers."""
+    return Reason(
+        "max_n_reached",
+        (
+            f"The maximum sample size is reached ({total} >= {max_n} patients): stop "
+            f"the trial (the rules would give dose {rule_next_dose})."
+        ),
+        {**values, "total_n": total, "max_n": max_n, "rule_next_dose": rule_next_dose},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 from scipy.special import betainc  # 1 - betainc(y+1, n-y+1, t) = Pr(p > t | Beta posterior)
 
-from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.decision import Action, Decision, Reason, max_n_reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.errors import InputError
@@ -439,14 +439,7 @@ def boin_framework_decision(
     # 6. maximum sample size
     if action is not Action.STOP and total >= p.max_n:
         steps.append(reason)
-        reason = Reason(
-            "max_n_reached",
-            (
-                f"The maximum sample size is reached ({total} >= {p.max_n} patients): stop "
-                f"the trial (the rules would give dose {next_dose})."
-            ),
-            {"total_n": total, "max_n": p.max_n, "rule_next_dose": next_dose},
-        )
+        reason = max_n_reason(total, p.max_n, next_dose)
         action = Action.STOP
 
     return Decision(action, d, next_dose, reason, eliminated, tuple(steps))

@@ -72,7 +72,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import beta as beta_dist
 from scipy.stats import rankdata
 
-from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.decision import Action, Decision, Reason, max_n_reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.boin import boin_lambdas
@@ -855,14 +855,7 @@ class BOIN12(Design):
         else:
             action = Action.STAY
         if total >= self.max_n:
-            stop = Reason(
-                "max_n_reached",
-                (
-                    f"The maximum sample size is reached ({total} >= {self.max_n} patients): "
-                    f"stop the trial (the rules would give dose {next_dose})."
-                ),
-                {"total_n": total, "max_n": self.max_n, "rule_next_dose": next_dose},
-            )
+            stop = max_n_reason(total, self.max_n, next_dose)
             return Decision(Action.STOP, d, next_dose, stop, eliminated, (reason,))
         if self.n_stop is not None:
             n = summary.n

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.decision import Action, Decision, Reason, max_n_reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import Design, check_int, check_prob
 from doseladder.core.designs.crm_model import (
@@ -321,14 +321,7 @@ def crm_decision(
         action = Action.STOP
     if action is not Action.STOP and total >= max_n:
         steps.append(reason)
-        reason = Reason(
-            "max_n_reached",
-            (
-                f"The maximum sample size is reached ({total} >= {max_n} patients): stop "
-                f"the trial (the rules would give dose {nxt})."
-            ),
-            {**values, "total_n": total, "max_n": max_n, "rule_next_dose": nxt},
-        )
+        reason = max_n_reason(total, max_n, nxt, **values)
         action = Action.STOP
     return Decision(action, d, nxt, reason, eliminated, tuple(steps))
 

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
-from doseladder.core.decision import Action, Decision, Reason
+from doseladder.core.decision import Action, Decision, Reason, max_n_reason
 from doseladder.core.designs.arrays.interface import ArrayDecision, DoseArrays, IntArray
 from doseladder.core.designs.base import check_int, check_prob
 from doseladder.core.designs.boin import posterior_overdose
@@ -214,14 +214,7 @@ def interval_decision(
         action = Action.STOP
     if action is not Action.STOP and total >= c.max_n:
         steps.append(reason)
-        reason = Reason(
-            "max_n_reached",
-            (
-                f"The maximum sample size is reached ({total} >= {c.max_n} patients): stop "
-                f"the trial (the rules would give dose {nxt})."
-            ),
-            {"total_n": total, "max_n": c.max_n, "rule_next_dose": nxt},
-        )
+        reason = max_n_reason(total, c.max_n, nxt)
         action = Action.STOP
     return Decision(action, d, nxt, reason, eliminated, tuple(steps))
 
