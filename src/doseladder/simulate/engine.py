@@ -66,9 +66,14 @@ BlockOutput = tuple[OCStats, TrialArrays | None]
 
 
 def run_block_summary(task: BlockTask) -> BlockOutput:
-    """Simulate one block and reduce it to sufficient statistics (on the worker)."""
+    """Simulate one block and reduce it to sufficient statistics (on the worker).
+
+    The block runs through :func:`doseladder.jit.run_compiled`: a kernel missing from the
+    compiled-code cache is compiled in a short-lived child process, not in this one."""
+    from doseladder.jit import run_compiled
+
     tune_malloc()
-    arrays = run_block(task)
+    arrays = run_compiled(run_block, task)
     assert task.context is not None
     return OCStats.from_arrays(arrays, task.context), (arrays if task.keep else None)
 
