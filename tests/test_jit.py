@@ -42,7 +42,7 @@ def test_compiled_without_refcounts_runs_the_python_function() -> None:
 # ------------------------------------------------------- compilation in a child process
 #: a module with one compiled function, written to a temporary folder and used by fresh
 #: processes (each test controls the compiled-code cache they share)
-_PROBE_MODULE = '''
+_PROBE_MODULE = """
 import numpy as np
 from doseladder.jit import compiled
 
@@ -55,11 +55,11 @@ def sum_squares(xs):
 
 def run(n):
     return sum_squares(np.arange(n, dtype=np.float64) / 7.0)
-'''
+"""
 
 #: a fresh "simulating" process: runs the probe through run_compiled and reports how the
 #: compiled function got into it (Numba's dispatcher statistics)
-_PROBE_RUN = '''
+_PROBE_RUN = """
 import json, sys
 import jitprobe
 from doseladder.jit import run_compiled_how
@@ -72,7 +72,7 @@ print(json.dumps({
     "hits": sum(stats.cache_hits.values()),
     "overloads": len(jitprobe.sum_squares.overloads),
 }))
-'''
+"""
 
 
 def _probe(
