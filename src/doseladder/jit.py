@@ -67,6 +67,7 @@ from numba.core import event
 __all__ = [
     "COMPILE_IN_CHILD_ENV",
     "CompilationNeeded",
+    "cache_folder",
     "compiled",
     "compiled_inline",
     "compiled_without_refcounts",
@@ -104,6 +105,11 @@ def _stamp() -> str:
 if not os.environ.get("NUMBA_CACHE_DIR"):
     _base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     config.CACHE_DIR = str(_base / "doseladder" / "numba" / _stamp())  # type: ignore[attr-defined]
+
+
+def cache_folder() -> str:
+    """The folder of the compiled-code cache (Numba's ``CACHE_DIR``)."""
+    return str(config.CACHE_DIR)  # type: ignore[attr-defined]
 
 
 def compiled(fn: F) -> F:
