@@ -225,10 +225,9 @@ def _compile_in_child(fn: Callable[[A], Any], arg: A) -> str | None:
         **os.environ,
         "NUMBA_CACHE_DIR": str(config.CACHE_DIR),  # type: ignore[attr-defined]
         COMPILE_IN_CHILD_ENV: "0",
-        # this very package first, so the child compiles (and caches) the same files
-        "PYTHONPATH": os.pathsep.join(
-            [str(_PACKAGE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
+        # this very package first, so the child compiles (and caches) the same files, then
+        # this process's import path, so the child unpickles what this process can import
+        "PYTHONPATH": os.pathsep.join([str(_PACKAGE.parent), *filter(None, sys.path)]),
     }
     try:
         proc = subprocess.run(
