@@ -146,7 +146,7 @@ def test_processes_missing_the_same_function_at_once_compile_it_once(tmp_path: P
 def test_a_simulation_with_a_cold_cache_equals_the_in_process_one(tmp_path: Path) -> None:
     """The engine's blocks run through run_compiled: with an empty cache the kernel is
     compiled by a child and the simulating process loads it; the result is the one of a
-    simulation in this (test) process."""
+    process that compiled it itself (opt-out, another empty cache) and of this process."""
     from doseladder.core.designs.boin import BOIN
     from doseladder.simulate.engine import simulate
     from doseladder.simulate.scenario import Scenario
@@ -162,15 +162,23 @@ def test_a_simulation_with_a_cold_cache_equals_the_in_process_one(tmp_path: Path
         "r = simulate(BOIN(target=0.3, num_doses=4, max_n=24),\n"
         "             Scenario(p_tox=(0.05, 0.15, 0.3, 0.45)), 3000, seed=5)\n"
         "hits = sum(cohort_loop._interval_trials.stats.cache_hits.values())\n"
-        "print(json.dumps({'hits': hits, 'result': r.to_dict()}))\n"
+        "print(json.dumps({'hits': hits, 'result': r.to_dict()}, sort_keys=True))\n"
     )
     src = Path(doseladder.__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k != COMPILE_IN_CHILD_ENV}
-    env |= {"NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(src)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    child = json.loads(out.strip().splitlines()[-1])
-    assert child["hits"] == 1  # the simulating process loaded the kernel, compiled nothing
+
+    def run(cache: Path, **extra: str) -> dict[str, Any]:
+        env = {k: v for k, v in os.environ.items() if k != COMPILE_IN_CHILD_ENV}
+        env |= {"NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(src), **extra}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    via_child = run(tmp_path / "a")
+    assert via_child["hits"] == 1  # the simulating process loaded the kernel, compiled nothing
+    in_process = run(tmp_path / "b", **{COMPILE_IN_CHILD_ENV: "0"})
+    assert in_process["hits"] == 0  # it compiled the kernel itself
+    expected = json.dumps(in_process["result"], sort_keys=True)
+    assert json.dumps(via_child["result"], sort_keys=True) == expected
     here = simulate(design, scenario, 3000, seed=5).to_dict()
-    assert json.dumps(child["result"], sort_keys=True) == json.dumps(here, sort_keys=True)
+    assert json.dumps(here, sort_keys=True) == expected
