@@ -42,9 +42,10 @@ task, so results are bit-identical whichever process compiled.  Details:
   example designs).
 
 Only the array rules (``core/designs/arrays``, ``core/isotonic_compiled.py``, imported lazily by
-the designs' ``decide_arrays`` / ``select_arrays`` and by ``pava_arrays``) and the simulation
-kernels import this module (and so Numba): the CLI's start-up and the core's scalar ``decide``
-stay free of it (``tests/cli/test_startup.py``).
+the designs' ``decide_arrays`` / ``select_arrays`` and by ``pava_arrays``), the simulation
+kernels, and -- inside the functions that run blocks or ``doseladder compile`` -- the simulation
+engine and the CLI import this module (and so Numba): the CLI's start-up and the core's scalar
+``decide`` stay free of it (``tests/cli/test_startup.py``).
 """
 
 from __future__ import annotations
