@@ -30,6 +30,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("doseladder.cli.simulate_commands", "Simulate operating characteristics."),
     "compare": ("doseladder.cli.simulate_commands", "Compare designs on the same patients."),
     "sweep": ("doseladder.cli.simulate_commands", "Simulate a design over a parameter grid."),
+    "compile": (
+        "doseladder.cli.compile_commands",
+        "Compile the simulation kernels into the on-disk cache.",
+    ),
     "protocol": (
         "doseladder.cli.protocol_commands",
         "Protocol files: list, show, validate, schedule, recommend.",

@@ -34,7 +34,7 @@ from doseladder.simulate.results import (
 from doseladder.simulate.scenario import Scenario
 from doseladder.simulate.seeding import BLOCK_SIZE, block_sizes
 
-__all__ = ["BlockTask", "compare", "run_block", "run_block_summary", "simulate"]
+__all__ = ["BlockTask", "compare", "precompile", "run_block", "run_block_summary", "simulate"]
 
 Progress = Callable[[int], None]
 
@@ -66,9 +66,14 @@ BlockOutput = tuple[OCStats, TrialArrays | None]
 
 
 def run_block_summary(task: BlockTask) -> BlockOutput:
-    """Simulate one block and reduce it to sufficient statistics (on the worker)."""
+    """Simulate one block and reduce it to sufficient statistics (on the worker).
+
+    The block runs through :func:`doseladder.jit.run_compiled`: a kernel missing from the
+    compiled-code cache is compiled in a short-lived child process, not in this one."""
+    from doseladder.jit import run_compiled
+
     tune_malloc()
-    arrays = run_block(task)
+    arrays = run_compiled(run_block, task)
     assert task.context is not None
     return OCStats.from_arrays(arrays, task.context), (arrays if task.keep else None)
 
@@ -184,6 +189,26 @@ def simulate(
         version=__version__,
         trials=TrialArrays.concat(kept) if kept else None,
     )
+
+
+def precompile(design: Design, scenario: Scenario | None = None, n_trials: int = 1_000) -> str:
+    """Fill the compiled-code cache with ``design``'s simulation kernel (``doseladder compile``):
+    one block of ``n_trials`` trials under ``scenario`` (default: toxicity rising from 5 % to
+    50 %, efficacy from 10 % to 50 %) through :func:`doseladder.jit.run_compiled`, so a missing
+    kernel is compiled by a child process.  Returns how the code was obtained (``"cached"``,
+    ``"compiled in a child process"`` or ``"compiled in this process"``).  Options that take
+    another path through the kernel may still compile more code on their first simulation."""
+    from doseladder.jit import run_compiled_how
+
+    if scenario is None:
+        j = design.num_doses
+        scenario = Scenario(
+            p_tox=tuple(0.05 + 0.45 * i / max(j - 1, 1) for i in range(j)),
+            p_eff=tuple(0.1 + 0.4 * i / max(j - 1, 1) for i in range(j)),
+        )
+    _check(design, scenario, n_trials, 0, 1)
+    task = BlockTask(design, scenario, 0, 0, 0, n_trials, _max_patients(design))
+    return run_compiled_how(run_block, task)[1]
 
 
 def _max_patients(design: Design) -> int:

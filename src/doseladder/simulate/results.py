@@ -175,28 +175,28 @@ class OCStats:
         for name, arr in per_dose:
             # integer counts: exact sums and sums of squares
             dose_sums[name] = (
-                arr.sum(axis=0).astype(np.float64),
+                _int_sums(arr, "ij->j").astype(np.float64),
                 np.einsum("ij,ij->j", arr, arr).astype(np.float64),
             )
         counts = {
             "no_selection_pct": int((a.selected == 0).sum()),
             "early_stop_pct": int(a.stopped_early.sum()),
         }
-        total_n = a.n.sum(axis=1)
+        total_n = _int_sums(a.n, "ij->i")
         per_trial: dict[str, NDArray[Any]] = {
             "total_n": total_n,
-            "total_dlt": a.tox.sum(axis=1),
+            "total_dlt": _int_sums(a.tox, "ij->i"),
         }
         if ctx.efficacy:
-            per_trial["total_responses"] = a.eff.sum(axis=1)
+            per_trial["total_responses"] = _int_sums(a.eff, "ij->i")
         if ctx.true_mtd is not None:
-            above = a.n[:, ctx.true_mtd :].sum(axis=1) / np.maximum(total_n, 1) * 100
+            above = _int_sums(a.n[:, ctx.true_mtd :], "ij->i") / np.maximum(total_n, 1) * 100
             per_trial["pct_patients_above_mtd"] = above
             counts["select_overdose_pct"] = int((a.selected > ctx.true_mtd).sum())
         if ctx.true_obd is not None:
             counts["correct_obd_pct"] = int((a.selected == ctx.true_obd).sum())
         if a.n_backfill is not None:
-            per_trial["total_backfill"] = a.n_backfill.sum(axis=1)
+            per_trial["total_backfill"] = _int_sums(a.n_backfill, "ij->i")
         if np.isfinite(a.duration).any():
             per_trial["duration"] = a.duration
             per_trial["suspended_time"] = a.suspended
@@ -225,6 +225,16 @@ class OCStats:
             for k in first.sums
         }
         return OCStats(sum(p.n_trials for p in parts), sel, dose_sums, counts, sums)
+
+
+def _int_sums(a: NDArray[Any], subscripts: str) -> NDArray[Any]:
+    """Row (``"ij->i"``) or column (``"ij->j"``) sums of a (trials, doses) count array:
+    ``np.einsum`` on int64 counts -- integers add exactly in any order, so the sums are
+    ``a.sum(axis=...)``'s, 4-5x faster on (10,000, 5) blocks, where ``ndarray.sum`` walks the
+    short axis with a per-row loop; other dtypes use ``ndarray.sum`` (its int64 promotion)."""
+    if a.dtype != np.int64:
+        return a.sum(axis=1 if subscripts == "ij->i" else 0)  # type: ignore[no-any-return]
+    return np.einsum(subscripts, a)  # type: ignore[no-any-return]
 
 
 def merge_dose_sums(
@@ -286,33 +296,35 @@ class SimulationResult:
         sel_pct = stats.sel_counts[1:] / nt * 100
         mean_n, se_n = mean_se_from(*stats.dose_sums["n"], nt)
         mean_t, se_t = mean_se_from(*stats.dose_sums["tox"], nt)
-        per_dose = pd.DataFrame(
-            {
-                "dose": doses,
-                "p_tox": scenario["p_tox"],
-                "selection_pct": sel_pct,
-                "selection_se": _pct_se(sel_pct, nt),
-                "mean_patients": mean_n,
-                "mean_patients_se": se_n,
-                "mean_dlt": mean_t,
-                "mean_dlt_se": se_t,
-            }
-        )
+        # the columns in report order, then one DataFrame (inserting columns one by one into a
+        # DataFrame costs more than the whole block summary)
+        columns: dict[str, Any] = {"dose": doses, "p_tox": scenario["p_tox"]}
+        if ctx.efficacy:
+            columns["p_eff"] = scenario["p_eff"]
+        columns |= {
+            "selection_pct": sel_pct,
+            "selection_se": _pct_se(sel_pct, nt),
+            "mean_patients": mean_n,
+            "mean_patients_se": se_n,
+            "mean_dlt": mean_t,
+            "mean_dlt_se": se_t,
+        }
         if "n_backfill" in stats.dose_sums:
             # escalation / backfill split (BF-BOIN): per-trial differences have exact sums
             mean_b, se_b = mean_se_from(*stats.dose_sums["n_backfill"], nt)
             mean_bt, se_bt = mean_se_from(*stats.dose_sums["tox_backfill"], nt)
-            per_dose["mean_patients_escalation"] = mean_n - mean_b
-            per_dose["mean_patients_backfill"] = mean_b
-            per_dose["mean_patients_backfill_se"] = se_b
-            per_dose["mean_dlt_escalation"] = mean_t - mean_bt
-            per_dose["mean_dlt_backfill"] = mean_bt
-            per_dose["mean_dlt_backfill_se"] = se_bt
+            columns |= {
+                "mean_patients_escalation": mean_n - mean_b,
+                "mean_patients_backfill": mean_b,
+                "mean_patients_backfill_se": se_b,
+                "mean_dlt_escalation": mean_t - mean_bt,
+                "mean_dlt_backfill": mean_bt,
+                "mean_dlt_backfill_se": se_bt,
+            }
         if ctx.efficacy:
-            per_dose.insert(2, "p_eff", scenario["p_eff"])
             mean_e, se_e = mean_se_from(*stats.dose_sums["eff"], nt)
-            per_dose["mean_responses"] = mean_e
-            per_dose["mean_responses_se"] = se_e
+            columns |= {"mean_responses": mean_e, "mean_responses_se": se_e}
+        per_dose = pd.DataFrame(columns)
         rows: list[tuple[str, float, float]] = []
         for name in _TRIAL_PCTS:
             if name in stats.counts:

@@ -1024,8 +1024,16 @@ class _Task:
 
 
 def _run_task(task: _Task) -> ProtocolStats:
-    """One block reduced to its statistics (module level: picklable for worker processes)."""
+    """One block reduced to its statistics (module level: picklable for worker processes);
+    compiled code missing from the cache is compiled in a child process
+    (:func:`doseladder.jit.run_compiled`)."""
+    from doseladder.jit import run_compiled
+
     tune_malloc()
+    return run_compiled(_block_stats, task)
+
+
+def _block_stats(task: _Task) -> ProtocolStats:
     block = simulate_protocol_block(task.setup, task.seed, task.block, task.size)
     return block_stats(block, task.ctx, task.setup.watches_responses)
 
