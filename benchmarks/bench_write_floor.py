@@ -25,6 +25,11 @@ generator (``benchmarks/_service.py``: ``--writers`` keep-alive clients looping
 Reported per app: accepted writes/s and CPU milliseconds per write of the server processes,
 of PostgreSQL (every ``postgres`` process: the server is shared) and of the load generator,
 and the load average (other work on the machine shows there).
+
+``--commit-groups 1,4,8``: instead, the most group commit could save: the service's
+adverse-event write called directly (no HTTP, one thread, sealed as served), ``k`` writes per
+transaction each in its own SAVEPOINT (one audit append, signature and anchor per commit),
+for each ``k``; CPU milliseconds per write of this process and of PostgreSQL.
 """
 
 from __future__ import annotations
@@ -273,7 +278,78 @@ def _token(base: str, url: str, kind: str) -> str:
         db.dispose()
 
 
+def commit_groups(groups: list[int], writes: int, src: str | None) -> None:
+    """The ``--commit-groups`` measurement (see the module docs), in a child process with the
+    code in ``src`` on its path."""
+    home = Path(tempfile.mkdtemp(prefix="doseladder-floor-"))
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ["XDG_STATE_HOME"] = str(home / "state")
+    try:
+        with scratch_database() as (_, url):
+            in_child(src, "seed", url, "20")
+            cmd = [sys.executable, str(HERE), "--child-groups", url, str(writes),
+                   ",".join(map(str, groups))]  # fmt: skip
+            out = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
+            print(out.stdout.rstrip())
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _child_groups(url: str, writes: int, groups: list[int]) -> None:
+    from sqlalchemy.orm import Session
+
+    from doseladder.conduct.db import Database
+    from doseladder.conduct.models import Patient
+    from doseladder.conduct.services import outcomes, sites_users
+
+    db = Database(url, pool_size=5)
+    actor = db.run(
+        lambda s: sites_users.actor_for(sites_users.authenticate(s, "datamgr", PASSWORD))
+    )
+    patients = db.run(lambda s: [int(p) for p in s.scalars(select_ids(Patient))])
+    today = datetime.now(UTC).date()
+
+    def one(s: Session, i: int) -> None:
+        outcomes.record_adverse_event(
+            s, actor, patients[i % len(patients)], term="headache", grade=1 + i % 2,
+            onset_date=today,
+        )  # fmt: skip
+
+    def group(s: Session, first: int, k: int) -> None:
+        for j in range(k):
+            with s.begin_nested():  # SAVEPOINT: one failing write would not undo the others
+                one(s, first + j)
+
+    for i in range(20):  # warm-up
+        db.run(lambda s, i=i: one(s, i))
+    for k in groups:
+        pg0 = cpu_seconds(postgres_pids())
+        t0 = time.process_time()
+        for first in range(0, writes, k):
+            if k == 1:
+                db.run(lambda s, first=first: one(s, first))
+            else:
+                db.run(lambda s, first=first, k=k: group(s, first, k))
+        cpu = (time.process_time() - t0) / writes * 1e3
+        pg = cpu_used(pg0, cpu_seconds(postgres_pids())) / writes * 1e3
+        print(
+            f"  {k} write(s) per transaction{' (each in a SAVEPOINT)' if k > 1 else '':<24} "
+            f"CPU ms per write: this process {cpu:5.2f}, PostgreSQL {pg:4.2f}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+    db.dispose()
+
+
+def select_ids(model: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(model.id).order_by(model.id)
+
+
 def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child-groups":
+        _child_groups(sys.argv[2], int(sys.argv[3]), [int(k) for k in sys.argv[4].split(",")])
+        return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--writers", type=int, default=50)
@@ -283,7 +359,24 @@ def main() -> int:
     parser.add_argument("--apps", default="floor-fastapi,floor-asgi,service")
     parser.add_argument("--src", default=None, help="source tree of the service (default: here)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--commit-groups", metavar="K,K,...",
+        help="measure k writes per transaction (direct service calls) instead",
+    )  # fmt: skip
+    parser.add_argument("--writes", type=int, default=240, help="writes per --commit-groups k")
     args = parser.parse_args()
+    if args.commit_groups:
+        groups = [int(k) for k in args.commit_groups.split(",") if k.strip()]
+        if not groups or any(not 1 <= k <= 100 for k in groups) or not 10 <= args.writes <= 10_000:
+            parser.error("--commit-groups: integers in 1..100; --writes 10..10000")
+        load = os.getloadavg()
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load[0]:.1f} {load[1]:.1f}; "
+            f"{args.writes} adverse-event writes per k, direct service calls, sealed"
+        )
+        for _ in range(args.rounds):
+            commit_groups(groups, args.writes, args.src)
+        return 0
     kinds = [k.strip() for k in args.apps.split(",") if k.strip()]
     if not kinds or any(k not in {"floor-fastapi", "floor-asgi", "service"} for k in kinds):
         parser.error("--apps: a comma-separated list of floor-fastapi, floor-asgi, service")
