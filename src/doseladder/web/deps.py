@@ -80,7 +80,13 @@ def get_settings(request: Request) -> WebSettings:
     return settings
 
 
-DbDep = Annotated[Database, Depends(get_db)]
+async def _db(request: Request) -> Database:
+    # ``async``: FastAPI runs a plain ``def`` dependency in a worker thread (a thread hop per
+    # request for an attribute look-up)
+    return get_db(request)
+
+
+DbDep = Annotated[Database, Depends(_db)]
 
 
 @dataclass(frozen=True)
@@ -138,13 +144,14 @@ _bearer = HTTPBearer(
 
 
 def api_caller(
-    db: DbDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The caller of an API request (``Authorization: Bearer <token>``)."""
+    """The caller of an API request (``Authorization: Bearer <token>``).  A plain ``def``:
+    the token's look-up blocks, so FastAPI runs it in a worker thread."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("missing bearer token (Authorization: Bearer <token>)")
-    return resolve(db, credentials.credentials)
+    return resolve(get_db(request), credentials.credentials)
 
 
 ApiCaller = Annotated[Caller, Depends(api_caller)]

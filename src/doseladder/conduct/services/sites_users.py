@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -79,8 +79,9 @@ class IssuedToken:
     expires_at: datetime | None
 
 
-def actor_for(user: User) -> Actor:
-    """The :class:`Actor` of a user row."""
+def actor_for(user: User | Row[*tuple[Any, ...]]) -> Actor:
+    """The :class:`Actor` of a user: a ``User`` or a selected row with its ``id``,
+    ``username``, ``role`` and ``site_id`` (as :func:`actor_from_token`'s look-up)."""
     return Actor(
         user_id=user.id, username=user.username, role=Role(user.role), site_id=user.site_id
     )
@@ -486,9 +487,7 @@ def actor_from_token(
     if row.expires_at is not None and row.expires_at <= now:
         raise AuthenticationError(_BAD_TOKEN)
     _touch(session, row.token_id, row.last_seen_at, now, idle_timeout)
-    return Actor(
-        user_id=row.user_id, username=row.username, role=Role(row.role), site_id=row.site_id
-    )
+    return actor_for(row)
 
 
 #: the token, its user and its last use in one statement (see :func:`actor_from_token`)
@@ -497,7 +496,7 @@ _TOKEN_LOOKUP = (
         ApiToken.id.label("token_id"),
         ApiToken.expires_at,
         ApiToken.revoked_at,
-        User.id.label("user_id"),
+        User.id,  # with username, role and site_id: what actor_for reads
         User.username,
         User.role,
         User.site_id,

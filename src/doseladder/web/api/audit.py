@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from doseladder.conduct.services import audit_log, exports
 from doseladder.web.api.common import ERRORS
 from doseladder.web.api.schemas import MAX_ID, AuditEventOut, VerifyOut
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/audit", tags=["audit"], responses=ERRORS)
+router = PrefixRouter(prefix="/audit", tags=["audit"], responses=ERRORS)
 
 
 @router.get("/verify", response_model=VerifyOut, summary="Verify the chain and every table")

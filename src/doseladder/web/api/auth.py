@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.errors import AuthenticationError
@@ -13,11 +13,12 @@ from doseladder.conduct.services import sites_users
 from doseladder.web.api.common import ERRORS
 from doseladder.web.api.schemas import ErrorOut, LoginIn, LogoutOut, MeOut, TokenOut
 from doseladder.web.deps import ApiCaller, DbDep
+from doseladder.web.routing import PrefixRouter
 from doseladder.web.throttle import throttled_login
 
 __all__ = ["me_out", "router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
+router = PrefixRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
 
 
 def me_out(actor: Actor) -> MeOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import StrictBool
 from sqlalchemy.orm import Session
 
@@ -26,10 +26,11 @@ from doseladder.web.api.schemas import (
     Text,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["decisions"], responses=ERRORS)
+router = PrefixRouter(tags=["decisions"], responses=ERRORS)
 IndicationName = Annotated[str, Text(64), CLEAN]
 
 

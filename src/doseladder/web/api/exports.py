@@ -7,7 +7,7 @@ import io
 import zipfile
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
@@ -15,10 +15,11 @@ from doseladder.conduct.services import exports
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import Domain
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router", "tables_zip"]
 
-router = APIRouter(tags=["exports"], responses=ERRORS)
+router = PrefixRouter(tags=["exports"], responses=ERRORS)
 
 #: sandbox trials are left out of exports unless asked
 IncludeSandbox = Annotated[

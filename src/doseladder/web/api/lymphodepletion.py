@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from doseladder.conduct.services import lymphodepletion
 from doseladder.web.api.common import ERRORS, PathId
@@ -16,10 +16,11 @@ from doseladder.web.api.schemas import (
     ReasonIn,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["lymphodepletion"], responses=ERRORS)
+router = PrefixRouter(tags=["lymphodepletion"], responses=ERRORS)
 History = Annotated[bool, Query(description="Include superseded versions.")]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -21,10 +20,11 @@ from doseladder.conduct.services import opening_guard
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import CLEAN, In, Reason, Text
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["AcknowledgementIn", "AcknowledgementOut", "OpeningItemOut", "router"]
 
-router = APIRouter(tags=["trials"], responses=ERRORS)
+router = PrefixRouter(tags=["trials"], responses=ERRORS)
 
 
 class AcknowledgementIn(In):

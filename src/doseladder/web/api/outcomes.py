@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from doseladder.conduct.services import grading, outcomes
 from doseladder.web.api.common import ERRORS, PathId
@@ -28,10 +28,11 @@ from doseladder.web.api.schemas import (
     TermOut,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["outcomes"], responses=ERRORS)
+router = PrefixRouter(tags=["outcomes"], responses=ERRORS)
 History = Annotated[bool, Query(description="Include superseded versions.")]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
@@ -27,10 +27,11 @@ from doseladder.web.api.schemas import (
     ScreeningReportIn,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["patients"], responses=ERRORS)
+router = PrefixRouter(tags=["patients"], responses=ERRORS)
 
 
 @router.get(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from doseladder.conduct.services import sites_users
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import ReasonIn, SiteIn, SiteOut
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/sites", tags=["sites"], responses=ERRORS)
+router = PrefixRouter(prefix="/sites", tags=["sites"], responses=ERRORS)
 
 
 @router.get("", response_model=list[SiteOut], summary="Sites (site-bound users: their own)")

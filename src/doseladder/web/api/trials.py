@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
@@ -27,10 +26,11 @@ from doseladder.web.api.schemas import (
     TrialSiteOut,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router", "shipped_source"]
 
-router = APIRouter(tags=["trials"], responses=ERRORS)
+router = PrefixRouter(tags=["trials"], responses=ERRORS)
 
 
 def _source(body: TrialIn | AmendIn) -> tuple[dict[str, Any], str | None, str | None]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from doseladder.conduct.services import sites_users
 from doseladder.web.api.common import ERRORS, PathId
 from doseladder.web.api.schemas import (
@@ -16,10 +14,11 @@ from doseladder.web.api.schemas import (
     UserOut,
 )
 from doseladder.web.deps import ApiCaller
+from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/users", tags=["users"], responses=ERRORS)
+router = PrefixRouter(prefix="/users", tags=["users"], responses=ERRORS)
 
 
 @router.get("", response_model=list[UserOut], summary="Every user (admin)")

@@ -1,0 +1,404 @@
+"""The floor of the write path (issue #10, item 8): what these cores can do at best for an
+authenticated HTTP write that commits one row to PostgreSQL, beside the real service.
+
+Run::
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_write_floor.py [--seconds 10]
+        [--writers 50] [--workers 2] [--apps floor-fastapi,floor-asgi,service]
+
+Each app is served by uvicorn with the settings of ``doseladder serve --workers N
+--no-access-log`` (``uvloop``/``httptools`` when installed) and loaded by the same load
+generator (``benchmarks/_service.py``: ``--writers`` keep-alive clients looping
+``POST /patients/{id}/adverse-events``, writes only, no readers) on a fresh database seeded as
+``bench_service_load.py`` seeds it (20 open BOIN trials, three patients each):
+
+* ``floor-fastapi``: a FastAPI app with one synchronous route (run in the worker-thread pool,
+  as the service's): the bearer token is looked up with the service's own one-statement query
+  (token, user, last use: ``sites_users._TOKEN_LOOKUP``), then ONE ``INSERT ... RETURNING id``
+  into a scratch table and ``COMMIT`` on a pooled SQLAlchemy connection (``pool_pre_ping`` as
+  the service's engine), answered ``201 {"id": ...}``;
+* ``floor-asgi``: the same work in a bare ASGI callable (no FastAPI, no Starlette), the
+  database call still in a worker thread;
+* ``service``: the real ``doseladder serve`` (the code in ``--src``, default this checkout),
+  writes only (``--write-concurrency`` passed through when given).
+
+Reported per app: accepted writes/s and CPU milliseconds per write of the server processes,
+of PostgreSQL (every ``postgres`` process: the server is shared) and of the load generator,
+and the load average (other work on the machine shows there).
+
+``--commit-groups 1,4,8``: instead, the most group commit could save: the service's
+adverse-event write called directly (no HTTP, one thread, sealed as served), ``k`` writes per
+transaction each in its own SAVEPOINT (one audit append, signature and anchor per commit),
+for each ``k``; CPU milliseconds per write of this process and of PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _service import (
+    PASSWORD,
+    cpu_seconds,
+    cpu_used,
+    env_for,
+    finish_load,
+    free_port,
+    group_pids,
+    in_child,
+    login,
+    postgres_pids,
+    scratch_database,
+    serve,
+    serve_options,
+    start_load,
+)
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+
+HERE = Path(__file__).resolve()
+ENV_URL = "DOSELADDER_FLOOR_URL"
+_TABLE = "floor_writes"
+
+
+# ------------------------------------------------------------- the floor apps (workers)
+def _engine() -> Any:
+    from doseladder.conduct.db import make_engine
+
+    return make_engine(os.environ[ENV_URL], pool_size=15)
+
+
+def _write(engine: Any, token: str, patient_id: int, body: bytes) -> int | None:
+    """The floor's work: authenticate (one statement) and insert one row, committed."""
+    from sqlalchemy import text
+
+    from doseladder.conduct.security import token_digest
+    from doseladder.conduct.services.sites_users import _TOKEN_LOOKUP
+
+    with engine.connect() as conn:
+        row = conn.execute(_TOKEN_LOOKUP, {"digest": token_digest(token)}).first()
+        if row is None or row.revoked_at is not None or not row.active:
+            conn.rollback()
+            return None
+        new_id = conn.execute(
+            text(f"INSERT INTO {_TABLE} (patient_id, user_id, body) VALUES (:p, :u, :b) "
+                 "RETURNING id"),
+            {"p": patient_id, "u": row.id, "b": body.decode()},
+        ).scalar_one()  # fmt: skip
+        conn.commit()
+        return int(new_id)
+
+
+def fastapi_app() -> Any:
+    """``floor-fastapi`` (a uvicorn factory)."""
+    from fastapi import FastAPI
+
+    engine = _engine()
+    app = FastAPI()
+
+    @app.post("/api/v1/patients/{patient_id}/adverse-events", status_code=201)
+    def record(patient_id: int, request: Request, authorization: str = Header("")) -> JSONResponse:
+        body = request.scope["floor_body"]
+        new_id = _write(engine, authorization[7:], patient_id, body)
+        if new_id is None:
+            return JSONResponse({"error": "unauthenticated"}, status_code=401)
+        return JSONResponse({"id": new_id}, status_code=201)
+
+    async def with_body(scope: Any, receive: Any, send: Any) -> None:
+        # a sync route cannot await the body: read it here (FastAPI would parse it too)
+        if scope["type"] == "http":
+            scope["floor_body"] = await _read_body(receive)
+        await app(scope, receive, send)
+
+    return with_body
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def asgi_app() -> Any:
+    """``floor-asgi`` (a uvicorn factory)."""
+    from anyio.to_thread import run_sync
+
+    engine = _engine()
+    prefix, suffix = "/api/v1/patients/", "/adverse-events"
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path: str = scope["path"]
+        body = await _read_body(receive)
+        headers = dict(scope["headers"])
+        status, payload = 404, b'{"error":"not_found"}'
+        if scope["method"] == "POST" and path.startswith(prefix) and path.endswith(suffix):
+            token = headers.get(b"authorization", b"")[7:].decode()
+            patient_id = int(path[len(prefix) : -len(suffix)])
+            new_id = await run_sync(_write, engine, token, patient_id, body)
+            if new_id is None:
+                status, payload = 401, b'{"error":"unauthenticated"}'
+            else:
+                status, payload = 201, json.dumps({"id": new_id}).encode()
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode())],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+# ------------------------------------------------------------------ the benchmark
+@contextmanager
+def serve_floor(kind: str, url: str, workers: int) -> Iterator[tuple[str, Any]]:
+    """uvicorn serving a floor app as ``serve --workers N --no-access-log`` does."""
+    port = free_port()
+    factory = {"floor-fastapi": "fastapi_app", "floor-asgi": "asgi_app"}[kind]
+    env = env_for(None)
+    env[ENV_URL] = url
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env["PYTHONPATH"]])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"bench_write_floor:{factory}", "--factory",
+         "--port", str(port), "--workers", str(workers), "--no-access-log",
+         "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/patients/0/adverse-events", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the floor server did not start") from None
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+def _create_table(dbname: str) -> None:
+    import psycopg
+    from _service import admin_conninfo
+
+    with psycopg.connect(admin_conninfo(dbname), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE {_TABLE} (id bigserial PRIMARY KEY, patient_id bigint NOT NULL, "
+            "user_id bigint NOT NULL, body jsonb NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now())"
+        )
+
+
+def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="doseladder-floor-"))
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")  # a throw-away signing key ...
+    os.environ["XDG_STATE_HOME"] = str(home / "state")  # ... and anchor file
+    try:
+        with scratch_database() as (dbname, url):
+            src = args.src if kind == "service" else None
+            seeded = in_child(src, "seed", url, str(args.trials))
+            by_trial = {int(k): v for k, v in seeded["by_trial"].items()}
+            _create_table(dbname)
+            if kind == "service":
+                options = serve_options(src, args.write_concurrency)
+                ctx = serve(url, workers=args.workers, src=src, options=options)
+            else:
+                ctx = serve_floor(kind, url, args.workers)
+            with ctx as (base, server):
+                token = _token(base, url, kind)
+                start_at = time.time() + 2.0
+                writers = start_load({
+                    "base": base, "seconds": args.seconds, "start_at": start_at,
+                    "by_trial": by_trial, "kind": "write", "token": token,
+                    "clients": args.writers,
+                })  # fmt: skip
+                time.sleep(max(0.0, start_at - time.time()))
+                pg0 = cpu_seconds(postgres_pids())
+                srv0 = cpu_seconds(group_pids(server.pid))
+                w = finish_load(writers)
+                cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
+                cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    ok = max(1, int(w["ok"]))
+    return {
+        "app": kind,
+        "rate": w["ok"] / float(w["duration"]),
+        "errors": w["errors"],
+        "server_ms": cpu_srv / ok * 1e3,
+        "pg_ms": cpu_pg / ok * 1e3,
+        "clients_ms": float(w["cpu"]) / ok * 1e3,
+        "load": os.getloadavg()[0],
+    }
+
+
+def _token(base: str, url: str, kind: str) -> str:
+    """A data manager's API token (through the service's login for the service; issued
+    directly in the database for a floor app, which has no login route)."""
+    if kind == "service":
+        return login(base, "datamgr")
+    from doseladder.conduct.db import Database
+    from doseladder.conduct.services import sites_users
+
+    db = Database(url, sealer=None)
+    try:
+        return db.run(lambda s: sites_users.login(s, "datamgr", PASSWORD).token)
+    finally:
+        db.dispose()
+
+
+def commit_groups(groups: list[int], writes: int, src: str | None) -> None:
+    """The ``--commit-groups`` measurement (see the module docs), in a child process with the
+    code in ``src`` on its path."""
+    home = Path(tempfile.mkdtemp(prefix="doseladder-floor-"))
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ["XDG_STATE_HOME"] = str(home / "state")
+    try:
+        with scratch_database() as (_, url):
+            in_child(src, "seed", url, "20")
+            cmd = [sys.executable, str(HERE), "--child-groups", url, str(writes),
+                   ",".join(map(str, groups))]  # fmt: skip
+            out = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
+            print(out.stdout.rstrip())
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _child_groups(url: str, writes: int, groups: list[int]) -> None:
+    from sqlalchemy.orm import Session
+
+    from doseladder.conduct.db import Database
+    from doseladder.conduct.models import Patient
+    from doseladder.conduct.services import outcomes, sites_users
+
+    db = Database(url, pool_size=5)
+    actor = db.run(
+        lambda s: sites_users.actor_for(sites_users.authenticate(s, "datamgr", PASSWORD))
+    )
+    patients = db.run(lambda s: [int(p) for p in s.scalars(select_ids(Patient))])
+    today = datetime.now(UTC).date()
+
+    def one(s: Session, i: int) -> None:
+        outcomes.record_adverse_event(
+            s, actor, patients[i % len(patients)], term="headache", grade=1 + i % 2,
+            onset_date=today,
+        )  # fmt: skip
+
+    def group(s: Session, first: int, k: int) -> None:
+        for j in range(k):
+            with s.begin_nested():  # SAVEPOINT: one failing write would not undo the others
+                one(s, first + j)
+
+    for i in range(20):  # warm-up
+        db.run(lambda s, i=i: one(s, i))
+    for k in groups:
+        pg0 = cpu_seconds(postgres_pids())
+        t0 = time.process_time()
+        for first in range(0, writes, k):
+            if k == 1:
+                db.run(lambda s, first=first: one(s, first))
+            else:
+                db.run(lambda s, first=first, k=k: group(s, first, k))
+        cpu = (time.process_time() - t0) / writes * 1e3
+        pg = cpu_used(pg0, cpu_seconds(postgres_pids())) / writes * 1e3
+        print(
+            f"  {k} write(s) per transaction{' (each in a SAVEPOINT)' if k > 1 else '':<24} "
+            f"CPU ms per write: this process {cpu:5.2f}, PostgreSQL {pg:4.2f}; "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+    db.dispose()
+
+
+def select_ids(model: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(model.id).order_by(model.id)
+
+
+def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child-groups":
+        _child_groups(sys.argv[2], int(sys.argv[3]), [int(k) for k in sys.argv[4].split(",")])
+        return 0
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--writers", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--write-concurrency", type=int, default=None)
+    parser.add_argument("--apps", default="floor-fastapi,floor-asgi,service")
+    parser.add_argument("--src", default=None, help="source tree of the service (default: here)")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--commit-groups", metavar="K,K,...",
+        help="measure k writes per transaction (direct service calls) instead",
+    )  # fmt: skip
+    parser.add_argument("--writes", type=int, default=240, help="writes per --commit-groups k")
+    args = parser.parse_args()
+    if args.commit_groups:
+        groups = [int(k) for k in args.commit_groups.split(",") if k.strip()]
+        if not groups or any(not 1 <= k <= 100 for k in groups) or not 10 <= args.writes <= 10_000:
+            parser.error("--commit-groups: integers in 1..100; --writes 10..10000")
+        load = os.getloadavg()
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load[0]:.1f} {load[1]:.1f}; "
+            f"{args.writes} adverse-event writes per k, direct service calls, sealed"
+        )
+        for _ in range(args.rounds):
+            commit_groups(groups, args.writes, args.src)
+        return 0
+    kinds = [k.strip() for k in args.apps.split(",") if k.strip()]
+    if not kinds or any(k not in {"floor-fastapi", "floor-asgi", "service"} for k in kinds):
+        parser.error("--apps: a comma-separated list of floor-fastapi, floor-asgi, service")
+    if not (1 <= args.seconds <= 600 and 1 <= args.writers <= 500 and 1 <= args.rounds <= 10):
+        parser.error("out of range: --seconds 1..600, --writers 1..500, --rounds 1..10")
+    load = os.getloadavg()
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"{args.writers} writers, {args.workers} server processes, writes only"
+    )
+    for i in range(args.rounds):
+        for kind in kinds:
+            r = run(args, kind)
+            print(
+                f"  round {i + 1} {r['app']:<14} {r['rate']:6.0f} writes/s; CPU ms per write: "
+                f"server {r['server_ms']:5.2f}, PostgreSQL {r['pg_ms']:4.2f}, clients "
+                f"{r['clients_ms']:4.2f}, all {r['server_ms'] + r['pg_ms'] + r['clients_ms']:5.2f}"
+                f"; errors {r['errors'] or 'none'}; load average {r['load']:.1f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
