@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, String, bindparam, cast, func, literal_column, null, select
 from sqlalchemy.orm import Session
 
-from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
+from doseladder.conduct.errors import Conflict, Forbidden, NotFound, ValidationError
 from doseladder.conduct.models import (
     AdverseEvent,
     DLTAdjudication,
@@ -35,6 +35,7 @@ from doseladder.conduct.models import (
     EfficacyAssessment,
     Enrolment,
     Patient,
+    ProtocolVersion,
     ScreeningResult,
     Trial,
     Versioned,
@@ -42,7 +43,7 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import grading
-from doseladder.conduct.services.trials import current_engine, current_protocol, engine_for
+from doseladder.conduct.services.trials import current_engine, engine_by_hash
 from doseladder.core.clinical.dlt import DLTDefinition
 from doseladder.core.errors import InputError
 
@@ -101,25 +102,83 @@ def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
 
 
 # ------------------------------------------------------------------ adverse events
+def _first_screened() -> Any:
+    return (
+        select(func.min(ScreeningResult.screened_on))
+        .where(ScreeningResult.patient_id == bindparam("patient_id"))
+        .scalar_subquery()
+    )
+
+
+#: the patient's first screening date alone (:func:`consent_date`)
+_FIRST_SCREENED = select(_first_screened().label("first_screened"))
+
+
+def _current_enrolment_column(column: Any) -> Any:
+    """``column`` of the patient's current enrolment (not superseded, not void: what
+    :func:`._common.current` keeps; a patient has one enrolment lineage)."""
+    e = Enrolment.__table__.alias("e")
+    newer: Any = (
+        select(literal_column("1"))
+        .select_from(Enrolment.__table__)
+        .where(Enrolment.__table__.c.supersedes_id == e.c.id)
+    )
+    return (
+        select(e.c[column.key])
+        .where(e.c.patient_id == bindparam("patient_id"), e.c.voided.is_(False), ~newer.exists())
+        .order_by(e.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_protocol_column(column: Any) -> Any:
+    return (
+        select(column)
+        .where(ProtocolVersion.trial_id == bindparam("trial_id"))
+        .order_by(ProtocolVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+#: Everything an adverse-event write reads about the patient besides the locked patient and
+#: trial rows, in one statement run after the lock is taken (so it sees every change committed
+#: by the writer that held the lock before): the first screening date (consent), the current
+#: enrolment (its id and infusion date) and the latest protocol version (id and content hash).
+_WRITE_FACTS = select(
+    _first_screened().label("first_screened"),
+    _current_enrolment_column(Enrolment.id).label("enrolment_id"),
+    _current_enrolment_column(Enrolment.infusion_date).label("infusion_date"),
+    _latest_protocol_column(ProtocolVersion.id).label("protocol_id"),
+    _latest_protocol_column(ProtocolVersion.content_sha256).label("protocol_sha256"),
+)
+
+
+def _consent(patient: Patient, first_screened: date | None) -> date:
+    registered = patient.registered_at.date()
+    return registered if first_screened is None else min(first_screened, registered)
+
+
 def consent_date(session: Session, patient: Patient) -> date:
     """The earliest date the patient's data may carry: consent, i.e. the first screening (the
     screening procedures follow consent), else the registration date."""
-    screened = list(
-        session.scalars(
-            select(ScreeningResult.screened_on).where(ScreeningResult.patient_id == patient.id)
-        )
-    )
-    registered = patient.registered_at.date()
-    return min([*screened, registered])
+    session.flush()
+    first = session.connection().execute(_FIRST_SCREENED, {"patient_id": patient.id}).scalar()
+    return _consent(patient, first)
 
 
-def _ae_values(session: Session, patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
+def _ae_values(
+    session: Session, patient: Patient, values: Mapping[str, Any], consent: date | None = None
+) -> dict[str, Any]:
+    """The validated columns of an adverse event (``consent``: :func:`consent_date`, when
+    already read)."""
     today = c.latest_date(session, c.get(session, Trial, patient.trial_id))
     onset = c.a_date(
         "onset_date",
         values.get("onset_date"),
         not_after=today,
-        not_before=consent_date(session, patient),
+        not_before=consent if consent is not None else consent_date(session, patient),
         before_what="the patient's consent (first screening)",
     )
     resolved = values.get("resolved_date")
@@ -172,18 +231,36 @@ def _flag_candidate(
 
 @dataclass(frozen=True, slots=True)
 class _DltBasis:
-    """What a DLT call on a patient's events rests on, read once per service call: the
-    trial, the patient's current enrolment and the protocol's DLT definition."""
+    """What a DLT call on a patient's events rests on, read once per service call (after the
+    trial lock, in one statement: :data:`_WRITE_FACTS`): the trial, whether the patient has a
+    current enrolment and its infusion date, the protocol's DLT definition, and the patient's
+    consent date (:func:`consent_date`)."""
 
     trial: Trial
-    enrolment: Enrolment | None
+    enrolled: bool
+    infusion_date: date | None
     definition: DLTDefinition | None
+    consent: date
 
 
 def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
     trial = c.get(session, Trial, patient.trial_id)
-    definition = grading.dlt_definition(current_engine(session, trial.id).protocol)
-    return _DltBasis(trial, _enrolment(session, patient.id), definition)
+    session.flush()
+    facts = (
+        session.connection()
+        .execute(_WRITE_FACTS, {"patient_id": patient.id, "trial_id": trial.id})
+        .one()
+    )
+    if facts.protocol_id is None:
+        raise NotFound(f"trial #{trial.id} has no protocol")
+    engine = engine_by_hash(session, facts.protocol_id, facts.protocol_sha256)
+    return _DltBasis(
+        trial,
+        facts.enrolment_id is not None,
+        facts.infusion_date,
+        grading.dlt_definition(engine.protocol),
+        _consent(patient, facts.first_screened),
+    )
 
 
 def _event_call(
@@ -191,8 +268,7 @@ def _event_call(
 ) -> str | None:
     """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
     basis = basis or _dlt_basis(session, patient)
-    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
-    if enrolment is None or enrolment.infusion_date is None:
+    if not basis.enrolled or basis.infusion_date is None:
         return None
     ev = grading.Event(
         0,
@@ -203,10 +279,10 @@ def _event_call(
         values["relatedness"],
     )
     p = grading.propose_dlt(
-        definition,
-        epoch=trial.epoch,
-        infusion=enrolment.infusion_date,
-        now=c.trial_now(session, trial),
+        basis.definition,
+        epoch=basis.trial.epoch,
+        infusion=basis.infusion_date,
+        now=c.trial_now(session, basis.trial),
         events=[ev],
     )
     return p.event_status.get(0)
@@ -256,6 +332,7 @@ def record_adverse_event(
     graded = _graded(
         patient, {"term": term, "grade": grade, "lab": lab, "crs": crs, "icans": icans}
     )
+    basis = _dlt_basis(session, patient)
     values = _ae_values(
         session,
         patient,
@@ -268,9 +345,9 @@ def record_adverse_event(
             "relatedness": relatedness,
             "dlt_candidate": dlt_candidate,
         },
+        basis.consent,
     )
     values |= {"grade_scale": graded["grade_scale"], "grading": graded["grading"]}
-    basis = _dlt_basis(session, patient)
     values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"], basis=basis)
     row: AdverseEvent = _new(session, actor, AdverseEvent, patient, **values)
     _store_proposal(session, actor, patient, basis)
@@ -314,13 +391,13 @@ def correct_adverse_event(
         g = _graded(patient, request)
         merged |= {"term": g["term"], "grade": g["grade"]}
         extra = {"grade_scale": g["grade_scale"], "grading": g["grading"]}
-    values = _ae_values(session, patient, merged) | extra
+    basis = _dlt_basis(session, patient)
+    values = _ae_values(session, patient, merged, basis.consent) | extra
     flagged = bool(
         changes.get(
             "dlt_candidate", (old.grading or {}).get("flagged_by_investigator", old.dlt_candidate)
         )
     )
-    basis = _dlt_basis(session, patient)
     values = _flag_candidate(session, patient, values, flagged=flagged, basis=basis)
     row = c.supersede(session, actor, old, values, reason=why)
     session.flush()
@@ -435,7 +512,7 @@ def assess_efficacy(
         not_before=consent_date(session, patient),
         before_what="the patient's consent (first screening)",
     )
-    protocol = engine_for(current_protocol(session, patient.trial_id)).protocol
+    protocol = current_engine(session, patient.trial_id).protocol
     definition = grading.response_definition(protocol, patient.indication)
     scored = grading.score_efficacy(instrument, components, assessed_on=on, definition=definition)
     row: EfficacyAssessment = _new(
@@ -665,40 +742,52 @@ def adjudicate_dlt(
 
 
 # ------------------------------------------------------------------ DLT proposals
+def _history() -> Any:
+    ae = AdverseEvent.__table__.c
+    adj = DLTAdjudication.__table__.c
+    events = select(
+        literal_column("0").label("kind"),
+        ae.id,
+        ae.supersedes_id,
+        ae.voided,
+        func.coalesce(ae.root_id, ae.id).label("lineage_id"),
+        ae.term,
+        ae.grade,
+        ae.onset_date,
+        ae.resolved_date,
+        ae.relatedness,
+    ).where(ae.patient_id == bindparam("patient_id"))
+    adjudications = select(
+        literal_column("1"),
+        adj.id,
+        adj.supersedes_id,
+        adj.voided,
+        adj.adverse_event_id,
+        cast(null(), String),
+        cast(null(), Integer),
+        cast(null(), Date),
+        cast(null(), Date),
+        cast(null(), String),
+    ).where(adj.patient_id == bindparam("patient_id"))
+    return events.union_all(adjudications)
+
+
+#: every version of a patient's adverse events (``kind`` 0: the columns the core's DLT rule
+#: reads) and of its DLT adjudications (``kind`` 1: ``lineage_id`` is the adjudicated event)
+_HISTORY = _history()
+
+
 def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Event]:
     """The patient's current, not yet adjudicated adverse events as the core's events.
 
-    Light column rows, not ORM objects: every write about a patient reads all of its adverse
-    events (every version), so their cost grows with the patient's history."""
-    ae_rows: list[Any] = list(
-        session.execute(
-            select(
-                AdverseEvent.id,
-                AdverseEvent.supersedes_id,
-                AdverseEvent.voided,
-                func.coalesce(AdverseEvent.root_id, AdverseEvent.id).label("lineage_id"),
-                AdverseEvent.term,
-                AdverseEvent.grade,
-                AdverseEvent.onset_date,
-                AdverseEvent.resolved_date,
-                AdverseEvent.relatedness,
-            ).where(AdverseEvent.patient_id == patient.id)
-        )
-    )
-    adjudication_rows: list[Any] = list(
-        session.execute(
-            select(
-                DLTAdjudication.id,
-                DLTAdjudication.supersedes_id,
-                DLTAdjudication.voided,
-                DLTAdjudication.adverse_event_id,
-            ).where(DLTAdjudication.patient_id == patient.id)
-        )
-    )
-    aes = c.current(ae_rows)
-    adjudicated = {
-        a.adverse_event_id for a in c.current(adjudication_rows) if a.adverse_event_id is not None
-    }
+    Light column rows, not ORM objects, in one statement (:data:`_HISTORY`): every write about
+    a patient reads all of its adverse events (every version), so their cost grows with the
+    patient's history."""
+    session.flush()
+    rows: list[Any] = list(session.connection().execute(_HISTORY, {"patient_id": patient.id}))
+    aes = c.current([r for r in rows if r.kind == 0])
+    adjudications = c.current([r for r in rows if r.kind == 1])
+    adjudicated = {a.lineage_id for a in adjudications if a.lineage_id is not None}
     return [
         grading.Event(
             ae.lineage_id, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness
@@ -716,17 +805,16 @@ def _store_proposal(
     ``basis``: the trial, enrolment and DLT definition already read in this service call
     (read here otherwise)."""
     basis = basis or _dlt_basis(session, patient)
-    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
     events = _events_for_proposal(session, patient)
-    if enrolment is None:
+    if not basis.enrolled:
         p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
     else:
         try:
             p = grading.propose_dlt(
-                definition,
-                epoch=trial.epoch,
-                infusion=enrolment.infusion_date,
-                now=c.trial_now(session, trial),
+                basis.definition,
+                epoch=basis.trial.epoch,
+                infusion=basis.infusion_date,
+                now=c.trial_now(session, basis.trial),
                 events=events,
             )
         except InputError as exc:  # stored data the core cannot read (e.g. legacy terms)
