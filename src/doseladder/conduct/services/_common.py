@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from doseladder.conduct import audit
@@ -140,6 +140,17 @@ def lock_trial(session: Session, trial_id: object) -> Trial:
     return trial
 
 
+#: the patient and its trial, the trial row locked (:func:`patient_for`); built once, so a
+#: write does not construct the statement and its cache key again
+_PATIENT_LOCKING_TRIAL = (
+    select(Patient, Trial)
+    .join(Trial, Trial.id == Patient.trial_id)
+    .where(Patient.id == bindparam("patient_id"))
+    .with_for_update(of=Trial, key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 def patient_for(session: Session, actor: Actor, patient_id: object, *, lock: bool) -> Patient:
     """The patient (site isolation checked), locking its trial when ``lock``.
 
@@ -152,13 +163,7 @@ def patient_for(session: Session, actor: Actor, patient_id: object, *, lock: boo
         return patient
     if isinstance(patient_id, bool) or not isinstance(patient_id, int):
         raise ValidationError("patient_id", f"must be an integer id, got {patient_id!r}")
-    row = session.execute(
-        select(Patient, Trial)
-        .join(Trial, Trial.id == Patient.trial_id)
-        .where(Patient.id == patient_id)
-        .with_for_update(of=Trial, key_share=True)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = session.execute(_PATIENT_LOCKING_TRIAL, {"patient_id": patient_id}).one_or_none()
     if row is None:
         raise NotFound(f"patient #{patient_id} not found")
     patient, trial = row

@@ -19,12 +19,23 @@ decision always sees a consistent set of data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Integer, String, bindparam, cast, func, literal_column, null, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -155,6 +166,53 @@ _WRITE_FACTS = select(
 )
 
 
+def _history() -> Any:
+    ae = AdverseEvent.__table__.c
+    adj = DLTAdjudication.__table__.c
+    events = select(
+        literal_column("0").label("kind"),
+        ae.id,
+        ae.supersedes_id,
+        ae.voided,
+        func.coalesce(ae.root_id, ae.id).label("lineage_id"),
+        ae.term,
+        ae.grade,
+        ae.onset_date,
+        ae.resolved_date,
+        ae.relatedness,
+    ).where(ae.patient_id == bindparam("patient_id"))
+    adjudications = select(
+        literal_column("1"),
+        adj.id,
+        adj.supersedes_id,
+        adj.voided,
+        adj.adverse_event_id,
+        cast(null(), String),
+        cast(null(), Integer),
+        cast(null(), Date),
+        cast(null(), Date),
+        cast(null(), String),
+    ).where(adj.patient_id == bindparam("patient_id"))
+    return events.union_all(adjudications)
+
+
+#: every version of a patient's adverse events (``kind`` 0: the columns the core's DLT rule
+#: reads) and of its DLT adjudications (``kind`` 1: ``lineage_id`` is the adjudicated event)
+_HISTORY = _history()
+
+
+def _facts_and_history() -> Any:
+    facts = _WRITE_FACTS.subquery("facts")
+    history = _HISTORY.subquery("history")
+    return select(facts, history).select_from(facts.outerjoin(history, true()))
+
+
+#: :data:`_WRITE_FACTS` on every row of :data:`_HISTORY` (one row with an empty history when
+#: the patient has no adverse event or adjudication): what a DLT proposal rests on, read in
+#: one statement after the trial lock
+_FACTS_AND_HISTORY = _facts_and_history()
+
+
 def _consent(patient: Patient, first_screened: date | None) -> date:
     registered = patient.registered_at.date()
     return registered if first_screened is None else min(first_screened, registered)
@@ -231,26 +289,29 @@ def _flag_candidate(
 
 @dataclass(frozen=True, slots=True)
 class _DltBasis:
-    """What a DLT call on a patient's events rests on, read once per service call (after the
-    trial lock, in one statement: :data:`_WRITE_FACTS`): the trial, whether the patient has a
-    current enrolment and its infusion date, the protocol's DLT definition, and the patient's
-    consent date (:func:`consent_date`)."""
+    """What a DLT call on a patient's events rests on, read once per service call after the
+    trial lock, in one statement (:data:`_FACTS_AND_HISTORY`): the trial, whether the patient
+    has a current enrolment and its infusion date, the protocol's DLT definition, the
+    patient's consent date (:func:`consent_date`) and the rows of :data:`_HISTORY` as they
+    stood when the basis was read (the service adds the rows it inserts after that)."""
 
     trial: Trial
     enrolled: bool
     infusion_date: date | None
     definition: DLTDefinition | None
     consent: date
+    history: tuple[Any, ...]
 
 
 def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
     trial = c.get(session, Trial, patient.trial_id)
     session.flush()
-    facts = (
+    rows = (
         session.connection()
-        .execute(_WRITE_FACTS, {"patient_id": patient.id, "trial_id": trial.id})
-        .one()
+        .execute(_FACTS_AND_HISTORY, {"patient_id": patient.id, "trial_id": trial.id})
+        .all()
     )
+    facts = rows[0]
     if facts.protocol_id is None:
         raise NotFound(f"trial #{trial.id} has no protocol")
     engine = engine_by_hash(session, facts.protocol_id, facts.protocol_sha256)
@@ -260,7 +321,39 @@ def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
         facts.infusion_date,
         grading.dlt_definition(engine.protocol),
         _consent(patient, facts.first_screened),
+        tuple(r for r in rows if r.kind is not None),
     )
+
+
+class _Inserted(NamedTuple):
+    """An adverse event this service call inserted after its :class:`_DltBasis` was read, as
+    a :data:`_HISTORY` row."""
+
+    kind: int
+    id: int
+    supersedes_id: int | None
+    voided: bool
+    lineage_id: int
+    term: str
+    grade: int
+    onset_date: date
+    resolved_date: date | None
+    relatedness: str | None
+
+    @classmethod
+    def of(cls, ae: AdverseEvent) -> _Inserted:
+        return cls(
+            0,
+            ae.id,
+            ae.supersedes_id,
+            ae.voided,
+            ae.lineage_id,
+            ae.term,
+            ae.grade,
+            ae.onset_date,
+            ae.resolved_date,
+            ae.relatedness,
+        )
 
 
 def _event_call(
@@ -350,7 +443,7 @@ def record_adverse_event(
     values |= {"grade_scale": graded["grade_scale"], "grading": graded["grading"]}
     values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"], basis=basis)
     row: AdverseEvent = _new(session, actor, AdverseEvent, patient, **values)
-    _store_proposal(session, actor, patient, basis)
+    _store_proposal(session, actor, patient, basis, [row])
     return row
 
 
@@ -401,7 +494,7 @@ def correct_adverse_event(
     values = _flag_candidate(session, patient, values, flagged=flagged, basis=basis)
     row = c.supersede(session, actor, old, values, reason=why)
     session.flush()
-    _store_proposal(session, actor, patient, basis)
+    _store_proposal(session, actor, patient, basis, [row])
     return row
 
 
@@ -742,41 +835,6 @@ def adjudicate_dlt(
 
 
 # ------------------------------------------------------------------ DLT proposals
-def _history() -> Any:
-    ae = AdverseEvent.__table__.c
-    adj = DLTAdjudication.__table__.c
-    events = select(
-        literal_column("0").label("kind"),
-        ae.id,
-        ae.supersedes_id,
-        ae.voided,
-        func.coalesce(ae.root_id, ae.id).label("lineage_id"),
-        ae.term,
-        ae.grade,
-        ae.onset_date,
-        ae.resolved_date,
-        ae.relatedness,
-    ).where(ae.patient_id == bindparam("patient_id"))
-    adjudications = select(
-        literal_column("1"),
-        adj.id,
-        adj.supersedes_id,
-        adj.voided,
-        adj.adverse_event_id,
-        cast(null(), String),
-        cast(null(), Integer),
-        cast(null(), Date),
-        cast(null(), Date),
-        cast(null(), String),
-    ).where(adj.patient_id == bindparam("patient_id"))
-    return events.union_all(adjudications)
-
-
-#: every version of a patient's adverse events (``kind`` 0: the columns the core's DLT rule
-#: reads) and of its DLT adjudications (``kind`` 1: ``lineage_id`` is the adjudicated event)
-_HISTORY = _history()
-
-
 def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Event]:
     """The patient's current, not yet adjudicated adverse events as the core's events.
 
@@ -785,6 +843,12 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
     patient's history."""
     session.flush()
     rows: list[Any] = list(session.connection().execute(_HISTORY, {"patient_id": patient.id}))
+    return _proposal_events(rows)
+
+
+def _proposal_events(rows: Iterable[Any]) -> list[grading.Event]:
+    """:func:`_events_for_proposal` from the patient's :data:`_HISTORY` rows."""
+    rows = list(rows)
     aes = c.current([r for r in rows if r.kind == 0])
     adjudications = c.current([r for r in rows if r.kind == 1])
     adjudicated = {a.lineage_id for a in adjudications if a.lineage_id is not None}
@@ -798,14 +862,20 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
 
 
 def _store_proposal(
-    session: Session, actor: Actor, patient: Patient, basis: _DltBasis | None = None
+    session: Session,
+    actor: Actor,
+    patient: Patient,
+    basis: _DltBasis | None = None,
+    inserted: Sequence[AdverseEvent] = (),
 ) -> DLTProposal:
     """Compute the patient's DLT proposal now and store it (enrolled patients only).
 
-    ``basis``: the trial, enrolment and DLT definition already read in this service call
-    (read here otherwise)."""
-    basis = basis or _dlt_basis(session, patient)
-    events = _events_for_proposal(session, patient)
+    ``basis``: what the proposal rests on, already read in this service call, and
+    ``inserted``: every adverse-event row the call inserted after reading it (otherwise read
+    here, after every change of the call)."""
+    if basis is None:
+        basis, inserted = _dlt_basis(session, patient), ()
+    events = _proposal_events([*basis.history, *(_Inserted.of(ae) for ae in inserted)])
     if not basis.enrolled:
         p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
     else:
