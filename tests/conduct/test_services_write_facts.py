@@ -11,6 +11,8 @@ protocols kept are bounded and shared correctly by two ``Database`` objects.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,7 +22,7 @@ import pytest
 from sqlalchemy import event
 
 from doseladder.conduct import Database
-from doseladder.conduct.errors import ValidationError
+from doseladder.conduct.errors import Forbidden, NotFound, ValidationError
 from doseladder.conduct.models import AdverseEvent, DLTProposal, Patient
 from doseladder.conduct.services import outcomes, patients, trials
 from doseladder.io.design_file import load_mapping
@@ -240,3 +242,86 @@ def test_an_adverse_event_write_is_four_statements(world: World) -> None:
         "INSERT INTO adverse_events"
     )
     assert seen[3].startswith("INSERT INTO dlt_proposals")
+
+
+def test_a_write_waiting_for_the_trial_lock_sees_what_the_holder_committed(
+    world: World, db_url: str
+) -> None:
+    """PostgreSQL: an AE write that waits for the patient's trial row lock reads its facts
+    after it got the lock, so it sees the enrolment the lock holder voided meanwhile (a read
+    in the locking statement's snapshot would still see the enrolment)."""
+    if world.db.dialect != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite serialises whole write transactions)")
+    tid = world.trial(str_p004(), code="STR")
+    pid = str_patient(world, tid)
+    world.clock.advance(1)
+    with world.db.session() as s:
+        enrolment = patients.current_enrolment(s, world.stat, pid)
+        assert enrolment is not None
+    holder = world.db.session()
+    written: list[Any] = []
+    try:
+        patients.void_enrolment(holder, world.inv_a, enrolment.id, reason="entered in error")
+        holder.flush()
+
+        def write() -> None:
+            written.append(record(world, pid, term="CRS", crs=crs_form(3), relatedness="possible"))
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        deadline = time.monotonic() + 30
+        while not waiting_for_a_lock(world):  # the writer is blocked on the trial row
+            assert writer.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        holder.commit()
+    finally:
+        holder.close()
+    writer.join(30)
+    assert len(written) == 1
+    p = latest(world, pid)
+    assert (p.status, p.message) == ("not_evaluable", "Not enrolled.")
+    assert written[0].grading is not None and written[0].grading["dlt_call"] is None
+
+
+def waiting_for_a_lock(world: World) -> bool:
+    n = world.sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    ).scalar()
+    return bool(n)
+
+
+@pytest.mark.parametrize("write", ["adverse_event", "efficacy"])
+def test_the_light_patient_lock_checks_as_patient_for(world: World, write: str) -> None:
+    """``lock_patient`` (the AE and efficacy writes) refuses what ``patient_for`` refuses:
+    another site's patient, an unknown patient, an id that is not an integer."""
+    _, pid = enrolled(world)
+
+    def call(who: Any, patient_id: Any) -> Any:
+        if write == "adverse_event":
+            return world.run(
+                lambda s: outcomes.record_adverse_event(
+                    s, who, patient_id, term="Headache", grade=1, onset_date=world.clock.today()
+                )
+            )
+        return world.run(
+            lambda s: outcomes.record_efficacy(
+                s,
+                who,
+                patient_id,
+                assessed_on=world.clock.today(),
+                instrument="SRI-4",
+                responder=False,
+            )
+        )
+
+    before = world.snapshot_counts()
+    with pytest.raises(Forbidden):
+        call(world.inv_b, pid)
+    with pytest.raises(NotFound, match=f"patient #{pid + 1000} not found"):
+        call(world.inv_a, pid + 1000)
+    with pytest.raises(ValidationError) as info:
+        call(world.inv_a, str(pid))
+    assert info.value.field == "patient_id"
+    assert world.snapshot_counts() == before
+    assert call(world.inv_a, pid).patient_id == pid

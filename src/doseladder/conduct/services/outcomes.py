@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     Date,
@@ -105,6 +105,30 @@ _AE_FIELDS = (
 _GRADING_FIELDS = ("term", "grade", "lab", "crs", "icans")
 _EFF_FIELDS = ("assessed_on", "instrument", "responder", "final", "measures")
 _ADJ_FIELDS = ("is_dlt", "onset_date", "rationale")
+
+
+class _PatientFacts(Protocol):
+    """What the outcome writes read of a patient: a :class:`Patient` or, for the writes that
+    lock it with :func:`._common.lock_patient`, a :class:`._common.PatientInTrial`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def trial_id(self) -> int: ...
+
+    @property
+    def age(self) -> int | None: ...
+
+    @property
+    def registered_at(self) -> datetime: ...
+
+
+class _TrialFacts(c.TrialClock, Protocol):
+    """What a DLT call reads of the trial (a :class:`Trial` or a ``PatientInTrial``)."""
+
+    @property
+    def epoch(self) -> date: ...
 
 
 def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
@@ -213,7 +237,7 @@ def _facts_and_history() -> Any:
 _FACTS_AND_HISTORY = _facts_and_history()
 
 
-def _consent(patient: Patient, first_screened: date | None) -> date:
+def _consent(patient: _PatientFacts, first_screened: date | None) -> date:
     registered = patient.registered_at.date()
     return registered if first_screened is None else min(first_screened, registered)
 
@@ -227,16 +251,15 @@ def consent_date(session: Session, patient: Patient) -> date:
 
 
 def _ae_values(
-    session: Session, patient: Patient, values: Mapping[str, Any], consent: date | None = None
+    session: Session, trial: c.TrialClock, values: Mapping[str, Any], consent: date
 ) -> dict[str, Any]:
-    """The validated columns of an adverse event (``consent``: :func:`consent_date`, when
-    already read)."""
-    today = c.latest_date(session, c.get(session, Trial, patient.trial_id))
+    """The validated columns of an adverse event (``consent``: :func:`consent_date`)."""
+    today = c.latest_date(session, trial)
     onset = c.a_date(
         "onset_date",
         values.get("onset_date"),
         not_after=today,
-        not_before=consent if consent is not None else consent_date(session, patient),
+        not_before=consent,
         before_what="the patient's consent (first screening)",
     )
     resolved = values.get("resolved_date")
@@ -257,7 +280,7 @@ def _ae_values(
     }
 
 
-def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
+def _graded(patient: _PatientFacts, values: Mapping[str, Any]) -> dict[str, Any]:
     g = grading.grade_adverse_event(
         values.get("term"),
         grade=values.get("grade"),
@@ -271,7 +294,7 @@ def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _flag_candidate(
     session: Session,
-    patient: Patient,
+    patient: _PatientFacts,
     values: dict[str, Any],
     *,
     flagged: bool,
@@ -295,7 +318,7 @@ class _DltBasis:
     patient's consent date (:func:`consent_date`) and the rows of :data:`_HISTORY` as they
     stood when the basis was read (the service adds the rows it inserts after that)."""
 
-    trial: Trial
+    trial: _TrialFacts
     enrolled: bool
     infusion_date: date | None
     definition: DLTDefinition | None
@@ -303,17 +326,22 @@ class _DltBasis:
     history: tuple[Any, ...]
 
 
-def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
-    trial = c.get(session, Trial, patient.trial_id)
+def _dlt_basis(
+    session: Session, patient: _PatientFacts, trial: _TrialFacts | None = None
+) -> _DltBasis:
+    """Read the :class:`_DltBasis` (``trial``: the patient's locked trial, when not loaded
+    as an ORM object in this session)."""
+    if trial is None:
+        trial = c.get(session, Trial, patient.trial_id)
     session.flush()
     rows = (
         session.connection()
-        .execute(_FACTS_AND_HISTORY, {"patient_id": patient.id, "trial_id": trial.id})
+        .execute(_FACTS_AND_HISTORY, {"patient_id": patient.id, "trial_id": patient.trial_id})
         .all()
     )
     facts = rows[0]
     if facts.protocol_id is None:
-        raise NotFound(f"trial #{trial.id} has no protocol")
+        raise NotFound(f"trial #{patient.trial_id} has no protocol")
     engine = engine_by_hash(session, facts.protocol_id, facts.protocol_sha256)
     return _DltBasis(
         trial,
@@ -357,7 +385,10 @@ class _Inserted(NamedTuple):
 
 
 def _event_call(
-    session: Session, patient: Patient, values: Mapping[str, Any], basis: _DltBasis | None = None
+    session: Session,
+    patient: _PatientFacts,
+    values: Mapping[str, Any],
+    basis: _DltBasis | None = None,
 ) -> str | None:
     """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
     basis = basis or _dlt_basis(session, patient)
@@ -382,7 +413,7 @@ def _event_call(
 
 
 def _new(
-    session: Session, actor: Actor, model: type[Versioned], patient: Patient, **values: Any
+    session: Session, actor: Actor, model: type[Versioned], patient: _PatientFacts, **values: Any
 ) -> Any:
     row = model(
         trial_id=patient.trial_id,
@@ -421,11 +452,11 @@ def record_adverse_event(
     DLT definition flags it too when the event is or may become a DLT.  A new DLT proposal for
     the patient is stored."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
-    patient = c.patient_for(session, actor, patient_id, lock=True)
+    patient = c.lock_patient(session, actor, patient_id)
     graded = _graded(
         patient, {"term": term, "grade": grade, "lab": lab, "crs": crs, "icans": icans}
     )
-    basis = _dlt_basis(session, patient)
+    basis = _dlt_basis(session, patient, patient)
     values = _ae_values(
         session,
         patient,
@@ -485,7 +516,7 @@ def correct_adverse_event(
         merged |= {"term": g["term"], "grade": g["grade"]}
         extra = {"grade_scale": g["grade_scale"], "grading": g["grading"]}
     basis = _dlt_basis(session, patient)
-    values = _ae_values(session, patient, merged, basis.consent) | extra
+    values = _ae_values(session, basis.trial, merged, basis.consent) | extra
     flagged = bool(
         changes.get(
             "dlt_candidate", (old.grading or {}).get("flagged_by_investigator", old.dlt_candidate)
@@ -510,7 +541,7 @@ def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: st
 
 
 # ------------------------------------------------------------------------ efficacy
-def _eff_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dict[str, Any]:
+def _eff_values(session: Session, trial: c.TrialClock, values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "assessed_on": c.a_date(
             "assessed_on", values.get("assessed_on"), not_after=c.latest_date(session, trial)
@@ -536,10 +567,10 @@ def record_efficacy(
     """Record an efficacy assessment (``responder`` per the protocol's criterion, e.g. SRI-4;
     ``final`` marks the end-of-window assessment; ``measures`` keeps the scores)."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
-    patient = c.patient_for(session, actor, patient_id, lock=True)
+    patient = c.lock_patient(session, actor, patient_id)
     values = _eff_values(
         session,
-        c.get(session, Trial, patient.trial_id),
+        patient,
         {
             "assessed_on": assessed_on,
             "instrument": instrument,
@@ -864,7 +895,7 @@ def _proposal_events(rows: Iterable[Any]) -> list[grading.Event]:
 def _store_proposal(
     session: Session,
     actor: Actor,
-    patient: Patient,
+    patient: _PatientFacts,
     basis: _DltBasis | None = None,
     inserted: Sequence[AdverseEvent] = (),
 ) -> DLTProposal:
