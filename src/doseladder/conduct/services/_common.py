@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from doseladder.conduct import audit
@@ -22,9 +22,12 @@ from doseladder.conduct.models import Base, Patient, Trial, Versioned
 from doseladder.conduct.security import Actor, Permission, check_site, require
 
 __all__ = [
+    "PatientInTrial",
+    "TrialClock",
     "begin",
     "get",
     "latest_date",
+    "lock_patient",
     "lock_trial",
     "now",
     "supersede",
@@ -56,7 +59,17 @@ def today(session: Session) -> date:
     return now(session).date()
 
 
-def trial_now(session: Session, trial: Trial) -> datetime:
+class TrialClock(Protocol):
+    """What :func:`trial_now` reads of a trial (a :class:`Trial` or a light row)."""
+
+    @property
+    def sandbox(self) -> bool | None: ...
+
+    @property
+    def clock_offset_days(self) -> float | None: ...
+
+
+def trial_now(session: Session, trial: TrialClock) -> datetime:
     """The trial's current time: the one clock every service uses for a trial's "now" (the
     decision time, the latest date a clinical record may carry).
 
@@ -71,7 +84,7 @@ def trial_now(session: Session, trial: Trial) -> datetime:
     return base
 
 
-def latest_date(session: Session, trial: Trial | None = None) -> date:
+def latest_date(session: Session, trial: TrialClock | None = None) -> date:
     """The latest calendar date a clinical record may carry: tomorrow in UTC, because it is
     already "today" at sites east of Greenwich (up to UTC+14) while it is still yesterday in
     UTC -- on the trial's clock (:func:`trial_now`) when the trial is given.  The core never
@@ -140,6 +153,64 @@ def lock_trial(session: Session, trial_id: object) -> Trial:
     return trial
 
 
+#: the patient and its trial, the trial row locked (:func:`patient_for`); built once, so a
+#: write does not construct the statement and its cache key again
+_PATIENT_LOCKING_TRIAL = (
+    select(Patient, Trial)
+    .join(Trial, Trial.id == Patient.trial_id)
+    .where(Patient.id == bindparam("patient_id"))
+    .with_for_update(of=Trial, key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
+class PatientInTrial(NamedTuple):
+    """The columns an outcome write reads of a patient and of its trial (:func:`lock_patient`):
+    a light row, not ORM objects."""
+
+    id: int
+    trial_id: int
+    site_id: int
+    age: int | None
+    registered_at: datetime
+    epoch: date
+    sandbox: bool | None
+    clock_offset_days: float | None
+
+
+_P, _T = Patient.__table__.c, Trial.__table__.c
+#: :class:`PatientInTrial` of a patient, the trial row locked as :data:`_PATIENT_LOCKING_TRIAL`
+_PATIENT_IN_LOCKED_TRIAL = (
+    select(_P.id, _P.trial_id, _P.site_id, _P.age, _P.registered_at)
+    .add_columns(_T.epoch, _T.sandbox, _T.clock_offset_days)
+    .join_from(Patient.__table__, Trial.__table__, _T.id == _P.trial_id)
+    .where(_P.id == bindparam("patient_id"))
+    .with_for_update(of=Trial.__table__, key_share=True)
+)
+
+
+def _patient_id(patient_id: object) -> int:
+    if isinstance(patient_id, bool) or not isinstance(patient_id, int):
+        raise ValidationError("patient_id", f"must be an integer id, got {patient_id!r}")
+    return patient_id
+
+
+def lock_patient(session: Session, actor: Actor, patient_id: object) -> PatientInTrial:
+    """:func:`patient_for` with ``lock`` for a write that needs only the patient's and its
+    trial's columns of :class:`PatientInTrial`: the same checks and the same trial row lock
+    in one statement, without loading ORM objects (half the CPU of that statement)."""
+    row = (
+        session.connection()
+        .execute(_PATIENT_IN_LOCKED_TRIAL, {"patient_id": _patient_id(patient_id)})
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"patient #{patient_id} not found")
+    patient = PatientInTrial(*row)
+    check_site(actor, patient.site_id)
+    return patient
+
+
 def patient_for(session: Session, actor: Actor, patient_id: object, *, lock: bool) -> Patient:
     """The patient (site isolation checked), locking its trial when ``lock``.
 
@@ -150,14 +221,8 @@ def patient_for(session: Session, actor: Actor, patient_id: object, *, lock: boo
         patient = get(session, Patient, patient_id)
         check_site(actor, patient.site_id)
         return patient
-    if isinstance(patient_id, bool) or not isinstance(patient_id, int):
-        raise ValidationError("patient_id", f"must be an integer id, got {patient_id!r}")
     row = session.execute(
-        select(Patient, Trial)
-        .join(Trial, Trial.id == Patient.trial_id)
-        .where(Patient.id == patient_id)
-        .with_for_update(of=Trial, key_share=True)
-        .execution_options(populate_existing=True)
+        _PATIENT_LOCKING_TRIAL, {"patient_id": _patient_id(patient_id)}
     ).one_or_none()
     if row is None:
         raise NotFound(f"patient #{patient_id} not found")

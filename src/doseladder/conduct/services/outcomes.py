@@ -19,15 +19,26 @@ decision always sees a consistent set of data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
-from doseladder.conduct.errors import Conflict, Forbidden, ValidationError
+from doseladder.conduct.errors import Conflict, Forbidden, NotFound, ValidationError
 from doseladder.conduct.models import (
     AdverseEvent,
     DLTAdjudication,
@@ -35,6 +46,7 @@ from doseladder.conduct.models import (
     EfficacyAssessment,
     Enrolment,
     Patient,
+    ProtocolVersion,
     ScreeningResult,
     Trial,
     Versioned,
@@ -42,7 +54,7 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import grading
-from doseladder.conduct.services.trials import current_engine, current_protocol, engine_for
+from doseladder.conduct.services.trials import current_engine, engine_by_hash
 from doseladder.core.clinical.dlt import DLTDefinition
 from doseladder.core.errors import InputError
 
@@ -95,31 +107,159 @@ _EFF_FIELDS = ("assessed_on", "instrument", "responder", "final", "measures")
 _ADJ_FIELDS = ("is_dlt", "onset_date", "rationale")
 
 
+class _PatientFacts(Protocol):
+    """What the outcome writes read of a patient: a :class:`Patient` or, for the writes that
+    lock it with :func:`._common.lock_patient`, a :class:`._common.PatientInTrial`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def trial_id(self) -> int: ...
+
+    @property
+    def age(self) -> int | None: ...
+
+    @property
+    def registered_at(self) -> datetime: ...
+
+
+class _TrialFacts(c.TrialClock, Protocol):
+    """What a DLT call reads of the trial (a :class:`Trial` or a ``PatientInTrial``)."""
+
+    @property
+    def epoch(self) -> date: ...
+
+
 def _enrolment(session: Session, patient_id: int) -> Enrolment | None:
     rows = c.current(session.scalars(select(Enrolment).where(Enrolment.patient_id == patient_id)))
     return rows[0] if rows else None
 
 
 # ------------------------------------------------------------------ adverse events
+def _first_screened() -> Any:
+    return (
+        select(func.min(ScreeningResult.screened_on))
+        .where(ScreeningResult.patient_id == bindparam("patient_id"))
+        .scalar_subquery()
+    )
+
+
+#: the patient's first screening date alone (:func:`consent_date`)
+_FIRST_SCREENED = select(_first_screened().label("first_screened"))
+
+
+def _current_enrolment_column(column: Any) -> Any:
+    """``column`` of the patient's current enrolment (not superseded, not void: what
+    :func:`._common.current` keeps; a patient has one enrolment lineage)."""
+    e = Enrolment.__table__.alias("e")
+    newer: Any = (
+        select(literal_column("1"))
+        .select_from(Enrolment.__table__)
+        .where(Enrolment.__table__.c.supersedes_id == e.c.id)
+    )
+    return (
+        select(e.c[column.key])
+        .where(e.c.patient_id == bindparam("patient_id"), e.c.voided.is_(False), ~newer.exists())
+        .order_by(e.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _latest_protocol_column(column: Any) -> Any:
+    return (
+        select(column)
+        .where(ProtocolVersion.trial_id == bindparam("trial_id"))
+        .order_by(ProtocolVersion.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+#: Everything an adverse-event write reads about the patient besides the locked patient and
+#: trial rows, in one statement run after the lock is taken (so it sees every change committed
+#: by the writer that held the lock before): the first screening date (consent), the current
+#: enrolment (its id and infusion date) and the latest protocol version (id and content hash).
+_WRITE_FACTS = select(
+    _first_screened().label("first_screened"),
+    _current_enrolment_column(Enrolment.id).label("enrolment_id"),
+    _current_enrolment_column(Enrolment.infusion_date).label("infusion_date"),
+    _latest_protocol_column(ProtocolVersion.id).label("protocol_id"),
+    _latest_protocol_column(ProtocolVersion.content_sha256).label("protocol_sha256"),
+)
+
+
+def _history() -> Any:
+    ae = AdverseEvent.__table__.c
+    adj = DLTAdjudication.__table__.c
+    events = select(
+        literal_column("0").label("kind"),
+        ae.id,
+        ae.supersedes_id,
+        ae.voided,
+        func.coalesce(ae.root_id, ae.id).label("lineage_id"),
+        ae.term,
+        ae.grade,
+        ae.onset_date,
+        ae.resolved_date,
+        ae.relatedness,
+    ).where(ae.patient_id == bindparam("patient_id"))
+    adjudications = select(
+        literal_column("1"),
+        adj.id,
+        adj.supersedes_id,
+        adj.voided,
+        adj.adverse_event_id,
+        cast(null(), String),
+        cast(null(), Integer),
+        cast(null(), Date),
+        cast(null(), Date),
+        cast(null(), String),
+    ).where(adj.patient_id == bindparam("patient_id"))
+    return events.union_all(adjudications)
+
+
+#: every version of a patient's adverse events (``kind`` 0: the columns the core's DLT rule
+#: reads) and of its DLT adjudications (``kind`` 1: ``lineage_id`` is the adjudicated event)
+_HISTORY = _history()
+
+
+def _facts_and_history() -> Any:
+    facts = _WRITE_FACTS.subquery("facts")
+    history = _HISTORY.subquery("history")
+    return select(facts, history).select_from(facts.outerjoin(history, true()))
+
+
+#: :data:`_WRITE_FACTS` on every row of :data:`_HISTORY` (one row with an empty history when
+#: the patient has no adverse event or adjudication): what a DLT proposal rests on, read in
+#: one statement after the trial lock
+_FACTS_AND_HISTORY = _facts_and_history()
+
+
+def _consent(patient: _PatientFacts, first_screened: date | None) -> date:
+    registered = patient.registered_at.date()
+    return registered if first_screened is None else min(first_screened, registered)
+
+
 def consent_date(session: Session, patient: Patient) -> date:
     """The earliest date the patient's data may carry: consent, i.e. the first screening (the
     screening procedures follow consent), else the registration date."""
-    screened = list(
-        session.scalars(
-            select(ScreeningResult.screened_on).where(ScreeningResult.patient_id == patient.id)
-        )
-    )
-    registered = patient.registered_at.date()
-    return min([*screened, registered])
+    session.flush()
+    first = session.connection().execute(_FIRST_SCREENED, {"patient_id": patient.id}).scalar()
+    return _consent(patient, first)
 
 
-def _ae_values(session: Session, patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
-    today = c.latest_date(session, c.get(session, Trial, patient.trial_id))
+def _ae_values(
+    session: Session, trial: c.TrialClock, values: Mapping[str, Any], consent: date
+) -> dict[str, Any]:
+    """The validated columns of an adverse event (``consent``: :func:`consent_date`)."""
+    today = c.latest_date(session, trial)
     onset = c.a_date(
         "onset_date",
         values.get("onset_date"),
         not_after=today,
-        not_before=consent_date(session, patient),
+        not_before=consent,
         before_what="the patient's consent (first screening)",
     )
     resolved = values.get("resolved_date")
@@ -140,7 +280,7 @@ def _ae_values(session: Session, patient: Patient, values: Mapping[str, Any]) ->
     }
 
 
-def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
+def _graded(patient: _PatientFacts, values: Mapping[str, Any]) -> dict[str, Any]:
     g = grading.grade_adverse_event(
         values.get("term"),
         grade=values.get("grade"),
@@ -154,7 +294,7 @@ def _graded(patient: Patient, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _flag_candidate(
     session: Session,
-    patient: Patient,
+    patient: _PatientFacts,
     values: dict[str, Any],
     *,
     flagged: bool,
@@ -172,27 +312,87 @@ def _flag_candidate(
 
 @dataclass(frozen=True, slots=True)
 class _DltBasis:
-    """What a DLT call on a patient's events rests on, read once per service call: the
-    trial, the patient's current enrolment and the protocol's DLT definition."""
+    """What a DLT call on a patient's events rests on, read once per service call after the
+    trial lock, in one statement (:data:`_FACTS_AND_HISTORY`): the trial, whether the patient
+    has a current enrolment and its infusion date, the protocol's DLT definition, the
+    patient's consent date (:func:`consent_date`) and the rows of :data:`_HISTORY` as they
+    stood when the basis was read (the service adds the rows it inserts after that)."""
 
-    trial: Trial
-    enrolment: Enrolment | None
+    trial: _TrialFacts
+    enrolled: bool
+    infusion_date: date | None
     definition: DLTDefinition | None
+    consent: date
+    history: tuple[Any, ...]
 
 
-def _dlt_basis(session: Session, patient: Patient) -> _DltBasis:
-    trial = c.get(session, Trial, patient.trial_id)
-    definition = grading.dlt_definition(current_engine(session, trial.id).protocol)
-    return _DltBasis(trial, _enrolment(session, patient.id), definition)
+def _dlt_basis(
+    session: Session, patient: _PatientFacts, trial: _TrialFacts | None = None
+) -> _DltBasis:
+    """Read the :class:`_DltBasis` (``trial``: the patient's locked trial, when not loaded
+    as an ORM object in this session)."""
+    if trial is None:
+        trial = c.get(session, Trial, patient.trial_id)
+    session.flush()
+    rows = (
+        session.connection()
+        .execute(_FACTS_AND_HISTORY, {"patient_id": patient.id, "trial_id": patient.trial_id})
+        .all()
+    )
+    facts = rows[0]
+    if facts.protocol_id is None:
+        raise NotFound(f"trial #{patient.trial_id} has no protocol")
+    engine = engine_by_hash(session, facts.protocol_id, facts.protocol_sha256)
+    return _DltBasis(
+        trial,
+        facts.enrolment_id is not None,
+        facts.infusion_date,
+        grading.dlt_definition(engine.protocol),
+        _consent(patient, facts.first_screened),
+        tuple(r for r in rows if r.kind is not None),
+    )
+
+
+class _Inserted(NamedTuple):
+    """An adverse event this service call inserted after its :class:`_DltBasis` was read, as
+    a :data:`_HISTORY` row."""
+
+    kind: int
+    id: int
+    supersedes_id: int | None
+    voided: bool
+    lineage_id: int
+    term: str
+    grade: int
+    onset_date: date
+    resolved_date: date | None
+    relatedness: str | None
+
+    @classmethod
+    def of(cls, ae: AdverseEvent) -> _Inserted:
+        return cls(
+            0,
+            ae.id,
+            ae.supersedes_id,
+            ae.voided,
+            ae.lineage_id,
+            ae.term,
+            ae.grade,
+            ae.onset_date,
+            ae.resolved_date,
+            ae.relatedness,
+        )
 
 
 def _event_call(
-    session: Session, patient: Patient, values: Mapping[str, Any], basis: _DltBasis | None = None
+    session: Session,
+    patient: _PatientFacts,
+    values: Mapping[str, Any],
+    basis: _DltBasis | None = None,
 ) -> str | None:
     """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
     basis = basis or _dlt_basis(session, patient)
-    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
-    if enrolment is None or enrolment.infusion_date is None:
+    if not basis.enrolled or basis.infusion_date is None:
         return None
     ev = grading.Event(
         0,
@@ -203,17 +403,17 @@ def _event_call(
         values["relatedness"],
     )
     p = grading.propose_dlt(
-        definition,
-        epoch=trial.epoch,
-        infusion=enrolment.infusion_date,
-        now=c.trial_now(session, trial),
+        basis.definition,
+        epoch=basis.trial.epoch,
+        infusion=basis.infusion_date,
+        now=c.trial_now(session, basis.trial),
         events=[ev],
     )
     return p.event_status.get(0)
 
 
 def _new(
-    session: Session, actor: Actor, model: type[Versioned], patient: Patient, **values: Any
+    session: Session, actor: Actor, model: type[Versioned], patient: _PatientFacts, **values: Any
 ) -> Any:
     row = model(
         trial_id=patient.trial_id,
@@ -252,10 +452,11 @@ def record_adverse_event(
     DLT definition flags it too when the event is or may become a DLT.  A new DLT proposal for
     the patient is stored."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
-    patient = c.patient_for(session, actor, patient_id, lock=True)
+    patient = c.lock_patient(session, actor, patient_id)
     graded = _graded(
         patient, {"term": term, "grade": grade, "lab": lab, "crs": crs, "icans": icans}
     )
+    basis = _dlt_basis(session, patient, patient)
     values = _ae_values(
         session,
         patient,
@@ -268,12 +469,12 @@ def record_adverse_event(
             "relatedness": relatedness,
             "dlt_candidate": dlt_candidate,
         },
+        basis.consent,
     )
     values |= {"grade_scale": graded["grade_scale"], "grading": graded["grading"]}
-    basis = _dlt_basis(session, patient)
     values = _flag_candidate(session, patient, values, flagged=values["dlt_candidate"], basis=basis)
     row: AdverseEvent = _new(session, actor, AdverseEvent, patient, **values)
-    _store_proposal(session, actor, patient, basis)
+    _store_proposal(session, actor, patient, basis, [row])
     return row
 
 
@@ -314,17 +515,17 @@ def correct_adverse_event(
         g = _graded(patient, request)
         merged |= {"term": g["term"], "grade": g["grade"]}
         extra = {"grade_scale": g["grade_scale"], "grading": g["grading"]}
-    values = _ae_values(session, patient, merged) | extra
+    basis = _dlt_basis(session, patient)
+    values = _ae_values(session, basis.trial, merged, basis.consent) | extra
     flagged = bool(
         changes.get(
             "dlt_candidate", (old.grading or {}).get("flagged_by_investigator", old.dlt_candidate)
         )
     )
-    basis = _dlt_basis(session, patient)
     values = _flag_candidate(session, patient, values, flagged=flagged, basis=basis)
     row = c.supersede(session, actor, old, values, reason=why)
     session.flush()
-    _store_proposal(session, actor, patient, basis)
+    _store_proposal(session, actor, patient, basis, [row])
     return row
 
 
@@ -340,7 +541,7 @@ def void_adverse_event(session: Session, actor: Actor, ae_id: int, *, reason: st
 
 
 # ------------------------------------------------------------------------ efficacy
-def _eff_values(session: Session, trial: Trial, values: Mapping[str, Any]) -> dict[str, Any]:
+def _eff_values(session: Session, trial: c.TrialClock, values: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "assessed_on": c.a_date(
             "assessed_on", values.get("assessed_on"), not_after=c.latest_date(session, trial)
@@ -366,10 +567,10 @@ def record_efficacy(
     """Record an efficacy assessment (``responder`` per the protocol's criterion, e.g. SRI-4;
     ``final`` marks the end-of-window assessment; ``measures`` keeps the scores)."""
     c.begin(session, actor, Permission.ENTER_OUTCOMES)
-    patient = c.patient_for(session, actor, patient_id, lock=True)
+    patient = c.lock_patient(session, actor, patient_id)
     values = _eff_values(
         session,
-        c.get(session, Trial, patient.trial_id),
+        patient,
         {
             "assessed_on": assessed_on,
             "instrument": instrument,
@@ -435,7 +636,7 @@ def assess_efficacy(
         not_before=consent_date(session, patient),
         before_what="the patient's consent (first screening)",
     )
-    protocol = engine_for(current_protocol(session, patient.trial_id)).protocol
+    protocol = current_engine(session, patient.trial_id).protocol
     definition = grading.response_definition(protocol, patient.indication)
     scored = grading.score_efficacy(instrument, components, assessed_on=on, definition=definition)
     row: EfficacyAssessment = _new(
@@ -668,37 +869,20 @@ def adjudicate_dlt(
 def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Event]:
     """The patient's current, not yet adjudicated adverse events as the core's events.
 
-    Light column rows, not ORM objects: every write about a patient reads all of its adverse
-    events (every version), so their cost grows with the patient's history."""
-    ae_rows: list[Any] = list(
-        session.execute(
-            select(
-                AdverseEvent.id,
-                AdverseEvent.supersedes_id,
-                AdverseEvent.voided,
-                func.coalesce(AdverseEvent.root_id, AdverseEvent.id).label("lineage_id"),
-                AdverseEvent.term,
-                AdverseEvent.grade,
-                AdverseEvent.onset_date,
-                AdverseEvent.resolved_date,
-                AdverseEvent.relatedness,
-            ).where(AdverseEvent.patient_id == patient.id)
-        )
-    )
-    adjudication_rows: list[Any] = list(
-        session.execute(
-            select(
-                DLTAdjudication.id,
-                DLTAdjudication.supersedes_id,
-                DLTAdjudication.voided,
-                DLTAdjudication.adverse_event_id,
-            ).where(DLTAdjudication.patient_id == patient.id)
-        )
-    )
-    aes = c.current(ae_rows)
-    adjudicated = {
-        a.adverse_event_id for a in c.current(adjudication_rows) if a.adverse_event_id is not None
-    }
+    Light column rows, not ORM objects, in one statement (:data:`_HISTORY`): every write about
+    a patient reads all of its adverse events (every version), so their cost grows with the
+    patient's history."""
+    session.flush()
+    rows: list[Any] = list(session.connection().execute(_HISTORY, {"patient_id": patient.id}))
+    return _proposal_events(rows)
+
+
+def _proposal_events(rows: Iterable[Any]) -> list[grading.Event]:
+    """:func:`_events_for_proposal` from the patient's :data:`_HISTORY` rows."""
+    rows = list(rows)
+    aes = c.current([r for r in rows if r.kind == 0])
+    adjudications = c.current([r for r in rows if r.kind == 1])
+    adjudicated = {a.lineage_id for a in adjudications if a.lineage_id is not None}
     return [
         grading.Event(
             ae.lineage_id, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness
@@ -709,24 +893,29 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
 
 
 def _store_proposal(
-    session: Session, actor: Actor, patient: Patient, basis: _DltBasis | None = None
+    session: Session,
+    actor: Actor,
+    patient: _PatientFacts,
+    basis: _DltBasis | None = None,
+    inserted: Sequence[AdverseEvent] = (),
 ) -> DLTProposal:
     """Compute the patient's DLT proposal now and store it (enrolled patients only).
 
-    ``basis``: the trial, enrolment and DLT definition already read in this service call
-    (read here otherwise)."""
-    basis = basis or _dlt_basis(session, patient)
-    trial, enrolment, definition = basis.trial, basis.enrolment, basis.definition
-    events = _events_for_proposal(session, patient)
-    if enrolment is None:
+    ``basis``: what the proposal rests on, already read in this service call, and
+    ``inserted``: every adverse-event row the call inserted after reading it (otherwise read
+    here, after every change of the call)."""
+    if basis is None:
+        basis, inserted = _dlt_basis(session, patient), ()
+    events = _proposal_events([*basis.history, *(_Inserted.of(ae) for ae in inserted)])
+    if not basis.enrolled:
         p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
     else:
         try:
             p = grading.propose_dlt(
-                definition,
-                epoch=trial.epoch,
-                infusion=enrolment.infusion_date,
-                now=c.trial_now(session, trial),
+                basis.definition,
+                epoch=basis.trial.epoch,
+                infusion=basis.infusion_date,
+                now=c.trial_now(session, basis.trial),
                 events=events,
             )
         except InputError as exc:  # stored data the core cannot read (e.g. legacy terms)

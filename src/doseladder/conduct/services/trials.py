@@ -32,7 +32,9 @@ __all__ = [
     "amend_protocol",
     "close_trial",
     "create_trial",
+    "current_engine",
     "current_protocol",
+    "engine_by_hash",
     "engine_for",
     "get_trial",
     "list_trial_sites",
@@ -85,15 +87,27 @@ def current_engine(session: Session, trial_id: int) -> Engine:
     ).first()
     if row is None:
         raise NotFound(f"trial #{trial_id} has no protocol")
-    engine = _ENGINES_BY_HASH.get(row.content_sha256)
+    return engine_by_hash(session, row.id, row.content_sha256)
+
+
+def engine_by_hash(session: Session, version_id: int, content_sha256: str) -> Engine:
+    """The parsed protocol of the stored version ``version_id`` whose content hash is
+    ``content_sha256`` (both read by the caller, e.g. with other facts in one statement).
+
+    Protocol versions are append-only (an amendment is a new row, nothing updates a stored
+    one), and the content is named by its SHA-256: the parsed protocol is kept per hash in
+    this process (at most ``_ENGINES_KEPT``), so the content is read and parsed only for a
+    hash not seen yet.  A new version has its own row and is found by the caller's query at
+    once; the cache can never hand out an older protocol for it."""
+    engine = _ENGINES_BY_HASH.get(content_sha256)
     if engine is None:
         content = session.scalar(
-            select(ProtocolVersion.content).where(ProtocolVersion.id == row.id)
+            select(ProtocolVersion.content).where(ProtocolVersion.id == version_id)
         )
-        engine = _engine(row.content_sha256, str(content))
+        engine = _engine(content_sha256, str(content))
         if len(_ENGINES_BY_HASH) >= _ENGINES_KEPT:
             _ENGINES_BY_HASH.clear()
-        _ENGINES_BY_HASH[row.content_sha256] = engine
+        _ENGINES_BY_HASH[content_sha256] = engine
     return engine
 
 
