@@ -31,7 +31,12 @@ from doseladder.conduct.services.decision_state import (
     state_at,
 )
 from doseladder.conduct.services.protocol_engine import Engine
-from doseladder.conduct.services.recommendation_cache import Snapshot, cache_of, trial_head
+from doseladder.conduct.services.recommendation_cache import (
+    Snapshot,
+    cache_of,
+    trial_head,
+    unchanged_between,
+)
 from doseladder.conduct.services.trials import current_protocol, engine_for
 from doseladder.core.designs.backfill_cap import cap_summary
 from doseladder.core.errors import InputError
@@ -456,7 +461,8 @@ def compute(
 
     A live recommendation (no ``as_of``, ``protocol`` or ``eliminated``) in a session without
     changes of its own reads the stored records through the database's per-trial cache keyed
-    by the trial's audit head (:mod:`.recommendation_cache`); it is still evaluated at ``now``.
+    by the trial's audit head (:mod:`.recommendation_cache`; a snapshot at an older head is
+    kept when no write since may change it); it is still evaluated at ``now``.
     """
     when = now if now is not None else c.trial_now(session, trial)
     live = as_of is None and protocol is None and eliminated is None
@@ -466,8 +472,12 @@ def compute(
         head = trial_head(session, trial.id)  # read before the records: never newer than them
         snap = cache.get(trial.id, head)
         if snap is None:
-            snap = _snapshot(session, trial, head)
-            cache.put(trial.id, snap)
+            older = cache.older(trial.id, head)
+            if older is not None and unchanged_between(session, trial.id, older.head, head):
+                snap = cache.revalidate(trial.id, older, head)
+            else:
+                snap = _snapshot(session, trial, head)
+                cache.put(trial.id, snap)
     if snap is None:
         pv = protocol if protocol is not None else current_protocol(session, trial.id)
         engine = engine_for(pv)
