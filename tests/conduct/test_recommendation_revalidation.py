@@ -410,3 +410,25 @@ def test_the_rule_is_load_records_rule() -> None:
     assert may_change_snapshot("event", "export", None)  # not a table: counted as a change
     for table in ("patients", "screening_results", "electronic_signatures", "users"):
         assert not may_change_snapshot(table, "create", None)
+
+
+def test_the_trial_and_its_head_read_together_keep_the_visibility_rules(world: World) -> None:
+    """``recommend`` reads the trial and its audit head in one statement
+    (``visible_with_head``): same head as ``trial_head``, same refusals as ``ensure_visible``."""
+    from doseladder.conduct.errors import NotFound, ValidationError
+    from doseladder.conduct.services.decision_queries import ensure_visible, visible_with_head
+
+    tid = world.trial()
+    trial, head = world.run(lambda s: visible_with_head(s, world.inv_a, tid))
+    assert trial.id == tid and head == world.run(lambda s: trial_head(s, tid)) > 0
+    other_site = world.run(
+        lambda s: trials.create_trial(s, world.stat, code="TOTHER", title="t", protocol=BF).id
+    )
+    for fn in (ensure_visible, visible_with_head):
+        with pytest.raises(NotFound):
+            world.run(lambda s, f=fn: f(s, world.inv_a, other_site))  # site not activated
+        with pytest.raises(NotFound):
+            world.run(lambda s, f=fn: f(s, world.stat, 10_000))
+        with pytest.raises(ValidationError):
+            world.run(lambda s, f=fn: f(s, world.stat, "1"))
+    assert world.run(lambda s: visible_with_head(s, world.stat, other_site))[1] > 0

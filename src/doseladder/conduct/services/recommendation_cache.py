@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -57,6 +57,7 @@ __all__ = [
     "RecommendationCache",
     "Snapshot",
     "cache_of",
+    "head_query",
     "may_change_snapshot",
     "trial_head",
     "unchanged_between",
@@ -133,11 +134,16 @@ def unchanged_between(session: Session, trial_id: int, after: int, head: int) ->
     return True
 
 
+def head_query(trial_id: int) -> Select[int]:
+    """The statement reading the sequence number of the head of the trial's audit chain: one
+    primary-key read of a row a writer may hold locked, which a plain read never waits for
+    (also a scalar subquery of the trial's read in ``decision_queries.visible_with_head``)."""
+    return select(AuditHead.seq).where(AuditHead.chain == audit.chain_of(trial_id))
+
+
 def trial_head(session: Session, trial_id: int) -> int:
-    """The sequence number of the head of the trial's audit chain (0 if none): one primary-key
-    read of a row a writer may hold locked, which a plain read never waits for."""
-    head = session.scalar(select(AuditHead.seq).where(AuditHead.chain == audit.chain_of(trial_id)))
-    return int(head or 0)
+    """The sequence number of the head of the trial's audit chain (0 if none)."""
+    return int(session.scalar(head_query(trial_id)) or 0)
 
 
 class RecommendationCache:
