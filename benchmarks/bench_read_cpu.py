@@ -109,9 +109,7 @@ def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
 
         asyncio.run(go())
         cache = db.recommendation_cache
-        out["counters"] = {
-            k: getattr(cache, k, None) for k in ("hits", "misses", "revalidated")
-        }
+        out["counters"] = {k: getattr(cache, k, None) for k in ("hits", "misses", "revalidated")}
         db.dispose()
     return out
 
