@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -20,7 +20,7 @@ from doseladder.conduct.models import (
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
 from doseladder.conduct.services import esignatures as es
-from doseladder.conduct.services.recommendation_cache import head_query
+from doseladder.conduct.services.recommendation_cache import HEAD_SEQ, head_params
 
 __all__ = [
     "ALL_KEY",
@@ -44,13 +44,16 @@ def ensure_visible(session: Session, actor: Actor, trial_id: int) -> Trial:
     return trial
 
 
+#: a trial and the head of its audit chain (built once: only the parameters change)
+_TRIAL_AND_HEAD = select(Trial, HEAD_SEQ.scalar_subquery()).where(Trial.id == bindparam("trial_id"))
+
+
 def visible_with_head(session: Session, actor: Actor, trial_id: int) -> tuple[Trial, int]:
     """:func:`ensure_visible` and the trial's audit head (as ``recommendation_cache.trial_head``)
     read in the same statement: one round trip for the two reads of a cached recommendation."""
     if isinstance(trial_id, bool) or not isinstance(trial_id, int):
         c.get(session, Trial, trial_id)  # raises its ValidationError
-    head = head_query(trial_id).scalar_subquery()
-    row = session.execute(select(Trial, head).where(Trial.id == trial_id)).first()
+    row = session.execute(_TRIAL_AND_HEAD, {"trial_id": trial_id, **head_params(trial_id)}).first()
     if row is None:
         raise NotFound(f"trial #{trial_id} not found")
     trial: Trial = row[0]

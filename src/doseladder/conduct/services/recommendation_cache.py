@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -51,13 +51,14 @@ from doseladder.conduct.services.decision_state import (
 from doseladder.conduct.services.protocol_engine import Engine
 
 __all__ = [
+    "HEAD_SEQ",
     "MAX_EVENTS",
     "SESSION_KEY",
     "SNAPSHOT_TABLES",
     "RecommendationCache",
     "Snapshot",
     "cache_of",
-    "head_query",
+    "head_params",
     "may_change_snapshot",
     "trial_head",
     "unchanged_between",
@@ -101,6 +102,26 @@ def may_change_snapshot(table: str, action: str, new: Mapping[str, Any] | None) 
     return table in SNAPSHOT_TABLES or table not in _TABLES
 
 
+#: the audit events of one chain in ``(:after, :head]``: table, action, and the payload only
+#: of the tables read in part (built once: only the parameters change)
+_EVENTS_BETWEEN = (
+    select(
+        AuditEvent.entity_type,
+        AuditEvent.action,
+        case(
+            (AuditEvent.entity_type.in_(sorted(FLAGGED_LINEAGES)), AuditEvent.payload),
+            else_=None,
+        ),
+    )
+    .where(
+        AuditEvent.chain == bindparam("chain"),
+        AuditEvent.seq > bindparam("after"),
+        AuditEvent.seq <= bindparam("head"),
+    )
+    .order_by(AuditEvent.seq)
+)
+
+
 def unchanged_between(session: Session, trial_id: int, after: int, head: int) -> bool:
     """Whether no audit event of the trial's chain with ``after < seq <= head`` may change its
     snapshot (:func:`may_change_snapshot`): one statement reading the events' table and action,
@@ -108,20 +129,8 @@ def unchanged_between(session: Session, trial_id: int, after: int, head: int) ->
     again) when the gap holds more than :data:`MAX_EVENTS` events or not every one of them."""
     if not 0 <= after < head or head - after > MAX_EVENTS:
         return False
-    partial = AuditEvent.entity_type.in_(sorted(FLAGGED_LINEAGES))
-    rows = session.execute(
-        select(
-            AuditEvent.entity_type,
-            AuditEvent.action,
-            case((partial, AuditEvent.payload), else_=None),
-        )
-        .where(
-            AuditEvent.chain == audit.chain_of(trial_id),
-            AuditEvent.seq > after,
-            AuditEvent.seq <= head,
-        )
-        .order_by(AuditEvent.seq)
-    ).all()
+    params = {"chain": audit.chain_of(trial_id), "after": after, "head": head}
+    rows = session.execute(_EVENTS_BETWEEN, params).all()
     if len(rows) != head - after:
         return False
     for table, action, payload in rows:
@@ -134,16 +143,20 @@ def unchanged_between(session: Session, trial_id: int, after: int, head: int) ->
     return True
 
 
-def head_query(trial_id: int) -> Select[int]:
-    """The statement reading the sequence number of the head of the trial's audit chain: one
-    primary-key read of a row a writer may hold locked, which a plain read never waits for
-    (also a scalar subquery of the trial's read in ``decision_queries.visible_with_head``)."""
-    return select(AuditHead.seq).where(AuditHead.chain == audit.chain_of(trial_id))
+#: the sequence number of the head of one audit chain (parameter ``head_chain``): one
+#: primary-key read of a row a writer may hold locked, which a plain read never waits for (also
+#: a scalar subquery of the trial's read in ``decision_queries.visible_with_head``)
+HEAD_SEQ = select(AuditHead.seq).where(AuditHead.chain == bindparam("head_chain"))
+
+
+def head_params(trial_id: int) -> dict[str, str]:
+    """The parameters of :data:`HEAD_SEQ` for a trial's chain."""
+    return {"head_chain": audit.chain_of(trial_id)}
 
 
 def trial_head(session: Session, trial_id: int) -> int:
     """The sequence number of the head of the trial's audit chain (0 if none)."""
-    return int(session.scalar(head_query(trial_id)) or 0)
+    return int(session.execute(HEAD_SEQ, head_params(trial_id)).scalar() or 0)
 
 
 class RecommendationCache:
