@@ -48,6 +48,7 @@ __all__ = [
     "build_state",
     "date_day",
     "load_records",
+    "may_change_records",
     "plain",
     "sha256_text",
     "state_at",
@@ -174,6 +175,45 @@ def _rows(
     return list(session.scalars(query)) if columns is None else list(session.execute(query).all())
 
 
+#: the tables :func:`load_records` reads
+RECORD_TABLES = frozenset(
+    {"enrolments", "adverse_events", "dlt_adjudications", "efficacy_assessments"}
+)
+#: the tables :func:`load_records` reads only in part, with the flag columns that select what
+#: it reads: the whole lineages of which some version has one of these columns true
+FLAGGED_LINEAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"adverse_events": ("dlt_candidate",), "efficacy_assessments": ("responder", "final")}
+)
+
+
+def _flagged(model: Any) -> ColumnElement[bool]:
+    """The SQL condition of :data:`FLAGGED_LINEAGES` on ``model``'s rows."""
+    return or_(*(getattr(model, col).is_(True) for col in FLAGGED_LINEAGES[model.__tablename__]))
+
+
+def may_change_records(table: str, action: str, new: Mapping[str, Any] | None) -> bool:
+    """Whether a change of a row of ``table`` (``action`` ``create`` / ``update`` / other, and
+    the row's values after it as the audit trail records them, ``None`` if not known) may change
+    what :func:`load_records` reads.
+
+    Conservative: ``False`` only for a table it does not read, or for a new lineage (created,
+    no ``root_id`` / ``supersedes_id``, not void) of a table it reads in part
+    (:data:`FLAGGED_LINEAGES`) whose row has none of the flags true -- a lineage it never
+    loads.  Any correction, void, update or other event of a table it reads, or a row whose
+    values are not all known, may change them.
+    """
+    if table not in RECORD_TABLES:
+        return False
+    flags = FLAGGED_LINEAGES.get(table)
+    if flags is None or action != "create" or new is None:
+        return True
+    known = ("root_id", "supersedes_id", "voided", *flags)
+    if any(col not in new for col in known):
+        return True
+    new_lineage = new["root_id"] is None and new["supersedes_id"] is None
+    return not (new_lineage and new["voided"] is False and all(new[f] is not True for f in flags))
+
+
 @dataclass(frozen=True, slots=True)
 class TrialRecords:
     """The stored records a trial's core state is built from (read once, evaluated at any
@@ -210,13 +250,14 @@ def load_records(session: Session, trial: Trial, *, as_of: datetime | None = Non
     )
     # only adverse events ever flagged as possible DLTs matter (awaiting adjudication), and only
     # efficacy records ever marked responder or final: load just those lineages
+    # (FLAGGED_LINEAGES; may_change_records says which writes can change what is read here)
     aes = c.as_of(
         _rows(
             session,
             AdverseEvent,
             trial.id,
             columns=("patient_id", "dlt_candidate"),
-            lineages_where=lambda m: m.dlt_candidate.is_(True),
+            lineages_where=_flagged,
         ),
         as_of,
     )
@@ -235,7 +276,7 @@ def load_records(session: Session, trial: Trial, *, as_of: datetime | None = Non
             EfficacyAssessment,
             trial.id,
             columns=("patient_id", "responder", "final", "assessed_on"),
-            lineages_where=lambda m: or_(m.responder.is_(True), m.final.is_(True)),
+            lineages_where=_flagged,
         ),
         as_of,
     )

@@ -23,7 +23,7 @@ from doseladder.conduct.errors import ValidationError
 from doseladder.conduct.models import DoseDecision, ProtocolVersion, Trial
 from doseladder.conduct.security import Actor, Permission
 from doseladder.conduct.services import _common as c
-from doseladder.conduct.services.decision_queries import ensure_visible, redact_inputs
+from doseladder.conduct.services.decision_queries import redact_inputs, visible_with_head
 from doseladder.conduct.services.decision_state import (
     BuiltState,
     load_records,
@@ -31,7 +31,12 @@ from doseladder.conduct.services.decision_state import (
     state_at,
 )
 from doseladder.conduct.services.protocol_engine import Engine
-from doseladder.conduct.services.recommendation_cache import Snapshot, cache_of, trial_head
+from doseladder.conduct.services.recommendation_cache import (
+    Snapshot,
+    cache_of,
+    trial_head,
+    unchanged_between,
+)
 from doseladder.conduct.services.trials import current_protocol, engine_for
 from doseladder.core.designs.backfill_cap import cap_summary
 from doseladder.core.errors import InputError
@@ -447,6 +452,7 @@ def compute(
     as_of: datetime | None = None,
     protocol: ProtocolVersion | None = None,
     eliminated: frozenset[int] | None = None,
+    head: int | None = None,
 ) -> TrialRecommendation:
     """The recommendation from the stored data (no permission check, nothing recorded).
 
@@ -456,18 +462,25 @@ def compute(
 
     A live recommendation (no ``as_of``, ``protocol`` or ``eliminated``) in a session without
     changes of its own reads the stored records through the database's per-trial cache keyed
-    by the trial's audit head (:mod:`.recommendation_cache`); it is still evaluated at ``now``.
+    by the trial's audit head (:mod:`.recommendation_cache`; a snapshot at an older head is
+    kept when no write since may change it); it is still evaluated at ``now``.  ``head``: the
+    trial's audit head if already read with the trial (``visible_with_head``), else read here.
     """
     when = now if now is not None else c.trial_now(session, trial)
     live = as_of is None and protocol is None and eliminated is None
     cache = cache_of(session) if live else None
     snap = None
     if cache is not None:
-        head = trial_head(session, trial.id)  # read before the records: never newer than them
+        if head is None:  # read before the records: never newer than them
+            head = trial_head(session, trial.id)
         snap = cache.get(trial.id, head)
         if snap is None:
-            snap = _snapshot(session, trial, head)
-            cache.put(trial.id, snap)
+            older = cache.older(trial.id, head)
+            if older is not None and unchanged_between(session, trial.id, older.head, head):
+                snap = cache.revalidate(trial.id, older, head)
+            else:
+                snap = _snapshot(session, trial, head)
+                cache.put(trial.id, snap)
     if snap is None:
         pv = protocol if protocol is not None else current_protocol(session, trial.id)
         engine = engine_for(pv)
@@ -521,8 +534,8 @@ def recommend(session: Session, actor: Actor, trial_id: int) -> TrialRecommendat
     Site-bound users get per-dose tallies instead of patient-level inputs.
     """
     c.begin(session, actor, Permission.VIEW_TRIAL)
-    trial = ensure_visible(session, actor, trial_id)
-    rec = compute(session, trial)
+    trial, head = visible_with_head(session, actor, trial_id)
+    rec = compute(session, trial, head=head)
     if actor.site_id is not None:
         return TrialRecommendation(
             rec.trial_id,
