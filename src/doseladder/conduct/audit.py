@@ -3,7 +3,8 @@
 Every insert or update of a mapped row is captured automatically when the session flushes
 (who, what, old → new value, reason) and appended to the chain in the same transaction, just
 before it commits: if the transaction rolls back, neither the change nor its audit record
-exists.  Deleting rows through a session is refused.
+exists.  Deleting rows through a session is refused.  :func:`insert_row` inserts a new row
+without the ORM unit of work and records the same event as the flush would.
 
 Chains: each trial's events form their own chain (``"trial:<id>"``), events of no trial the
 ``"global"`` chain, and events written before per-trial chains (migration 0007) the frozen
