@@ -17,7 +17,8 @@ way, mostly served from the per-trial cache, and right after a write to its tria
 entry is stale: every record is read again, as under write load).  With ``--compare`` the
 rounds alternate between the two source trees (each in its own child process and database); the
 minimum over rounds is the figure least disturbed by other load on a shared machine.
-``--profile``: a cProfile (CPU time) of the last round."""
+``--profile``: a cProfile (CPU time) of the last round (also written to the file named by the
+environment variable ``BENCH_PROFILE_OUT``, if set)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,8 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
                         prof.disable()
                         stats = pstats.Stats(prof, stream=sys.stderr)
                         stats.sort_stats("cumulative").print_stats(45)
+                        if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats / snakeviz
+                            stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
                     out["cpu_per_write"] = (time.process_time() - t0) / writes
                     out["statements_per_write"] = statements[0] / writes
                     t0 = time.process_time()

@@ -3,7 +3,8 @@
 Every insert or update of a mapped row is captured automatically when the session flushes
 (who, what, old → new value, reason) and appended to the chain in the same transaction, just
 before it commits: if the transaction rolls back, neither the change nor its audit record
-exists.  Deleting rows through a session is refused.
+exists.  Deleting rows through a session is refused.  :func:`insert_row` inserts a new row
+without the ORM unit of work and records the same event as the flush would.
 
 Chains: each trial's events form their own chain (``"trial:<id>"``), events of no trial the
 ``"global"`` chain, and events written before per-trial chains (migration 0007) the frozen
@@ -43,12 +44,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, event, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from doseladder import __version__
 from doseladder.conduct.models import AuditEvent, AuditHead, AuditKey, AuditSignature, Base
@@ -67,6 +68,7 @@ __all__ = [
     "has_pending",
     "heads_digest",
     "history",
+    "insert_row",
     "install",
     "log_event",
     "reason",
@@ -82,6 +84,8 @@ LEGACY_CHAIN = "legacy"
 GLOBAL_CHAIN = "global"
 COPY_FORMAT = "doseladder-audit-certified-copy"
 _PENDING = "audit_pending"
+#: ``session.info`` key: the session runs in autocommit (no audited change may be written)
+AUTOCOMMIT = "doseladder_autocommit"
 _REASON = "audit_reason"
 _SEALED = "audit_sealed"
 _SKIP_TABLES = frozenset(
@@ -94,6 +98,7 @@ _SKIP_TABLES = frozenset(
     }
 )
 log = logging.getLogger("doseladder.audit")
+B = TypeVar("B", bound=Base)
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEADS = cast(Table, AuditHead.__table__)
 _SIGNATURES = cast(Table, AuditSignature.__table__)
@@ -199,11 +204,29 @@ def heads_digest(heads: Mapping[str, tuple[int, str]]) -> str:
 
 
 def _trial_id(obj: Base) -> int | None:
-    if obj.__tablename__ == "trials":
-        value: Any = getattr(obj, "id", None)
-    else:
-        value = getattr(obj, "trial_id", None)
+    return _trial_of(obj.__tablename__, getattr(obj, "id", None), getattr(obj, "trial_id", None))
+
+
+def _trial_of(table_name: str, row_id: Any, trial_id: Any) -> int | None:
+    """The trial an event of a row of ``table_name`` belongs to (a trial row: its own id)."""
+    value = row_id if table_name == "trials" else trial_id
     return value if isinstance(value, int) else None
+
+
+def _created(
+    session: Session, table_name: str, trial_id: int | None, entity_id: str, new: dict[str, Any]
+) -> dict[str, Any]:
+    """The pending audit record of a new row (the flush and :func:`insert_row` alike)."""
+    return {
+        "actor": _actor(session),
+        "trial_id": trial_id,
+        "entity_type": table_name,
+        "entity_id": entity_id,
+        "action": "create",
+        "reason": session.info.get(_REASON),
+        "old": None,
+        "new": new,
+    }
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
@@ -220,18 +243,8 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     for obj in session.new:
         if not isinstance(obj, Base) or obj.__tablename__ in _SKIP_TABLES:
             continue
-        actor = _actor(session)
         pending.append(
-            {
-                "actor": actor,
-                "trial_id": _trial_id(obj),
-                "entity_type": obj.__tablename__,
-                "entity_id": _pk(obj),
-                "action": "create",
-                "reason": why,
-                "old": None,
-                "new": snapshot(obj),
-            }
+            _created(session, obj.__tablename__, _trial_id(obj), _pk(obj), snapshot(obj))
         )
     for obj in session.dirty:
         if not isinstance(obj, Base) or obj.__tablename__ in _SKIP_TABLES:
@@ -351,6 +364,81 @@ def log_event(
             "new": jsonable(dict(data or {})),
         }
     )
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """How :func:`insert_row` writes a model's rows (built once per model)."""
+
+    table: Table
+    #: ``(column, attribute key)`` of every column but the primary key, in table order
+    columns: tuple[tuple[Any, str], ...]
+    #: every ``(column, attribute key)``, for the snapshot
+    all_columns: tuple[tuple[Any, str], ...]
+    keys: frozenset[str]
+    statement: Any
+
+
+@lru_cache(maxsize=64)
+def _insert_plan(model: type[Base]) -> _InsertPlan:
+    table = cast(Table, model.__table__)
+    mapper = inspect(model)
+    pk = list(table.primary_key.columns)
+    if len(pk) != 1 or pk[0].name != "id" or table.name in _SKIP_TABLES:
+        raise TypeError(f"insert_row: {table.name} has no single ``id`` key or is not audited")
+    cols = tuple((c, mapper.get_property_by_column(c).key) for c in table.columns)
+    for column, _ in cols:
+        if column is not pk[0] and (
+            column.default is not None or column.server_default is not None
+        ):
+            raise TypeError(f"insert_row: {table.name}.{column.name} has a default")
+    rest = tuple((c, k) for c, k in cols if c is not pk[0])
+    return _InsertPlan(
+        table,
+        rest,
+        cols,
+        frozenset(k for _, k in rest),
+        insert(table).returning(pk[0]),
+    )
+
+
+def insert_row(session: Session, model: type[B], **values: Any) -> B:
+    """Insert one new row of ``model`` with a Core ``INSERT … RETURNING id`` and record it in
+    the transaction's audit trail exactly as a flush of ``model(**values)`` would (the same
+    event: actor, trial, entity, reason, every column's value) -- without the ORM unit of
+    work.
+
+    The row is returned as a persistent object of the session (as after ``session.add`` and a
+    flush): later changes to it are flushed, and audited, as usual.  Changes pending in the
+    session are flushed first, so the events keep the order of the writes.  Only for models
+    whose primary key is ``id`` (generated by the database) and whose columns have no
+    defaults (every column not given is ``NULL``, as in the flush)."""
+    plan = _insert_plan(model)
+    unknown = values.keys() - plan.keys
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column(s) {sorted(unknown)}")
+    if session.info.get(AUTOCOMMIT):
+        raise RuntimeError("an autocommit transaction may not change audited records")
+    if session.new or session.dirty:
+        session.flush()
+    params = {column.key: values.get(key) for column, key in plan.columns}
+    new_id = session.execute(plan.statement, params).scalar_one()
+    full = {key: values.get(key) for _, key in plan.columns}
+    full["id"] = new_id
+    obj = model(**full)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    table_name = plan.table.name
+    session.info.setdefault(_PENDING, []).append(
+        _created(
+            session,
+            table_name,
+            _trial_of(table_name, new_id, full.get("trial_id")),
+            str(new_id),
+            {c.name: _column_value(c, full[key]) for c, key in plan.all_columns},
+        )
+    )
+    return obj
 
 
 _ONE_STATEMENT_MAX_EVENTS = 500

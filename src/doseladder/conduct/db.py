@@ -5,7 +5,9 @@
   database (no lost updates, no "upgrade" deadlocks).
 * PostgreSQL (psycopg 3): ``READ COMMITTED`` with explicit row locks taken by the services
   (``SELECT … FOR NO KEY UPDATE`` on the trial row; the trial's audit chain head last).  Transient
-  failures (deadlock, serialisation failure, lock timeout) are retried by :meth:`Database.run`.
+  failures (deadlock, serialisation failure, lock timeout) are retried by :meth:`Database.run`,
+  and so is a transaction whose pooled connection turns out to be lost (once; pooled
+  connections are not pinged before use).
 
 The schema is created and upgraded only by the Alembic migrations in ``migrations/``
 (:func:`upgrade`), never by ``create_all``.
@@ -25,7 +27,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InvalidatePoolError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -80,7 +88,7 @@ class AuditedSession(Session):
 
 audit.install(AuditedSession)
 #: ``session.info`` key: the session runs in autocommit (:meth:`Database.transaction`)
-_AUTOCOMMIT = "doseladder_autocommit"
+_AUTOCOMMIT = audit.AUTOCOMMIT
 
 
 @event.listens_for(AuditedSession, "before_flush")
@@ -128,11 +136,46 @@ def make_engine(
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    kwargs["pool_pre_ping"] = True
     if not null_pool:
         size = pool_size if pool_size is not None else 5
         kwargs.update(pool_size=size, max_overflow=max(10, size))
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    # no pre-ping of every checkout (a round trip each, two per API write): only a connection
+    # idle in the pool for IDLE_PING_SECONDS or more is pinged (:func:`_ping_if_idle`); one
+    # lost while in brisk use fails its first statement, which invalidates the whole pool, and
+    # :meth:`Database.run` retries the transaction once on a fresh connection
+    event.listen(engine, "checkin", _note_checkin)
+    dialect = engine.dialect
+
+    def on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        _ping_if_idle(dialect, dbapi_connection, record)
+
+    event.listen(engine, "checkout", on_checkout)
+    return engine
+
+
+#: a pooled PostgreSQL connection idle at least this long is pinged before use (seconds)
+IDLE_PING_SECONDS = 1.0
+_IDLE_SINCE = "doseladder_idle_since"
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any) -> None:
+    """On checkout from the pool: ping a connection that sat idle (it may have been lost meanwhile,
+    e.g. the server restarted); a lost one makes the pool replace every connection pooled
+    before now (``InvalidatePoolError``) and hand out a fresh one."""
+    since = record.info.pop(_IDLE_SINCE, None)
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, dbapi_connection, None):
+            raise InvalidatePoolError("pooled connection lost while idle") from exc
+        raise
 
 
 def is_transient(exc: BaseException) -> bool:

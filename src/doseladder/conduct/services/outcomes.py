@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from doseladder.conduct import audit
 from doseladder.conduct.errors import Conflict, Forbidden, NotFound, ValidationError
 from doseladder.conduct.models import (
     AdverseEvent,
@@ -415,7 +416,9 @@ def _event_call(
 def _new(
     session: Session, actor: Actor, model: type[Versioned], patient: _PatientFacts, **values: Any
 ) -> Any:
-    row = model(
+    return audit.insert_row(
+        session,
+        model,
         trial_id=patient.trial_id,
         patient_id=patient.id,
         version=1,
@@ -425,9 +428,6 @@ def _new(
         entered_by_id=actor.user_id,
         **values,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def record_adverse_event(
@@ -925,7 +925,9 @@ def _store_proposal(
     assessment = None
     if p.assessment is not None:
         assessment = p.assessment | {"event_calls": {str(k): v for k, v in p.event_status.items()}}
-    row = DLTProposal(
+    return audit.insert_row(
+        session,
+        DLTProposal,
         trial_id=patient.trial_id,
         patient_id=patient.id,
         status=p.status,
@@ -937,9 +939,6 @@ def _store_proposal(
         proposed_at=c.now(session),
         proposed_by_id=actor.user_id,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def propose_dlt(session: Session, actor: Actor, patient_id: int) -> DLTProposal:
