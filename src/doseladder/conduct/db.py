@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
@@ -352,14 +352,50 @@ class Database:
         unless it was lost during COMMIT (the transaction may have committed: retrying could
         write twice; the error propagates and the API answers 503).  ``read_only`` and
         ``autocommit``: see :meth:`transaction`."""
+        return self._retrying(
+            lambda: self._in_transaction(fn, read_only=read_only, autocommit=autocommit),
+            retries,
+        )
+
+    def _in_transaction(
+        self, fn: Callable[[Session], T], *, read_only: bool, autocommit: bool
+    ) -> T:
+        with self.transaction(read_only=read_only, autocommit=autocommit) as session:
+            return fn(session)
+
+    def run_connection(self, fn: Callable[[Connection], T], *, retries: int = 5) -> T:
+        """``fn(connection)`` on a pooled connection, without an ORM session: PostgreSQL in
+        autocommit (every statement commits on its own, no ``BEGIN``/``COMMIT`` round trips),
+        SQLite in a deferred transaction committed at the end.  Retried as :meth:`run`.
+
+        For a single read, or reads and writes outside the audit trail (authentication: one
+        look-up, now and then the session's last-seen time): nothing here is audited, so it
+        must not change an audited record (as :meth:`transaction`'s ``autocommit``)."""
+        return self._retrying(lambda: self._on_connection(fn), retries)
+
+    def _on_connection(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(**{_DEFERRED: True})
+            else:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            result = fn(conn)
+            try:
+                conn.commit()
+            except DBAPIError as exc:
+                setattr(exc, _AT_COMMIT, True)
+                raise
+            return result
+
+    def _retrying(self, attempt: Callable[[], T], retries: int) -> T:
+        """``attempt()``, again after a transient error or a lost connection (see :meth:`run`)."""
         delay = 0.02
         reconnected = False
-        for attempt in range(retries + 1):
+        for n in range(retries + 1):
             try:
-                with self.transaction(read_only=read_only, autocommit=autocommit) as session:
-                    return fn(session)
+                return attempt()
             except (DBAPIError, SATimeoutError) as exc:
-                if attempt < retries and is_transient(exc):
+                if n < retries and is_transient(exc):
                     pass
                 elif not reconnected and is_unavailable(exc) and not failed_at_commit(exc):
                     reconnected = True

@@ -131,8 +131,11 @@ class Caller:
 
 def resolve(db: Database, token: str) -> Caller:
     """The caller a token stands for (:class:`AuthenticationError` otherwise): one statement
-    in autocommit (no transaction round trips), read afresh on every request."""
-    actor = db.run(lambda s: sites_users.actor_from_token(s, token), autocommit=True)
+    in autocommit on a bare pooled connection (no transaction round trips, no ORM session),
+    read afresh on every request."""
+    actor = db.run_connection(
+        lambda conn: sites_users.actor_from_token(conn, token, clock=db.clock)
+    )
     return Caller(db=db, actor=actor, token=token)
 
 

@@ -9,7 +9,7 @@ its audit records, or rolls everything back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol, TypeVar
 
@@ -25,6 +25,7 @@ __all__ = [
     "PatientInTrial",
     "TrialClock",
     "begin",
+    "clock_now",
     "get",
     "latest_date",
     "lock_patient",
@@ -49,7 +50,11 @@ def begin(session: Session, actor: Actor, permission: Permission) -> None:
 
 def now(session: Session) -> datetime:
     """The service clock (timezone-aware UTC)."""
-    clock = session.info.get("clock")
+    return clock_now(session.info.get("clock"))
+
+
+def clock_now(clock: Callable[[], datetime] | None) -> datetime:
+    """ "Now" on ``clock`` (``None``: the system clock), timezone-aware UTC."""
     value: datetime = clock() if clock is not None else datetime.now(UTC)
     return value.astimezone(UTC)
 

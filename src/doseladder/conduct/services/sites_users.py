@@ -9,11 +9,12 @@ enumeration).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from doseladder.conduct import audit
@@ -470,23 +471,31 @@ def login(
 
 
 def actor_from_token(
-    session: Session, token: str, *, idle_timeout: timedelta | None = IDLE_TIMEOUT
+    executor: Session | Connection,
+    token: str,
+    *,
+    idle_timeout: timedelta | None = IDLE_TIMEOUT,
+    clock: Callable[[], datetime] | None = None,
 ) -> Actor:
     """The actor a bearer token stands for (:class:`AuthenticationError` if unusable:
     unknown, revoked, expired, idle longer than ``idle_timeout``, or its user deactivated).
 
     One indexed statement reads the token (by its unique digest), its user and its last use
     together, every time: nothing is cached between requests, so a logout, a revocation or a
-    deactivation is refused at once by every server process."""
+    deactivation is refused at once by every server process.
+
+    ``executor``: a session (its service clock) or a bare connection
+    (:meth:`~doseladder.conduct.db.Database.run_connection`, no ORM session to build; "now"
+    from ``clock``, the system clock if ``None``)."""
     if not isinstance(token, str) or not token.startswith("dl_") or len(token) > 200:
         raise AuthenticationError(_BAD_TOKEN)
-    row = session.execute(_TOKEN_LOOKUP, {"digest": token_digest(token)}).first()
+    row = executor.execute(_TOKEN_LOOKUP, {"digest": token_digest(token)}).first()
     if row is None or row.revoked_at is not None or not row.active:
         raise AuthenticationError(_BAD_TOKEN)
-    now = c.now(session)
+    now = c.now(executor) if isinstance(executor, Session) else c.clock_now(clock)
     if row.expires_at is not None and row.expires_at <= now:
         raise AuthenticationError(_BAD_TOKEN)
-    _touch(session, row.token_id, row.last_seen_at, now, idle_timeout)
+    _touch(executor, row.token_id, row.last_seen_at, now, idle_timeout)
     return actor_for(row)
 
 
@@ -510,7 +519,7 @@ _TOKEN_LOOKUP = (
 
 
 def _touch(
-    session: Session,
+    executor: Session | Connection,
     token_id: int,
     last: datetime | None,
     now: datetime,
@@ -522,7 +531,7 @@ def _touch(
     if idle_timeout is not None and now - last > idle_timeout:
         raise AuthenticationError(_BAD_TOKEN)
     if now - last >= _ACTIVITY_GRANULARITY:
-        session.execute(
+        executor.execute(
             update(SessionActivity)
             .where(SessionActivity.token_id == token_id)
             .values(last_seen_at=now)
