@@ -115,3 +115,39 @@ def test_a_parameter_first_segment_is_never_filtered() -> None:
     app.include_router(router, prefix="/p")
     assert router._heads_for("/p") is None
     assert TestClient(app).get("/p/abc/x").json() == "abc"
+
+
+def _tries(router_class: type[APIRouter], method: str, path: str) -> tuple[int, list[str]]:
+    """(status, the paths each pattern of the patients routes was tried with)."""
+    app, _, inner = _app(router_class)
+    tried: list[str] = []
+    for route in inner.routes:
+        original = route.matches
+
+        def spy(scope: Any, original: Any = original) -> Any:
+            tried.append(scope["path"])
+            return original(scope)
+
+        route.matches = spy  # type: ignore[method-assign]
+    return TestClient(app).request(method, path).status_code, tried
+
+
+def test_the_chosen_branch_is_matched_once() -> None:
+    # FastAPI alone tries each pattern of the chosen branch again and again: choosing the outer
+    # branch, running it, then running the inner one
+    status, tried = _tries(APIRouter, "POST", "/api/v1/patients/3/events")
+    assert status == 200 and len(tried) == 6
+    # a PrefixRouter branch remembers its answer for the request: each pattern tried once
+    status, tried = _tries(PrefixRouter, "POST", "/api/v1/patients/3/events")
+    assert status == 200 and tried == ["/api/v1/patients/3/events"] * 2
+    status, tried = _tries(PrefixRouter, "DELETE", "/api/v1/patients/3/events")
+    assert status == 405 and len(tried) == 2
+
+
+def test_a_remembered_match_is_per_request() -> None:
+    app, _, _ = _app(PrefixRouter)
+    client = TestClient(app)
+    for pid in (1, 2, 3):
+        assert client.get(f"/api/v1/patients/{pid}/events").json() == {"pid": pid}
+        assert client.post(f"/api/v1/patients/{pid}/events").json() == {"added": pid}
+    assert client.get("/api/v1/audit/log").json() == {"log": True}

@@ -12,11 +12,17 @@ with a route whose path starts with a parameter (``/{x}``) is never filtered.
 The first segments are collected when the router first matches a request under a prefix and
 again whenever a route is added to it; a router included in it must have its routes before
 that (as the API's routers do: each module declares its routes when imported).
+
+FastAPI also matches the chosen branch twice: once to choose it (``matches``) and again when
+it runs it (``_handle_selected``).  A branch of a :class:`PrefixRouter` remembers, in the
+request's scope, its answer for the request's path and method, so the second look is a
+dictionary read (the same answer: the scope's path, method and the routes have not changed in
+between; another path, e.g. a redirect's, is matched afresh).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,6 +34,11 @@ from starlette.types import Scope
 __all__ = ["PrefixRouter"]
 
 _ANY = None  # the heads of a router that cannot be filtered
+
+#: scope key: each branch's remembered match of this request (see the module docs)
+_MATCHED = "doseladder.matched"
+
+_MatchResult = tuple[Any, ...]
 
 
 def _first_segment(path: str) -> str:
@@ -45,6 +56,27 @@ def _leaf_paths(router: APIRouter, prefix: str = "") -> Iterator[str | None]:
         else:
             path = getattr(route, "path", None)
             yield None if not isinstance(path, str) else prefix + path
+
+
+def _match_key(scope: Scope) -> tuple[Any, ...]:
+    return (scope.get("type"), scope.get("method"), scope.get("path"), scope.get("root_path"))
+
+
+def _remembering_match(branch: Any) -> Callable[[Scope], _MatchResult]:
+    """``branch._match`` (FastAPI's), its answer remembered in the request's scope."""
+    match = type(branch)._match
+
+    def remembered(scope: Scope) -> _MatchResult:
+        memo: dict[int, tuple[Any, tuple[Any, ...], _MatchResult]] = scope.setdefault(_MATCHED, {})
+        key = _match_key(scope)
+        hit = memo.get(id(branch))
+        if hit is not None and hit[0] is branch and hit[1] == key:
+            return hit[2]
+        result: _MatchResult = match(branch, scope)
+        memo[id(branch)] = (branch, key, result)
+        return result
+
+    return remembered
 
 
 class PrefixRouter(APIRouter):
@@ -72,6 +104,8 @@ class PrefixRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         included = fastapi_routing._get_scope_included_router(scope)
         if included is not None and getattr(included, "original_router", None) is self:
+            if "_match" not in vars(included):
+                included._match = _remembering_match(included)
             prefix = str(included.include_context.prefix)
             heads = self._heads_for(prefix)
             if heads is not _ANY:
