@@ -103,6 +103,37 @@ def serve_options(src: str | None, write_concurrency: int | None) -> list[str]:
 
 
 @contextlib.contextmanager
+def running_server(
+    cmd: list[str], env: dict[str, str], port: int, probe: str, timeout: float = 300
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start ``cmd`` (a server listening on ``port``) in its own process group, wait until
+    ``GET {base}{probe}`` answers, yield (API base URL, process), stop the group at the end."""
+    server = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                httpx.get(f"{base}{probe}", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"the server did not start: {' '.join(cmd)}") from None
+                time.sleep(0.2)
+        yield base, server
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
 def serve(
     url: str,
     *,
@@ -114,31 +145,10 @@ def serve(
     """``doseladder serve --workers N [options]`` on a free port (its own process group,
     stopped at the end); yields (API base URL, process) once it answers."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "doseladder.cli.main", "serve", "--database", url,
-         "--port", str(port), "--workers", str(workers), *(options or [])],
-        env=env_for(src), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                httpx.get(f"{base}/protocols", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
-        yield base, server
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                os.killpg(server.pid, signal.SIGKILL)
+    cmd = [sys.executable, "-m", "doseladder.cli.main", "serve", "--database", url,
+           "--port", str(port), "--workers", str(workers), *(options or [])]  # fmt: skip
+    with running_server(cmd, env_for(src), port, "/protocols", timeout) as running:
+        yield running
 
 
 def login(base: str, user: str, password: str = PASSWORD) -> str:

@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from _service import (
     PASSWORD,
     cpu_seconds,
@@ -62,6 +60,7 @@ from _service import (
     in_child,
     login,
     postgres_pids,
+    running_server,
     scratch_database,
     serve,
     serve_options,
@@ -181,31 +180,11 @@ def serve_floor(kind: str, url: str, workers: int) -> Iterator[tuple[str, Any]]:
     env = env_for(None)
     env[ENV_URL] = url
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env["PYTHONPATH"]])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench_write_floor:{factory}", "--factory",
-         "--port", str(port), "--workers", str(workers), "--no-access-log",
-         "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/patients/0/adverse-events", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the floor server did not start") from None
-                time.sleep(0.2)
-        yield base, server
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # pragma: no cover
-                os.killpg(server.pid, signal.SIGKILL)
+    cmd = [sys.executable, "-m", "uvicorn", f"bench_write_floor:{factory}", "--factory",
+           "--port", str(port), "--workers", str(workers), "--no-access-log",
+           "--log-level", "warning"]  # fmt: skip
+    with running_server(cmd, env, port, "/patients/0/adverse-events", 120) as running:
+        yield running
 
 
 def _create_table(dbname: str) -> None:
