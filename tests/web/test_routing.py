@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Match
@@ -70,6 +71,21 @@ def test_same_answers_as_fastapi_routing() -> None:
     assert prefixed.get("/api/v1/patients/3/events").json() == {"pid": 3}
     assert prefixed.get("/api/v1/audit/log").json() == {"log": True}
     assert prefixed.delete("/api/v1/patients/3/events").status_code == 405
+
+
+def test_without_fastapis_private_lookup_it_matches_as_a_plain_router(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another FastAPI release without ``_get_scope_included_router``: same answers, no
+    shortcut (never an error on every request)."""
+    from doseladder.web import routing
+
+    monkeypatch.setattr(routing, "_included_router_of", None)
+    plain = TestClient(_app(APIRouter)[0])
+    prefixed = TestClient(_app(PrefixRouter)[0])
+    for method, path in REQUESTS:
+        a, b = plain.request(method, path), prefixed.request(method, path)
+        assert (b.status_code, b.json()) == (a.status_code, a.json()), (method, path)
 
 
 def test_refuses_outside_its_first_segments_without_matching() -> None:

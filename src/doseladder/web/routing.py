@@ -35,6 +35,13 @@ __all__ = ["PrefixRouter"]
 
 _ANY = None  # the heads of a router that cannot be filtered
 
+#: FastAPI's (private, 0.16x) look-up of the included-router branch a request is being matched
+#: in; without it (another FastAPI release) a PrefixRouter matches as a plain APIRouter: the
+#: same answers, only without the shortcut (tests/web/test_routing.py pins both)
+_included_router_of: Callable[[Scope], Any] | None = getattr(
+    fastapi_routing, "_get_scope_included_router", None
+)
+
 #: scope key: each branch's remembered match of this request (see the module docs)
 _MATCHED = "doseladder.matched"
 
@@ -102,11 +109,16 @@ class PrefixRouter(APIRouter):
         return self._heads[prefix]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        included = fastapi_routing._get_scope_included_router(scope)
-        if included is not None and getattr(included, "original_router", None) is self:
-            if "_match" not in vars(included):
+        included = _included_router_of(scope) if _included_router_of is not None else None
+        context = getattr(included, "include_context", None)
+        if (
+            included is not None
+            and context is not None
+            and getattr(included, "original_router", None) is self
+        ):
+            if "_match" not in vars(included) and hasattr(type(included), "_match"):
                 included._match = _remembering_match(included)
-            prefix = str(included.include_context.prefix)
+            prefix = str(context.prefix)
             heads = self._heads_for(prefix)
             if heads is not _ANY:
                 path = get_route_path(scope)
