@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,74 @@ def serve(
            "--port", str(port), "--workers", str(workers), *(options or [])]  # fmt: skip
     with running_server(cmd, env_for(src), port, "/protocols", timeout) as running:
         yield running
+
+
+# ------------------------------------------------------- in-process measurements (CPU per request)
+def inline_worker_threads() -> None:
+    """Run FastAPI's worker-thread calls inline, so that one thread does all of a request's work
+    and ``time.process_time`` counts it (the in-process benchmarks ``bench_write_cpu.py`` and
+    ``bench_read_cpu.py``)."""
+    import fastapi.dependencies.utils
+    import fastapi.routing
+
+    async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
+    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+
+
+@contextlib.asynccontextmanager
+async def in_process_client(app: Any, user: str = "datamgr") -> AsyncIterator[httpx.AsyncClient]:
+    """An API client calling ``app`` in-process (``httpx.ASGITransport``, the app's lifespan
+    run), logged in as ``user``."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as c:
+            r = await c.post("/auth/login", json={"username": user, "password": PASSWORD})
+            c.headers["Authorization"] = f"Bearer {r.json()['token']}"
+            yield c
+
+
+def measure_in_child(
+    script: str, args: list[str], src: str | None, profile: bool, stderr_tail: int
+) -> dict[str, Any]:
+    """Run ``script --child ARGS`` with the doseladder code of ``src`` (``--compare SRC``) and
+    return the JSON of its last line; with ``profile`` its profile (stderr's last
+    ``stderr_tail`` characters) is printed."""
+    cmd = [sys.executable, script, "--child", *args]
+    if src:
+        cmd += ["--compare", src]
+    if profile:
+        cmd.append("--profile")
+    run = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
+    if profile:
+        print(run.stderr[-stderr_tail:])
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def alternate_rounds(
+    rounds: int,
+    compare: str | None,
+    run: Callable[[str | None, bool], dict[str, Any]],
+    show: Callable[[int, str, dict[str, Any]], str],
+) -> dict[str, list[dict[str, Any]]]:
+    """``rounds`` rounds of ``run(src, profile)``, alternating ``compare``'s source tree (if
+    given) and this checkout, the profile in the last round; prints the load average first and
+    ``show(round, label, result)`` after each run; returns the results by label."""
+    load = os.getloadavg()
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} {load[1]:.1f}")
+    runs: list[tuple[str, str | None]] = [("this checkout", None)]
+    if compare:
+        runs = [(f"compare ({compare})", compare), *runs]
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in runs}
+    for i in range(rounds):
+        for label, src in runs:
+            r = run(src, i == rounds - 1)
+            results[label].append(r)
+            print(show(i + 1, label, r))
+    return results
 
 
 def login(base: str, user: str, password: str = PASSWORD) -> str:

@@ -25,15 +25,20 @@ import cProfile
 import json
 import os
 import pstats
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from _service import PASSWORD, env_for, in_child, scratch_database
+from _service import (
+    alternate_rounds,
+    in_child,
+    in_process_client,
+    inline_worker_threads,
+    measure_in_child,
+    scratch_database,
+)
 
 HERE = str(Path(__file__).resolve())
 KINDS = (("hit", "cached"), ("plain", "after an unflagged AE"), ("flagged", "after a flagged AE"))
@@ -41,17 +46,10 @@ KINDS = (("hit", "cached"), ("plain", "after an unflagged AE"), ("flagged", "aft
 
 def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
     """One run with the doseladder code in ``src`` on ``sys.path`` (the child process)."""
-    import fastapi.dependencies.utils
-    import fastapi.routing
-
     from doseladder.conduct.db import Database
     from doseladder.web import create_app
 
-    async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
-    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+    inline_worker_threads()
     with scratch_database() as (_, url):
         by_trial = {int(k): v for k, v in in_child(src, "seed", url, "20")["by_trial"].items()}
         db = Database(url, pool_size=10)
@@ -61,51 +59,45 @@ def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
 
         async def go() -> None:
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as c:
-                    r = await c.post(
-                        "/auth/login", json={"username": "datamgr", "password": PASSWORD}
-                    )
-                    c.headers["Authorization"] = f"Bearer {r.json()['token']}"
+            async with in_process_client(app) as c:
 
-                    async def read(trial: int) -> float:
-                        t0 = time.process_time()
-                        r = await c.get(f"/trials/{trial}/recommendation")
-                        spent = time.process_time() - t0
-                        assert r.status_code == 200, r.text
-                        return spent
+                async def read(trial: int) -> float:
+                    t0 = time.process_time()
+                    r = await c.get(f"/trials/{trial}/recommendation")
+                    spent = time.process_time() - t0
+                    assert r.status_code == 200, r.text
+                    return spent
 
-                    async def write(trial: int, i: int, flagged: bool) -> None:
-                        body = {"term": "headache", "grade": 1, "onset_date": today,
-                                "dlt_candidate": flagged}  # fmt: skip
-                        ps = by_trial[trial]
-                        r = await c.post(f"/patients/{ps[i % len(ps)]}/adverse-events", json=body)
-                        assert r.status_code == 201, r.text
+                async def write(trial: int, i: int, flagged: bool) -> None:
+                    body = {"term": "headache", "grade": 1, "onset_date": today,
+                            "dlt_candidate": flagged}  # fmt: skip
+                    ps = by_trial[trial]
+                    r = await c.post(f"/patients/{ps[i % len(ps)]}/adverse-events", json=body)
+                    assert r.status_code == 201, r.text
 
-                    for i in range(40):  # warm-up: every trial cached, code paths warm
-                        await write(trials[i % len(trials)], i, False)
-                        await read(trials[i % len(trials)])
-                    prof = cProfile.Profile(time.process_time) if profile else None
-                    if prof:
-                        prof.enable()
-                    out["hit"] = sum([await read(trials[i % len(trials)]) for i in range(reads)])
-                    if prof:
-                        prof.disable()
-                        stats = pstats.Stats(prof, stream=sys.stderr)
-                        stats.sort_stats("tottime").print_stats(25)
-                        stats.sort_stats("cumulative").print_stats("doseladder|sqlalchemy", 45)
-                        stats.print_callees(r"recommendation.py:\d+\((recommend|compute)\)")
-                        stats.print_callees(r"api/decisions.py:\d+\(<lambda>\)")
-                    out["hit"] /= reads
-                    for kind, flagged in (("plain", False), ("flagged", True)):
-                        spent = 0.0
-                        n = max(reads // 3, 10)
-                        for i in range(n):
-                            trial = trials[i % len(trials)]
-                            await write(trial, i, flagged)
-                            spent += await read(trial)
-                        out[kind] = spent / n
+                for i in range(40):  # warm-up: every trial cached, code paths warm
+                    await write(trials[i % len(trials)], i, False)
+                    await read(trials[i % len(trials)])
+                prof = cProfile.Profile(time.process_time) if profile else None
+                if prof:
+                    prof.enable()
+                out["hit"] = sum([await read(trials[i % len(trials)]) for i in range(reads)])
+                if prof:
+                    prof.disable()
+                    stats = pstats.Stats(prof, stream=sys.stderr)
+                    stats.sort_stats("tottime").print_stats(25)
+                    stats.sort_stats("cumulative").print_stats("doseladder|sqlalchemy", 45)
+                    stats.print_callees(r"recommendation.py:\d+\((recommend|compute)\)")
+                    stats.print_callees(r"api/decisions.py:\d+\(<lambda>\)")
+                out["hit"] /= reads
+                for kind, flagged in (("plain", False), ("flagged", True)):
+                    spent = 0.0
+                    n = max(reads // 3, 10)
+                    for i in range(n):
+                        trial = trials[i % len(trials)]
+                        await write(trial, i, flagged)
+                        spent += await read(trial)
+                    out[kind] = spent / n
 
         asyncio.run(go())
         cache = db.recommendation_cache
@@ -115,16 +107,7 @@ def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
 
 
 def child(src: str | None, reads: int, profile: bool) -> dict[str, Any]:
-    cmd = [sys.executable, HERE, "--child", "--reads", str(reads)]
-    if src:
-        cmd += ["--compare", src]
-    if profile:
-        cmd.append("--profile")
-    run = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
-    if profile:
-        print(run.stderr[-24000:])
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return result
+    return measure_in_child(HERE, ["--reads", str(reads)], src, profile, 24000)
 
 
 def _line(label: str, rs: list[dict[str, Any]]) -> str:
@@ -145,17 +128,12 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(args.reads, args.profile, args.compare)))
         return 0
-    load = os.getloadavg()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} {load[1]:.1f}")
-    runs: list[tuple[str, str | None]] = [("this checkout", None)]
-    if args.compare:
-        runs = [(f"compare ({args.compare})", args.compare), *runs]
-    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in runs}
-    for i in range(args.rounds):
-        for label, src in runs:
-            r = child(src, args.reads, args.profile and i == args.rounds - 1)
-            results[label].append(r)
-            print(f"  round {i + 1}:" + _line(label, [r]) + f"; cache {r['counters']}")
+    results = alternate_rounds(
+        args.rounds,
+        args.compare,
+        lambda src, last: child(src, args.reads, args.profile and last),
+        lambda i, label, r: f"  round {i}:" + _line(label, [r]) + f"; cache {r['counters']}",
+    )
     print(f"--- minimum over {args.rounds} rounds ({args.reads} cached reads each)")
     for label, rs in results.items():
         print(_line(label, rs))

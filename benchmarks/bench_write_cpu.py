@@ -13,8 +13,9 @@ audit append and signing, the response -- everything but the socket and uvicorn'
 The in-process client's own CPU (small) is included.  SQL statements per write are counted with
 SQLAlchemy's ``before_cursor_execute`` event (``BEGIN``/``COMMIT`` and the pool's connection
 check are not statements there).  Then ``GET /trials/{id}/recommendation`` is timed the same
-way, mostly served from the per-trial cache, and right after a write to its trial (the cache
-entry is stale: every record is read again, as under write load).  With ``--compare`` the
+way, mostly served from the per-trial cache, and right after a write to its trial (the audit head
+moved: the cached snapshot is revalidated over the new audit events, or read again where the
+code predates that; ``bench_read_cpu.py`` times the cases apart).  With ``--compare`` the
 rounds alternate between the two source trees (each in its own child process and database); the
 minimum over rounds is the figure least disturbed by other load on a shared machine.
 ``--profile``: a cProfile (CPU time) of the last round (also written to the file named by the
@@ -28,33 +29,32 @@ import cProfile
 import json
 import os
 import pstats
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from _service import PASSWORD, env_for, in_child, scratch_database
+from _service import (
+    alternate_rounds,
+    in_child,
+    in_process_client,
+    inline_worker_threads,
+    measure_in_child,
+    scratch_database,
+)
 
 HERE = str(Path(__file__).resolve())
 
 
 def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
     """One run with the doseladder code in ``src`` on ``sys.path`` (the child process)."""
-    import fastapi.dependencies.utils
-    import fastapi.routing
     from sqlalchemy import event
 
     from doseladder.conduct.db import Database
     from doseladder.web import create_app
 
-    async def inline(func: Any, *args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    fastapi.routing.run_in_threadpool = inline  # type: ignore[assignment]
-    fastapi.dependencies.utils.run_in_threadpool = inline  # type: ignore[assignment]
+    inline_worker_threads()
     with scratch_database() as (_, url):
         by_trial = {int(k): v for k, v in in_child(src, "seed", url, "20")["by_trial"].items()}
         db = Database(url, pool_size=10)
@@ -71,53 +71,47 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
 
         async def go() -> None:
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(transport=transport, base_url="http://t/api/v1") as c:
-                    r = await c.post(
-                        "/auth/login", json={"username": "datamgr", "password": PASSWORD}
-                    )
-                    c.headers["Authorization"] = f"Bearer {r.json()['token']}"
+            async with in_process_client(app) as c:
 
-                    async def write(i: int) -> None:
-                        body = {"term": "headache", "grade": 1 + i % 2, "onset_date": today}
-                        r = await c.post(f"/patients/{patients[i % len(patients)]}/adverse-events",
-                                         json=body)  # fmt: skip
-                        assert r.status_code == 201, r.text
+                async def write(i: int) -> None:
+                    body = {"term": "headache", "grade": 1 + i % 2, "onset_date": today}
+                    r = await c.post(f"/patients/{patients[i % len(patients)]}/adverse-events",
+                                     json=body)  # fmt: skip
+                    assert r.status_code == 201, r.text
 
-                    for i in range(20):  # warm-up
-                        await write(i)
-                    statements[0] = 0
-                    prof = cProfile.Profile(time.process_time) if profile else None
+                for i in range(20):  # warm-up
+                    await write(i)
+                statements[0] = 0
+                prof = cProfile.Profile(time.process_time) if profile else None
+                t0 = time.process_time()
+                if prof:
+                    prof.enable()
+                for i in range(writes):
+                    await write(i)
+                if prof:
+                    prof.disable()
+                    stats = pstats.Stats(prof, stream=sys.stderr)
+                    stats.sort_stats("cumulative").print_stats(45)
+                    if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats / snakeviz
+                        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+                out["cpu_per_write"] = (time.process_time() - t0) / writes
+                out["statements_per_write"] = statements[0] / writes
+                t0 = time.process_time()
+                for i in range(writes):
+                    r = await c.get(f"/trials/{trials[i % len(trials)]}/recommendation")
+                    assert r.status_code == 200, r.text
+                out["cpu_per_read"] = (time.process_time() - t0) / writes
+                # a read right after a write to its trial: its audit head moved
+                missed = 0.0
+                for i in range(100):
+                    await write(i)
+                    trial = next(t for t, ps in by_trial.items()
+                                 if patients[i % len(patients)] in ps)  # fmt: skip
                     t0 = time.process_time()
-                    if prof:
-                        prof.enable()
-                    for i in range(writes):
-                        await write(i)
-                    if prof:
-                        prof.disable()
-                        stats = pstats.Stats(prof, stream=sys.stderr)
-                        stats.sort_stats("cumulative").print_stats(45)
-                        if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats / snakeviz
-                            stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
-                    out["cpu_per_write"] = (time.process_time() - t0) / writes
-                    out["statements_per_write"] = statements[0] / writes
-                    t0 = time.process_time()
-                    for i in range(writes):
-                        r = await c.get(f"/trials/{trials[i % len(trials)]}/recommendation")
-                        assert r.status_code == 200, r.text
-                    out["cpu_per_read"] = (time.process_time() - t0) / writes
-                    # a read right after a write to its trial: the cache entry is stale (miss)
-                    missed = 0.0
-                    for i in range(100):
-                        await write(i)
-                        trial = next(t for t, ps in by_trial.items()
-                                     if patients[i % len(patients)] in ps)  # fmt: skip
-                        t0 = time.process_time()
-                        r = await c.get(f"/trials/{trial}/recommendation")
-                        missed += time.process_time() - t0
-                        assert r.status_code == 200, r.text
-                    out["cpu_per_read_miss"] = missed / 100
+                    r = await c.get(f"/trials/{trial}/recommendation")
+                    missed += time.process_time() - t0
+                    assert r.status_code == 200, r.text
+                out["cpu_per_read_miss"] = missed / 100
 
         asyncio.run(go())
         db.dispose()
@@ -125,16 +119,7 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
 
 
 def child(src: str | None, writes: int, profile: bool) -> dict[str, Any]:
-    cmd = [sys.executable, HERE, "--child", "--writes", str(writes)]
-    if src:
-        cmd += ["--compare", src]
-    if profile:
-        cmd.append("--profile")
-    run = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
-    if profile:
-        print(run.stderr[-12000:])
-    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return result
+    return measure_in_child(HERE, ["--writes", str(writes)], src, profile, 12000)
 
 
 def main() -> int:
@@ -150,22 +135,17 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(args.writes, args.profile, args.compare)))
         return 0
-    load = os.getloadavg()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load[0]:.1f} {load[1]:.1f}")
-    runs: list[tuple[str, str | None]] = [("this checkout", None)]
-    if args.compare:
-        runs = [(f"compare ({args.compare})", args.compare), *runs]
-    results: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in runs}
-    for i in range(args.rounds):
-        for label, src in runs:
-            r = child(src, args.writes, args.profile and i == args.rounds - 1)
-            results[label].append(r)
-            print(
-                f"  round {i + 1} {label:<40} CPU/write {r['cpu_per_write'] * 1e3:6.2f} ms, "
-                f"statements/write {r['statements_per_write']:4.1f}, CPU/recommendation "
-                f"{r['cpu_per_read'] * 1e3:6.2f} ms (after a write: "
-                f"{r['cpu_per_read_miss'] * 1e3:6.2f} ms)"
-            )
+    results = alternate_rounds(
+        args.rounds,
+        args.compare,
+        lambda src, last: child(src, args.writes, args.profile and last),
+        lambda i, label, r: (
+            f"  round {i} {label:<40} CPU/write {r['cpu_per_write'] * 1e3:6.2f} ms, "
+            f"statements/write {r['statements_per_write']:4.1f}, CPU/recommendation "
+            f"{r['cpu_per_read'] * 1e3:6.2f} ms (after a write: "
+            f"{r['cpu_per_read_miss'] * 1e3:6.2f} ms)"
+        ),
+    )
     print(f"--- minimum over {args.rounds} rounds ({args.writes} writes each)")
     for label, rs in results.items():
         print(
