@@ -29,9 +29,11 @@ from doseladder.cli.main import app as _cli_app
 from doseladder.conduct import Database, audit, security
 from doseladder.conduct.db import upgrade
 from doseladder.conduct.models import (
+    AdverseEvent,
     AuditEvent,
     AuditHead,
     Base,
+    DLTProposal,
     DoseDecision,
     Enrolment,
     Patient,
@@ -654,3 +656,31 @@ def recertify(data: dict[str, Any]) -> None:
     data["head"] = {"seq": len(data["events"]), "hash": audit.heads_digest(heads)}
     body = {k: v for k, v in data.items() if k not in ("certificate", "manifest")}
     data["certificate"]["sha256"] = hashlib.sha256(audit.canonical_json(body).encode()).hexdigest()
+
+
+# ------------------------------------------------ adverse events and DLT proposals (grading tests)
+def enrolled(world: World, protocol: dict[str, Any] | None = None) -> tuple[int, int]:
+    """A new trial (``protocol``, default BOIN) with one patient enrolled at its first dose:
+    (trial id, patient id)."""
+    tid = world.trial(protocol)
+    d = world.decide(tid)
+    pid = world.patient(tid)
+    world.enrol(pid, d.next_dose or 1)
+    return tid, pid
+
+
+def record(world: World, pid: int, **kw: Any) -> AdverseEvent:
+    """``record_adverse_event`` by investigator A (onset today unless given)."""
+    args: dict[str, Any] = {"onset_date": world.clock.today()} | kw
+    row: AdverseEvent = world.run(
+        lambda s: outcomes.record_adverse_event(s, world.inv_a, pid, **args)
+    )
+    return row
+
+
+def latest(world: World, pid: int) -> DLTProposal:
+    """The patient's latest DLT proposal (read by the statistician)."""
+    with world.db.session() as s:
+        p = outcomes.latest_proposal(s, world.stat, pid)
+        assert p is not None
+        return p

@@ -18,10 +18,8 @@ from sqlalchemy import select
 
 from doseladder.conduct.errors import Conflict, ValidationError
 from doseladder.conduct.models import (
-    AdverseEvent,
     AuditEvent,
     DLTAdjudication,
-    DLTProposal,
     Trial,
 )
 from doseladder.conduct.services import decisions, grading, outcomes
@@ -29,7 +27,7 @@ from doseladder.core.clinical.dlt import TERM_CRS, DLTDefinition, DLTRule
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
-from .conftest import World
+from .conftest import World, enrolled, latest, record
 
 DEFINITION = DLTDefinition(
     rules=(
@@ -69,29 +67,6 @@ def crs(grade: int) -> dict[str, Any]:
 def defined(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trials in these tests have the DLT definition above."""
     monkeypatch.setattr(grading, "dlt_definition", lambda protocol: DEFINITION)
-
-
-def enrolled(world: World, protocol: dict[str, Any] | None = None) -> tuple[int, int]:
-    tid = world.trial(protocol)
-    d = world.decide(tid)
-    pid = world.patient(tid)
-    world.enrol(pid, d.next_dose or 1)
-    return tid, pid
-
-
-def record(world: World, pid: int, **kw: Any) -> AdverseEvent:
-    args: dict[str, Any] = {"onset_date": world.clock.today()} | kw
-    row: AdverseEvent = world.run(
-        lambda s: outcomes.record_adverse_event(s, world.inv_a, pid, **args)
-    )
-    return row
-
-
-def latest(world: World, pid: int) -> DLTProposal:
-    with world.db.session() as s:
-        p = outcomes.latest_proposal(s, world.stat, pid)
-        assert p is not None
-        return p
 
 
 def tox_of(world: World, tid: int) -> list[Any]:

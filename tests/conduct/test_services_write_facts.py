@@ -23,35 +23,12 @@ from sqlalchemy import event
 
 from doseladder.conduct import Database
 from doseladder.conduct.errors import Forbidden, NotFound, ValidationError
-from doseladder.conduct.models import AdverseEvent, DLTProposal, Patient
+from doseladder.conduct.models import Patient
 from doseladder.conduct.services import outcomes, patients, trials
 from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
-from .conftest import BOIN, Clock, World, crs_form
-
-
-def enrolled(world: World, protocol: dict[str, Any] | None = None) -> tuple[int, int]:
-    tid = world.trial(protocol)
-    d = world.decide(tid)
-    pid = world.patient(tid)
-    world.enrol(pid, d.next_dose or 1)
-    return tid, pid
-
-
-def record(world: World, pid: int, **kw: Any) -> AdverseEvent:
-    args: dict[str, Any] = {"onset_date": world.clock.today()} | kw
-    row: AdverseEvent = world.run(
-        lambda s: outcomes.record_adverse_event(s, world.inv_a, pid, **args)
-    )
-    return row
-
-
-def latest(world: World, pid: int) -> DLTProposal:
-    with world.db.session() as s:
-        p = outcomes.latest_proposal(s, world.stat, pid)
-        assert p is not None
-        return p
+from .conftest import BOIN, Clock, World, crs_form, enrolled, latest, record
 
 
 @contextmanager
