@@ -44,6 +44,8 @@ PG_USER = os.environ.get("DOSELADDER_TEST_PG_USER", "postgres")
 TARGET_P99 = 0.100
 PASSWORD = "bench load password 2026"
 BOIN = {"design": "boin", "num_doses": 4, "target": 0.3, "cohort_size": 3, "max_n": 30}
+#: the trials' protocol by default (:func:`seed`): shipped, BOIN, with a DLT definition
+DEFAULT_PROTOCOL = "tcr-t-cd19-bcma-sle-wuhan-union"
 REPO_SRC = str(Path(__file__).resolve().parents[1] / "src")
 HERE = str(Path(__file__).resolve())
 
@@ -456,13 +458,34 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------- children running the code under test
-def seed(url: str, n_trials: int) -> dict[str, Any]:
-    """Migrate, create the signing key, and seed users and ``n_trials`` open BOIN trials with
-    three enrolled patients each, through the services."""
+def seed(url: str, n_trials: int, protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
+    """Migrate, create the signing key, and seed users and ``n_trials`` open trials with three
+    enrolled (and infused) patients each, through the services.
+
+    ``protocol``: a shipped protocol's name (:data:`DEFAULT_PROTOCOL`, a BOIN trial with a DLT
+    definition, so every adverse event gets its DLT proposal computed, as in a real trial), or
+    ``design`` for :data:`BOIN`, a bare design file without a DLT definition (the figures in
+    BENCHMARKS.md before 2026-12-05 18:40 UTC used it)."""
     from doseladder.conduct import Database, upgrade
     from doseladder.conduct.sealing import configured_sealer
     from doseladder.conduct.security import Role
-    from doseladder.conduct.services import decisions, patients, sites_users, trials
+    from doseladder.conduct.services import (
+        decisions,
+        opening_guard,
+        patients,
+        sites_users,
+        trials,
+    )
+
+    if protocol == "design":
+        content: dict[str, Any] = BOIN
+        indication = None
+    else:
+        from doseladder.io.design_file import load_mapping
+        from doseladder.protocols import protocol_from_dict, shipped_path
+
+        content = load_mapping(shipped_path(protocol))
+        indication = protocol_from_dict(content).indications[0].id
 
     upgrade(url)
     configured_sealer(url, create_key=True)
@@ -474,7 +497,7 @@ def seed(url: str, n_trials: int) -> dict[str, Any]:
                 sites_users.bootstrap_admin(s, username="admin", password=PASSWORD)
             )
             site = sites_users.create_site(s, admin, code="S1", name="Site 1")
-            made: dict[str, Any] = {"site": site.id}
+            made: dict[str, Any] = {"site": site.id, "admin": admin}
             for name, role, site_id in (
                 ("stat", Role.STATISTICIAN, None),
                 ("inv", Role.INVESTIGATOR, site.id),
@@ -487,15 +510,21 @@ def seed(url: str, n_trials: int) -> dict[str, Any]:
             return made
 
         who = db.run(users)
+        signers = {a.role.value: a for a in (who["admin"], who["stat"])}
         today = datetime.now(UTC).date()
         by_trial: dict[int, list[int]] = {}
         for i in range(n_trials):
 
             def trial(s: Any, i: int = i) -> int:
                 t = trials.create_trial(
-                    s, who["stat"], code=f"LOAD{i:02d}", title=f"Load {i}", protocol=BOIN
+                    s, who["stat"], code=f"LOAD{i:02d}", title=f"Load {i}", protocol=content
                 )
                 trials.activate_site(s, who["stat"], t.id, who["site"])
+                for status in opening_guard.checklist(s, who["admin"], t.id):
+                    for role in status.missing:
+                        opening_guard.acknowledge(
+                            s, signers[role], t.id, item=status.item.id, reason="benchmark"
+                        )
                 trials.open_trial(s, who["stat"], t.id)
                 return int(t.id)
 
@@ -509,7 +538,9 @@ def seed(url: str, n_trials: int) -> dict[str, Any]:
             for _ in range(3):
 
                 def enrol(s: Any, tid: int = tid, d: Any = d) -> int:
-                    p = patients.register_patient(s, who["inv"], tid, site_id=who["site"])
+                    p = patients.register_patient(
+                        s, who["inv"], tid, site_id=who["site"], indication=indication
+                    )
                     patients.record_screening(s, who["inv"], p.id, screened_on=today, eligible=True)
                     patients.enrol(
                         s,
@@ -555,14 +586,25 @@ def in_child(src: str | None, *args: str) -> dict[str, Any]:
     return result
 
 
+def _run_event_loop(main: Any) -> Any:
+    """Run the load generator's coroutine on uvloop when it is installed (the ``web`` extra
+    installs it for the server): the load generator shares the cores with the server and
+    PostgreSQL, so the less CPU it spends per request the more is left for what is measured."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - the web extra installs it on Linux
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def _main(argv: list[str]) -> int:
     cmd = argv[0] if argv else ""
-    if cmd == "seed" and len(argv) == 3:
-        result = seed(argv[1], int(argv[2]))
+    if cmd == "seed" and len(argv) in (3, 4):
+        result = seed(argv[1], int(argv[2]), *argv[3:])
     elif cmd == "verify" and len(argv) == 2:
         result = verify(argv[1])
     elif cmd == "load" and len(argv) == 2:
-        result = asyncio.run(_load(json.loads(argv[1])))
+        result = _run_event_loop(_load(json.loads(argv[1])))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,20 +1,20 @@
-"""CPU per live recommendation through the whole HTTP stack, in-process (issue #10, item 8):
-served from the cache (no write since), after an adverse event never flagged as a possible
-DLT (the cached snapshot is revalidated), and after a flagged one (every record read again).
+"""CPU per live recommendation through the whole HTTP stack, in-process (issue #10, item 8): served
+from the cache (no write since), after an adverse event never flagged as a possible DLT (the
+cached snapshot is revalidated), and after a flagged one (every record read again).
 
 Run::
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_read_cpu.py [--reads 300]
         [--rounds 3] [--compare OTHER_SRC] [--profile]
 
-Set-up as ``bench_write_cpu.py`` (a fresh PostgreSQL database per run, 20 open BOIN trials
-with three enrolled patients each, the app called in-process through ``httpx.ASGITransport``
-with FastAPI's worker-thread calls run inline, so ``time.process_time`` counts all of a
-request's work in one thread).  Only the ``GET /trials/{id}/recommendation`` calls are timed;
-each "after a write" read follows one ``POST /patients/{id}/adverse-events`` to a patient of
-its trial (grade 1 headache; ``dlt_candidate`` true for the flagged case).  With ``--compare``
-the rounds alternate between the two source trees (each in its own child process and
-database); the minimum over rounds is the figure least disturbed by other load.
+Set-up as ``bench_write_cpu.py`` (a fresh PostgreSQL database per run, 20 open trials with three
+enrolled patients each, ``--protocol`` as there, the app called in-process through
+``httpx.ASGITransport`` with FastAPI's worker-thread calls run inline, so ``time.process_time``
+counts all of a request's work in one thread). Only the ``GET /trials/{id}/recommendation``
+calls are timed; each "after a write" read follows one ``POST /patients/{id}/adverse-events`` to
+a patient of its trial (grade 1 headache; ``dlt_candidate`` true for the flagged case). With
+``--compare`` the rounds alternate between the two source trees (each in its own child process
+and database); the minimum over rounds is the figure least disturbed by other load.
 ``--profile``: a cProfile (CPU time) of the cached reads of the last round."""
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
+    DEFAULT_PROTOCOL,
     alternate_rounds,
     in_child,
     in_process_client,
@@ -44,14 +45,16 @@ HERE = str(Path(__file__).resolve())
 KINDS = (("hit", "cached"), ("plain", "after an unflagged AE"), ("flagged", "after a flagged AE"))
 
 
-def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
+def measure(reads: int, profile: bool, src: str | None, protocol: str) -> dict[str, Any]:
     """One run with the doseladder code in ``src`` on ``sys.path`` (the child process)."""
     from doseladder.conduct.db import Database
     from doseladder.web import create_app
 
     inline_worker_threads()
     with scratch_database() as (_, url):
-        by_trial = {int(k): v for k, v in in_child(src, "seed", url, "20")["by_trial"].items()}
+        by_trial = {
+            int(k): v for k, v in in_child(src, "seed", url, "20", protocol)["by_trial"].items()
+        }
         db = Database(url, pool_size=10)
         app = create_app(db)
         trials = sorted(by_trial)
@@ -106,8 +109,9 @@ def measure(reads: int, profile: bool, src: str | None) -> dict[str, Any]:
     return out
 
 
-def child(src: str | None, reads: int, profile: bool) -> dict[str, Any]:
-    return measure_in_child(HERE, ["--reads", str(reads)], src, profile, 24000)
+def child(src: str | None, reads: int, profile: bool, protocol: str) -> dict[str, Any]:
+    args = ["--reads", str(reads), "--protocol", protocol]
+    return measure_in_child(HERE, args, src, profile, 24000)
 
 
 def _line(label: str, rs: list[dict[str, Any]]) -> str:
@@ -121,17 +125,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", metavar="SRC")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
+        "design file without a DLT definition (default: %(default)s)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not (30 <= args.reads <= 100_000 and 1 <= args.rounds <= 20):
         parser.error("out of range: --reads 30..100000, --rounds 1..20")
     if args.child:
-        print(json.dumps(measure(args.reads, args.profile, args.compare)))
+        print(json.dumps(measure(args.reads, args.profile, args.compare, args.protocol)))
         return 0
     results = alternate_rounds(
         args.rounds,
         args.compare,
-        lambda src, last: child(src, args.reads, args.profile and last),
+        lambda src, last: child(src, args.reads, args.profile and last, args.protocol),
         lambda i, label, r: f"  round {i}:" + _line(label, [r]) + f"; cache {r['counters']}",
     )
     print(f"--- minimum over {args.rounds} rounds ({args.reads} cached reads each)")

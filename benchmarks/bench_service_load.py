@@ -9,8 +9,12 @@ Run (one command; ``--quick`` for a 10-second smoke run)::
 
 * A fresh database ``doseladder_bench_<random>`` on PostgreSQL (127.0.0.1:5432, user
   ``postgres``; ``DOSELADDER_TEST_PG_HOST/PORT/USER`` override) is migrated and seeded through
-  the services: ``--trials`` open BOIN trials with three enrolled patients each; it is dropped
-  at the end (``--keep`` keeps it).  A throw-away audit signing key and anchor file are used.
+  the services: ``--trials`` open trials with three enrolled, infused patients each; it is
+  dropped at the end (``--keep`` keeps it).  The trials' protocol (``--protocol``) is by default
+  a shipped one (BOIN, with a DLT definition: every adverse event is graded against it and the
+  patient's DLT proposal is computed and stored, as in a real trial); ``--protocol design`` uses
+  a bare BOIN design file without a DLT definition, as the figures before 2026-12-05 18:40 UTC.
+  A throw-away audit signing key and anchor file are used.
 * The server is ``doseladder serve --workers N`` (a real process group on a free port).
 * The server runs with ``--no-access-log`` (and ``--write-concurrency`` if given) when the
   code under test has these options.
@@ -49,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
+    DEFAULT_PROTOCOL,
     TARGET_P99,
     count,
     cpu_seconds,
@@ -84,7 +89,9 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
         with scratch_database(args.keep) as (dbname, url):
             by_trial = {
                 int(k): v
-                for k, v in in_child(src, "seed", url, str(args.trials))["by_trial"].items()
+                for k, v in in_child(src, "seed", url, str(args.trials), args.protocol)[
+                    "by_trial"
+                ].items()
             }
             trial_ids = sorted(by_trial)
             options = serve_options(src, args.write_concurrency)
@@ -197,6 +204,12 @@ def main() -> int:
         help="serve --write-concurrency (writes at once per process; default: serve's)",
     )  # fmt: skip
     parser.add_argument("--quiet-requests", type=int, default=200, help="quiet latency samples")
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
+        "design file without a DLT definition (default: %(default)s)",
+    )
     parser.add_argument("--quick", action="store_true", help="10 s of load, 50 quiet samples")
     parser.add_argument("--keep", action="store_true", help="keep the database(s)")
     parser.add_argument("--compare", metavar="SRC", help="also run the code in this src tree")

@@ -5,19 +5,19 @@ Run::
     PYTHONPATH=src .venv/bin/python benchmarks/bench_write_cpu.py [--writes 300]
         [--rounds 3] [--compare OTHER_SRC] [--profile]
 
-A fresh PostgreSQL database (as ``bench_service_load.py``: 20 open BOIN trials, three enrolled
-patients each) per run; the app (``create_app``) is called in-process through
-``httpx.ASGITransport`` with FastAPI's worker-thread calls run inline, so one thread does all
-the work and ``time.process_time`` counts it: authentication, validation, the service, the
-audit append and signing, the response -- everything but the socket and uvicorn's HTTP parsing.
-The in-process client's own CPU (small) is included.  SQL statements per write are counted with
-SQLAlchemy's ``before_cursor_execute`` event (``BEGIN``/``COMMIT`` and the pool's connection
-check are not statements there).  Then ``GET /trials/{id}/recommendation`` is timed the same
-way, mostly served from the per-trial cache, and right after a write to its trial (the audit head
-moved: the cached snapshot is revalidated over the new audit events, or read again where the
-code predates that; ``bench_read_cpu.py`` times the cases apart).  With ``--compare`` the
-rounds alternate between the two source trees (each in its own child process and database); the
-minimum over rounds is the figure least disturbed by other load on a shared machine.
+A fresh PostgreSQL database (as ``bench_service_load.py``: 20 open trials, ``--protocol`` as
+there, three enrolled patients each) per run; the app (``create_app``) is called in-process
+through ``httpx.ASGITransport`` with FastAPI's worker-thread calls run inline, so one thread
+does all the work and ``time.process_time`` counts it: authentication, validation, the service,
+the audit append and signing, the response -- everything but the socket and uvicorn's HTTP
+parsing. The in-process client's own CPU (small) is included. SQL statements per write are
+counted with SQLAlchemy's ``before_cursor_execute`` event (``BEGIN``/``COMMIT`` and the pool's
+connection check are not statements there). Then ``GET /trials/{id}/recommendation`` is timed
+the same way, mostly served from the per-trial cache, and right after a write to its trial (the
+audit head moved: the cached snapshot is revalidated over the new audit events, or read again
+where the code predates that; ``bench_read_cpu.py`` times the cases apart). With ``--compare``
+the rounds alternate between the two source trees (each in its own child process and database);
+the minimum over rounds is the figure least disturbed by other load on a shared machine.
 ``--profile``: a cProfile (CPU time) of the last round (also written to the file named by the
 environment variable ``BENCH_PROFILE_OUT``, if set)."""
 
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
+    DEFAULT_PROTOCOL,
     alternate_rounds,
     in_child,
     in_process_client,
@@ -47,7 +48,7 @@ from _service import (
 HERE = str(Path(__file__).resolve())
 
 
-def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
+def measure(writes: int, profile: bool, src: str | None, protocol: str) -> dict[str, Any]:
     """One run with the doseladder code in ``src`` on ``sys.path`` (the child process)."""
     from sqlalchemy import event
 
@@ -56,7 +57,9 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
 
     inline_worker_threads()
     with scratch_database() as (_, url):
-        by_trial = {int(k): v for k, v in in_child(src, "seed", url, "20")["by_trial"].items()}
+        by_trial = {
+            int(k): v for k, v in in_child(src, "seed", url, "20", protocol)["by_trial"].items()
+        }
         db = Database(url, pool_size=10)
         statements = [0]
 
@@ -118,8 +121,9 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
     return out
 
 
-def child(src: str | None, writes: int, profile: bool) -> dict[str, Any]:
-    return measure_in_child(HERE, ["--writes", str(writes)], src, profile, 12000)
+def child(src: str | None, writes: int, profile: bool, protocol: str) -> dict[str, Any]:
+    args = ["--writes", str(writes), "--protocol", protocol]
+    return measure_in_child(HERE, args, src, profile, 12000)
 
 
 def main() -> int:
@@ -128,17 +132,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compare", metavar="SRC")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
+        "design file without a DLT definition (default: %(default)s)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not (10 <= args.writes <= 100_000 and 1 <= args.rounds <= 20):
         parser.error("out of range: --writes 10..100000, --rounds 1..20")
     if args.child:
-        print(json.dumps(measure(args.writes, args.profile, args.compare)))
+        print(json.dumps(measure(args.writes, args.profile, args.compare, args.protocol)))
         return 0
     results = alternate_rounds(
         args.rounds,
         args.compare,
-        lambda src, last: child(src, args.writes, args.profile and last),
+        lambda src, last: child(src, args.writes, args.profile and last, args.protocol),
         lambda i, label, r: (
             f"  round {i} {label:<40} CPU/write {r['cpu_per_write'] * 1e3:6.2f} ms, "
             f"statements/write {r['statements_per_write']:4.1f}, CPU/recommendation "

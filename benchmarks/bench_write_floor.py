@@ -10,7 +10,7 @@ Each app is served by uvicorn with the settings of ``doseladder serve --workers 
 --no-access-log`` (``uvloop``/``httptools`` when installed) and loaded by the same load
 generator (``benchmarks/_service.py``: ``--writers`` keep-alive clients looping
 ``POST /patients/{id}/adverse-events``, writes only, no readers) on a fresh database seeded as
-``bench_service_load.py`` seeds it (20 open BOIN trials, three patients each):
+``bench_service_load.py`` seeds it (20 open trials, ``--protocol`` as there, three patients each):
 
 * ``floor-fastapi``: a FastAPI app with one synchronous route (run in the worker-thread pool,
   as the service's): the bearer token is looked up with the service's own one-statement query
@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
+    DEFAULT_PROTOCOL,
     PASSWORD,
     cpu_seconds,
     cpu_used,
@@ -206,7 +207,7 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     try:
         with scratch_database() as (dbname, url):
             src = args.src if kind == "service" else None
-            seeded = in_child(src, "seed", url, str(args.trials))
+            seeded = in_child(src, "seed", url, str(args.trials), args.protocol)
             by_trial = {int(k): v for k, v in seeded["by_trial"].items()}
             _create_table(dbname)
             if kind == "service":
@@ -336,6 +337,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-concurrency", type=int, default=None)
     parser.add_argument("--apps", default="floor-fastapi,floor-asgi,service")
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
+        "design file without a DLT definition (default: %(default)s)",
+    )
     parser.add_argument("--src", default=None, help="source tree of the service (default: here)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
