@@ -129,9 +129,9 @@ def child(src: str | None, writes: int, profile: bool) -> dict[str, Any]:
 
 def _line(r: dict[str, Any]) -> str:
     return (
-        f"CPU/write {r['cpu_per_write'] * 1e3:6.3f} ms: insert_row {r['insert_row'] * 1e3:6.3f} ms, "
-        f"commit {r['commit'] * 1e3:6.3f} ms, audit path {(r['insert_row'] + r['commit']) * 1e3:6.3f}"
-        " ms"
+        f"CPU/write {r['cpu_per_write'] * 1e3:6.3f} ms: insert_row "
+        f"{r['insert_row'] * 1e3:6.3f} ms, commit {r['commit'] * 1e3:6.3f} ms, audit path "
+        f"{(r['insert_row'] + r['commit']) * 1e3:6.3f} ms"
     )
 
 
