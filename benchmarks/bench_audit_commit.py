@@ -82,7 +82,7 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
                 finally:
                     spent["insert_row"] += time.process_time() - t0
 
-            audit.insert_row = timed_insert_row  # type: ignore[assignment]
+            audit.insert_row = timed_insert_row
 
             def one(i: int) -> None:
                 db.run(
@@ -109,7 +109,7 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
                 stats.sort_stats("cumulative").print_stats(r"audit|sealing|signing", 40)
                 if os.environ.get("BENCH_PROFILE_OUT"):
                     stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
-            audit.insert_row = plain_insert_row  # type: ignore[assignment]
+            audit.insert_row = plain_insert_row
             db.dispose()
             verified = in_child(src, "verify", url)
             assert verified["ok"], verified
