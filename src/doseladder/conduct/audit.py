@@ -612,18 +612,27 @@ _LOCK_HEADS = (
 )
 
 
-_PG_LOCK_HEADS = (
-    "SELECT chain, seq, hash FROM audit_chain_heads WHERE chain = ANY(%(chains)s::varchar[]) "
-    "ORDER BY chain FOR UPDATE"
-)
+@lru_cache(maxsize=64)
+def _pg_lock_heads(n: int) -> tuple[str, tuple[str, ...]]:
+    """:data:`_LOCK_HEADS` for ``n`` chains as PostgreSQL driver SQL, and its parameter names
+    (one scalar parameter per chain, as SQLAlchemy expands the list: psycopg adapts a list
+    parameter as an array at a higher cost)."""
+    names = tuple(f"c{i}" for i in range(n))
+    chains = ", ".join(f"%({name})s::VARCHAR" for name in names)
+    return (
+        f"SELECT chain, seq, hash FROM audit_chain_heads WHERE chain IN ({chains}) "
+        "ORDER BY chain FOR UPDATE",
+        names,
+    )
 
 
 def _lock_heads(session: Session, chains: Sequence[str]) -> dict[str, tuple[int, str]]:
     """Lock the head rows of ``chains`` (in sorted order, so never a deadlock), creating the
     genesis head of a chain not seen before; returns ``{chain: (seq, hash)}``."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":  # the same statement as driver SQL (less CPU)
-        rows = conn.exec_driver_sql(_PG_LOCK_HEADS, {"chains": list(chains)})
+    if chains and conn.dialect.name == "postgresql":  # the same statement as driver SQL
+        sql, names = _pg_lock_heads(len(chains))
+        rows = conn.exec_driver_sql(sql, dict(zip(names, chains, strict=True)))
     else:
         rows = conn.execute(_LOCK_HEADS, {"chains": list(chains)})
     found = {str(chain): (int(seq), str(h)) for chain, seq, h in rows}
