@@ -36,6 +36,7 @@ checks such a file on its own.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -49,7 +50,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, event, insert, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 
 from doseladder import __version__
 from doseladder.conduct.models import AuditEvent, AuditHead, AuditKey, AuditSignature, Base
@@ -102,11 +103,36 @@ B = TypeVar("B", bound=Base)
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEADS = cast(Table, AuditHead.__table__)
 _SIGNATURES = cast(Table, AuditSignature.__table__)
+#: the ``init`` hook every mapper installs (private to SQLAlchemy: if it is not found, no
+#: model takes :func:`insert_row`'s bare-instance path)
+_MAPPER_INIT_HOOK = getattr(importlib.import_module("sqlalchemy.orm.mapper"), "_event_on_init", 0)
 
 
 # ------------------------------------------------------------------ encoding
+#: the types :func:`jsonable` returns as they are (exactly these types: a subclass, e.g. a
+#: ``StrEnum`` member, takes the general path and comes out the same)
+_PLAIN = frozenset({str, int, bool, float})
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-compatible form of a column value (UTC ISO timestamps, ISO dates)."""
+    cls = type(value)
+    if cls in _PLAIN or value is None:
+        return value
+    # the common containers and UTC timestamps at once (the same as :func:`_jsonable`)
+    if cls is dict:
+        return {
+            str(k): v if type(v) in _PLAIN or v is None else jsonable(v) for k, v in value.items()
+        }
+    if cls is list:
+        return [v if type(v) in _PLAIN or v is None else jsonable(v) for v in value]
+    if cls is datetime and value.tzinfo is UTC:
+        return value.isoformat()  # ``astimezone(UTC)`` of a UTC timestamp is itself
+    return _jsonable(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """:func:`jsonable`, every case."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -127,11 +153,15 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"cannot record a {type(value).__name__} in the audit trail")
 
 
+#: built once (``json.dumps`` with these options builds the same encoder at every call)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(obj: Any) -> str:
     """Sorted keys, compact separators, UTF-8 text, NaN/Infinity refused."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(obj)
 
 
 def chain_hash(prev_hash: str, payload: str) -> str:
@@ -371,17 +401,24 @@ class _InsertPlan:
     """How :func:`insert_row` writes a model's rows (built once per model)."""
 
     table: Table
-    #: ``(column, attribute key)`` of every column but the primary key, in table order
-    columns: tuple[tuple[Any, str], ...]
-    #: every ``(column, attribute key)``, for the snapshot
-    all_columns: tuple[tuple[Any, str], ...]
+    #: ``(column key, attribute key)`` of every column but the primary key, in table order
+    columns: tuple[tuple[str, str], ...]
+    #: whether every column key is its attribute's key (the parameters are then the values)
+    same_keys: bool
+    #: ``(column name, attribute key, redacted)`` of every column, for the snapshot
+    snapshot: tuple[tuple[str, str, bool], ...]
     keys: frozenset[str]
     statement: Any
+    #: builds the object without the mapped ``__init__`` (``None``: the model has its own)
+    manager: Any
+    #: dialect name → :func:`_driver_insert` of the statement (filled at first use)
+    driver: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @lru_cache(maxsize=64)
 def _insert_plan(model: type[Base]) -> _InsertPlan:
     table = cast(Table, model.__table__)
+    configure_mappers()
     mapper = inspect(model)
     pk = list(table.primary_key.columns)
     if len(pk) != 1 or pk[0].name != "id" or table.name in _SKIP_TABLES:
@@ -392,14 +429,49 @@ def _insert_plan(model: type[Base]) -> _InsertPlan:
             column.default is not None or column.server_default is not None
         ):
             raise TypeError(f"insert_row: {table.name}.{column.name} has a default")
-    rest = tuple((c, k) for c, k in cols if c is not pk[0])
+    rest = tuple((c.key, k) for c, k in cols if c is not pk[0])
+    manager = mapper.class_manager
+    # ``model(**values)`` runs the declarative constructor (``setattr`` of each value, history
+    # that ``make_transient_to_detached`` then commits) and the mapper's ``init`` hook, which
+    # only configures the mappers and sets a polymorphic identity: a model without either
+    # gets the same object from a bare instance with its values in ``__dict__``
+    plain = (
+        manager.original_init is Base.registry.constructor
+        and mapper.polymorphic_on is None
+        and not mapper.inherits
+        and list(manager.dispatch.init) == [_MAPPER_INIT_HOOK]
+        and not list(manager.dispatch.init_failure)
+    )
     return _InsertPlan(
         table,
         rest,
-        cols,
+        all(c == k for c, k in rest),
+        tuple((c.name, k, bool(c.info.get("redact"))) for c, k in cols),
         frozenset(k for _, k in rest),
         insert(table).returning(pk[0]),
+        manager if plain else None,
     )
+
+
+def _driver_insert(plan: _InsertPlan, dialect: Any) -> tuple[str, tuple[Any, ...]] | tuple[()]:
+    """PostgreSQL: the SQL text of ``plan.statement`` for a value of every column and the bind
+    processors of its columns (what SQLAlchemy's execution of the cached compiled statement
+    applies), so that :func:`insert_row` sends it as driver SQL; ``()``: not on this dialect
+    (or SQLAlchemy's compiled form is not the plain one relied on)."""
+    if dialect.name != "postgresql":
+        return ()
+    keys = [ckey for ckey, _ in plan.columns]
+    compiled = plan.statement.compile(dialect=dialect, column_keys=keys)
+    processors = getattr(compiled, "_bind_processors", None)
+    if (
+        not isinstance(processors, Mapping)
+        or compiled.positional
+        or getattr(compiled, "escaped_bind_names", None)
+        or set(compiled.binds) != set(keys)
+        or not all(b.required and b.callable is None for b in compiled.binds.values())
+    ):
+        return ()
+    return compiled.string, tuple((k, processors[k]) for k in keys if k in processors)
 
 
 def insert_row(session: Session, model: type[B], **values: Any) -> B:
@@ -421,21 +493,55 @@ def insert_row(session: Session, model: type[B], **values: Any) -> B:
         raise RuntimeError("an autocommit transaction may not change audited records")
     if session.new or session.dirty:
         session.flush()
-    params = {column.key: values.get(key) for column, key in plan.columns}
-    new_id = session.execute(plan.statement, params).scalar_one()
-    full = {key: values.get(key) for _, key in plan.columns}
+    get = values.get
+    if plan.same_keys:
+        full = {key: get(key) for _, key in plan.columns}
+        params = full.copy()
+    else:
+        full = {key: get(key) for _, key in plan.columns}
+        params = {ckey: full[key] for ckey, key in plan.columns}
+    conn = session.connection()
+    driver = plan.driver.get(conn.dialect.name)
+    if driver is None:
+        driver = plan.driver[conn.dialect.name] = _driver_insert(plan, conn.dialect)
+    if driver:
+        sql, processors = driver
+        try:
+            for key, process in processors:
+                params[key] = process(params[key])
+        except Exception:  # a value refused: SQLAlchemy reports it as it always did
+            params = {ckey: full[key] for ckey, key in plan.columns}
+            new_id = conn.execute(plan.statement, params).scalar_one()
+        else:
+            new_id = conn.exec_driver_sql(sql, params).scalar_one()
+    else:
+        new_id = conn.execute(plan.statement, params).scalar_one()
     full["id"] = new_id
-    obj = model(**full)
+    obj: B
+    if plan.manager is not None:
+        obj = plan.manager.new_instance()
+        obj.__dict__.update(full)
+    else:
+        obj = model(**full)
     make_transient_to_detached(obj)
     session.add(obj)
     table_name = plan.table.name
+    new: dict[str, Any] = {}
+    for name, key, redact in plan.snapshot:
+        value = full[key]
+        if redact:
+            new[name] = _redacted(value)
+        elif value is None or type(value) in _PLAIN:
+            new[name] = value
+        else:
+            new[name] = jsonable(value)
     session.info.setdefault(_PENDING, []).append(
         _created(
             session,
             table_name,
             _trial_of(table_name, new_id, full.get("trial_id")),
             str(new_id),
-            {c.name: _column_value(c, full[key]) for c, key in plan.all_columns},
+            new,
         )
     )
     return obj
@@ -506,13 +612,30 @@ _LOCK_HEADS = (
 )
 
 
+@lru_cache(maxsize=64)
+def _pg_lock_heads(n: int) -> tuple[str, tuple[str, ...]]:
+    """:data:`_LOCK_HEADS` for ``n`` chains as PostgreSQL driver SQL, and its parameter names
+    (one scalar parameter per chain, as SQLAlchemy expands the list: psycopg adapts a list
+    parameter as an array at a higher cost)."""
+    names = tuple(f"c{i}" for i in range(n))
+    chains = ", ".join(f"%({name})s::VARCHAR" for name in names)
+    return (
+        f"SELECT chain, seq, hash FROM audit_chain_heads WHERE chain IN ({chains}) "
+        "ORDER BY chain FOR UPDATE",
+        names,
+    )
+
+
 def _lock_heads(session: Session, chains: Sequence[str]) -> dict[str, tuple[int, str]]:
     """Lock the head rows of ``chains`` (in sorted order, so never a deadlock), creating the
     genesis head of a chain not seen before; returns ``{chain: (seq, hash)}``."""
-    found = {
-        str(r.chain): (int(r.seq), str(r.hash))
-        for r in session.execute(_LOCK_HEADS, {"chains": list(chains)})
-    }
+    conn = session.connection()
+    if chains and conn.dialect.name == "postgresql":  # the same statement as driver SQL
+        sql, names = _pg_lock_heads(len(chains))
+        rows = conn.exec_driver_sql(sql, dict(zip(names, chains, strict=True)))
+    else:
+        rows = conn.execute(_LOCK_HEADS, {"chains": list(chains)})
+    found = {str(chain): (int(seq), str(h)) for chain, seq, h in rows}
     missing = [c for c in chains if c not in found]
     if missing:
         name = session.get_bind().dialect.name
@@ -550,7 +673,8 @@ def append(
     heads = _lock_heads(session, chains)
     ts = _clock(session)
     ts_json = jsonable(ts)
-    rows: list[dict[str, Any]] = []
+    encode = _CANONICAL.encode
+    rows: list[tuple[Any, ...]] = []  # the values of ``_EVENT_COLUMNS``
     touched: list[tuple[str, int, int, str]] = []
     for chain in chains:
         seq, prev = heads[chain]
@@ -575,24 +699,24 @@ def append(
                 "old": ev["old"],
                 "new": ev["new"],
             }
-            payload = canonical_json(body)
-            digest = chain_hash(prev, payload)
+            payload = encode(body)
+            digest = hashlib.sha256(f"{prev}\n{payload}".encode()).hexdigest()  # chain_hash
             rows.append(
-                {
-                    "chain": chain,
-                    "seq": seq,
-                    "ts": ts,
-                    "actor_user_id": actor.user_id,
-                    "actor_username": actor.username,
-                    "trial_id": ev["trial_id"],
-                    "entity_type": ev["entity_type"],
-                    "entity_id": ev["entity_id"],
-                    "action": ev["action"],
-                    "reason": ev["reason"],
-                    "payload": payload,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
+                (
+                    chain,
+                    seq,
+                    ts,
+                    actor.user_id,
+                    actor.username,
+                    ev["trial_id"],
+                    ev["entity_type"],
+                    ev["entity_id"],
+                    ev["action"],
+                    ev["reason"],
+                    payload,
+                    prev,
+                    digest,
+                )
             )
             prev = digest
         touched.append((chain, first, seq, prev))
@@ -604,15 +728,16 @@ def append(
     if session.get_bind().dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT_MAX_EVENTS:
         params: dict[str, Any] = {"head_at": ts}
         for i, row in enumerate(rows):
-            params.update({f"e{i}_{k}": v for k, v in row.items()})
+            params.update(zip(_param_names("e", i, _EVENT_COLUMNS), row, strict=True))
         for i, sig in enumerate(signatures):
-            params.update({f"s{i}_{k}": v for k, v in sig.items()})
+            names = _param_names("s", i, _SIGNATURE_COLUMNS)
+            params.update(zip(names, [sig[c] for c in _SIGNATURE_COLUMNS], strict=True))
         for i, (chain, _, last, h) in enumerate(touched):
-            params.update({f"h{i}_chain": chain, f"h{i}_seq": last, f"h{i}_hash": h})
+            params.update(zip(_param_names("h", i, _HEAD_FIELDS), (chain, last, h), strict=True))
         sql = _one_statement_sql(len(rows), len(signatures), len(touched))
         session.connection().exec_driver_sql(sql, params)
         return touched
-    session.execute(insert(_EVENTS), rows)
+    session.execute(insert(_EVENTS), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
     head_table = _HEADS
     for chain, _, last, h in touched:
         session.execute(
@@ -623,6 +748,16 @@ def append(
     if signatures:
         session.execute(insert(_SIGNATURES), signatures)
     return touched
+
+
+#: a moved head's parameters in the one statement
+_HEAD_FIELDS = ("chain", "seq", "hash")
+
+
+@lru_cache(maxsize=1024)
+def _param_names(prefix: str, i: int, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """``<prefix><i>_<column>`` of every column (the one statement's parameter names)."""
+    return tuple(f"{prefix}{i}_{c}" for c in columns)
 
 
 def signature_message(

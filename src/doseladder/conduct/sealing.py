@@ -62,8 +62,14 @@ ENV_ANCHORS = "DOSELADDER_AUDIT_ANCHORS"
 log = logging.getLogger("doseladder.audit")
 
 
+#: the canonical form of anchor-store records (built once: ``json.dumps`` with these options
+#: builds the same encoder per call)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_encode = _ENCODER.encode
+
+
 def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode(obj)
 
 
 def record_message(record: Mapping[str, Any]) -> bytes:
@@ -104,9 +110,15 @@ class FileAnchorStore:
         return self.path.exists()
 
     def append(self, record: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (_canonical(dict(record)) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.append_line((_canonical(dict(record)) + "\n").encode("utf-8"))
+
+    def append_line(self, line: bytes) -> None:
+        """Append one record already in its canonical form (one line, ``\\n``-terminated)."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # the directory is created on the first append
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.write(fd, line)
@@ -231,6 +243,10 @@ def trusted_keys(roots: Iterable[str], records: Iterable[Mapping[str, Any]]) -> 
     return trusted
 
 
+#: the end of an anchor record's canonical form (its last keys in sorted order)
+_ANCHOR_TAIL = ',"type":"anchor","v":2}'
+
+
 @dataclass
 class Sealer:
     """Signs each committed transaction's audit events and anchors the head outside the
@@ -249,10 +265,16 @@ class Sealer:
     database: str | None = None
     registered: set[str] = field(default_factory=set)
     _last: float = field(default=0.0, repr=False)
-    _best: dict[str, int] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _due: dict[str, tuple[int, str]] = field(default_factory=dict, repr=False)
     _due_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: bumped whenever a head in ``_due`` moves; ``_anchored``: its value at the last anchor
+    _changes: int = field(default=0, repr=False)
+    _anchored: int = field(default=0, repr=False)
+    #: chain → ``(seq, hash, '"chain":[seq,"hash"]')``: each head's canonical JSON, kept so
+    #: that an anchor re-encodes only the heads that moved
+    _fragments: dict[str, tuple[int, str, str]] = field(default_factory=dict, repr=False)
+    _chains: list[str] = field(default_factory=list, repr=False)
 
     def anchor(
         self, heads: Mapping[str, tuple[int, str]], *, force: bool = False
@@ -274,19 +296,82 @@ class Sealer:
             for chain, (seq, h) in heads.items():
                 if seq > self._due.get(chain, (-1, ""))[0]:
                     self._due[chain] = (seq, h)
+                    self._changes += 1
         with self._lock:
             now = time.monotonic()
             with self._due_lock:
+                # ``_due`` only ever moves forward and was copied whole at the last anchor,
+                # so "nothing moved since" is "every due head is covered already"
+                if self._changes == self._anchored:
+                    return None
                 due = dict(self._due)
-            if all(seq <= self._best.get(c, -1) for c, (seq, _) in due.items()):
-                return None
+                changes = self._changes
             if not force and self.anchor_interval > 0 and now - self._last < self.anchor_interval:
                 return None
-            rec = anchor_record(self.signer, heads=due, database=self.database)
-            self.anchors.append(rec)
+            built = self._anchor_line(due)
+            if built is None:  # a chain that is not a string: the general path
+                rec = anchor_record(self.signer, heads=due, database=self.database)
+                self.anchors.append(rec)
+            elif type(self.anchors) is FileAnchorStore:
+                rec = built[0]
+                self.anchors.append_line(built[1])
+            else:
+                rec = built[0]
+                self.anchors.append(rec)
             self._last = now
-            self._best = {c: seq for c, (seq, _) in due.items()}
+            self._anchored = changes
             return rec
+
+    def _anchor_line(
+        self, due: Mapping[str, tuple[int, str]]
+    ) -> tuple[dict[str, Any], bytes] | None:
+        """The anchor record of ``due`` (as :func:`anchor_record` makes it, now) and its line
+        in the anchor file (the canonical JSON of the record, as :meth:`FileAnchorStore.append`
+        writes it), built from the cached canonical form of each head (``None`` if a chain is
+        not a ``str``)."""
+        if len(self._chains) != len(due):  # chains are only ever added
+            if any(type(c) is not str for c in due):
+                return None
+            self._chains = sorted(due)
+        fragments = self._fragments
+        parts: list[str] = []
+        body: dict[str, list[Any]] = {}
+        total = 0
+        for chain in self._chains:
+            seq, h = due[chain]
+            cached = fragments.get(chain)
+            if cached is None or cached[0] != seq or cached[1] != h:
+                seq, h = int(seq), str(h)
+                cached = (seq, h, f"{_encode(chain)}:[{seq},{_encode(h)}]")
+                fragments[chain] = cached
+            seq, h, text = cached
+            body[chain] = [seq, h]
+            total += seq
+            parts.append(text)
+        heads_json = "{" + ",".join(parts) + "}"
+        digest = hashlib.sha256(heads_json.encode()).hexdigest()
+        signer = self.signer
+        at = _now()
+        head = (
+            f'{{"at":{_encode(at)},"database":{_encode(self.database)},"hash":"{digest}",'
+            f'"heads":{heads_json},"key_id":{_encode(signer.key_id)},'
+            f'"public_key":{_encode(signer.public_key)},"seq":{total}'
+        )
+        signature = sign_b64(signer, (head + _ANCHOR_TAIL).encode("utf-8"))
+        rec: dict[str, Any] = {
+            "type": "anchor",
+            "v": 2,
+            "heads": body,
+            "seq": total,
+            "hash": digest,
+            "at": at,
+            "database": self.database,
+            "key_id": signer.key_id,
+            "public_key": signer.public_key,
+            "signature": signature,
+        }
+        line = f'{head},"signature":{_encode(signature)}{_ANCHOR_TAIL}\n'
+        return rec, line.encode("utf-8")
 
 
 ENV_ANCHOR_INTERVAL = "DOSELADDER_AUDIT_ANCHOR_INTERVAL"
