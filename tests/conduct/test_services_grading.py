@@ -67,6 +67,8 @@ def crs(grade: int) -> dict[str, Any]:
 def defined(monkeypatch: pytest.MonkeyPatch) -> None:
     """Trials in these tests have the DLT definition above."""
     monkeypatch.setattr(grading, "dlt_definition", lambda protocol: DEFINITION)
+    # protocols seen without a definition are remembered per process (by content hash)
+    monkeypatch.setattr(outcomes, "_NO_DLT_PROTOCOL", {})
 
 
 def tox_of(world: World, tid: int) -> list[Any]:

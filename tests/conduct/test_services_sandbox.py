@@ -179,6 +179,8 @@ def test_efficacy_dates_and_dlt_proposals_follow_the_sandbox_clock(
         rules=(DLTRule("crs_ge3", 3, terms=frozenset({TERM_CRS})),), window_days=28
     )
     monkeypatch.setattr(grading, "dlt_definition", lambda protocol: definition)
+    # protocols seen without a definition are remembered per process (by content hash)
+    monkeypatch.setattr(outcomes, "_NO_DLT_PROTOCOL", {})
     real = world.trial(BOIN)
     box = _sandbox_trial(world)
     pids = {tid: world.cohort(tid, 1, n=1)[0] for tid in (real, box)}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from doseladder.conduct.models import DLTAdjudication
-from doseladder.conduct.services import grading
+from doseladder.conduct.services import grading, outcomes
 from doseladder.core.clinical.dlt import TERM_CRS, DLTDefinition, DLTRule
 
 from .conftest import Scene, World
@@ -22,6 +22,8 @@ DEFINITION = DLTDefinition(
 @pytest.fixture
 def defined(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(grading, "dlt_definition", lambda protocol: DEFINITION)
+    # protocols seen without a definition are remembered per process (by content hash)
+    monkeypatch.setattr(outcomes, "_NO_DLT_PROTOCOL", {})
 
 
 def test_crs_form_proposal_and_confirmation(

@@ -365,10 +365,10 @@ def json_mapping(field: str, value: object) -> dict[str, Any] | None:
         raise ValidationError(field, "must be a mapping of names to values")
     try:
         out = audit.jsonable(dict(value))
-        audit.canonical_json(out)
+        text = audit.canonical_json(out)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, f"must contain only JSON values ({exc})") from None
-    if len(audit.canonical_json(out)) > 20_000:
+    if len(text) > 20_000:
         raise ValidationError(field, "is too large (over 20000 characters as JSON)")
     assert isinstance(out, dict)
     return out

@@ -395,16 +395,12 @@ def propose_dlt(
     inf_day = _day(epoch, infusion)
     today = max(today, float(inf_day))
     graded = [_graded(epoch, e) for e in events]
-    per_event: dict[int, str] = {}
-    for ev, g in zip(events, graded, strict=True):
-        one = core_dlt.propose_dlt(definition, [g], infusion_day=inf_day, today=today)
-        if one.status == DLTStatus.YES:
-            per_event[ev.id] = "met"
-        elif one.event is not None:
-            per_event[ev.id] = "pending"
-        else:
-            per_event[ev.id] = "not_met"
-    p = core_dlt.propose_dlt(definition, graded, infusion_day=inf_day, today=today)
+    # each event's own call (the core's call on it alone at the same ``today``) comes from
+    # the one adjudication of all of them
+    p, calls = core_dlt.propose_dlt_with_calls(
+        definition, graded, infusion_day=inf_day, today=today
+    )
+    per_event = {ev.id: call.value for ev, call in zip(events, calls, strict=True)}
     event_id = None
     if p.event is not None and p.event.get("event_id") is not None:
         event_id = int(str(p.event["event_id"]))

@@ -317,7 +317,8 @@ class _DltBasis:
     trial lock, in one statement (:data:`_FACTS_AND_HISTORY`): the trial, whether the patient
     has a current enrolment and its infusion date, the protocol's DLT definition, the
     patient's consent date (:func:`consent_date`) and the rows of :data:`_HISTORY` as they
-    stood when the basis was read (the service adds the rows it inserts after that)."""
+    stood when the basis was read (the service adds the rows it inserts after that; none when
+    the protocol has no DLT definition: the proposal then reads no event)."""
 
     trial: _TrialFacts
     enrolled: bool
@@ -327,30 +328,60 @@ class _DltBasis:
     history: tuple[Any, ...]
 
 
+#: trial id -> content SHA-256 of the trial's latest protocol version as last read in this
+#: process, for the trials whose protocol states no DLT definition: the next write on such a
+#: trial reads :data:`_WRITE_FACTS` alone (no history: without a definition the proposal reads
+#: no event) and checks the hash it reads against this one (at most ``_NO_DLT_KEPT``)
+_NO_DLT_PROTOCOL: dict[int, str] = {}
+_NO_DLT_KEPT = 4096
+
+
 def _dlt_basis(
     session: Session, patient: _PatientFacts, trial: _TrialFacts | None = None
 ) -> _DltBasis:
     """Read the :class:`_DltBasis` (``trial``: the patient's locked trial, when not loaded
-    as an ORM object in this session)."""
+    as an ORM object in this session).
+
+    One statement: the facts with the history (:data:`_FACTS_AND_HISTORY`), or the facts
+    alone (:data:`_WRITE_FACTS`) when the trial's latest protocol was last seen without a DLT
+    definition (:data:`_NO_DLT_PROTOCOL`); if the protocol read then is another one that has a
+    definition (an amendment), the history is read after it (a second statement, once)."""
     if trial is None:
         trial = c.get(session, Trial, patient.trial_id)
     session.flush()
-    rows = (
-        session.connection()
-        .execute(_FACTS_AND_HISTORY, {"patient_id": patient.id, "trial_id": patient.trial_id})
-        .all()
-    )
+    connection = session.connection()
+    params = {"patient_id": patient.id, "trial_id": patient.trial_id}
+    seen = _NO_DLT_PROTOCOL.get(patient.trial_id)
+    rows = connection.execute(_FACTS_AND_HISTORY if seen is None else _WRITE_FACTS, params).all()
     facts = rows[0]
     if facts.protocol_id is None:
         raise NotFound(f"trial #{patient.trial_id} has no protocol")
-    engine = engine_by_hash(session, facts.protocol_id, facts.protocol_sha256)
+    sha = facts.protocol_sha256
+    if seen is not None and seen == sha:
+        definition = None  # the same content: parsed before, no DLT definition
+    else:
+        definition = grading.dlt_definition(
+            engine_by_hash(session, facts.protocol_id, sha).protocol
+        )
+    history: tuple[Any, ...] = ()
+    if definition is None:
+        if seen != sha:
+            if len(_NO_DLT_PROTOCOL) >= _NO_DLT_KEPT:
+                _NO_DLT_PROTOCOL.clear()
+            _NO_DLT_PROTOCOL[patient.trial_id] = sha
+    else:
+        _NO_DLT_PROTOCOL.pop(patient.trial_id, None)
+        if seen is None:
+            history = tuple(r for r in rows if r.kind is not None)
+        else:
+            history = tuple(connection.execute(_HISTORY, {"patient_id": patient.id}))
     return _DltBasis(
         trial,
         facts.enrolment_id is not None,
         facts.infusion_date,
-        grading.dlt_definition(engine.protocol),
+        definition,
         _consent(patient, facts.first_screened),
-        tuple(r for r in rows if r.kind is not None),
+        history,
     )
 
 
@@ -393,8 +424,8 @@ def _event_call(
 ) -> str | None:
     """The core's call on one event alone (``met``/``pending``/``not_met``), if it can be made."""
     basis = basis or _dlt_basis(session, patient)
-    if not basis.enrolled or basis.infusion_date is None:
-        return None
+    if not basis.enrolled or basis.infusion_date is None or basis.definition is None:
+        return None  # grading.propose_dlt calls no event without a definition
     ev = grading.Event(
         0,
         values["term"],
@@ -879,17 +910,37 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
 
 def _proposal_events(rows: Iterable[Any]) -> list[grading.Event]:
     """:func:`_events_for_proposal` from the patient's :data:`_HISTORY` rows."""
-    rows = list(rows)
-    aes = c.current([r for r in rows if r.kind == 0])
-    adjudications = c.current([r for r in rows if r.kind == 1])
-    adjudicated = {a.lineage_id for a in adjudications if a.lineage_id is not None}
+    aes: list[Any] = []
+    adjudications: list[Any] = []
+    superseded: tuple[set[int], set[int]] = (set(), set())  # per kind: the ids are per table
+    for r in rows:
+        (aes if r.kind == 0 else adjudications).append(r)
+        if r.supersedes_id is not None:
+            superseded[r.kind != 0].add(r.supersedes_id)
+    # :func:`._common.current` of each kind, in one pass
+    adjudicated = {
+        a.lineage_id
+        for a in adjudications
+        if not a.voided and a.id not in superseded[1] and a.lineage_id is not None
+    }
+    gone = superseded[0]
+    current = sorted(
+        (
+            (ae.lineage_id, ae)
+            for ae in aes
+            if not ae.voided and ae.id not in gone and ae.lineage_id not in adjudicated
+        ),
+        key=_first,
+    )
+    event = grading.Event
     return [
-        grading.Event(
-            ae.lineage_id, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness
-        )
-        for ae in sorted(aes, key=lambda a: a.lineage_id)
-        if ae.lineage_id not in adjudicated
+        event(lineage, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness)
+        for lineage, ae in current
     ]
+
+
+def _first(pair: tuple[int, Any]) -> int:
+    return pair[0]
 
 
 def _store_proposal(
@@ -906,10 +957,13 @@ def _store_proposal(
     here, after every change of the call)."""
     if basis is None:
         basis, inserted = _dlt_basis(session, patient), ()
-    events = _proposal_events([*basis.history, *(_Inserted.of(ae) for ae in inserted)])
     if not basis.enrolled:
         p = grading.Proposal("not_evaluable", None, None, None, "Not enrolled.", None, {})
     else:
+        events: list[grading.Event] = []
+        if basis.definition is not None and basis.infusion_date is not None:
+            # otherwise grading.propose_dlt reads no event (no definition, no infusion yet)
+            events = _proposal_events([*basis.history, *map(_Inserted.of, inserted)])
         try:
             p = grading.propose_dlt(
                 basis.definition,

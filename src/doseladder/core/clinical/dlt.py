@@ -47,10 +47,12 @@ __all__ = [
     "DLTProposal",
     "DLTRule",
     "DLTStatus",
+    "EventCall",
     "GradedEvent",
     "adjudicate",
     "dlt_time",
     "propose_dlt",
+    "propose_dlt_with_calls",
     "to_tox_outcome",
 ]
 
@@ -383,6 +385,18 @@ class _S(Enum):
     UNKNOWN = "pending"
 
 
+class EventCall(StrEnum):
+    """One event's own DLT call: what :func:`propose_dlt` gives for that event alone at the
+    same data cut-off (:func:`propose_dlt_with_calls`)."""
+
+    MET = "met"  #: it meets a rule (the call on it alone is "yes")
+    PENDING = "pending"  #: it could still be a DLT (it alone keeps the call open)
+    NOT_MET = "not_met"  #: it cannot be a DLT
+
+
+_CALLS = {_S.MET: EventCall.MET, _S.UNKNOWN: EventCall.PENDING, _S.NOT: EventCall.NOT_MET}
+
+
 @dataclass(frozen=True, slots=True)
 class _Eval:
     status: _S
@@ -524,6 +538,18 @@ def adjudicate(
         InputError: ``today`` before ``infusion_day``; an event with onset after ``today`` or a
             resolution after ``today``; a non-:class:`GradedEvent` item.
     """
+    return _adjudicate(definition, events, infusion_day, today)[0]
+
+
+def _adjudicate(
+    definition: DLTDefinition,
+    events: Sequence[GradedEvent],
+    infusion_day: NumberLike,
+    today: NumberLike,
+) -> tuple[Assessment[DLTStatus], tuple[EventCall, ...]]:
+    """:func:`adjudicate` and each event's own call (its evaluation, as the adjudication of
+    that event alone at the same ``today`` decides: met -- "yes"; pending -- it is the
+    deciding event of "not_yet_known"; not met -- no deciding event)."""
     if not isinstance(definition, DLTDefinition):
         raise InputError("definition", f"must be a DLTDefinition, got {definition!r}")
     infusion = to_fraction(infusion_day, "infusion_day")
@@ -599,13 +625,14 @@ def adjudicate(
             f"No DLT: the DLT window closed on day {_d(infusion + window_end)} and none of the "
             f"{len(evs)} event(s) meets a DLT rule."
         )
-    return Assessment(
+    assessment = Assessment(
         instrument=instrument,
         value=status,
         inputs=inputs,
         contributions=contributions,
         reasons=tuple(reasons),
     )
+    return assessment, tuple(_CALLS[e.status] for _, _, e in evaluated)
 
 
 def to_tox_outcome(assessment: Assessment[DLTStatus]) -> bool | None:
@@ -689,7 +716,29 @@ def propose_dlt(
     Raises:
         InputError: as :func:`adjudicate` (naming the field).
     """
-    a = adjudicate(definition, events, infusion_day, today)
+    return _proposal(definition, adjudicate(definition, events, infusion_day, today))
+
+
+def propose_dlt_with_calls(
+    definition: DLTDefinition,
+    events: Sequence[GradedEvent],
+    *,
+    infusion_day: NumberLike,
+    today: NumberLike,
+) -> tuple[DLTProposal, tuple[EventCall, ...]]:
+    """:func:`propose_dlt` and each event's own call (:class:`EventCall`, in the order of
+    ``events``), from one adjudication: for every event, the call :func:`propose_dlt` makes on
+    ``[event]`` alone with the same ``infusion_day`` and ``today`` -- ``met`` when its status
+    is "yes", ``pending`` when that event keeps it open, ``not_met`` otherwise.
+
+    Raises:
+        InputError: as :func:`adjudicate`.
+    """
+    a, calls = _adjudicate(definition, events, infusion_day, today)
+    return _proposal(definition, a), calls
+
+
+def _proposal(definition: DLTDefinition, a: Assessment[DLTStatus]) -> DLTProposal:
     status = a.value if isinstance(a.value, DLTStatus) else DLTStatus.NOT_YET_KNOWN
     rule_id = a.inputs.get("deciding_rule")
     rule = next((r for r in definition.rules if r.id == rule_id), None)
