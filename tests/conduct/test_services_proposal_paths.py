@@ -445,3 +445,17 @@ def test_stored_proposals_equal_the_reference_over_random_histories(
         except (Conflict, ValidationError):
             continue  # refused: nothing stored
         assert_stored_is_reference(world, pid, ae)
+
+
+def test_a_long_history_never_refuses_an_adverse_event(world: World) -> None:
+    """The stored proposal's assessment grows with the patient's unadjudicated events (each
+    event's own call and reasons); it is computed by the service, not entered, so no size
+    limit for entered JSON may refuse the next adverse event (at ~85 events the assessment
+    passed the 20,000 characters of ``json_mapping`` and every further write answered 422)."""
+    _, pid = defined_trial(world)
+    for _ in range(120):
+        record(world, pid, term="Headache", grade=1)
+    p = latest(world, pid)
+    assert p.assessment is not None
+    assert len(p.assessment["event_calls"]) == 120
+    assert len(json.dumps(p.assessment)) > 20_000

@@ -976,9 +976,13 @@ def _store_proposal(
             p = grading.Proposal(
                 "not_evaluable", None, None, None, f"{exc.field}: {exc.reason}", None, {}
             )
+    # computed here, not entered: JSON-safe, but never refused for its size (it grows with the
+    # patient's unadjudicated events; the size limit of entered JSON, ``c.json_mapping``, would
+    # refuse every adverse event after about 85 of them)
     assessment = None
     if p.assessment is not None:
-        assessment = p.assessment | {"event_calls": {str(k): v for k, v in p.event_status.items()}}
+        calls = {"event_calls": {str(k): v for k, v in p.event_status.items()}}
+        assessment = audit.jsonable(p.assessment | calls)
     return audit.insert_row(
         session,
         DLTProposal,
@@ -989,7 +993,7 @@ def _store_proposal(
         adverse_event_id=p.event_id,
         dlt_day=p.dlt_day,
         message=p.message[:4000],
-        assessment=c.json_mapping("assessment", assessment) if assessment else None,
+        assessment=assessment or None,
         proposed_at=c.now(session),
         proposed_by_id=actor.user_id,
     )
