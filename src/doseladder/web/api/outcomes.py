@@ -27,12 +27,14 @@ from doseladder.web.api.schemas import (
     ResponseOverrideIn,
     TermOut,
 )
-from doseladder.web.deps import ApiCaller
+from doseladder.web.deps import ApiCaller, DeferredApiCaller
 from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
 router = PrefixRouter(tags=["outcomes"], responses=ERRORS)
+# Every route but ``terms`` only calls ``caller.run`` / ``caller.read``: its token is looked up
+# in the route's worker thread (``DeferredApiCaller``: one thread hop per request, not two).
 History = Annotated[bool, Query(description="Include superseded versions.")]
 
 
@@ -61,7 +63,7 @@ def terms(caller: ApiCaller) -> list[TermOut]:
     summary="A patient's adverse events",
 )
 def list_aes(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[AdverseEventOut]:
     return caller.run(
         lambda s, a: [
@@ -78,7 +80,9 @@ def list_aes(
     summary="Record an adverse event: a CTCAE term graded from the lab value, the ASTCT form or "
     "the chosen grade (a DLT proposal follows)",
 )
-def record_ae(patient_id: PathId, body: AdverseEventIn, caller: ApiCaller) -> AdverseEventOut:
+def record_ae(
+    patient_id: PathId, body: AdverseEventIn, caller: DeferredApiCaller
+) -> AdverseEventOut:
     return caller.run(
         lambda s, a: AdverseEventOut.model_validate(
             outcomes.record_adverse_event(s, a, patient_id, **body.model_dump())
@@ -92,7 +96,9 @@ def record_ae(patient_id: PathId, body: AdverseEventIn, caller: ApiCaller) -> Ad
     status_code=201,
     summary="Correct an adverse event (a new version)",
 )
-def correct_ae(ae_id: PathId, body: AdverseEventCorrectionIn, caller: ApiCaller) -> AdverseEventOut:
+def correct_ae(
+    ae_id: PathId, body: AdverseEventCorrectionIn, caller: DeferredApiCaller
+) -> AdverseEventOut:
     return caller.run(
         lambda s, a: AdverseEventOut.model_validate(
             outcomes.correct_adverse_event(
@@ -112,7 +118,7 @@ def correct_ae(ae_id: PathId, body: AdverseEventCorrectionIn, caller: ApiCaller)
     status_code=201,
     summary="Withdraw an adverse event entered in error",
 )
-def void_ae(ae_id: PathId, body: ReasonIn, caller: ApiCaller) -> AdverseEventOut:
+def void_ae(ae_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> AdverseEventOut:
     return caller.run(
         lambda s, a: AdverseEventOut.model_validate(
             outcomes.void_adverse_event(s, a, ae_id, reason=body.reason)
@@ -127,7 +133,7 @@ def void_ae(ae_id: PathId, body: ReasonIn, caller: ApiCaller) -> AdverseEventOut
     summary="A patient's efficacy assessments",
 )
 def list_efficacy(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[EfficacyOut]:
     return caller.run(
         lambda s, a: [
@@ -143,7 +149,7 @@ def list_efficacy(
     status_code=201,
     summary="Record an efficacy assessment",
 )
-def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: ApiCaller) -> EfficacyOut:
+def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: DeferredApiCaller) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
             outcomes.record_efficacy(s, a, patient_id, **body.model_dump())
@@ -159,7 +165,7 @@ def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: ApiCaller) -> 
     "response proposed",
 )
 def assess_efficacy(
-    patient_id: PathId, body: EfficacyComponentsIn, caller: ApiCaller
+    patient_id: PathId, body: EfficacyComponentsIn, caller: DeferredApiCaller
 ) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
@@ -174,7 +180,9 @@ def assess_efficacy(
     status_code=201,
     summary="Confirm the proposed response (a new version)",
 )
-def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: ApiCaller) -> EfficacyOut:
+def confirm_response(
+    assessment_id: PathId, body: ConfirmIn, caller: DeferredApiCaller
+) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
             outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
@@ -189,7 +197,7 @@ def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: ApiCaller) 
     summary="Override the proposed response with a reason (a new version)",
 )
 def override_response(
-    assessment_id: PathId, body: ResponseOverrideIn, caller: ApiCaller
+    assessment_id: PathId, body: ResponseOverrideIn, caller: DeferredApiCaller
 ) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
@@ -207,7 +215,7 @@ def override_response(
     summary="Correct an efficacy assessment (a new version)",
 )
 def correct_efficacy(
-    assessment_id: PathId, body: EfficacyCorrectionIn, caller: ApiCaller
+    assessment_id: PathId, body: EfficacyCorrectionIn, caller: DeferredApiCaller
 ) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
@@ -228,7 +236,7 @@ def correct_efficacy(
     status_code=201,
     summary="Withdraw an efficacy assessment entered in error",
 )
-def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: ApiCaller) -> EfficacyOut:
+def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> EfficacyOut:
     return caller.run(
         lambda s, a: EfficacyOut.model_validate(
             outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
@@ -242,7 +250,7 @@ def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: ApiCaller) -> E
     response_model=list[DLTProposalOut],
     summary="A patient's DLT proposals (the last one is current)",
 )
-def list_proposals(patient_id: PathId, caller: ApiCaller) -> list[DLTProposalOut]:
+def list_proposals(patient_id: PathId, caller: DeferredApiCaller) -> list[DLTProposalOut]:
     return caller.run(
         lambda s, a: [
             DLTProposalOut.model_validate(x) for x in outcomes.list_proposals(s, a, patient_id)
@@ -256,7 +264,7 @@ def list_proposals(patient_id: PathId, caller: ApiCaller) -> list[DLTProposalOut
     status_code=201,
     summary="Propose the patient's DLT call now (e.g. once the DLT window has closed)",
 )
-def propose(patient_id: PathId, caller: ApiCaller) -> DLTProposalOut:
+def propose(patient_id: PathId, caller: DeferredApiCaller) -> DLTProposalOut:
     return caller.run(
         lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
     )
@@ -268,7 +276,9 @@ def propose(patient_id: PathId, caller: ApiCaller) -> DLTProposalOut:
     status_code=201,
     summary="Confirm the proposed DLT call (it then feeds the dose decisions)",
 )
-def confirm_dlt(proposal_id: PathId, body: ConfirmIn, caller: ApiCaller) -> list[AdjudicationOut]:
+def confirm_dlt(
+    proposal_id: PathId, body: ConfirmIn, caller: DeferredApiCaller
+) -> list[AdjudicationOut]:
     return caller.run(
         lambda s, a: [
             AdjudicationOut.model_validate(x)
@@ -283,7 +293,9 @@ def confirm_dlt(proposal_id: PathId, body: ConfirmIn, caller: ApiCaller) -> list
     status_code=201,
     summary="Override the proposed DLT call with a reason",
 )
-def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: ApiCaller) -> AdjudicationOut:
+def override_dlt(
+    proposal_id: PathId, body: DLTOverrideIn, caller: DeferredApiCaller
+) -> AdjudicationOut:
     return caller.run(
         lambda s, a: AdjudicationOut.model_validate(
             outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
@@ -298,7 +310,7 @@ def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: ApiCaller) ->
     summary="A patient's DLT adjudications",
 )
 def list_adjudications(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[AdjudicationOut]:
     return caller.run(
         lambda s, a: [
@@ -314,7 +326,9 @@ def list_adjudications(
     status_code=201,
     summary="Adjudicate a DLT (an adverse event, or the window without an event)",
 )
-def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: ApiCaller) -> AdjudicationOut:
+def adjudicate(
+    patient_id: PathId, body: AdjudicationIn, caller: DeferredApiCaller
+) -> AdjudicationOut:
     return caller.run(
         lambda s, a: AdjudicationOut.model_validate(
             outcomes.adjudicate_dlt(s, a, patient_id, **body.model_dump())
@@ -329,7 +343,7 @@ def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: ApiCaller) -> A
     summary="Correct a DLT adjudication (a new version)",
 )
 def correct_adjudication(
-    adjudication_id: PathId, body: AdjudicationCorrectionIn, caller: ApiCaller
+    adjudication_id: PathId, body: AdjudicationCorrectionIn, caller: DeferredApiCaller
 ) -> AdjudicationOut:
     return caller.run(
         lambda s, a: AdjudicationOut.model_validate(
@@ -351,7 +365,7 @@ def correct_adjudication(
     summary="Withdraw a DLT adjudication entered in error",
 )
 def void_adjudication(
-    adjudication_id: PathId, body: ReasonIn, caller: ApiCaller
+    adjudication_id: PathId, body: ReasonIn, caller: DeferredApiCaller
 ) -> AdjudicationOut:
     return caller.run(
         lambda s, a: AdjudicationOut.model_validate(
