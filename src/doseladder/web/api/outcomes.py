@@ -3,9 +3,10 @@ components), DLT proposals with their confirmation or override, adjudications.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
+from pydantic import BaseModel, TypeAdapter
 
 from doseladder.conduct.services import grading, outcomes
 from doseladder.web.api.common import ERRORS, PathId
@@ -36,6 +37,21 @@ router = PrefixRouter(tags=["outcomes"], responses=ERRORS)
 # Every route but ``terms`` only calls ``caller.run`` / ``caller.read``: its token is looked up
 # in the route's worker thread (``DeferredApiCaller``: one thread hop per request, not two).
 History = Annotated[bool, Query(description="Include superseded versions.")]
+_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def _created(value: BaseModel) -> Response:
+    """The 201 answer of a write route, serialised in the route's worker thread as FastAPI
+    serialises a returned ``response_model`` (validated from attributes, then Pydantic's
+    ``dump_json`` by alias; ``application/json``), the same bytes and headers -- without
+    FastAPI's own pass, which validates a synchronous route's answer in another worker
+    thread (a thread hop per request) before serialising it on the event loop."""
+    model = type(value)
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    body = adapter.dump_json(adapter.validate_python(value, from_attributes=True), by_alias=True)
+    return Response(content=body, status_code=201, media_type="application/json")
 
 
 # ------------------------------------------------------------------ adverse events
@@ -80,12 +96,12 @@ def list_aes(
     summary="Record an adverse event: a CTCAE term graded from the lab value, the ASTCT form or "
     "the chosen grade (a DLT proposal follows)",
 )
-def record_ae(
-    patient_id: PathId, body: AdverseEventIn, caller: DeferredApiCaller
-) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.record_adverse_event(s, a, patient_id, **body.model_dump())
+def record_ae(patient_id: PathId, body: AdverseEventIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.record_adverse_event(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -98,15 +114,17 @@ def record_ae(
 )
 def correct_ae(
     ae_id: PathId, body: AdverseEventCorrectionIn, caller: DeferredApiCaller
-) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.correct_adverse_event(
-                s,
-                a,
-                ae_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.correct_adverse_event(
+                    s,
+                    a,
+                    ae_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -118,10 +136,12 @@ def correct_ae(
     status_code=201,
     summary="Withdraw an adverse event entered in error",
 )
-def void_ae(ae_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.void_adverse_event(s, a, ae_id, reason=body.reason)
+def void_ae(ae_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.void_adverse_event(s, a, ae_id, reason=body.reason)
+            )
         )
     )
 
@@ -149,10 +169,12 @@ def list_efficacy(
     status_code=201,
     summary="Record an efficacy assessment",
 )
-def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: DeferredApiCaller) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.record_efficacy(s, a, patient_id, **body.model_dump())
+def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.record_efficacy(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -166,10 +188,12 @@ def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: DeferredApiCal
 )
 def assess_efficacy(
     patient_id: PathId, body: EfficacyComponentsIn, caller: DeferredApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.assess_efficacy(s, a, patient_id, **body.model_dump())
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.assess_efficacy(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -180,12 +204,12 @@ def assess_efficacy(
     status_code=201,
     summary="Confirm the proposed response (a new version)",
 )
-def confirm_response(
-    assessment_id: PathId, body: ConfirmIn, caller: DeferredApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
+def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
+            )
         )
     )
 
@@ -198,11 +222,13 @@ def confirm_response(
 )
 def override_response(
     assessment_id: PathId, body: ResponseOverrideIn, caller: DeferredApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.override_response(
-                s, a, assessment_id, responder=body.responder, reason=body.reason
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.override_response(
+                    s, a, assessment_id, responder=body.responder, reason=body.reason
+                )
             )
         )
     )
@@ -216,15 +242,17 @@ def override_response(
 )
 def correct_efficacy(
     assessment_id: PathId, body: EfficacyCorrectionIn, caller: DeferredApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.correct_efficacy(
-                s,
-                a,
-                assessment_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.correct_efficacy(
+                    s,
+                    a,
+                    assessment_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -236,10 +264,12 @@ def correct_efficacy(
     status_code=201,
     summary="Withdraw an efficacy assessment entered in error",
 )
-def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
+def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
+            )
         )
     )
 
@@ -264,9 +294,11 @@ def list_proposals(patient_id: PathId, caller: DeferredApiCaller) -> list[DLTPro
     status_code=201,
     summary="Propose the patient's DLT call now (e.g. once the DLT window has closed)",
 )
-def propose(patient_id: PathId, caller: DeferredApiCaller) -> DLTProposalOut:
-    return caller.run(
-        lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
+def propose(patient_id: PathId, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
+        )
     )
 
 
@@ -293,12 +325,12 @@ def confirm_dlt(
     status_code=201,
     summary="Override the proposed DLT call with a reason",
 )
-def override_dlt(
-    proposal_id: PathId, body: DLTOverrideIn, caller: DeferredApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
+def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
+            )
         )
     )
 
@@ -326,12 +358,12 @@ def list_adjudications(
     status_code=201,
     summary="Adjudicate a DLT (an adverse event, or the window without an event)",
 )
-def adjudicate(
-    patient_id: PathId, body: AdjudicationIn, caller: DeferredApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.adjudicate_dlt(s, a, patient_id, **body.model_dump())
+def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.adjudicate_dlt(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -344,15 +376,17 @@ def adjudicate(
 )
 def correct_adjudication(
     adjudication_id: PathId, body: AdjudicationCorrectionIn, caller: DeferredApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.correct_adjudication(
-                s,
-                a,
-                adjudication_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.correct_adjudication(
+                    s,
+                    a,
+                    adjudication_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -366,9 +400,11 @@ def correct_adjudication(
 )
 def void_adjudication(
     adjudication_id: PathId, body: ReasonIn, caller: DeferredApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.void_adjudication(s, a, adjudication_id, reason=body.reason)
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.void_adjudication(s, a, adjudication_id, reason=body.reason)
+            )
         )
     )
