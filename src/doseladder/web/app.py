@@ -45,7 +45,7 @@ from doseladder.conduct.db import Database, is_unavailable
 from doseladder.conduct.errors import AuthenticationError, ConductError
 from doseladder.core.errors import InputError
 from doseladder.web.apidocs import install_api_docs
-from doseladder.web.deps import WebSettings
+from doseladder.web.deps import WebSettings, authenticate_pending
 from doseladder.web.idempotency import idempotency_middleware
 from doseladder.web.middleware import IdempotencyGate, SecurityHeaders, WriteBulkhead
 from doseladder.web.throttle import LoginThrottle, LoginThrottled
@@ -212,6 +212,44 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(_error_body("internal", message), status_code=500)
 
 
+#: the app's exception handlers (Starlette picks the first class in the exception's MRO)
+_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Response]] = {
+    ConductError: _conduct_error,
+    InputError: _input_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    DBAPIError: _unavailable,
+    SATimeoutError: _unavailable,
+    Exception: _internal_error,
+}
+
+
+def _handler_for(exc: Exception) -> Callable[[Request, Exception], Response]:
+    for cls in type(exc).__mro__:
+        if cls in _HANDLERS:
+            return _HANDLERS[cls]
+    return _internal_error  # pragma: no cover - every exception is an Exception
+
+
+def _token_first(
+    handler: Callable[[Request, Exception], Response],
+) -> Callable[[Request, Exception], Response]:
+    """``handler``, after the token of a request whose look-up was deferred to its route
+    (:class:`~doseladder.web.deps.DeferredCaller`) and that failed before the route ran:
+    its token is looked up first, and a refused token (401) or a failed look-up (503) is
+    the answer, as when the look-up ran while FastAPI solved the dependencies.  A plain
+    ``def``: Starlette runs it in a worker thread, where the look-up may block."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        try:
+            authenticate_pending(request)
+        except Exception as first:
+            return _handler_for(first)(request, first)
+        return handler(request, exc)
+
+    return handle
+
+
 def create_app(
     database: Database | str | None = None,
     *,
@@ -294,13 +332,8 @@ def create_app(
         session_hours=session_hours,
     )
 
-    app.add_exception_handler(ConductError, _conduct_error)
-    app.add_exception_handler(InputError, _input_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _unavailable)
-    app.add_exception_handler(SATimeoutError, _unavailable)
-    app.add_exception_handler(Exception, _internal_error)
+    for exc_class, handler in _HANDLERS.items():
+        app.add_exception_handler(exc_class, _token_first(handler))
 
     async def idempotency(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -3,9 +3,10 @@ components), DLT proposals with their confirmation or override, adjudications.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
+from pydantic import BaseModel, TypeAdapter
 
 from doseladder.conduct.services import grading, outcomes
 from doseladder.web.api.common import ERRORS, PathId
@@ -27,13 +28,30 @@ from doseladder.web.api.schemas import (
     ResponseOverrideIn,
     TermOut,
 )
-from doseladder.web.deps import ApiCaller
+from doseladder.web.deps import ApiCaller, DeferredApiCaller
 from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
 
 router = PrefixRouter(tags=["outcomes"], responses=ERRORS)
+# Every route but ``terms`` only calls ``caller.run`` / ``caller.read``: its token is looked up
+# in the route's worker thread (``DeferredApiCaller``: one thread hop per request, not two).
 History = Annotated[bool, Query(description="Include superseded versions.")]
+_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def _created(value: BaseModel) -> Response:
+    """The 201 answer of a write route, serialised in the route's worker thread as FastAPI
+    serialises a returned ``response_model`` (validated from attributes, then Pydantic's
+    ``dump_json`` by alias; ``application/json``), the same bytes and headers -- without
+    FastAPI's own pass, which validates a synchronous route's answer in another worker
+    thread (a thread hop per request) before serialising it on the event loop."""
+    model = type(value)
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    body = adapter.dump_json(adapter.validate_python(value, from_attributes=True), by_alias=True)
+    return Response(content=body, status_code=201, media_type="application/json")
 
 
 # ------------------------------------------------------------------ adverse events
@@ -61,7 +79,7 @@ def terms(caller: ApiCaller) -> list[TermOut]:
     summary="A patient's adverse events",
 )
 def list_aes(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[AdverseEventOut]:
     return caller.run(
         lambda s, a: [
@@ -78,10 +96,12 @@ def list_aes(
     summary="Record an adverse event: a CTCAE term graded from the lab value, the ASTCT form or "
     "the chosen grade (a DLT proposal follows)",
 )
-def record_ae(patient_id: PathId, body: AdverseEventIn, caller: ApiCaller) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.record_adverse_event(s, a, patient_id, **body.model_dump())
+def record_ae(patient_id: PathId, body: AdverseEventIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.record_adverse_event(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -92,15 +112,19 @@ def record_ae(patient_id: PathId, body: AdverseEventIn, caller: ApiCaller) -> Ad
     status_code=201,
     summary="Correct an adverse event (a new version)",
 )
-def correct_ae(ae_id: PathId, body: AdverseEventCorrectionIn, caller: ApiCaller) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.correct_adverse_event(
-                s,
-                a,
-                ae_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+def correct_ae(
+    ae_id: PathId, body: AdverseEventCorrectionIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.correct_adverse_event(
+                    s,
+                    a,
+                    ae_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -112,10 +136,12 @@ def correct_ae(ae_id: PathId, body: AdverseEventCorrectionIn, caller: ApiCaller)
     status_code=201,
     summary="Withdraw an adverse event entered in error",
 )
-def void_ae(ae_id: PathId, body: ReasonIn, caller: ApiCaller) -> AdverseEventOut:
-    return caller.run(
-        lambda s, a: AdverseEventOut.model_validate(
-            outcomes.void_adverse_event(s, a, ae_id, reason=body.reason)
+def void_ae(ae_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdverseEventOut.model_validate(
+                outcomes.void_adverse_event(s, a, ae_id, reason=body.reason)
+            )
         )
     )
 
@@ -127,7 +153,7 @@ def void_ae(ae_id: PathId, body: ReasonIn, caller: ApiCaller) -> AdverseEventOut
     summary="A patient's efficacy assessments",
 )
 def list_efficacy(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[EfficacyOut]:
     return caller.run(
         lambda s, a: [
@@ -143,10 +169,12 @@ def list_efficacy(
     status_code=201,
     summary="Record an efficacy assessment",
 )
-def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: ApiCaller) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.record_efficacy(s, a, patient_id, **body.model_dump())
+def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.record_efficacy(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -159,11 +187,13 @@ def record_efficacy(patient_id: PathId, body: EfficacyIn, caller: ApiCaller) -> 
     "response proposed",
 )
 def assess_efficacy(
-    patient_id: PathId, body: EfficacyComponentsIn, caller: ApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.assess_efficacy(s, a, patient_id, **body.model_dump())
+    patient_id: PathId, body: EfficacyComponentsIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.assess_efficacy(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -174,10 +204,12 @@ def assess_efficacy(
     status_code=201,
     summary="Confirm the proposed response (a new version)",
 )
-def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: ApiCaller) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
+def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.confirm_response(s, a, assessment_id, reason=body.reason)
+            )
         )
     )
 
@@ -189,12 +221,14 @@ def confirm_response(assessment_id: PathId, body: ConfirmIn, caller: ApiCaller) 
     summary="Override the proposed response with a reason (a new version)",
 )
 def override_response(
-    assessment_id: PathId, body: ResponseOverrideIn, caller: ApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.override_response(
-                s, a, assessment_id, responder=body.responder, reason=body.reason
+    assessment_id: PathId, body: ResponseOverrideIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.override_response(
+                    s, a, assessment_id, responder=body.responder, reason=body.reason
+                )
             )
         )
     )
@@ -207,16 +241,18 @@ def override_response(
     summary="Correct an efficacy assessment (a new version)",
 )
 def correct_efficacy(
-    assessment_id: PathId, body: EfficacyCorrectionIn, caller: ApiCaller
-) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.correct_efficacy(
-                s,
-                a,
-                assessment_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+    assessment_id: PathId, body: EfficacyCorrectionIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.correct_efficacy(
+                    s,
+                    a,
+                    assessment_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -228,10 +264,12 @@ def correct_efficacy(
     status_code=201,
     summary="Withdraw an efficacy assessment entered in error",
 )
-def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: ApiCaller) -> EfficacyOut:
-    return caller.run(
-        lambda s, a: EfficacyOut.model_validate(
-            outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
+def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: EfficacyOut.model_validate(
+                outcomes.void_efficacy(s, a, assessment_id, reason=body.reason)
+            )
         )
     )
 
@@ -242,7 +280,7 @@ def void_efficacy(assessment_id: PathId, body: ReasonIn, caller: ApiCaller) -> E
     response_model=list[DLTProposalOut],
     summary="A patient's DLT proposals (the last one is current)",
 )
-def list_proposals(patient_id: PathId, caller: ApiCaller) -> list[DLTProposalOut]:
+def list_proposals(patient_id: PathId, caller: DeferredApiCaller) -> list[DLTProposalOut]:
     return caller.run(
         lambda s, a: [
             DLTProposalOut.model_validate(x) for x in outcomes.list_proposals(s, a, patient_id)
@@ -256,9 +294,11 @@ def list_proposals(patient_id: PathId, caller: ApiCaller) -> list[DLTProposalOut
     status_code=201,
     summary="Propose the patient's DLT call now (e.g. once the DLT window has closed)",
 )
-def propose(patient_id: PathId, caller: ApiCaller) -> DLTProposalOut:
-    return caller.run(
-        lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
+def propose(patient_id: PathId, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: DLTProposalOut.model_validate(outcomes.propose_dlt(s, a, patient_id))
+        )
     )
 
 
@@ -268,7 +308,9 @@ def propose(patient_id: PathId, caller: ApiCaller) -> DLTProposalOut:
     status_code=201,
     summary="Confirm the proposed DLT call (it then feeds the dose decisions)",
 )
-def confirm_dlt(proposal_id: PathId, body: ConfirmIn, caller: ApiCaller) -> list[AdjudicationOut]:
+def confirm_dlt(
+    proposal_id: PathId, body: ConfirmIn, caller: DeferredApiCaller
+) -> list[AdjudicationOut]:
     return caller.run(
         lambda s, a: [
             AdjudicationOut.model_validate(x)
@@ -283,10 +325,12 @@ def confirm_dlt(proposal_id: PathId, body: ConfirmIn, caller: ApiCaller) -> list
     status_code=201,
     summary="Override the proposed DLT call with a reason",
 )
-def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: ApiCaller) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
+def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.override_dlt(s, a, proposal_id, **body.model_dump())
+            )
         )
     )
 
@@ -298,7 +342,7 @@ def override_dlt(proposal_id: PathId, body: DLTOverrideIn, caller: ApiCaller) ->
     summary="A patient's DLT adjudications",
 )
 def list_adjudications(
-    patient_id: PathId, caller: ApiCaller, history: History = False
+    patient_id: PathId, caller: DeferredApiCaller, history: History = False
 ) -> list[AdjudicationOut]:
     return caller.run(
         lambda s, a: [
@@ -314,10 +358,12 @@ def list_adjudications(
     status_code=201,
     summary="Adjudicate a DLT (an adverse event, or the window without an event)",
 )
-def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: ApiCaller) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.adjudicate_dlt(s, a, patient_id, **body.model_dump())
+def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: DeferredApiCaller) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.adjudicate_dlt(s, a, patient_id, **body.model_dump())
+            )
         )
     )
 
@@ -329,16 +375,18 @@ def adjudicate(patient_id: PathId, body: AdjudicationIn, caller: ApiCaller) -> A
     summary="Correct a DLT adjudication (a new version)",
 )
 def correct_adjudication(
-    adjudication_id: PathId, body: AdjudicationCorrectionIn, caller: ApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.correct_adjudication(
-                s,
-                a,
-                adjudication_id,
-                changes=body.changes.model_dump(exclude_unset=True),
-                reason=body.reason,
+    adjudication_id: PathId, body: AdjudicationCorrectionIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.correct_adjudication(
+                    s,
+                    a,
+                    adjudication_id,
+                    changes=body.changes.model_dump(exclude_unset=True),
+                    reason=body.reason,
+                )
             )
         )
     )
@@ -351,10 +399,12 @@ def correct_adjudication(
     summary="Withdraw a DLT adjudication entered in error",
 )
 def void_adjudication(
-    adjudication_id: PathId, body: ReasonIn, caller: ApiCaller
-) -> AdjudicationOut:
-    return caller.run(
-        lambda s, a: AdjudicationOut.model_validate(
-            outcomes.void_adjudication(s, a, adjudication_id, reason=body.reason)
+    adjudication_id: PathId, body: ReasonIn, caller: DeferredApiCaller
+) -> Response:
+    return _created(
+        caller.run(
+            lambda s, a: AdjudicationOut.model_validate(
+                outcomes.void_adjudication(s, a, adjudication_id, reason=body.reason)
+            )
         )
     )

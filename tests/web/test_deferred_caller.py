@@ -1,0 +1,209 @@
+"""The deferred token look-up of the outcome routes (``deps.DeferredApiCaller``): the token is
+looked up in the route's worker thread instead of a thread of its own during FastAPI's
+dependency solving.  Every answer -- status, body, headers -- must be the one the eager
+look-up gives (``deps.api_caller``'s order: the token first, then the body and parameters),
+for any mix of good and bad tokens, bodies, paths, queries and idempotency keys, and when
+the look-up itself fails.  The eager reference is the same app with the deferred dependency
+overridden by one that looks the token up at once, as ``api_caller`` does."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import pytest
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
+
+from doseladder.conduct.db import Database
+from doseladder.conduct.errors import AuthenticationError
+from doseladder.web import deps
+from doseladder.web.deps import DeferredCaller, deferred_api_caller
+
+from ..conduct.conftest import World
+from .conftest import API, Api, Scene, login
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def eager_api_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(deps._bearer)],
+) -> DeferredCaller:
+    """The reference: ``api_caller``'s look-up, during the dependency solving."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("missing bearer token (Authorization: Bearer <token>)")
+    caller = DeferredCaller(deps.get_db(request), credentials.credentials)
+    caller.resolve()
+    return caller
+
+
+def answer(
+    api: Api, eager: bool, method: str, path: str, headers: dict[str, str], body: Any
+) -> Any:
+    overrides = api.client.app.dependency_overrides  # type: ignore[attr-defined]
+    if eager:
+        overrides[deferred_api_caller] = eager_api_caller
+    try:
+        kw: dict[str, Any] = {"headers": headers}
+        if isinstance(body, bytes):
+            kw["content"] = body
+            kw["headers"] = {**headers, "Content-Type": "application/json"}
+        elif body is not None:
+            kw["json"] = body
+        return api.client.request(method, API + path, **kw)
+    finally:
+        overrides.pop(deferred_api_caller, None)
+
+
+def same(a: Any, b: Any) -> None:
+    assert a.status_code == b.status_code, (a.text, b.text)
+    skip = {"date", "content-length"}
+    assert {k: v for k, v in a.headers.items() if k not in skip} == {
+        k: v for k, v in b.headers.items() if k not in skip
+    }
+    if a.status_code == 201:  # a new record each: the same fields
+        assert sorted(a.json()) == sorted(b.json())
+    else:
+        assert a.json() == b.json()
+
+
+# weighted towards what passes, so that every refusal also meets requests that get further
+TOKENS = st.sampled_from(["none", "scheme", "garbage", "unknown", "revoked", "monitor"]) | st.just(
+    "inv_a"
+)
+BODIES = st.sampled_from(["bad_grade", "unknown_field", "not_json", "missing"]) | st.sampled_from(
+    ["good", "dlt"]
+)
+PATIENTS = st.sampled_from(["absent", "abc", "zero"]) | st.just("enrolled")
+QUERIES = st.sampled_from(["?bogus=1", "?history=true", "?history=maybe"]) | st.just("")
+METHODS = st.sampled_from(["POST", "GET"])
+
+
+TODAY = [""]  # the world clock's date (set by the ``today`` fixture)
+
+
+@pytest.fixture(autouse=True)
+def today(world: World) -> None:
+    TODAY[0] = world.clock.today().isoformat()
+
+
+@pytest.fixture
+def revoked(api: Api) -> str:
+    token = login(api.client, "inv_a")
+    r = api.client.post(f"{API}/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code < 300, r.text
+    return token
+
+
+def _headers(api: Api, token: str, revoked: str, keyed: bool) -> dict[str, str]:
+    special: dict[str, dict[str, str]] = {
+        "none": {},
+        "scheme": {"Authorization": f"Basic {api.tokens['inv_a']}"},
+        "garbage": {"Authorization": "Bearer not-a-token"},
+        "unknown": {"Authorization": "Bearer dl_" + "x" * 40},
+        "revoked": {"Authorization": f"Bearer {revoked}"},
+    }
+    headers = special[token] if token in special else api.headers(token)
+    if keyed:
+        headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+    return headers
+
+
+def _body(kind: str, today: str) -> Any:
+    good = {"term": "rash", "grade": 1, "onset_date": today}
+    return {
+        "good": good,
+        "dlt": {**good, "grade": 3, "dlt_candidate": True},
+        "bad_grade": {**good, "grade": 9},
+        "unknown_field": {**good, "colour": "red"},
+        "not_json": b"{not json",
+        "missing": None,
+    }[kind]
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    token=TOKENS,
+    body=BODIES,
+    patient=PATIENTS,
+    query=QUERIES,
+    method=METHODS,
+    keyed=st.booleans(),
+)
+def test_the_deferred_look_up_answers_as_the_eager_one(
+    api: Api,
+    scene: Scene,
+    revoked: str,
+    token: str,
+    body: str,
+    patient: str,
+    query: str,
+    method: str,
+    keyed: bool,
+) -> None:
+    pid = {"enrolled": str(scene.enrolled), "absent": "999999", "abc": "abc", "zero": "0"}
+    path = f"/patients/{pid[patient]}/adverse-events{query}"
+    payload = _body(body, TODAY[0]) if method == "POST" else None
+    count = len(api.get("inv_a", f"/patients/{scene.enrolled}/adverse-events").json())
+    deferred = answer(api, False, method, path, _headers(api, token, revoked, keyed), payload)
+    eager = answer(api, True, method, path, _headers(api, token, revoked, keyed), payload)
+    same(deferred, eager)
+    written = len(api.get("inv_a", f"/patients/{scene.enrolled}/adverse-events").json()) - count
+    expected = 2 if (deferred.status_code == 201 and patient == "enrolled") else 0
+    assert written == expected  # a refused request wrote nothing, in either mode
+
+
+@pytest.mark.parametrize("body", ["good", "bad_grade", "not_json"])
+@pytest.mark.parametrize("token", ["inv_a", "unknown"])
+def test_a_failed_look_up_answers_as_the_eager_one(
+    api: Api, scene: Scene, monkeypatch: pytest.MonkeyPatch, body: str, token: str
+) -> None:
+    """The database lost during the token's look-up: 503 with Retry-After in both modes (or
+    the 422 of a body refused before any dependency ran, as before)."""
+    headers = api.headers(token) if token == "inv_a" else {"Authorization": "Bearer dl_nope"}
+
+    def lost(self: Database, fn: Any, **kw: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Database, "run_connection", lost)
+    path = f"/patients/{scene.enrolled}/adverse-events"
+    deferred = answer(api, False, "POST", path, headers, _body(body, TODAY[0]))
+    eager = answer(api, True, "POST", path, headers, _body(body, TODAY[0]))
+    same(deferred, eager)
+    assert deferred.status_code == (422 if body == "not_json" else 503)
+
+
+def test_the_write_route_looks_the_token_up_once_in_its_own_thread(
+    api: Api, scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One look-up per request, and no worker thread of its own for it: the look-up runs
+    in the thread that then runs the write."""
+    import threading
+
+    seen: list[int] = []
+    real = deps.resolve
+
+    def spy(db: Database, token: str) -> Any:
+        seen.append(threading.get_ident())
+        return real(db, token)
+
+    writes: list[int] = []
+    real_run = DeferredCaller.run
+
+    def run_spy(self: DeferredCaller, fn: Any) -> Any:
+        writes.append(threading.get_ident())
+        return real_run(self, fn)
+
+    monkeypatch.setattr(deps, "resolve", spy)
+    monkeypatch.setattr(DeferredCaller, "run", run_spy)
+    r = api.post("inv_a", f"/patients/{scene.enrolled}/adverse-events", _body("good", TODAY[0]))
+    assert r.status_code == 201, r.text
+    assert len(seen) == 1 and seen == writes
