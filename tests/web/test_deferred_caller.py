@@ -207,3 +207,51 @@ def test_the_write_route_looks_the_token_up_once_in_its_own_thread(
     r = api.post("inv_a", f"/patients/{scene.enrolled}/adverse-events", _body("good", TODAY[0]))
     assert r.status_code == 201, r.text
     assert len(seen) == 1 and seen == writes
+
+
+def _deferred_routes(app: Any) -> list[Any]:
+    """Every API route whose caller is a :class:`DeferredCaller` (anywhere in its
+    dependencies), found from the app itself, so that a new route is covered at once."""
+    from fastapi.routing import APIRoute
+
+    def uses_deferred(dependant: Any) -> bool:
+        return any(
+            d.call is deferred_api_caller or uses_deferred(d) for d in dependant.dependencies
+        )
+
+    found: list[Any] = []
+
+    def walk(routes: Any) -> None:
+        for r in routes:
+            if isinstance(r, APIRoute):
+                if uses_deferred(r.dependant):
+                    found.append(r)
+            else:  # FastAPI's included routers (``original_router``), mounts (``routes``)
+                inner = getattr(r, "original_router", None) or r
+                walk(getattr(inner, "routes", ()))
+
+    walk(app.routes)
+    return found
+
+
+@pytest.mark.parametrize("token", ["unknown", "revoked"])
+def test_every_deferred_route_refuses_a_bad_token(
+    api: Api, scene: Scene, revoked: str, token: str
+) -> None:
+    """Fail-closed pin: every route with a deferred look-up answers 401 to an unknown or
+    revoked token -- with a valid and with an invalid body -- and writes nothing."""
+    routes = _deferred_routes(api.client.app)
+    assert len(routes) >= 10  # the outcome routes (a refactoring must not lose them silently)
+    headers = _headers(api, token, revoked, keyed=False)
+    ids = {"patient_id": scene.enrolled, "trial_id": scene.trial_id}
+    for route in routes:
+        path = route.path_format.removeprefix(API)
+        for name in route.param_convertors:
+            path = path.replace("{" + name + "}", str(ids.get(name, scene.ae_id)))
+        for method in sorted(route.methods - {"HEAD"}):
+            for body in ({}, _body("good", TODAY[0]), b"{not json"):
+                kw: dict[str, Any] = {"headers": headers}
+                if method != "GET":
+                    kw |= {"content": body} if isinstance(body, bytes) else {"json": body}
+                r = api.client.request(method, API + path, **kw)
+                assert r.status_code == 401, (method, path, body, r.status_code, r.text)
