@@ -486,7 +486,9 @@ def seed(
         from doseladder.io.design_file import load_mapping
         from doseladder.protocols import protocol_from_dict, shipped_path
 
-        content = load_mapping(shipped_path(protocol))
+        # this checkout's file, so that a tree compared with --compare seeds the same content
+        here = sorted((Path(REPO_SRC).parent / "protocols").glob(f"{protocol}.*"))
+        content = load_mapping(here[0] if here else shipped_path(protocol))
         indication = protocol_from_dict(content).indications[0].id
 
     upgrade(url)
