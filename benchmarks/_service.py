@@ -458,11 +458,9 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------- children running the code under test
-def seed(
-    url: str, n_trials: int, protocol: str = DEFAULT_PROTOCOL, patients_per_trial: int = 3
-) -> dict[str, Any]:
-    """Migrate, create the signing key, and seed users and ``n_trials`` open trials with
-    ``patients_per_trial`` enrolled (and infused) patients each, through the services.
+def seed(url: str, n_trials: int, protocol: str = DEFAULT_PROTOCOL) -> dict[str, Any]:
+    """Migrate, create the signing key, and seed users and ``n_trials`` open trials with three
+    enrolled (and infused) patients each, through the services.
 
     ``protocol``: a shipped protocol's name (:data:`DEFAULT_PROTOCOL`, a BOIN trial with a DLT
     definition, so every adverse event gets its DLT proposal computed, as in a real trial), or
@@ -539,7 +537,7 @@ def seed(
 
             d = db.run(decide)
             pids = []
-            for _ in range(patients_per_trial):
+            for _ in range(3):
 
                 def enrol(s: Any, tid: int = tid, d: Any = d) -> int:
                     p = patients.register_patient(
@@ -603,8 +601,8 @@ def _run_event_loop(main: Any) -> Any:
 
 def _main(argv: list[str]) -> int:
     cmd = argv[0] if argv else ""
-    if cmd == "seed" and len(argv) in (3, 4, 5):
-        result = seed(argv[1], int(argv[2]), *argv[3:4], *map(int, argv[4:]))
+    if cmd == "seed" and len(argv) in (3, 4):
+        result = seed(argv[1], int(argv[2]), *argv[3:])
     elif cmd == "verify" and len(argv) == 2:
         result = verify(argv[1])
     elif cmd == "load" and len(argv) == 2:

@@ -89,9 +89,9 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
         with scratch_database(args.keep) as (dbname, url):
             by_trial = {
                 int(k): v
-                for k, v in in_child(
-                    src, "seed", url, str(args.trials), args.protocol, str(args.patients)
-                )["by_trial"].items()
+                for k, v in in_child(src, "seed", url, str(args.trials), args.protocol)[
+                    "by_trial"
+                ].items()
             }
             trial_ids = sorted(by_trial)
             options = serve_options(src, args.write_concurrency)
@@ -138,8 +138,7 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
     rate = w["ok"] / duration
     print(
         f"--- {label}: serve --workers {args.workers}, {args.writers} writers over "
-        f"{args.trials} trials ({args.protocol}, {args.patients} patients each), "
-        f"{args.readers} recommendation readers, {duration:.1f} s"
+        f"{args.trials} trials, {args.readers} recommendation readers, {duration:.1f} s"
     )
     print(
         f"  {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, load average "
@@ -210,12 +209,6 @@ def main() -> int:
         default=DEFAULT_PROTOCOL,
         help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
         "design file without a DLT definition (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--patients",
-        type=int,
-        default=3,
-        help="enrolled patients per trial (the writes spread over them; default %(default)s)",
     )
     parser.add_argument("--quick", action="store_true", help="10 s of load, 50 quiet samples")
     parser.add_argument("--keep", action="store_true", help="keep the database(s)")

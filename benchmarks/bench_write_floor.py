@@ -207,7 +207,7 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     try:
         with scratch_database() as (dbname, url):
             src = args.src if kind == "service" else None
-            seeded = in_child(src, "seed", url, str(args.trials), args.protocol, str(args.patients))
+            seeded = in_child(src, "seed", url, str(args.trials), args.protocol)
             by_trial = {int(k): v for k, v in seeded["by_trial"].items()}
             _create_table(dbname)
             if kind == "service":
@@ -337,12 +337,6 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-concurrency", type=int, default=None)
     parser.add_argument("--apps", default="floor-fastapi,floor-asgi,service")
-    parser.add_argument(
-        "--patients",
-        type=int,
-        default=3,
-        help="enrolled patients per trial (the writes spread over them; default %(default)s)",
-    )
     parser.add_argument(
         "--protocol",
         default=DEFAULT_PROTOCOL,
