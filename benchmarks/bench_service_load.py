@@ -138,7 +138,8 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
     rate = w["ok"] / duration
     print(
         f"--- {label}: serve --workers {args.workers}, {args.writers} writers over "
-        f"{args.trials} trials, {args.readers} recommendation readers, {duration:.1f} s"
+        f"{args.trials} trials ({args.protocol}), {args.readers} recommendation readers, "
+        f"{duration:.1f} s"
     )
     print(
         f"  {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC, load average "
