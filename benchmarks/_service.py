@@ -588,17 +588,6 @@ def in_child(src: str | None, *args: str) -> dict[str, Any]:
     return result
 
 
-def _run_event_loop(main: Any) -> Any:
-    """Run the load generator's coroutine on uvloop when it is installed (the ``web`` extra
-    installs it for the server): the load generator shares the cores with the server and
-    PostgreSQL, so the less CPU it spends per request the more is left for what is measured."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - the web extra installs it on Linux
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
 def _main(argv: list[str]) -> int:
     cmd = argv[0] if argv else ""
     if cmd == "seed" and len(argv) in (3, 4):
@@ -606,7 +595,7 @@ def _main(argv: list[str]) -> int:
     elif cmd == "verify" and len(argv) == 2:
         result = verify(argv[1])
     elif cmd == "load" and len(argv) == 2:
-        result = _run_event_loop(_load(json.loads(argv[1])))
+        result = asyncio.run(_load(json.loads(argv[1])))
     else:
         print(__doc__, file=sys.stderr)
         return 2
