@@ -18,17 +18,20 @@ is reported with the results.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -53,6 +56,41 @@ HERE = str(Path(__file__).resolve())
 # ------------------------------------------------------------------ database
 def admin_conninfo(dbname: str = "postgres") -> str:
     return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={dbname} connect_timeout=5"
+
+
+@contextlib.contextmanager
+def throwaway_audit_home(prefix: str = "doseladder-bench-") -> Iterator[Path]:
+    """A temporary home for the audit signing key and anchor file (``XDG_CONFIG_HOME`` and
+    ``XDG_STATE_HOME`` of this process and its children; an audit key or anchor location set in
+    the environment is unset, so the throw-away ones are used), removed at the end."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ["XDG_STATE_HOME"] = str(home / "state")
+    for name in ("DOSELADDER_AUDIT_KEY", "DOSELADDER_AUDIT_KEY_FILE", "DOSELADDER_AUDIT_ANCHORS"):
+        os.environ.pop(name, None)
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def add_protocol_option(parser: argparse.ArgumentParser) -> None:
+    """``--protocol``: the seeded trials' protocol (see :func:`seed`)."""
+    parser.add_argument(
+        "--protocol",
+        default=DEFAULT_PROTOCOL,
+        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
+        "design file without a DLT definition (default: %(default)s)",
+    )
+
+
+def add_in_process_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the in-process CPU benchmarks (``--rounds``, ``--compare``, ``--profile``
+    and the hidden ``--child`` of :func:`measure_in_child`)."""
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compare", metavar="SRC")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
 
 @contextlib.contextmanager

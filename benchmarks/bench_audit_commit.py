@@ -23,15 +23,21 @@ import cProfile
 import json
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _service import PASSWORD, alternate_rounds, in_child, measure_in_child, scratch_database
+from _service import (
+    PASSWORD,
+    add_in_process_options,
+    alternate_rounds,
+    in_child,
+    measure_in_child,
+    scratch_database,
+    throwaway_audit_home,
+)
 
 HERE = str(Path(__file__).resolve())
 
@@ -46,81 +52,75 @@ def measure(writes: int, profile: bool, src: str | None) -> dict[str, Any]:
     from doseladder.conduct.models import Patient
     from doseladder.conduct.services import outcomes, sites_users
 
-    home = Path(tempfile.mkdtemp(prefix="doseladder-auditbench-"))
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
-    os.environ["XDG_STATE_HOME"] = str(home / "state")
-    try:
-        with scratch_database() as (_, url):
-            in_child(src, "seed", url, "20")
-            db = Database(url, pool_size=5)
-            assert db.sealer is not None and db.sealer.anchors is not None
-            actor = db.run(
-                lambda s: sites_users.actor_for(sites_users.authenticate(s, "datamgr", PASSWORD))
-            )
-            patients = db.run(
-                lambda s: [int(p) for p in s.scalars(select(Patient.id).order_by(Patient.id))]
-            )
-            today = datetime.now(UTC).date()
-            spent = {"insert_row": 0.0, "commit": 0.0}
-            started = [0.0]
+    with throwaway_audit_home("doseladder-auditbench-"), scratch_database() as (_, url):
+        in_child(src, "seed", url, "20")
+        db = Database(url, pool_size=5)
+        assert db.sealer is not None and db.sealer.anchors is not None
+        actor = db.run(
+            lambda s: sites_users.actor_for(sites_users.authenticate(s, "datamgr", PASSWORD))
+        )
+        patients = db.run(
+            lambda s: [int(p) for p in s.scalars(select(Patient.id).order_by(Patient.id))]
+        )
+        today = datetime.now(UTC).date()
+        spent = {"insert_row": 0.0, "commit": 0.0}
+        started = [0.0]
 
-            def commit_start(session: Session) -> None:
-                started[0] = time.process_time()
+        def commit_start(session: Session) -> None:
+            started[0] = time.process_time()
 
-            def commit_end(session: Session) -> None:
-                spent["commit"] += time.process_time() - started[0]
+        def commit_end(session: Session) -> None:
+            spent["commit"] += time.process_time() - started[0]
 
-            session_class = type(db.session())
-            event.listen(session_class, "before_commit", commit_start, insert=True)
-            event.listen(session_class, "after_commit", commit_end)
-            plain_insert_row = audit.insert_row
+        session_class = type(db.session())
+        event.listen(session_class, "before_commit", commit_start, insert=True)
+        event.listen(session_class, "after_commit", commit_end)
+        plain_insert_row = audit.insert_row
 
-            def timed_insert_row(*args: Any, **kwargs: Any) -> Any:
-                t0 = time.process_time()
-                try:
-                    return plain_insert_row(*args, **kwargs)
-                finally:
-                    spent["insert_row"] += time.process_time() - t0
-
-            audit.insert_row = timed_insert_row
-
-            def one(i: int) -> None:
-                db.run(
-                    lambda s: outcomes.record_adverse_event(
-                        s, actor, patients[i % len(patients)], term="headache",
-                        grade=1 + i % 2, onset_date=today,
-                    )
-                )  # fmt: skip
-
-            for i in range(30):  # warm-up
-                one(i)
-            spent.update(insert_row=0.0, commit=0.0)
-            prof = cProfile.Profile(time.process_time) if profile else None
+        def timed_insert_row(*args: Any, **kwargs: Any) -> Any:
             t0 = time.process_time()
-            if prof:
-                prof.enable()
-            for i in range(writes):
-                one(i)
-            if prof:
-                prof.disable()
-            total = time.process_time() - t0
-            if prof:
-                stats = pstats.Stats(prof, stream=sys.stderr)
-                stats.sort_stats("cumulative").print_stats(r"audit|sealing|signing", 40)
-                if os.environ.get("BENCH_PROFILE_OUT"):
-                    stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
-            audit.insert_row = plain_insert_row
-            db.dispose()
-            verified = in_child(src, "verify", url)
-            assert verified["ok"], verified
-            return {
-                "cpu_per_write": total / writes,
-                "insert_row": spent["insert_row"] / writes,
-                "commit": spent["commit"] / writes,
-                "anchors": len(db.sealer.anchors.records()),
-            }
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+            try:
+                return plain_insert_row(*args, **kwargs)
+            finally:
+                spent["insert_row"] += time.process_time() - t0
+
+        audit.insert_row = timed_insert_row
+
+        def one(i: int) -> None:
+            db.run(
+                lambda s: outcomes.record_adverse_event(
+                    s, actor, patients[i % len(patients)], term="headache",
+                    grade=1 + i % 2, onset_date=today,
+                )
+            )  # fmt: skip
+
+        for i in range(30):  # warm-up
+            one(i)
+        spent.update(insert_row=0.0, commit=0.0)
+        prof = cProfile.Profile(time.process_time) if profile else None
+        t0 = time.process_time()
+        if prof:
+            prof.enable()
+        for i in range(writes):
+            one(i)
+        if prof:
+            prof.disable()
+        total = time.process_time() - t0
+        if prof:
+            stats = pstats.Stats(prof, stream=sys.stderr)
+            stats.sort_stats("cumulative").print_stats(r"audit|sealing|signing", 40)
+            if os.environ.get("BENCH_PROFILE_OUT"):
+                stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+        audit.insert_row = plain_insert_row
+        db.dispose()
+        verified = in_child(src, "verify", url)
+        assert verified["ok"], verified
+        return {
+            "cpu_per_write": total / writes,
+            "insert_row": spent["insert_row"] / writes,
+            "commit": spent["commit"] / writes,
+            "anchors": len(db.sealer.anchors.records()),
+        }
 
 
 def child(src: str | None, writes: int, profile: bool) -> dict[str, Any]:
@@ -138,10 +138,7 @@ def _line(r: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--writes", type=int, default=600)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--compare", metavar="SRC")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_in_process_options(parser)
     args = parser.parse_args()
     if not (10 <= args.writes <= 100_000 and 1 <= args.rounds <= 20):
         parser.error("out of range: --writes 10..100000, --rounds 1..20")

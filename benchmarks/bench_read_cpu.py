@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
-    DEFAULT_PROTOCOL,
+    add_in_process_options,
+    add_protocol_option,
     alternate_rounds,
     in_child,
     in_process_client,
@@ -122,16 +123,8 @@ def _line(label: str, rs: list[dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--reads", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--compare", metavar="SRC")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument(
-        "--protocol",
-        default=DEFAULT_PROTOCOL,
-        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
-        "design file without a DLT definition (default: %(default)s)",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_in_process_options(parser)
+    add_protocol_option(parser)
     args = parser.parse_args()
     if not (30 <= args.reads <= 100_000 and 1 <= args.rounds <= 20):
         parser.error("out of range: --reads 30..100000, --rounds 1..20")

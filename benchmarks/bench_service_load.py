@@ -44,17 +44,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from _service import (
-    DEFAULT_PROTOCOL,
     TARGET_P99,
+    add_protocol_option,
     count,
     cpu_seconds,
     cpu_used,
@@ -70,6 +68,7 @@ from _service import (
     serve_options,
     show,
     start_load,
+    throwaway_audit_home,
 )
 
 TARGET_WRITES = 500.0
@@ -80,55 +79,47 @@ AUDIT_SQL = (
 
 def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]:
     """One complete run against the code in ``src``; prints and returns its figures."""
-    home = Path(tempfile.mkdtemp(prefix="doseladder-bench-"))
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")  # a throw-away signing key ...
-    os.environ["XDG_STATE_HOME"] = str(home / "state")  # ... and anchor file
-    for name in ("DOSELADDER_AUDIT_KEY", "DOSELADDER_AUDIT_KEY_FILE", "DOSELADDER_AUDIT_ANCHORS"):
-        os.environ.pop(name, None)
-    try:
-        with scratch_database(args.keep) as (dbname, url):
-            by_trial = {
-                int(k): v
-                for k, v in in_child(src, "seed", url, str(args.trials), args.protocol)[
-                    "by_trial"
-                ].items()
-            }
-            trial_ids = sorted(by_trial)
-            options = serve_options(src, args.write_concurrency)
-            with serve(url, workers=args.workers, src=src, options=options) as (base, server):
-                writer_token, stat_token = login(base, "datamgr"), login(base, "stat")
-                quiet_before = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
-                ae_before = count(dbname, "SELECT count(*) FROM adverse_events")
-                audit_before = count(dbname, AUDIT_SQL)
-                start_at = time.time() + 2.0
-                common = {"base": base, "seconds": args.seconds, "start_at": start_at,
-                          "by_trial": by_trial}  # fmt: skip
-                writers = start_load(
-                    {**common, "kind": "write", "token": writer_token, "clients": args.writers}
-                )
-                readers = start_load(
-                    {**common, "kind": "read", "token": stat_token, "clients": args.readers,
-                     "pause": 0.02, "interval": args.read_interval}
-                )  # fmt: skip
-                time.sleep(max(0.0, start_at - time.time()))
-                pg0 = cpu_seconds(postgres_pids())
-                srv0 = cpu_seconds(group_pids(server.pid))
-                w, r = finish_load(writers), finish_load(readers)
-                cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
-                cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
-                quiet_after = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
-            ae_after = count(dbname, "SELECT count(*) FROM adverse_events")
-            created = [int(x) for x in w["created"]]
-            stored = count(
-                dbname,
-                "SELECT count(*) FROM adverse_events WHERE id = ANY(ARRAY["
-                + ",".join(map(str, created or [0]))
-                + "]::bigint[])",
+    with throwaway_audit_home(), scratch_database(args.keep) as (dbname, url):
+        by_trial = {
+            int(k): v
+            for k, v in in_child(src, "seed", url, str(args.trials), args.protocol)[
+                "by_trial"
+            ].items()
+        }
+        trial_ids = sorted(by_trial)
+        options = serve_options(src, args.write_concurrency)
+        with serve(url, workers=args.workers, src=src, options=options) as (base, server):
+            writer_token, stat_token = login(base, "datamgr"), login(base, "stat")
+            quiet_before = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
+            ae_before = count(dbname, "SELECT count(*) FROM adverse_events")
+            audit_before = count(dbname, AUDIT_SQL)
+            start_at = time.time() + 2.0
+            common = {"base": base, "seconds": args.seconds, "start_at": start_at,
+                      "by_trial": by_trial}  # fmt: skip
+            writers = start_load(
+                {**common, "kind": "write", "token": writer_token, "clients": args.writers}
             )
-            audit_after = count(dbname, AUDIT_SQL)
-            verified = in_child(src, "verify", url)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+            readers = start_load(
+                {**common, "kind": "read", "token": stat_token, "clients": args.readers,
+                 "pause": 0.02, "interval": args.read_interval}
+            )  # fmt: skip
+            time.sleep(max(0.0, start_at - time.time()))
+            pg0 = cpu_seconds(postgres_pids())
+            srv0 = cpu_seconds(group_pids(server.pid))
+            w, r = finish_load(writers), finish_load(readers)
+            cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
+            cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
+            quiet_after = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
+        ae_after = count(dbname, "SELECT count(*) FROM adverse_events")
+        created = [int(x) for x in w["created"]]
+        stored = count(
+            dbname,
+            "SELECT count(*) FROM adverse_events WHERE id = ANY(ARRAY["
+            + ",".join(map(str, created or [0]))
+            + "]::bigint[])",
+        )
+        audit_after = count(dbname, AUDIT_SQL)
+        verified = in_child(src, "verify", url)
     duration = float(w["duration"])
     missing = len(set(created)) - stored  # acknowledged (201) but not stored
     repeated = len(created) - len(set(created))  # one id acknowledged twice
@@ -205,12 +196,7 @@ def main() -> int:
         help="serve --write-concurrency (writes at once per process; default: serve's)",
     )  # fmt: skip
     parser.add_argument("--quiet-requests", type=int, default=200, help="quiet latency samples")
-    parser.add_argument(
-        "--protocol",
-        default=DEFAULT_PROTOCOL,
-        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
-        "design file without a DLT definition (default: %(default)s)",
-    )
+    add_protocol_option(parser)
     parser.add_argument("--quick", action="store_true", help="10 s of load, 50 quiet samples")
     parser.add_argument("--keep", action="store_true", help="keep the database(s)")
     parser.add_argument("--compare", metavar="SRC", help="also run the code in this src tree")

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
-    DEFAULT_PROTOCOL,
+    add_in_process_options,
+    add_protocol_option,
     alternate_rounds,
     in_child,
     in_process_client,
@@ -129,16 +130,8 @@ def child(src: str | None, writes: int, profile: bool, protocol: str) -> dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--writes", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--compare", metavar="SRC")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument(
-        "--protocol",
-        default=DEFAULT_PROTOCOL,
-        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
-        "design file without a DLT definition (default: %(default)s)",
-    )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    add_in_process_options(parser)
+    add_protocol_option(parser)
     args = parser.parse_args()
     if not (10 <= args.writes <= 100_000 and 1 <= args.rounds <= 20):
         parser.error("out of range: --writes 10..100000, --rounds 1..20")

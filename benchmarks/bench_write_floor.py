@@ -38,10 +38,8 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,8 +48,8 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
-    DEFAULT_PROTOCOL,
     PASSWORD,
+    add_protocol_option,
     cpu_seconds,
     cpu_used,
     env_for,
@@ -66,6 +64,7 @@ from _service import (
     serve,
     serve_options,
     start_load,
+    throwaway_audit_home,
 )
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
@@ -201,36 +200,30 @@ def _create_table(dbname: str) -> None:
 
 
 def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix="doseladder-floor-"))
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")  # a throw-away signing key ...
-    os.environ["XDG_STATE_HOME"] = str(home / "state")  # ... and anchor file
-    try:
-        with scratch_database() as (dbname, url):
-            src = args.src if kind == "service" else None
-            seeded = in_child(src, "seed", url, str(args.trials), args.protocol)
-            by_trial = {int(k): v for k, v in seeded["by_trial"].items()}
-            _create_table(dbname)
-            if kind == "service":
-                options = serve_options(src, args.write_concurrency)
-                ctx = serve(url, workers=args.workers, src=src, options=options)
-            else:
-                ctx = serve_floor(kind, url, args.workers)
-            with ctx as (base, server):
-                token = _token(base, url, kind)
-                start_at = time.time() + 2.0
-                writers = start_load({
-                    "base": base, "seconds": args.seconds, "start_at": start_at,
-                    "by_trial": by_trial, "kind": "write", "token": token,
-                    "clients": args.writers,
-                })  # fmt: skip
-                time.sleep(max(0.0, start_at - time.time()))
-                pg0 = cpu_seconds(postgres_pids())
-                srv0 = cpu_seconds(group_pids(server.pid))
-                w = finish_load(writers)
-                cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
-                cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with throwaway_audit_home("doseladder-floor-"), scratch_database() as (dbname, url):
+        src = args.src if kind == "service" else None
+        seeded = in_child(src, "seed", url, str(args.trials), args.protocol)
+        by_trial = {int(k): v for k, v in seeded["by_trial"].items()}
+        _create_table(dbname)
+        if kind == "service":
+            options = serve_options(src, args.write_concurrency)
+            ctx = serve(url, workers=args.workers, src=src, options=options)
+        else:
+            ctx = serve_floor(kind, url, args.workers)
+        with ctx as (base, server):
+            token = _token(base, url, kind)
+            start_at = time.time() + 2.0
+            writers = start_load({
+                "base": base, "seconds": args.seconds, "start_at": start_at,
+                "by_trial": by_trial, "kind": "write", "token": token,
+                "clients": args.writers,
+            })  # fmt: skip
+            time.sleep(max(0.0, start_at - time.time()))
+            pg0 = cpu_seconds(postgres_pids())
+            srv0 = cpu_seconds(group_pids(server.pid))
+            w = finish_load(writers)
+            cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
+            cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
     ok = max(1, int(w["ok"]))
     return {
         "app": kind,
@@ -261,18 +254,12 @@ def _token(base: str, url: str, kind: str) -> str:
 def commit_groups(groups: list[int], writes: int, src: str | None) -> None:
     """The ``--commit-groups`` measurement (see the module docs), in a child process with the
     code in ``src`` on its path."""
-    home = Path(tempfile.mkdtemp(prefix="doseladder-floor-"))
-    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
-    os.environ["XDG_STATE_HOME"] = str(home / "state")
-    try:
-        with scratch_database() as (_, url):
-            in_child(src, "seed", url, "20")
-            cmd = [sys.executable, str(HERE), "--child-groups", url, str(writes),
-                   ",".join(map(str, groups))]  # fmt: skip
-            out = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
-            print(out.stdout.rstrip())
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    with throwaway_audit_home("doseladder-floor-"), scratch_database() as (_, url):
+        in_child(src, "seed", url, "20")
+        cmd = [sys.executable, str(HERE), "--child-groups", url, str(writes),
+               ",".join(map(str, groups))]  # fmt: skip
+        out = subprocess.run(cmd, env=env_for(src), check=True, capture_output=True, text=True)
+        print(out.stdout.rstrip())
 
 
 def _child_groups(url: str, writes: int, groups: list[int]) -> None:
@@ -337,12 +324,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-concurrency", type=int, default=None)
     parser.add_argument("--apps", default="floor-fastapi,floor-asgi,service")
-    parser.add_argument(
-        "--protocol",
-        default=DEFAULT_PROTOCOL,
-        help="the trials' protocol: a shipped protocol's name, or 'design' for a bare BOIN "
-        "design file without a DLT definition (default: %(default)s)",
-    )
+    add_protocol_option(parser)
     parser.add_argument("--src", default=None, help="source tree of the service (default: here)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
