@@ -34,18 +34,9 @@ from doseladder.io.design_file import load_mapping
 from doseladder.protocols import shipped_path
 
 from .conftest import Clock, World
+from .test_services_backfill import BF
 from .test_services_recommendation_cache import cached, uncached
 
-BF = {
-    "design": "bf-boin",
-    "num_doses": 4,
-    "target": 0.25,
-    "cohort_size": 3,
-    "max_n": 12,
-    "n_cap": 5,
-    "cap_rule": "at_most",
-    "tox_window": 28,
-}
 KEPT, RELOAD = "kept", "reload"
 
 
