@@ -909,38 +909,23 @@ def _events_for_proposal(session: Session, patient: Patient) -> list[grading.Eve
 
 
 def _proposal_events(rows: Iterable[Any]) -> list[grading.Event]:
-    """:func:`_events_for_proposal` from the patient's :data:`_HISTORY` rows."""
+    """:func:`_events_for_proposal` from the patient's :data:`_HISTORY` rows: the current
+    (:func:`._common.current`), unadjudicated adverse events, by lineage."""
     aes: list[Any] = []
     adjudications: list[Any] = []
-    superseded: tuple[set[int], set[int]] = (set(), set())  # per kind: the ids are per table
     for r in rows:
         (aes if r.kind == 0 else adjudications).append(r)
-        if r.supersedes_id is not None:
-            superseded[r.kind != 0].add(r.supersedes_id)
-    # :func:`._common.current` of each kind, in one pass
-    adjudicated = {
-        a.lineage_id
-        for a in adjudications
-        if not a.voided and a.id not in superseded[1] and a.lineage_id is not None
-    }
-    gone = superseded[0]
-    current = sorted(
-        (
-            (ae.lineage_id, ae)
-            for ae in aes
-            if not ae.voided and ae.id not in gone and ae.lineage_id not in adjudicated
-        ),
-        key=_first,
-    )
+    adjudicated = {a.lineage_id for a in c.current(adjudications) if a.lineage_id is not None}
     event = grading.Event
     return [
-        event(lineage, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness)
-        for lineage, ae in current
+        event(ae.lineage_id, ae.term, ae.grade, ae.onset_date, ae.resolved_date, ae.relatedness)
+        for ae in sorted(c.current(aes), key=_lineage)
+        if ae.lineage_id not in adjudicated
     ]
 
 
-def _first(pair: tuple[int, Any]) -> int:
-    return pair[0]
+def _lineage(row: Any) -> Any:
+    return row.lineage_id
 
 
 def _store_proposal(
