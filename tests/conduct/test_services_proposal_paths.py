@@ -33,6 +33,7 @@ from doseladder.core.clinical import dlt as core_dlt
 from doseladder.core.clinical.dlt import DLTDefinition, DLTStatus
 from doseladder.core.errors import InputError
 
+from ..core.clinical.test_dlt_memo import uncached_proposal
 from .conftest import Clock, World, crs_form, latest, record
 from .test_services_write_facts import counted, str_p004, str_patient
 
@@ -47,7 +48,8 @@ def reference_core(
     events: list[grading.Event],
 ) -> grading.Proposal:
     """``grading.propose_dlt`` as it was: one core call per event (its own call), one over
-    all of them."""
+    all of them, each computed anew (the core keeps nothing: ``uncached_proposal``; the core
+    events built anew too)."""
     if definition is None:
         return grading.Proposal(
             "not_evaluable",
@@ -84,14 +86,14 @@ def reference_core(
     inf_day = (infusion - epoch).days
     calls: dict[int, str] = {}
     for e, g in zip(events, graded, strict=True):
-        one = core_dlt.propose_dlt(definition, [g], infusion_day=inf_day, today=today)
+        one, _ = uncached_proposal(definition, [g], infusion_day=inf_day, today=today)
         if one.status == DLTStatus.YES:
             calls[e.id] = "met"
         elif one.event is not None:
             calls[e.id] = "pending"
         else:
             calls[e.id] = "not_met"
-    p = core_dlt.propose_dlt(definition, graded, infusion_day=inf_day, today=today)
+    p, _ = uncached_proposal(definition, graded, infusion_day=inf_day, today=today)
     message = " ".join(p.reasons) + (f" Rule: {p.rule_text}" if p.rule_text else "")
     event = p.event.get("event_id") if p.event is not None else None
     return grading.Proposal(

@@ -353,15 +353,31 @@ def _day(epoch: date, d: date) -> int:
     return (d - epoch).days
 
 
+#: the core's event of each (trial epoch, :class:`Event`) built so far in this process (at most
+#: :data:`_GRADED_KEPT`, then forgotten at once): a patient's unadjudicated events are read
+#: again at every write about the patient, and building each anew made every write cost
+#: time in proportion to the patient's history.  The key holds every value the core's event
+#: is built from, and both are frozen, so a kept one is the one built again.
+_GRADED: dict[tuple[date, Event], GradedEvent] = {}
+_GRADED_KEPT = 50_000
+
+
 def _graded(epoch: date, ev: Event) -> GradedEvent:
-    return GradedEvent(
-        term=ev.term,
-        grade=ev.grade,
-        onset_day=_day(epoch, ev.onset),
-        resolution_day=None if ev.resolved is None else _day(epoch, ev.resolved),
-        attribution=attribution_of(ev.relatedness),
-        event_id=str(ev.id),
-    )
+    key = (epoch, ev)
+    graded = _GRADED.get(key)
+    if graded is None:
+        graded = GradedEvent(
+            term=ev.term,
+            grade=ev.grade,
+            onset_day=_day(epoch, ev.onset),
+            resolution_day=None if ev.resolved is None else _day(epoch, ev.resolved),
+            attribution=attribution_of(ev.relatedness),
+            event_id=str(ev.id),
+        )
+        if len(_GRADED) >= _GRADED_KEPT:
+            _GRADED.clear()
+        _GRADED[key] = graded
+    return graded
 
 
 def propose_dlt(

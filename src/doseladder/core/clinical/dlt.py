@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from doseladder.core.clinical.result import Assessment, Contribution
 from doseladder.core.clinical.units import NumberLike, to_fraction
@@ -405,8 +405,30 @@ class _Eval:
     established_day: Fraction | None = None
 
 
+class _Cutoff:
+    """The data cut-off ``today`` of one event's evaluation, noting whether it was read.
+
+    Only an ongoing event reads it (how long it has lasted so far: a duration rule, a
+    ``persists_beyond_day`` rule, a "transient" exclusion), and whether an evaluation reaches
+    such a step depends on the event, the definition and the infusion day alone, never on
+    ``today``.  So an evaluation that did not read ``today`` is the same for every ``today``:
+    :func:`_adjudicate` keeps it (:class:`_Memo`) instead of evaluating the event again at
+    every later cut-off."""
+
+    __slots__ = ("_day", "read")
+
+    def __init__(self, day: Fraction) -> None:
+        self._day = day
+        self.read = False
+
+    @property
+    def day(self) -> Fraction:
+        self.read = True
+        return self._day
+
+
 def _exclusion_applies(
-    ex: DLTExclusion, ev: GradedEvent, rel_onset: Fraction, today: Fraction
+    ex: DLTExclusion, ev: GradedEvent, rel_onset: Fraction, today: _Cutoff
 ) -> tuple[bool | None, str]:
     if ex.terms and ev._key not in ex.terms:
         return False, ""
@@ -419,18 +441,18 @@ def _exclusion_applies(
         if ev._resolution is not None:
             if ev._resolution - ev._onset >= n:
                 return False, ""
-        elif today - ev._onset >= n:
+        elif today.day - ev._onset >= n:
             return False, ""
         else:
             return None, (
                 f"may be excluded by {ex.id} (lasting < {_d(n)} days) — ongoing for "
-                f"{_d(today - ev._onset)} day(s)"
+                f"{_d(today.day - ev._onset)} day(s)"
             )
     return True, f"excluded by {ex.id}" + (f" ({ex.description})" if ex.description else "")
 
 
 def _evaluate_rule(
-    d: DLTDefinition, rule: DLTRule, ev: GradedEvent, infusion: Fraction, today: Fraction
+    d: DLTDefinition, rule: DLTRule, ev: GradedEvent, infusion: Fraction, today: _Cutoff
 ) -> _Eval:
     rid = rule.id
     if rule.terms and ev._key not in rule.terms:
@@ -465,7 +487,7 @@ def _evaluate_rule(
                 return _Eval(_S.NOT, f"{rid}: lasted {_d(dur)} day(s), not {sym} {_d(n)}", rid)
             established = ev._onset + n
         else:
-            so_far = today - ev._onset
+            so_far = today.day - ev._onset
             ok = so_far > n if op == ">" else so_far >= n
             if not ok:
                 pending.append(
@@ -482,9 +504,9 @@ def _evaluate_rule(
                     f"{rid}: resolved on day {_d(ev._resolution - infusion)}, not beyond day {pb}",
                     rid,
                 )
-        elif today <= limit:
+        elif today.day <= limit:
             pending.append(
-                f"ongoing on day {_d(today - infusion)}; a DLT if still present after day {pb}"
+                f"ongoing on day {_d(today.day - infusion)}; a DLT if still present after day {pb}"
             )
         established = max(established, limit)
     excl_pending: list[str] = []
@@ -506,9 +528,7 @@ def _evaluate_rule(
     return _Eval(_S.MET, f"{rid}: {desc}", rid, established)
 
 
-def _evaluate_event(
-    d: DLTDefinition, ev: GradedEvent, infusion: Fraction, today: Fraction
-) -> _Eval:
+def _evaluate_event(d: DLTDefinition, ev: GradedEvent, infusion: Fraction, today: _Cutoff) -> _Eval:
     evals = [_evaluate_rule(d, r, ev, infusion, today) for r in d.rules]
     met = [e for e in evals if e.status is _S.MET]
     if met:
@@ -541,15 +561,113 @@ def adjudicate(
     return _adjudicate(definition, events, infusion_day, today)[0]
 
 
-def _adjudicate(
+class _Known(NamedTuple):
+    """What :func:`_adjudicate` keeps of one event (:class:`_Memo`): its label, and its
+    evaluation with the contribution's detail text when that evaluation did not read
+    ``today`` (:class:`_Cutoff`; ``None`` when it did: it is evaluated at every cut-off)."""
+
+    label: str
+    evaluation: _Eval | None
+    detail: str
+
+
+class _Memo:
+    """What :func:`_adjudicate` derives from one :class:`DLTDefinition` alone and keeps for
+    the next adjudications against the same definition object: its protocol text, the end
+    of its widest window, each rule's text, and per event and infusion day a :class:`_Known`.
+
+    Why: the conduct service adjudicates a patient's whole list of not-yet-adjudicated events
+    again at every write about the patient, so evaluating each of them anew made every write
+    cost time in proportion to the patient's history.  Everything kept is a pure function of
+    its key (the definition is frozen; the event's key holds every field its evaluation and
+    label read), so a kept value is exactly what the computation gives again; an evaluation
+    that read ``today`` is never kept.  The definition is found by identity (hashing or
+    comparing the nested frozen definition per call would cost about what is saved); the
+    memo holds it, so its ``id`` cannot be reused while the memo is kept."""
+
+    __slots__ = ("definition", "events", "rule_texts", "text", "window_end")
+
+    def __init__(self, definition: DLTDefinition, *, keep: bool) -> None:
+        self.definition = definition
+        self.text = definition.describe()
+        self.window_end = max(definition.window_for(r) for r in definition.rules)
+        self.rule_texts = {r.id: r.describe() for r in definition.rules}
+        #: per (infusion day, event key) what is kept; ``None``: keep nothing (the reference)
+        self.events: dict[tuple[Any, ...], _Known] | None = {} if keep else None
+
+
+#: the kept memos by ``id`` of their definition (at most :data:`_DEFINITIONS_KEPT`; all kept
+#: events together at most :data:`_EVENTS_KEPT`, about 0.5 kB each): both bounds are met by
+#: forgetting everything, as the conduct service's own per-process caches do -- a forgotten
+#: value is only computed again.  Plain dict operations (atomic in CPython) keep it safe to
+#: use from several threads: two threads can at worst compute the same value twice.
+_MEMOS: dict[int, _Memo] = {}
+_DEFINITIONS_KEPT = 64
+_EVENTS_KEPT = 50_000
+
+
+def _memo(definition: DLTDefinition) -> _Memo:
+    memo = _MEMOS.get(id(definition))
+    if memo is None or memo.definition is not definition:
+        memo = _Memo(definition, keep=True)
+        if len(_MEMOS) >= _DEFINITIONS_KEPT:
+            _MEMOS.clear()
+        _MEMOS[id(definition)] = memo
+    return memo
+
+
+def _evaluations(
+    memo: _Memo, events: Sequence[GradedEvent], infusion: Fraction, now: Fraction
+) -> list[tuple[GradedEvent, str, _Eval, str]]:
+    """Each event with its label, its evaluation at ``now`` and the contribution's detail
+    text, reusing what ``memo`` keeps (:class:`_Memo`) and keeping what it may."""
+    kept = memo.events
+    new: dict[tuple[Any, ...], _Known] = {}
+    out = []
+    # the days as integer pairs: a Fraction hashes and compares in Python, slowly
+    day0 = (infusion.numerator, infusion.denominator)
+    for ev in events:
+        onset, res = ev._onset, ev._resolution
+        key = (
+            *day0,
+            ev.term,
+            ev.grade,
+            onset.numerator,
+            onset.denominator,
+            None if res is None else (res.numerator, res.denominator),
+            ev.attribution,
+            ev.event_id,
+        )
+        known = None if kept is None else kept.get(key)
+        if known is None or known.evaluation is None:
+            cutoff = _Cutoff(now)
+            e = _evaluate_event(memo.definition, ev, infusion, cutoff)
+            detail = f"{e.status.value}: {e.reason}"
+            if known is None:
+                label = ev.label()
+                new[key] = _Known(label, None, "") if cutoff.read else _Known(label, e, detail)
+            else:
+                label = known.label
+            out.append((ev, label, e, detail))
+        else:
+            out.append((ev, known.label, known.evaluation, known.detail))
+    if kept is not None and new:
+        if sum(len(m.events or ()) for m in list(_MEMOS.values())) + len(new) > _EVENTS_KEPT:
+            for m in list(_MEMOS.values()):
+                m.events = {}
+            kept = memo.events = {}
+        if len(new) <= _EVENTS_KEPT:
+            kept.update(new)
+    return out
+
+
+def _checked(
     definition: DLTDefinition,
     events: Sequence[GradedEvent],
     infusion_day: NumberLike,
     today: NumberLike,
-) -> tuple[Assessment[DLTStatus], tuple[EventCall, ...]]:
-    """:func:`adjudicate` and each event's own call (its evaluation, as the adjudication of
-    that event alone at the same ``today`` decides: met -- "yes"; pending -- it is the
-    deciding event of "not_yet_known"; not met -- no deciding event)."""
+) -> tuple[Fraction, Fraction, list[GradedEvent]]:
+    """The infusion day, ``today`` and the events, checked (the errors of :func:`adjudicate`)."""
     if not isinstance(definition, DLTDefinition):
         raise InputError("definition", f"must be a DLTDefinition, got {definition!r}")
     infusion = to_fraction(infusion_day, "infusion_day")
@@ -569,25 +687,38 @@ def _adjudicate(
                 f"events[{i}].resolution_day",
                 f"({_d(ev._resolution)}) is after today ({_d(now)})",
             )
-    window_end = max(definition.window_for(r) for r in definition.rules)
+    return infusion, now, evs
+
+
+def _adjudicate(
+    definition: DLTDefinition,
+    events: Sequence[GradedEvent],
+    infusion_day: NumberLike,
+    today: NumberLike,
+    *,
+    memo: bool = True,
+) -> tuple[Assessment[DLTStatus], tuple[EventCall, ...], _Memo]:
+    """:func:`adjudicate` and each event's own call (its evaluation, as the adjudication of
+    that event alone at the same ``today`` decides: met -- "yes"; pending -- it is the
+    deciding event of "not_yet_known"; not met -- no deciding event), and the definition's
+    :class:`_Memo`.  ``memo=False``: compute everything anew and keep nothing (the reference
+    the kept values are tested against)."""
+    infusion, now, evs = _checked(definition, events, infusion_day, today)
+    m = _memo(definition) if memo else _Memo(definition, keep=False)
+    window_end = m.window_end
     inputs: dict[str, Any] = {
         "definition": definition.name or None,
-        "definition_text": definition.describe(),
+        "definition_text": m.text,
         "infusion_day": float(infusion),
         "today": float(now),
         "window_end_day": float(infusion + window_end),
         "n_events": len(evs),
     }
-    evaluated = [
-        (i, ev, _evaluate_event(definition, ev, infusion, now)) for i, ev in enumerate(evs)
-    ]
+    evaluations = _evaluations(m, evs, infusion, now)
+    evaluated = [(i, ev, e) for i, (ev, _, e, _) in enumerate(evaluations)]
     contributions = tuple(
-        Contribution(
-            item=f"events[{i}] {ev.label()}",
-            points=None,
-            detail=f"{e.status.value}: {e.reason}",
-        )
-        for i, ev, e in evaluated
+        Contribution(item=f"events[{i}] {label}", points=None, detail=detail)
+        for i, (_, label, _, detail) in enumerate(evaluations)
     )
     instrument = "DLT adjudication" + (f" ({definition.name})" if definition.name else "")
     met = [(i, ev, e) for i, ev, e in evaluated if e.status is _S.MET]
@@ -595,7 +726,7 @@ def _adjudicate(
     reasons: list[str] = []
     status: DLTStatus
     if met:
-        i, ev, e = min(met, key=lambda t: (t[1]._onset, t[2].established_day or 0, t[0]))
+        _, ev, e = min(met, key=lambda t: (t[1]._onset, t[2].established_day or 0, t[0]))
         status = DLTStatus.YES
         inputs.update(
             deciding_event=ev.to_dict(),
@@ -606,7 +737,7 @@ def _adjudicate(
         if len(met) > 1:
             reasons.append(f"{len(met)} events meet a DLT rule; the earliest onset decides.")
     elif unknown:
-        i, ev, e = min(unknown, key=lambda t: (t[1]._onset, t[0]))
+        _, ev, e = min(unknown, key=lambda t: (t[1]._onset, t[0]))
         status = DLTStatus.NOT_YET_KNOWN
         inputs.update(deciding_event=ev.to_dict(), deciding_rule=e.rule_id, dlt_day=None)
         reasons.append(f"Not yet known: {ev.label()} could still be a DLT ({e.reason}).")
@@ -632,7 +763,7 @@ def _adjudicate(
         contributions=contributions,
         reasons=tuple(reasons),
     )
-    return assessment, tuple(_CALLS[e.status] for _, _, e in evaluated)
+    return assessment, tuple(_CALLS[e.status] for _, _, e in evaluated), m
 
 
 def to_tox_outcome(assessment: Assessment[DLTStatus]) -> bool | None:
@@ -716,7 +847,8 @@ def propose_dlt(
     Raises:
         InputError: as :func:`adjudicate` (naming the field).
     """
-    return _proposal(definition, adjudicate(definition, events, infusion_day, today))
+    a, _, memo = _adjudicate(definition, events, infusion_day, today)
+    return _proposal(memo, a)
 
 
 def propose_dlt_with_calls(
@@ -734,18 +866,17 @@ def propose_dlt_with_calls(
     Raises:
         InputError: as :func:`adjudicate`.
     """
-    a, calls = _adjudicate(definition, events, infusion_day, today)
-    return _proposal(definition, a), calls
+    a, calls, memo = _adjudicate(definition, events, infusion_day, today)
+    return _proposal(memo, a), calls
 
 
-def _proposal(definition: DLTDefinition, a: Assessment[DLTStatus]) -> DLTProposal:
+def _proposal(memo: _Memo, a: Assessment[DLTStatus]) -> DLTProposal:
     status = a.value if isinstance(a.value, DLTStatus) else DLTStatus.NOT_YET_KNOWN
     rule_id = a.inputs.get("deciding_rule")
-    rule = next((r for r in definition.rules if r.id == rule_id), None)
     return DLTProposal(
         status=status,
         rule_id=rule_id,
-        rule_text=None if rule is None else rule.describe(),
+        rule_text=None if rule_id is None else memo.rule_texts.get(rule_id),
         event=a.inputs.get("deciding_event"),
         dlt_day=dlt_time(a),
         reasons=a.reasons,
