@@ -32,6 +32,7 @@ from doseladder.conduct.services import grading, outcomes, trials
 from doseladder.core.clinical import dlt as core_dlt
 from doseladder.core.clinical.dlt import DLTDefinition, DLTStatus
 from doseladder.core.errors import InputError
+from doseladder.protocols import load_shipped
 
 from ..core.clinical.test_dlt_memo import uncached_proposal
 from .conftest import Clock, World, crs_form, latest, record
@@ -261,6 +262,65 @@ def histories(draw: st.DrawFn) -> list[Row]:
 @given(histories())
 def test_proposal_events_equal_current_per_kind(rows: list[Row]) -> None:
     assert outcomes._proposal_events(rows) == reference_events(rows)
+
+
+# ------------------------------------------------- grading.propose_dlt, pure
+#: a shipped protocol's definition: durations, persistence beyond a day, an exclusion
+DEFINITION = grading.dlt_definition(load_shipped("tcr-t-cd19-bcma-sle-wuhan-union"))
+
+
+@st.composite
+def grading_events(draw: st.DrawFn) -> grading.Event:
+    onset = date(2025, 1, 10) + timedelta(days=draw(st.integers(0, 40)))
+    return grading.Event(
+        draw(st.integers(1, 6)),
+        draw(st.sampled_from(["Headache", "Nausea", "Cytokine release syndrome", "Fatigue"])),
+        draw(st.integers(1, 5)),
+        onset,
+        draw(st.none() | st.builds(lambda n: onset + timedelta(days=n), st.integers(0, 9))),
+        draw(st.none() | st.sampled_from(outcomes.RELATEDNESS)),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), pool=st.lists(grading_events(), min_size=1, max_size=8))
+def test_grading_propose_dlt_equals_the_reference_with_warm_caches(
+    data: st.DataObject, pool: list[grading.Event]
+) -> None:
+    """``grading.propose_dlt`` (the core events it built before kept, ``grading._GRADED``;
+    the core's kept evaluations) over calls in random order -- other epochs, infusion days,
+    nows, event lists -- equals the reference that builds and computes everything anew."""
+    assert DEFINITION is not None
+    days = st.lists(st.integers(0, 9), min_size=1, max_size=2, unique=True)
+    epochs = [date(2025, 1, 1) + timedelta(days=n) for n in data.draw(days)]
+    infusions = [date(2025, 1, 10) + timedelta(days=n) for n in data.draw(days)]
+    for _ in range(data.draw(st.integers(1, 8))):
+        epoch = data.draw(st.sampled_from(epochs))
+        events = data.draw(st.lists(st.sampled_from(pool), max_size=6))
+        events = list({e.id: e for e in events}.values())  # one version per event id
+        infusion = data.draw(st.sampled_from(infusions))
+        now = datetime(2025, 1, 10, tzinfo=UTC) + timedelta(
+            hours=data.draw(st.integers(0, 24 * 60))
+        )
+        kw: dict[str, Any] = {"epoch": epoch, "infusion": infusion, "now": now, "events": events}
+        assert grading.propose_dlt(DEFINITION, **kw) == reference_core(DEFINITION, **kw)
+        for e in events:
+            graded = grading._graded(epoch, e)
+            fresh = core_dlt.GradedEvent(
+                term=e.term,
+                grade=e.grade,
+                onset_day=(e.onset - epoch).days,
+                resolution_day=None if e.resolved is None else (e.resolved - epoch).days,
+                attribution=grading.attribution_of(e.relatedness),
+                event_id=str(e.id),
+            )
+            assert graded == fresh and graded.to_dict() == fresh.to_dict()
+            assert (graded._onset, graded._resolution, graded._key, graded.label()) == (
+                fresh._onset,
+                fresh._resolution,
+                fresh._key,
+                fresh.label(),
+            )
 
 
 # ------------------------------------------------------------ through the service
