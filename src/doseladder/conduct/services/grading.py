@@ -354,12 +354,13 @@ def _day(epoch: date, d: date) -> int:
 
 
 #: the core's event of each (trial epoch, :class:`Event`) built so far in this process (at most
-#: :data:`_GRADED_KEPT`, then forgotten at once): a patient's unadjudicated events are read
-#: again at every write about the patient, and building each anew made every write cost
-#: time in proportion to the patient's history.  The key holds every value the core's event
-#: is built from, and both are frozen, so a kept one is the one built again.
+#: :data:`_GRADED_KEPT`, about 0.5 kB each, then forgotten at once): a patient's
+#: unadjudicated events are read again at every write about the patient, and building each
+#: anew made every write cost time in proportion to the patient's history.  The key holds
+#: every value the core's event is built from (the columns as stored: ints, strings, dates),
+#: and both are frozen, so a kept one is the one built again.
 _GRADED: dict[tuple[date, Event], GradedEvent] = {}
-_GRADED_KEPT = 50_000
+_GRADED_KEPT = 20_000
 
 
 def _graded(epoch: date, ev: Event) -> GradedEvent:

@@ -562,13 +562,17 @@ def adjudicate(
 
 
 class _Known(NamedTuple):
-    """What :func:`_adjudicate` keeps of one event (:class:`_Memo`): its label, and its
-    evaluation with the contribution's detail text when that evaluation did not read
-    ``today`` (:class:`_Cutoff`; ``None`` when it did: it is evaluated at every cut-off)."""
+    """What :func:`_adjudicate` keeps of one event (:class:`_Memo`): its label, and when its
+    evaluation did not read ``today`` (:class:`_Cutoff`; otherwise ``None``, ``""`` and
+    nothing: it is evaluated at every cut-off) that evaluation, the contribution's detail
+    text and the (frozen) contribution at each index the event has had in a list of events
+    (its item text names the index; a patient's events keep their order, so an event has
+    few of them)."""
 
     label: str
     evaluation: _Eval | None
     detail: str
+    contributions: dict[int, Contribution]
 
 
 class _Memo:
@@ -597,13 +601,13 @@ class _Memo:
 
 
 #: the kept memos by ``id`` of their definition (at most :data:`_DEFINITIONS_KEPT`; all kept
-#: events together at most :data:`_EVENTS_KEPT`, about 0.5 kB each): both bounds are met by
+#: events together at most :data:`_EVENTS_KEPT`, about 1 kB each): both bounds are met by
 #: forgetting everything, as the conduct service's own per-process caches do -- a forgotten
 #: value is only computed again.  Plain dict operations (atomic in CPython) keep it safe to
 #: use from several threads: two threads can at worst compute the same value twice.
 _MEMOS: dict[int, _Memo] = {}
 _DEFINITIONS_KEPT = 64
-_EVENTS_KEPT = 50_000
+_EVENTS_KEPT = 20_000
 
 
 def _memo(definition: DLTDefinition) -> _Memo:
@@ -616,17 +620,21 @@ def _memo(definition: DLTDefinition) -> _Memo:
     return memo
 
 
+def _contribution(i: int, label: str, detail: str) -> Contribution:
+    return Contribution(item=f"events[{i}] {label}", points=None, detail=detail)
+
+
 def _evaluations(
     memo: _Memo, events: Sequence[GradedEvent], infusion: Fraction, now: Fraction
-) -> list[tuple[GradedEvent, str, _Eval, str]]:
-    """Each event with its label, its evaluation at ``now`` and the contribution's detail
-    text, reusing what ``memo`` keeps (:class:`_Memo`) and keeping what it may."""
+) -> list[tuple[GradedEvent, _Eval, Contribution]]:
+    """Each event with its evaluation at ``now`` and its contribution (at its index),
+    reusing what ``memo`` keeps (:class:`_Memo`) and keeping what it may."""
     kept = memo.events
     new: dict[tuple[Any, ...], _Known] = {}
     out = []
     # the days as integer pairs: a Fraction hashes and compares in Python, slowly
     day0 = (infusion.numerator, infusion.denominator)
-    for ev in events:
+    for i, ev in enumerate(events):
         onset, res = ev._onset, ev._resolution
         key = (
             *day0,
@@ -639,18 +647,21 @@ def _evaluations(
             ev.event_id,
         )
         known = None if kept is None else kept.get(key)
-        if known is None or known.evaluation is None:
-            cutoff = _Cutoff(now)
-            e = _evaluate_event(memo.definition, ev, infusion, cutoff)
-            detail = f"{e.status.value}: {e.reason}"
-            if known is None:
-                label = ev.label()
-                new[key] = _Known(label, None, "") if cutoff.read else _Known(label, e, detail)
-            else:
-                label = known.label
-            out.append((ev, label, e, detail))
-        else:
-            out.append((ev, known.label, known.evaluation, known.detail))
+        if known is not None and known.evaluation is not None:
+            c = known.contributions.get(i)
+            if c is None:
+                c = known.contributions[i] = _contribution(i, known.label, known.detail)
+            out.append((ev, known.evaluation, c))
+            continue
+        cutoff = _Cutoff(now)
+        e = _evaluate_event(memo.definition, ev, infusion, cutoff)
+        label = ev.label() if known is None else known.label
+        c = _contribution(i, label, f"{e.status.value}: {e.reason}")
+        if known is None:
+            new[key] = (
+                _Known(label, None, "", {}) if cutoff.read else _Known(label, e, c.detail, {i: c})
+            )
+        out.append((ev, e, c))
     if kept is not None and new:
         if sum(len(m.events or ()) for m in list(_MEMOS.values())) + len(new) > _EVENTS_KEPT:
             for m in list(_MEMOS.values()):
@@ -715,11 +726,8 @@ def _adjudicate(
         "n_events": len(evs),
     }
     evaluations = _evaluations(m, evs, infusion, now)
-    evaluated = [(i, ev, e) for i, (ev, _, e, _) in enumerate(evaluations)]
-    contributions = tuple(
-        Contribution(item=f"events[{i}] {label}", points=None, detail=detail)
-        for i, (_, label, _, detail) in enumerate(evaluations)
-    )
+    evaluated = [(i, ev, e) for i, (ev, e, _) in enumerate(evaluations)]
+    contributions = tuple(c for _, _, c in evaluations)
     instrument = "DLT adjudication" + (f" ({definition.name})" if definition.name else "")
     met = [(i, ev, e) for i, ev, e in evaluated if e.status is _S.MET]
     unknown = [(i, ev, e) for i, ev, e in evaluated if e.status is _S.UNKNOWN]
