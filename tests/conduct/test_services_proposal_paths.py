@@ -261,7 +261,9 @@ def histories(draw: st.DrawFn) -> list[Row]:
 
 @given(histories())
 def test_proposal_events_equal_current_per_kind(rows: list[Row]) -> None:
-    assert outcomes._proposal_events(rows) == reference_events(rows)
+    got = outcomes._proposal_events(rows)
+    assert got == reference_events(rows)
+    assert all(type(e) is grading.Event for e in got)
 
 
 # ------------------------------------------------- grading.propose_dlt, pure

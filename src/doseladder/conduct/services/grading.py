@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from doseladder.conduct.errors import ValidationError
 from doseladder.core.clinical import astct, ctcae, ctcae_terms, itp, sledai, sri4
@@ -337,9 +337,12 @@ class Proposal:
     event_status: dict[int, str]
 
 
-@dataclass(frozen=True)
-class Event:
-    """An adverse event as the proposal sees it (days on the trial clock)."""
+class Event(NamedTuple):
+    """An adverse event as the proposal sees it (days on the trial clock).
+
+    A named tuple, not a frozen dataclass: one is built for each of the patient's
+    unadjudicated events at every write about the patient, and a named tuple is built (and
+    hashed, :data:`_GRADED`) about three times faster."""
 
     id: int
     term: str
