@@ -554,6 +554,11 @@ def adjudicate(
     ``inputs["dlt_day"]`` is the DLT onset in days after infusion.  One
     :class:`Contribution` per event explains its evaluation.
 
+    Pure: what does not depend on ``today`` (the definition's texts; an event's evaluation
+    that never read ``today``) is kept per definition object for the next calls (``_Memo``),
+    so adjudicating a long list again at a later cut-off re-evaluates only the ongoing events
+    whose evaluation reads it; the result is the same as computing everything anew.
+
     Raises:
         InputError: ``today`` before ``infusion_day``; an event with onset after ``today`` or a
             resolution after ``today``; a non-:class:`GradedEvent` item.
