@@ -40,6 +40,18 @@ from .test_services_write_facts import counted, str_p004, str_patient
 
 
 # ------------------------------------------------------------------ the reference
+def fresh_graded(epoch: date, e: grading.Event) -> core_dlt.GradedEvent:
+    """The core's event of ``e``, built anew (what ``grading._graded`` keeps)."""
+    return core_dlt.GradedEvent(
+        term=e.term,
+        grade=e.grade,
+        onset_day=(e.onset - epoch).days,
+        resolution_day=None if e.resolved is None else (e.resolved - epoch).days,
+        attribution=grading.attribution_of(e.relatedness),
+        event_id=str(e.id),
+    )
+
+
 def reference_core(
     definition: DLTDefinition | None,
     *,
@@ -73,17 +85,7 @@ def reference_core(
         + [float((e.resolved - epoch).days) for e in events if e.resolved is not None]
         + [float((infusion - epoch).days)]
     )
-    graded = [
-        core_dlt.GradedEvent(
-            term=e.term,
-            grade=e.grade,
-            onset_day=(e.onset - epoch).days,
-            resolution_day=None if e.resolved is None else (e.resolved - epoch).days,
-            attribution=grading.attribution_of(e.relatedness),
-            event_id=str(e.id),
-        )
-        for e in events
-    ]
+    graded = [fresh_graded(epoch, e) for e in events]
     inf_day = (infusion - epoch).days
     calls: dict[int, str] = {}
     for e, g in zip(events, graded, strict=True):
@@ -308,14 +310,7 @@ def test_grading_propose_dlt_equals_the_reference_with_warm_caches(
         assert grading.propose_dlt(DEFINITION, **kw) == reference_core(DEFINITION, **kw)
         for e in events:
             graded = grading._graded(epoch, e)
-            fresh = core_dlt.GradedEvent(
-                term=e.term,
-                grade=e.grade,
-                onset_day=(e.onset - epoch).days,
-                resolution_day=None if e.resolved is None else (e.resolved - epoch).days,
-                attribution=grading.attribution_of(e.relatedness),
-                event_id=str(e.id),
-            )
+            fresh = fresh_graded(epoch, e)
             assert graded == fresh and graded.to_dict() == fresh.to_dict()
             assert (graded._onset, graded._resolution, graded._key, graded.label()) == (
                 fresh._onset,
