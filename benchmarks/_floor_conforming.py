@@ -2,7 +2,8 @@
 its stored work, through the leanest request and database path (issue #10, item 8).
 
 Per ``POST /api/v1/patients/{id}/adverse-events`` a bare ASGI callable (no FastAPI, no
-Starlette, no middleware) reads the body and makes ONE worker-thread hop, in which it:
+Starlette, no middleware) reads the body and makes ONE worker-thread hop (at most
+``write_concurrency`` at once per process, as the service's write bulkhead), in which it:
 
 1. authenticates the bearer token with the service's own function
    (``sites_users.actor_from_token``: the same one-statement look-up, the same revocation,
@@ -28,7 +29,7 @@ SQL of the audit trail is sent as it is.  No rule of the service is copied: ever
 every stored value comes from the functions the service itself runs.
 
 Not done (nothing stored depends on them): the service's middleware (security headers, the
-write bulkhead, the idempotency gate -- the benchmark sends no ``Idempotency-Key``; a request
+idempotency gate -- the benchmark sends no ``Idempotency-Key``; a request
 with one is refused here with 400), its error bodies (refusals here carry the service's
 status and ``ConductError.to_dict()``), transient-error retries beyond the service's
 (deadlock / serialisation / lock timeout: retried up to 5 times, as ``Database.run``).
@@ -321,9 +322,18 @@ async def _read_body(receive: Any) -> bytes:
             return b"".join(chunks)
 
 
-def conforming_asgi(writer: ConformingWriter) -> Any:
-    """The bare ASGI app around ``writer``: one worker-thread hop per write."""
+def conforming_asgi(writer: ConformingWriter, write_concurrency: int | None = None) -> Any:
+    """The bare ASGI app around ``writer``: one worker-thread hop per write, at most
+    ``write_concurrency`` writes at once in this process (the service's bulkhead, its default
+    ``DEFAULT_WRITE_CONCURRENCY``: a waiting write holds no thread and no connection)."""
+    import asyncio
+
     from anyio.to_thread import run_sync
+
+    from doseladder.web.app import DEFAULT_WRITE_CONCURRENCY
+
+    limit = write_concurrency or DEFAULT_WRITE_CONCURRENCY
+    semaphores: dict[Any, asyncio.Semaphore] = {}  # per event loop
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -345,7 +355,10 @@ def conforming_asgi(writer: ConformingWriter) -> Any:
             elif not raw_id.isdigit():
                 status, payload = 422, b'{"error":"invalid","field":"patient_id"}'
             else:
-                status, payload = await run_sync(writer.write, token, int(raw_id), body)
+                loop = asyncio.get_running_loop()
+                gate = semaphores.get(loop) or semaphores.setdefault(loop, asyncio.Semaphore(limit))
+                async with gate:
+                    status, payload = await run_sync(writer.write, token, int(raw_id), body)
         await send({
             "type": "http.response.start",
             "status": status,

@@ -28,7 +28,7 @@ generator (``benchmarks/_service.py``: ``--writers`` keep-alive clients looping
   of SQLAlchemy's engine and ORM session; after the run, ``audit verify`` (key + anchors,
   tables against the trail) and the acknowledged ids are checked;
 * ``service``: the real ``doseladder serve`` (the code in ``--src``, default this checkout),
-  writes only (``--write-concurrency`` passed through when given).
+  writes only (``--write-concurrency`` passed through when given; also to ``floor-conforming``).
 
 Reported per app: accepted writes/s and CPU milliseconds per write of the server processes,
 of PostgreSQL (every ``postgres`` process: the server is shared) and of the load generator,
@@ -81,6 +81,8 @@ from fastapi.responses import JSONResponse
 
 HERE = Path(__file__).resolve()
 ENV_URL = "DOSELADDER_FLOOR_URL"
+#: ``--write-concurrency`` of ``floor-conforming`` (default: the service's default)
+ENV_WRITES = "DOSELADDER_FLOOR_WRITE_CONCURRENCY"
 _TABLE = "floor_writes"
 
 
@@ -116,7 +118,8 @@ def conforming_app() -> Any:
     """``floor-conforming`` (a uvicorn factory)."""
     from _floor_conforming import ConformingWriter, conforming_asgi
 
-    return conforming_asgi(ConformingWriter(os.environ[ENV_URL]))
+    writes = os.environ.get(ENV_WRITES)
+    return conforming_asgi(ConformingWriter(os.environ[ENV_URL]), int(writes) if writes else None)
 
 
 def fastapi_app() -> Any:
@@ -190,13 +193,17 @@ def asgi_app() -> Any:
 
 # ------------------------------------------------------------------ the benchmark
 @contextmanager
-def serve_floor(kind: str, url: str, workers: int) -> Iterator[tuple[str, Any]]:
+def serve_floor(
+    kind: str, url: str, workers: int, write_concurrency: int | None = None
+) -> Iterator[tuple[str, Any]]:
     """uvicorn serving a floor app as ``serve --workers N --no-access-log`` does."""
     port = free_port()
     factory = {"floor-fastapi": "fastapi_app", "floor-asgi": "asgi_app",
                "floor-conforming": "conforming_app"}[kind]  # fmt: skip
     env = env_for(None)
     env[ENV_URL] = url
+    if write_concurrency is not None:
+        env[ENV_WRITES] = str(write_concurrency)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env["PYTHONPATH"]])
     cmd = [sys.executable, "-m", "uvicorn", f"bench_write_floor:{factory}", "--factory",
            "--port", str(port), "--workers", str(workers), "--no-access-log",
@@ -227,7 +234,7 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             options = serve_options(src, args.write_concurrency)
             ctx = serve(url, workers=args.workers, src=src, options=options)
         else:
-            ctx = serve_floor(kind, url, args.workers)
+            ctx = serve_floor(kind, url, args.workers, args.write_concurrency)
         with ctx as (base, server):
             token = _token(base, url, kind)
             start_at = time.time() + 2.0
@@ -352,6 +359,43 @@ def select_ids(model: Any) -> Any:
     return select(model.id).order_by(model.id)
 
 
+def in_process(writes: int, protocol: str) -> None:
+    """``--in-process N``: ``floor-conforming``'s write called directly in this thread (no
+    HTTP, no event loop), as ``bench_write_cpu.py`` calls the service's app (the same bodies,
+    patients in turn, after 20 warm-up writes): CPU ms per write of this process and of
+    PostgreSQL, per fifth of the writes (the histories grow: 60 patients)."""
+    from _floor_conforming import ConformingWriter
+
+    with throwaway_audit_home("doseladder-floor-"), scratch_database() as (_, url):
+        by_trial = in_child(None, "seed", url, "20", protocol)["by_trial"]
+        patients = [p for ps in by_trial.values() for p in ps]
+        writer = ConformingWriter(url)
+        token = _token("", url, "floor-conforming")
+        today = datetime.now(UTC).date().isoformat()
+
+        def write(i: int) -> None:
+            body = f'{{"term":"headache","grade":{1 + i % 2},"onset_date":"{today}"}}'.encode()
+            status, answer = writer.write(token, patients[i % len(patients)], body)
+            assert status == 201, answer
+
+        for i in range(20):
+            write(i)
+        part = max(1, writes // 5)
+        for first in range(0, writes, part):
+            pg0, t0 = cpu_seconds(postgres_pids()), time.process_time()
+            for i in range(first, min(writes, first + part)):
+                write(i)
+            n = min(writes, first + part) - first
+            cpu = (time.process_time() - t0) / n * 1e3
+            pg = cpu_used(pg0, cpu_seconds(postgres_pids())) / n * 1e3
+            print(
+                f"  writes {first + 1}-{first + n} (up to {(first + n + 20) / len(patients):.0f} "
+                f"per patient): CPU ms per write: this process {cpu:5.2f}, PostgreSQL {pg:4.2f}, "
+                f"all {cpu + pg:5.2f}; load average {os.getloadavg()[0]:.1f}"
+            )
+        writer.close()
+
+
 _APPS = ("floor-fastapi", "floor-asgi", "floor-conforming", "service")
 
 
@@ -400,7 +444,16 @@ def main() -> int:
         "--check", action="store_true",
         help="compare floor-conforming's stored rows with the service's instead",
     )  # fmt: skip
+    parser.add_argument(
+        "--in-process", type=int, metavar="N",
+        help="floor-conforming's write called directly N times (no HTTP) instead",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.in_process:
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}; "
+              f"floor-conforming in-process, {args.in_process} writes")  # fmt: skip
+        in_process(args.in_process, args.protocol)
+        return 0
     if args.check:
         return check(args.protocol)
     if args.commit_groups:
