@@ -51,9 +51,8 @@ from doseladder.conduct import audit
 from doseladder.conduct.db import TRANSIENT_SQLSTATES
 from doseladder.conduct.errors import ConductError
 from doseladder.conduct.services import outcomes, sites_users
-from doseladder.web.api.common import MAX_ID
 from doseladder.web.api.outcomes import _created
-from doseladder.web.api.schemas import AdverseEventIn, AdverseEventOut
+from doseladder.web.api.schemas import MAX_ID, AdverseEventIn, AdverseEventOut
 
 __all__ = ["ConformingWriter", "conforming_asgi"]
 
@@ -242,7 +241,12 @@ class ConformingWriter:
         db.dispose()
         self.clock = clock or utcnow
         cargs, cparams = self.dialect.create_connect_args(make_url(url))
-        self._connect = lambda: self.dialect.loaded_dbapi.connect(*cargs, **cparams)
+        dbapi = self.dialect.loaded_dbapi
+
+        def connect() -> Any:
+            return dbapi.connect(*cargs, **cparams)
+
+        self._connect = connect
         self._pool: queue.LifoQueue[_Connection] = queue.LifoQueue()
 
     def close(self) -> None:
@@ -274,7 +278,7 @@ class ConformingWriter:
         try:
             # 1. the token (autocommit, as ``Database.run_connection``)
             pg.autocommit = True
-            actor = sites_users.actor_from_token(conn, token, clock=self.clock)
+            actor = sites_users.actor_from_token(conn, token, clock=self.clock)  # type: ignore[arg-type]
             pg.autocommit = False
             # 2. the path and the body, by the route's bounds and model
             if not 1 <= patient_id <= MAX_ID:
@@ -287,7 +291,7 @@ class ConformingWriter:
             for attempt in range(6):
                 session = _Session(conn, {"clock": self.clock, "sealer": self.sealer})
                 try:
-                    row = outcomes.record_adverse_event(session, actor, patient_id, **values)
+                    row = outcomes.record_adverse_event(session, actor, patient_id, **values)  # type: ignore[arg-type]
                     out = AdverseEventOut.model_validate(row)
                     audit._before_commit(session)  # type: ignore[arg-type]
                     pg.commit()
