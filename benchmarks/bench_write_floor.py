@@ -4,7 +4,8 @@ authenticated HTTP write that commits one row to PostgreSQL, beside the real ser
 Run::
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_write_floor.py [--seconds 10]
-        [--writers 50] [--workers 2] [--apps floor-fastapi,floor-asgi,service]
+        [--writers 50] [--workers 2] [--apps floor-fastapi,floor-asgi,floor-conforming,service]
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_write_floor.py --check
 
 Each app is served by uvicorn with the settings of ``doseladder serve --workers N
 --no-access-log`` (``uvloop``/``httptools`` when installed) and loaded by the same load
@@ -19,8 +20,15 @@ generator (``benchmarks/_service.py``: ``--writers`` keep-alive clients looping
   the service's engine), answered ``201 {"id": ...}``;
 * ``floor-asgi``: the same work in a bare ASGI callable (no FastAPI, no Starlette), the
   database call still in a worker thread;
+* ``floor-conforming``: ALL the stored work of the service's adverse-event write through the
+  leanest path (``benchmarks/_floor_conforming.py``): a bare ASGI callable, one worker-thread
+  hop, raw pooled psycopg connections, and the service's own functions -- the token check
+  (``sites_users.actor_from_token``), the route's body model, ``outcomes.record_adverse_event``
+  and the audit trail's commit hooks (chain, signature, anchor) -- on a thin adapter in place
+  of SQLAlchemy's engine and ORM session; after the run, ``audit verify`` (key + anchors,
+  tables against the trail) and the acknowledged ids are checked;
 * ``service``: the real ``doseladder serve`` (the code in ``--src``, default this checkout),
-  writes only (``--write-concurrency`` passed through when given).
+  writes only (``--write-concurrency`` passed through when given; also to ``floor-conforming``).
 
 Reported per app: accepted writes/s and CPU milliseconds per write of the server processes,
 of PostgreSQL (every ``postgres`` process: the server is shared) and of the load generator,
@@ -48,8 +56,10 @@ from pathlib import Path
 from typing import Any
 
 from _service import (
+    DEFAULT_PROTOCOL,
     PASSWORD,
     add_protocol_option,
+    count,
     cpu_seconds,
     cpu_used,
     env_for,
@@ -71,6 +81,8 @@ from fastapi.responses import JSONResponse
 
 HERE = Path(__file__).resolve()
 ENV_URL = "DOSELADDER_FLOOR_URL"
+#: ``--write-concurrency`` of ``floor-conforming`` (default: the service's default)
+ENV_WRITES = "DOSELADDER_FLOOR_WRITE_CONCURRENCY"
 _TABLE = "floor_writes"
 
 
@@ -100,6 +112,14 @@ def _write(engine: Any, token: str, patient_id: int, body: bytes) -> int | None:
         ).scalar_one()  # fmt: skip
         conn.commit()
         return int(new_id)
+
+
+def conforming_app() -> Any:
+    """``floor-conforming`` (a uvicorn factory)."""
+    from _floor_conforming import ConformingWriter, conforming_asgi
+
+    writes = os.environ.get(ENV_WRITES)
+    return conforming_asgi(ConformingWriter(os.environ[ENV_URL]), int(writes) if writes else None)
 
 
 def fastapi_app() -> Any:
@@ -173,12 +193,17 @@ def asgi_app() -> Any:
 
 # ------------------------------------------------------------------ the benchmark
 @contextmanager
-def serve_floor(kind: str, url: str, workers: int) -> Iterator[tuple[str, Any]]:
+def serve_floor(
+    kind: str, url: str, workers: int, write_concurrency: int | None = None
+) -> Iterator[tuple[str, Any]]:
     """uvicorn serving a floor app as ``serve --workers N --no-access-log`` does."""
     port = free_port()
-    factory = {"floor-fastapi": "fastapi_app", "floor-asgi": "asgi_app"}[kind]
+    factory = {"floor-fastapi": "fastapi_app", "floor-asgi": "asgi_app",
+               "floor-conforming": "conforming_app"}[kind]  # fmt: skip
     env = env_for(None)
     env[ENV_URL] = url
+    if write_concurrency is not None:
+        env[ENV_WRITES] = str(write_concurrency)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env["PYTHONPATH"]])
     cmd = [sys.executable, "-m", "uvicorn", f"bench_write_floor:{factory}", "--factory",
            "--port", str(port), "--workers", str(workers), "--no-access-log",
@@ -209,7 +234,7 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             options = serve_options(src, args.write_concurrency)
             ctx = serve(url, workers=args.workers, src=src, options=options)
         else:
-            ctx = serve_floor(kind, url, args.workers)
+            ctx = serve_floor(kind, url, args.workers, args.write_concurrency)
         with ctx as (base, server):
             token = _token(base, url, kind)
             start_at = time.time() + 2.0
@@ -224,6 +249,7 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             w = finish_load(writers)
             cpu_pg = cpu_used(pg0, cpu_seconds(postgres_pids()))
             cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
+        checked = _stored_and_verified(dbname, url, w["created"]) if kind in _AUDITED else ""
     ok = max(1, int(w["ok"]))
     return {
         "app": kind,
@@ -233,18 +259,38 @@ def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
         "pg_ms": cpu_pg / ok * 1e3,
         "clients_ms": float(w["cpu"]) / ok * 1e3,
         "load": os.getloadavg()[0],
+        "checked": checked,
     }
+
+
+#: the apps that write the adverse events through the service's audited path
+_AUDITED = ("floor-conforming", "service")
+
+
+def _stored_and_verified(dbname: str, url: str, created: list[int]) -> str:
+    """After a run: every acknowledged adverse event stored once, every stored one
+    acknowledged, and ``audit verify`` (key + anchors, the tables against the trail) intact."""
+    stored = count(dbname, "SELECT count(*) FROM adverse_events")
+    proposals = count(dbname, "SELECT count(*) FROM dlt_proposals")
+    distinct = len(set(created))
+    v = in_child(None, "verify", url)
+    state = "intact" if v["ok"] and not v["data"] else f"FAILED {v['problem']} {v['data'][:3]}"
+    return (
+        f"{distinct} acknowledged ({len(created) - distinct} twice), {stored} stored, "
+        f"{proposals} proposals; audit verify {state} ({v['events']} events)"
+    )
 
 
 def _token(base: str, url: str, kind: str) -> str:
     """A data manager's API token (through the service's login for the service; issued
-    directly in the database for a floor app, which has no login route)."""
+    directly in the database, signed and anchored as the service's, for a floor app, which
+    has no login route)."""
     if kind == "service":
         return login(base, "datamgr")
     from doseladder.conduct.db import Database
     from doseladder.conduct.services import sites_users
 
-    db = Database(url, sealer=None)
+    db = Database(url)  # sealed: the trail of a floor-conforming run is verified
     try:
         return db.run(lambda s: sites_users.login(s, "datamgr", PASSWORD).token)
     finally:
@@ -313,6 +359,68 @@ def select_ids(model: Any) -> Any:
     return select(model.id).order_by(model.id)
 
 
+def in_process(writes: int, protocol: str) -> None:
+    """``--in-process N``: ``floor-conforming``'s write called directly in this thread (no
+    HTTP, no event loop), as ``bench_write_cpu.py`` calls the service's app (the same bodies,
+    patients in turn, after 20 warm-up writes): CPU ms per write of this process and of
+    PostgreSQL, per fifth of the writes (the histories grow: 60 patients)."""
+    from _floor_conforming import ConformingWriter
+
+    with throwaway_audit_home("doseladder-floor-"), scratch_database() as (_, url):
+        by_trial = in_child(None, "seed", url, "20", protocol)["by_trial"]
+        patients = [p for ps in by_trial.values() for p in ps]
+        writer = ConformingWriter(url)
+        token = _token("", url, "floor-conforming")
+        today = datetime.now(UTC).date().isoformat()
+
+        def write(i: int) -> None:
+            body = f'{{"term":"headache","grade":{1 + i % 2},"onset_date":"{today}"}}'.encode()
+            status, answer = writer.write(token, patients[i % len(patients)], body)
+            assert status == 201, answer
+
+        for i in range(20):
+            write(i)
+        part = max(1, writes // 5)
+        for first in range(0, writes, part):
+            pg0, t0 = cpu_seconds(postgres_pids()), time.process_time()
+            for i in range(first, min(writes, first + part)):
+                write(i)
+            n = min(writes, first + part) - first
+            cpu = (time.process_time() - t0) / n * 1e3
+            pg = cpu_used(pg0, cpu_seconds(postgres_pids())) / n * 1e3
+            print(
+                f"  writes {first + 1}-{first + n} (up to {(first + n + 20) / len(patients):.0f} "
+                f"per patient): CPU ms per write: this process {cpu:5.2f}, PostgreSQL {pg:4.2f}, "
+                f"all {cpu + pg:5.2f}; load average {os.getloadavg()[0]:.1f}"
+            )
+        writer.close()
+
+
+_APPS = ("floor-fastapi", "floor-asgi", "floor-conforming", "service")
+
+
+def check(protocol: str) -> int:
+    """``--check`` (see the module docs); 0 when everything is identical and verified."""
+    from _floor_conforming import compare_with_service
+
+    if protocol != DEFAULT_PROTOCOL:
+        print("--check uses the shipped protocol's DLT definition: --protocol ignored")
+    with throwaway_audit_home("doseladder-floor-check-"):
+        r = compare_with_service(DEFAULT_PROTOCOL)
+    print(f"{r['requests']} adverse-event requests to the service and to floor-conforming: "
+          f"answers {r['statuses']}, DLT calls {r['calls']}")  # fmt: skip
+    print(f"  rows compared whole: {r['rows']}; anchored heads: {r['anchor_lines']} lines")
+    print(f"  token last use recorded: {r['last_seen_at']} (clock {r['clock_at_end']})")
+    for who, v in r["verify"].items():
+        print(f"  audit verify, {who}: {'intact' if v['ok'] and not v['data'] else v}")
+    verified = all(v["ok"] and not v["data"] for v in r["verify"].values())
+    if r["differences"] or not verified:
+        print("DIFFERENT:\n  " + "\n  ".join(r["differences"]))
+        return 1
+    print("identical: every row, every answer, every anchored head")
+    return 0
+
+
 def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--child-groups":
         _child_groups(sys.argv[2], int(sys.argv[3]), [int(k) for k in sys.argv[4].split(",")])
@@ -332,7 +440,22 @@ def main() -> int:
         help="measure k writes per transaction (direct service calls) instead",
     )  # fmt: skip
     parser.add_argument("--writes", type=int, default=240, help="writes per --commit-groups k")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="compare floor-conforming's stored rows with the service's instead",
+    )  # fmt: skip
+    parser.add_argument(
+        "--in-process", type=int, metavar="N",
+        help="floor-conforming's write called directly N times (no HTTP) instead",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.in_process:
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}; "
+              f"floor-conforming in-process, {args.in_process} writes")  # fmt: skip
+        in_process(args.in_process, args.protocol)
+        return 0
+    if args.check:
+        return check(args.protocol)
     if args.commit_groups:
         groups = [int(k) for k in args.commit_groups.split(",") if k.strip()]
         if not groups or any(not 1 <= k <= 100 for k in groups) or not 10 <= args.writes <= 10_000:
@@ -346,8 +469,8 @@ def main() -> int:
             commit_groups(groups, args.writes, args.src)
         return 0
     kinds = [k.strip() for k in args.apps.split(",") if k.strip()]
-    if not kinds or any(k not in {"floor-fastapi", "floor-asgi", "service"} for k in kinds):
-        parser.error("--apps: a comma-separated list of floor-fastapi, floor-asgi, service")
+    if not kinds or any(k not in _APPS for k in kinds):
+        parser.error(f"--apps: a comma-separated list of {', '.join(_APPS)}")
     if not (1 <= args.seconds <= 600 and 1 <= args.writers <= 500 and 1 <= args.rounds <= 10):
         parser.error("out of range: --seconds 1..600, --writers 1..500, --rounds 1..10")
     load = os.getloadavg()
@@ -365,6 +488,8 @@ def main() -> int:
                 f"{r['clients_ms']:4.2f}, all {r['server_ms'] + r['pg_ms'] + r['clients_ms']:5.2f}"
                 f"; errors {r['errors'] or 'none'}; load average {r['load']:.1f}"
             )
+            if r["checked"]:
+                print(f"    {r['checked']}")
     return 0
 
 
