@@ -105,7 +105,7 @@ def test_the_recommendation_is_fastapis_serialisation(
 ) -> None:
     """The recommendation GET serialises its answer itself (``model_response``, 200): byte
     for byte what FastAPI makes of the returned model through the route's response field,
-    for a trial before and after outcomes and decisions (the catalogue's writes)."""
+    for a trial before and after grade-3 adverse events of a patient."""
     from doseladder.web.api import common
     from doseladder.web.api import decisions as decisions_api
 
