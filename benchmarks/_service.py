@@ -195,7 +195,11 @@ def serve(
 def inline_worker_threads() -> None:
     """Run FastAPI's worker-thread calls inline, so that one thread does all of a request's work
     and ``time.process_time`` counts it (the in-process benchmarks ``bench_write_cpu.py`` and
-    ``bench_read_cpu.py``)."""
+    ``bench_read_cpu.py``).  With ``BENCH_REAL_THREADS=1`` in the environment they stay in
+    FastAPI's worker threads instead: ``time.process_time`` then also counts the thread hops
+    (every thread of the process), one client at a time."""
+    if os.environ.get("BENCH_REAL_THREADS") == "1":
+        return
     import fastapi.dependencies.utils
     import fastapi.routing
 

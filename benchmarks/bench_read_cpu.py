@@ -14,7 +14,8 @@ counts all of a request's work in one thread). Only the ``GET /trials/{id}/recom
 calls are timed; each "after a write" read follows one ``POST /patients/{id}/adverse-events`` to
 a patient of its trial (grade 1 headache; ``dlt_candidate`` true for the flagged case). With
 ``--compare`` the rounds alternate between the two source trees (each in its own child process
-and database); the minimum over rounds is the figure least disturbed by other load.
+and database); the minimum over rounds is the figure least disturbed by other load
+(``BENCH_REAL_THREADS=1``: the worker-thread calls run in real threads, hops counted).
 ``--profile``: a cProfile (CPU time) of the cached reads of the last round."""
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ the same way, mostly served from the per-trial cache, and right after a write to
 audit head moved: the cached snapshot is revalidated over the new audit events, or read again
 where the code predates that; ``bench_read_cpu.py`` times the cases apart). With ``--compare``
 the rounds alternate between the two source trees (each in its own child process and database);
-the minimum over rounds is the figure least disturbed by other load on a shared machine.
+the minimum over rounds is the figure least disturbed by other load on a shared machine
+(``BENCH_REAL_THREADS=1``: the worker-thread calls run in real threads, hops counted).
 ``--profile``: a cProfile (CPU time) of the last round (also written to the file named by the
 environment variable ``BENCH_PROFILE_OUT``, if set)."""
 

@@ -98,3 +98,51 @@ def test_created_is_used_by_write_routes_only_with_their_response_model() -> Non
             )
 
     assert API == "/api/v1"
+
+
+def test_the_recommendation_is_fastapis_serialisation(
+    api: Api, world: World, scene: Scene, monkeypatch: Any
+) -> None:
+    """The recommendation GET serialises its answer itself (``model_response``, 200): byte
+    for byte what FastAPI makes of the returned model through the route's response field,
+    for a trial before and after grade-3 adverse events of a patient."""
+    from doseladder.web.api import common
+    from doseladder.web.api import decisions as decisions_api
+
+    (route,) = [
+        r for r in decisions_api.router.routes
+        if isinstance(r, APIRoute) and r.path == "/trials/{trial_id}/recommendation"
+    ]  # fmt: skip
+    assert route.response_model is not None and route.status_code is None
+    made: list[tuple[BaseModel, Response]] = []
+
+    def spy(value: BaseModel, status_code: int) -> Response:
+        response = common.model_response(value, status_code)
+        made.append((value, response))
+        return response
+
+    monkeypatch.setattr(decisions_api, "model_response", spy)
+    path = f"/trials/{scene.trial_id}/recommendation"
+    checked = 0
+    for who in ("inv_a", "stat", "inv_a"):
+        made.clear()
+        r = api.get(who, path)
+        assert r.status_code == 200, r.text
+        ((value, response),) = made
+        assert type(value) is route.response_model
+        content = asyncio.run(
+            serialize_response(
+                field=route.response_field, response_content=value, is_coroutine=True,
+                dump_json=True,
+            )
+        )  # fmt: skip
+        reference = Response(content=content, media_type="application/json", status_code=200)
+        assert response.body == reference.body == r.content
+        assert response.raw_headers == reference.raw_headers
+        assert r.headers["content-type"] == "application/json"
+        checked += 1
+        ae = {"term": "rash", "grade": 3, "onset_date": world.clock.today().isoformat()}
+        assert (
+            api.post("inv_a", f"/patients/{scene.enrolled}/adverse-events", ae).status_code == 201
+        )
+    assert checked == 3

@@ -255,3 +255,76 @@ def test_every_deferred_route_refuses_a_bad_token(
                     kw |= {"content": body} if isinstance(body, bytes) else {"json": body}
                 r = api.client.request(method, API + path, **kw)
                 assert r.status_code == 401, (method, path, body, r.status_code, r.text)
+
+
+TRIALS = st.sampled_from(["absent", "abc", "zero"]) | st.just("trial")
+READ_TOKENS = TOKENS | st.sampled_from(["inv_b", "stat"])
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    token=READ_TOKENS,
+    trial=TRIALS,
+    query=st.sampled_from(["?bogus=1", "?history=true"]) | st.just(""),
+    method=st.sampled_from(["POST", "PUT"]) | st.just("GET"),
+    keyed=st.booleans(),
+)
+def test_the_recommendation_answers_as_with_the_eager_look_up(
+    api: Api, world: World, scene: Scene, revoked: str, token: str, trial: str, query: str,
+    method: str, keyed: bool,
+) -> None:  # fmt: skip
+    """The dose recommendation (the read under load) looks its token up in its worker thread
+    too: every answer -- 200, 401, 404, 405, 422 -- as with the look-up during the
+    dependency solving."""
+    tid = {"trial": str(scene.trial_id), "absent": "999999", "abc": "abc", "zero": "0"}[trial]
+    path = f"/trials/{tid}/recommendation{query}"
+    start = world.clock.t  # both answered at the same instants (the recommendation says when)
+    deferred = answer(api, False, method, path, _headers(api, token, revoked, keyed), None)
+    world.clock.t = start
+    eager = answer(api, True, method, path, _headers(api, token, revoked, keyed), None)
+    same(deferred, eager)
+    assert deferred.content == eager.content
+
+
+def test_the_recommendation_reads_in_one_worker_thread(
+    api: Api, scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token's look-up, the read and the answer's serialisation run in one worker
+    thread (not the event loop's, not one each), and the token is looked up once."""
+    import threading
+
+    from doseladder.web.api import common
+
+    seen: dict[str, list[int]] = {"resolve": [], "read": [], "serialise": []}
+    real_resolve, real_read, real_serialise = (
+        deps.resolve,
+        DeferredCaller.read,
+        common.model_response,
+    )
+
+    def resolve(db: Database, token: str) -> Any:
+        seen["resolve"].append(threading.get_ident())
+        return real_resolve(db, token)
+
+    def read(self: DeferredCaller, fn: Any) -> Any:
+        seen["read"].append(threading.get_ident())
+        return real_read(self, fn)
+
+    def serialise(value: Any, status_code: int) -> Any:
+        seen["serialise"].append(threading.get_ident())
+        return real_serialise(value, status_code)
+
+    from doseladder.web.api import decisions as decisions_api
+
+    monkeypatch.setattr(deps, "resolve", resolve)
+    monkeypatch.setattr(DeferredCaller, "read", read)
+    monkeypatch.setattr(decisions_api, "model_response", serialise)
+    r = api.get("inv_a", f"/trials/{scene.trial_id}/recommendation")
+    assert r.status_code == 200, r.text
+    assert len(seen["resolve"]) == 1
+    assert seen["resolve"] == seen["read"] == seen["serialise"]
+    assert seen["read"][0] != threading.get_ident()

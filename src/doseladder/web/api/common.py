@@ -1,14 +1,16 @@
-"""Shared pieces of the API routers: documented error responses, path parameters."""
+"""Shared pieces of the API routers: documented error responses, path parameters, the JSON
+answer of a route that serialises its model itself."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Response
+from pydantic import BaseModel, TypeAdapter
 
 from doseladder.web.api.schemas import MAX_ID, ErrorOut
 
-__all__ = ["ERRORS", "PathId"]
+__all__ = ["ERRORS", "PathId", "model_response"]
 
 #: error responses every authenticated operation may give (documented in the OpenAPI spec)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -26,3 +28,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 #: a record id in a path
 PathId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
+
+_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
+
+
+def model_response(value: BaseModel, status_code: int) -> Response:
+    """The answer of a synchronous route declared with ``response_model=type(value)``,
+    serialised in the route's worker thread as FastAPI serialises a returned
+    ``response_model`` (validated from attributes, then Pydantic's ``dump_json`` by alias;
+    ``application/json``): the same bytes and headers -- without FastAPI's own pass, which
+    validates a synchronous route's answer in another worker thread (a thread hop per
+    request) before serialising it on the event loop.  The route keeps its
+    ``response_model`` (the OpenAPI document is unchanged)."""
+    model = type(value)
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    body = adapter.dump_json(adapter.validate_python(value, from_attributes=True), by_alias=True)
+    return Response(content=body, status_code=status_code, media_type="application/json")

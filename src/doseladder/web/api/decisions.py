@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
 from pydantic import StrictBool
 from sqlalchemy.orm import Session
 
 from doseladder.conduct.security import Actor
 from doseladder.conduct.services import decisions, enrolment_gate, final_selection
-from doseladder.web.api.common import ERRORS, PathId
+from doseladder.web.api.common import ERRORS, PathId, model_response
 from doseladder.web.api.schemas import (
     CLEAN,
     DecisionIn,
@@ -25,7 +25,7 @@ from doseladder.web.api.schemas import (
     SlotsOut,
     Text,
 )
-from doseladder.web.deps import ApiCaller
+from doseladder.web.deps import ApiCaller, DeferredApiCaller
 from doseladder.web.routing import PrefixRouter
 
 __all__ = ["router"]
@@ -39,9 +39,16 @@ IndicationName = Annotated[str, Text(64), CLEAN]
     response_model=RecommendationOut,
     summary="The next dose for every indication now, with the reasoning (not recorded)",
 )
-def recommendation(trial_id: PathId, caller: ApiCaller) -> RecommendationOut:
-    return caller.read(
-        lambda s, a: RecommendationOut.model_validate(decisions.recommend(s, a, trial_id).to_dict())
+def recommendation(trial_id: PathId, caller: DeferredApiCaller) -> Response:
+    # one worker-thread hop per read: the token is looked up in the route's thread
+    # (``DeferredApiCaller``) and the answer serialised there (``model_response``)
+    return model_response(
+        caller.read(
+            lambda s, a: RecommendationOut.model_validate(
+                decisions.recommend(s, a, trial_id).to_dict()
+            )
+        ),
+        200,
     )
 
 

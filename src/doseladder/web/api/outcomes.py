@@ -3,13 +3,13 @@ components), DLT proposals with their confirmation or override, adjudications.""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from doseladder.conduct.services import grading, outcomes
-from doseladder.web.api.common import ERRORS, PathId
+from doseladder.web.api.common import ERRORS, PathId, model_response
 from doseladder.web.api.schemas import (
     AdjudicationCorrectionIn,
     AdjudicationIn,
@@ -37,21 +37,12 @@ router = PrefixRouter(tags=["outcomes"], responses=ERRORS)
 # Every route but ``terms`` only calls ``caller.run`` / ``caller.read``: its token is looked up
 # in the route's worker thread (``DeferredApiCaller``: one thread hop per request, not two).
 History = Annotated[bool, Query(description="Include superseded versions.")]
-_ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
 
 
 def _created(value: BaseModel) -> Response:
-    """The 201 answer of a write route, serialised in the route's worker thread as FastAPI
-    serialises a returned ``response_model`` (validated from attributes, then Pydantic's
-    ``dump_json`` by alias; ``application/json``), the same bytes and headers -- without
-    FastAPI's own pass, which validates a synchronous route's answer in another worker
-    thread (a thread hop per request) before serialising it on the event loop."""
-    model = type(value)
-    adapter = _ADAPTERS.get(model)
-    if adapter is None:
-        adapter = _ADAPTERS[model] = TypeAdapter(model)
-    body = adapter.dump_json(adapter.validate_python(value, from_attributes=True), by_alias=True)
-    return Response(content=body, status_code=201, media_type="application/json")
+    """The 201 answer of a write route, serialised in the route's worker thread
+    (:func:`~doseladder.web.api.common.model_response`)."""
+    return model_response(value, 201)
 
 
 # ------------------------------------------------------------------ adverse events
