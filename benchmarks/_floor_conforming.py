@@ -317,13 +317,33 @@ class ConformingWriter:
             return exc.status, json.dumps(exc.to_dict()).encode()
 
 
-async def _read_body(receive: Any) -> bytes:
+# ------------------------------------------------- bare ASGI plumbing (the floor apps' too)
+async def read_body(receive: Any) -> bytes:
+    """The whole request body."""
     chunks = []
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+async def lifespan(receive: Any, send: Any) -> None:
+    """Answer an ASGI lifespan scope (nothing to start or stop)."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+async def answer(send: Any, status: int, payload: bytes) -> None:
+    """Send a JSON answer."""
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode())],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": payload})
 
 
 def conforming_asgi(writer: ConformingWriter, write_concurrency: int | None = None) -> Any:
@@ -341,12 +361,10 @@ def conforming_asgi(writer: ConformingWriter, write_concurrency: int | None = No
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
         path: str = scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         status, payload = 404, b'{"error":"not_found"}'
         if scope["method"] == "POST" and path.startswith(_PREFIX) and path.endswith(_SUFFIX):
             headers = dict(scope["headers"])
@@ -363,13 +381,7 @@ def conforming_asgi(writer: ConformingWriter, write_concurrency: int | None = No
                 gate = semaphores.get(loop) or semaphores.setdefault(loop, asyncio.Semaphore(limit))
                 async with gate:
                     status, payload = await run_sync(writer.write, token, int(raw_id), body)
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode())],
-        })  # fmt: skip
-        await send({"type": "http.response.body", "body": payload})
+        await answer(send, status, payload)
 
     return app
 

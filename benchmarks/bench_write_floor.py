@@ -55,6 +55,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _floor_conforming import answer, lifespan, read_body
 from _service import (
     DEFAULT_PROTOCOL,
     PASSWORD,
@@ -140,19 +141,10 @@ def fastapi_app() -> Any:
     async def with_body(scope: Any, receive: Any, send: Any) -> None:
         # a sync route cannot await the body: read it here (FastAPI would parse it too)
         if scope["type"] == "http":
-            scope["floor_body"] = await _read_body(receive)
+            scope["floor_body"] = await read_body(receive)
         await app(scope, receive, send)
 
     return with_body
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 def asgi_app() -> Any:
@@ -164,12 +156,10 @@ def asgi_app() -> Any:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await lifespan(receive, send)
             return
         path: str = scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         headers = dict(scope["headers"])
         status, payload = 404, b'{"error":"not_found"}'
         if scope["method"] == "POST" and path.startswith(prefix) and path.endswith(suffix):
@@ -180,13 +170,7 @@ def asgi_app() -> Any:
                 status, payload = 401, b'{"error":"unauthenticated"}'
             else:
                 status, payload = 201, json.dumps({"id": new_id}).encode()
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode())],
-        })  # fmt: skip
-        await send({"type": "http.response.body", "body": payload})
+        await answer(send, status, payload)
 
     return app
 
