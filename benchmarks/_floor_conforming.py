@@ -17,7 +17,7 @@ Starlette, no middleware) reads the body and makes ONE worker-thread hop (at mos
    audit trail's own commit hooks (``audit._before_commit``: the chain-head lock, the chained
    events, the Ed25519 signature row and the moved heads in one statement; after the COMMIT,
    ``audit._after_commit``: the anchor line in the anchor file);
-4. answers 201 with the route's own serialisation (``web.api.outcomes._created`` of
+4. answers 201 with the routes' own serialisation (``web.api.common.model_response`` of
    ``AdverseEventOut``).
 
 What replaces the service's layers is only the plumbing: raw psycopg connections (a per-process
@@ -51,7 +51,7 @@ from doseladder.conduct import audit
 from doseladder.conduct.db import TRANSIENT_SQLSTATES
 from doseladder.conduct.errors import ConductError
 from doseladder.conduct.services import outcomes, sites_users
-from doseladder.web.api.outcomes import _created
+from doseladder.web.api.common import model_response
 from doseladder.web.api.schemas import MAX_ID, AdverseEventIn, AdverseEventOut
 
 __all__ = ["ConformingWriter", "conforming_asgi"]
@@ -308,7 +308,7 @@ class ConformingWriter:
                     raise
                 audit._after_commit(session)  # type: ignore[arg-type]
                 # 4. the route's answer
-                return 201, bytes(_created(out).body)
+                return 201, bytes(model_response(out, 201).body)
             raise AssertionError("unreachable")
         except ConductError as exc:
             if not pg.closed and not pg.broken:

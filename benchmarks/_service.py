@@ -116,6 +116,18 @@ def count(dbname: str, sql: str) -> int:
         return int(row[0]) if row else 0
 
 
+def acknowledged(dbname: str, created: list[int]) -> tuple[int, int]:
+    """(adverse-event ids acknowledged with a 201 but not stored, ids acknowledged twice)."""
+    ids = set(created)
+    stored = count(
+        dbname,
+        "SELECT count(*) FROM adverse_events WHERE id = ANY(ARRAY["
+        + ",".join(map(str, sorted(ids) or [0]))
+        + "]::bigint[])",
+    )
+    return len(ids) - stored, len(created) - len(ids)
+
+
 # -------------------------------------------------------------------- server
 def free_port() -> int:
     with socket.socket() as s:

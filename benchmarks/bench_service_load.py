@@ -52,6 +52,7 @@ from typing import Any
 
 from _service import (
     TARGET_P99,
+    acknowledged,
     add_protocol_option,
     count,
     cpu_seconds,
@@ -111,18 +112,10 @@ def run(args: argparse.Namespace, src: str | None, label: str) -> dict[str, Any]
             cpu_srv = cpu_used(srv0, cpu_seconds(group_pids(server.pid)))
             quiet_after = quiet_latency(base, stat_token, trial_ids, args.quiet_requests)
         ae_after = count(dbname, "SELECT count(*) FROM adverse_events")
-        created = [int(x) for x in w["created"]]
-        stored = count(
-            dbname,
-            "SELECT count(*) FROM adverse_events WHERE id = ANY(ARRAY["
-            + ",".join(map(str, created or [0]))
-            + "]::bigint[])",
-        )
+        missing, repeated = acknowledged(dbname, [int(x) for x in w["created"]])
         audit_after = count(dbname, AUDIT_SQL)
         verified = in_child(src, "verify", url)
     duration = float(w["duration"])
-    missing = len(set(created)) - stored  # acknowledged (201) but not stored
-    repeated = len(created) - len(set(created))  # one id acknowledged twice
     rows = ae_after - ae_before - int(w["ok"])
     records = audit_after - audit_before - int(w["ok"])
     load = os.getloadavg()

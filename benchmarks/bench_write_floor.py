@@ -59,6 +59,7 @@ from _floor_conforming import answer, lifespan, read_body
 from _service import (
     DEFAULT_PROTOCOL,
     PASSWORD,
+    acknowledged,
     add_protocol_option,
     count,
     cpu_seconds,
@@ -256,12 +257,12 @@ def _stored_and_verified(dbname: str, url: str, created: list[int]) -> str:
     acknowledged, and ``audit verify`` (key + anchors, the tables against the trail) intact."""
     stored = count(dbname, "SELECT count(*) FROM adverse_events")
     proposals = count(dbname, "SELECT count(*) FROM dlt_proposals")
-    distinct = len(set(created))
+    missing, repeated = acknowledged(dbname, created)
     v = in_child(None, "verify", url)
     state = "intact" if v["ok"] and not v["data"] else f"FAILED {v['problem']} {v['data'][:3]}"
     return (
-        f"{distinct} acknowledged ({len(created) - distinct} twice), {stored} stored, "
-        f"{proposals} proposals; audit verify {state} ({v['events']} events)"
+        f"{len(created) - repeated} acknowledged ({repeated} twice, {missing} not stored), "
+        f"{stored} stored, {proposals} proposals; audit verify {state} ({v['events']} events)"
     )
 
 
@@ -359,8 +360,8 @@ def in_process(writes: int, protocol: str) -> None:
 
         def write(i: int) -> None:
             body = f'{{"term":"headache","grade":{1 + i % 2},"onset_date":"{today}"}}'.encode()
-            status, answer = writer.write(token, patients[i % len(patients)], body)
-            assert status == 201, answer
+            status, reply = writer.write(token, patients[i % len(patients)], body)
+            assert status == 201, reply
 
         for i in range(20):
             write(i)
